@@ -1,0 +1,79 @@
+"""Repairing text and URLs from seed files before anything indexes or shows them."""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import ftfy
+
+# Characters that reorder or hide text: right-to-left overrides can disguise a title or a
+# link, zero-width ones split words so they neither match nor read as what they are.
+_INVISIBLE = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+                                    "\u200b\u2060\ufeff\u00ad"), None)
+_LOOKS_LIKE_HTML = re.compile(r"<[a-zA-Z/!?]")
+_FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, unescape_html=False)
+_TRACKING_PARAMS = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid)$", re.I)
+MAX_URL_LENGTH = 2048
+
+
+class _TextOnly(HTMLParser):
+    """Keeps the text of an HTML fragment and drops its tags (script bodies stay, as text)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def handle_starttag(self, tag, attrs) -> None:  # a <br> or <p> separates words
+        self.parts.append(" ")
+
+    def handle_endtag(self, tag) -> None:
+        self.parts.append(" ")
+
+
+def clean_text(value: str) -> str:
+    """Fix mojibake, decode entities, strip tags and collapse whitespace in one text field."""
+    text = ftfy.fix_text(value, _FTFY)
+    if _LOOKS_LIKE_HTML.search(text):
+        parser = _TextOnly()
+        parser.feed(text)
+        parser.close()
+        text = "".join(parser.parts)
+    else:
+        text = html.unescape(text)
+    # Entities can themselves hide mojibake (`&acirc;&#128;&#153;`), so fix once more.
+    text = ftfy.fix_text(text, _FTFY).translate(_INVISIBLE)
+    return " ".join(text.split())
+
+
+def clean_url(value: object) -> str | None:
+    """Return the URL when it is a plain http(s) link, None for anything else."""
+    if not isinstance(value, str):
+        return None
+    url = value.strip()
+    if not url or len(url) > MAX_URL_LENGTH or any(c.isspace() or ord(c) < 32 for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+def canonical_url(url: str) -> str:
+    """The form two links to one article share: no scheme, www., fragment, tracking or trailing slash."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower().removeprefix("www.")
+    if parts.port and parts.port not in (80, 443):
+        host = f"{host}:{parts.port}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                       if not _TRACKING_PARAMS.match(k)])
+    path = parts.path.rstrip("/") or ""
+    return urlunsplit(("", host, path, query, ""))[2:]

@@ -1,0 +1,171 @@
+"""The `searchapp` command: index seed files, search them, serve the site."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import settings as settings_mod
+from . import store
+from .indexer import Indexer, ProgressBar, Summary
+from .query import BadRequest, SearchRequest
+from .search import SearchIndex
+from .seeds import Limits
+
+
+def _common(func):
+    """Options every subcommand takes; each overrides the config file and environment."""
+    func = click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+                        help="Index folder [setting: index, default ./index].")(func)
+    func = click.option("--seeds", "seeds_dir", type=click.Path(file_okay=False, path_type=Path),
+                        help="Seeds folder [setting: seeds, default ./seeds].")(func)
+    return func
+
+
+def _settings(ctx: click.Context, **overrides) -> dict:
+    try:
+        return settings_mod.load(overrides, ctx.obj.get("config"))
+    except settings_mod.SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML config file [default: ./searchapp.yaml when present].")
+@click.pass_context
+def main(ctx: click.Context, config: Path | None) -> None:
+    """Full-text search over news-article seed files."""
+    ctx.ensure_object(dict)["config"] = config
+
+
+@main.command("index")
+@_common
+@click.option("--full", is_flag=True, help="Rebuild from scratch beside the live index, then swap.")
+@click.option("--watch", is_flag=True, help="Keep running; index seed files as they change.")
+@click.pass_context
+def index_cmd(ctx, seeds_dir, index_dir, full, watch):
+    """Bring the index up to date with the seeds folder (incremental unless --full)."""
+    cfg = _settings(ctx, seeds=seeds_dir, index=index_dir)
+    indexer = make_indexer(cfg, progress=ProgressBar())
+    if watch:
+        from .watch import watch as run_watch
+        try:
+            run_watch(indexer, cfg, report=_report, full_first=full)
+        except KeyboardInterrupt:
+            click.echo("stopped watching", err=True)
+        return
+    summary = _run(indexer, full)
+    ctx.exit(0 if summary.ok else 1)
+
+
+def make_indexer(cfg: dict, progress=None) -> Indexer:
+    limits = Limits(max_bytes=cfg["max_seed_bytes"], max_nodes=cfg["max_yaml_nodes"])
+    return Indexer(cfg["seeds"], cfg["index"], limits, cfg["lock_timeout"], cfg["parse_workers"],
+                   progress)
+
+
+def _run(indexer: Indexer, full: bool) -> Summary:
+    try:
+        summary = indexer.run(full=full)
+    except store.IndexProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    _report(summary)
+    return summary
+
+
+def _report(summary: Summary) -> None:
+    for problem in summary.errors:
+        click.echo(f"error: {problem}", err=True)
+    for problem in summary.warnings:
+        click.echo(f"warning: {problem}", err=True)
+    click.echo(summary.line())
+
+
+@main.command("search")
+@_common
+@click.argument("query", nargs=-1)
+@click.option("--topic", multiple=True, help="Only records with this topic (repeatable).")
+@click.option("--provider", "--source", "provider", multiple=True,
+              help="Only records from this source (repeatable).")
+@click.option("--category", multiple=True, help="Only records in this category (repeatable).")
+@click.option("--type", "type_", multiple=True, help="Only records of this type (repeatable).")
+@click.option("--kind", type=click.Choice(["seed", "related"]), multiple=True,
+              help="Only seeds, or only related articles.")
+@click.option("--from", "date_from", help="Published on or after (YYYY-MM-DD, YYYY-MM or YYYY).")
+@click.option("--to", "date_to", help="Published on or before.")
+@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance")
+@click.option("--match", type=click.Choice(["all", "any"]), default="all",
+              help="Require all words (default) or rank by any of them.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the /api/search format).")
+@click.pass_context
+def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type_, kind, date_from,
+               date_to, sort, match, limit, as_json):
+    """Search the index, ranked as the web page ranks."""
+    cfg = _settings(ctx, seeds=seeds_dir, index=index_dir)
+    params = {"q": [" ".join(query)], "topic": topic, "provider": provider,
+              "category": category, "type": type_, "kind": kind, "from": [date_from or ""],
+              "to": [date_to or ""], "sort": [sort], "match": [match], "per_page": [str(limit)],
+              "typing": ["0"]}
+    try:
+        req = SearchRequest.from_params(params, max_per_page=1000,
+                                        max_query_length=cfg["max_query_length"])
+    except BadRequest as exc:
+        raise click.UsageError(str(exc)) from None
+    index = SearchIndex(cfg["index"], max_wildcard_terms=cfg["max_wildcard_terms"])
+    try:
+        result = index.search(req)
+    except store.IndexProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        index.close()
+    if as_json:
+        from .serialize import result_to_json
+        click.echo(json.dumps(result_to_json(result), ensure_ascii=False, indent=2))
+        return
+    if result.notice:
+        click.echo(f"note: {result.notice}", err=True)
+    click.echo(f"{result.total} records match ({result.took_ms:.1f} ms)")
+    for rank, hit in enumerate(result.hits, 1):
+        r = hit.record
+        date = (r["published"] or "")[:10] or "undated"
+        provider_name = r["provider"]["name"] or r["provider"]["domain"] or "unknown source"
+        score = f"{hit.score:6.2f}" if hit.score is not None else "     -"
+        click.echo(f"{rank:3}. {score}  {r['title']}")
+        click.echo(f"            {provider_name} · {date} · {r['kind']}"
+                   + (f" · {r['url']}" if r["url"] else ""))
+    if result.suggestion:
+        click.echo(f"did you mean: {result.suggestion}")
+
+
+@main.command("serve")
+@_common
+@click.option("--host", help="Address to bind [setting: host, default 127.0.0.1].")
+@click.option("--port", type=int, help="Port [setting: port, default 5000].")
+@click.option("--reindex/--no-reindex", default=False,
+              help="Bring the index up to date before serving.")
+@click.pass_context
+def serve_cmd(ctx, seeds_dir, index_dir, host, port, reindex):
+    """Serve the search site with waitress (a production WSGI server)."""
+    cfg = _settings(ctx, seeds=seeds_dir, index=index_dir, host=host, port=port)
+    if reindex:
+        summary = _run(make_indexer(cfg, progress=ProgressBar()), full=False)
+        if not summary.ok:
+            click.echo("some seed files were rejected (see above); serving the rest", err=True)
+    from waitress import serve
+
+    from .web import create_app
+    app = create_app(cfg)
+    if cfg["host"] not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: serving on {cfg['host']}, reachable from other machines", err=True)
+    click.echo(f"serving {cfg['index']} on http://{cfg['host']}:{cfg['port']}/ (Ctrl-C stops)")
+    sys.stdout.flush()
+    serve(app, host=cfg["host"], port=cfg["port"], threads=cfg["threads"], ident="searchapp")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,205 @@
+"""Facet values and dates of every document as NumPy arrays, for counting, filtering and sorting.
+
+Column values are decoded once per index segment (segments never change once written)
+into ordinals of vocabularies that only grow, so a new generation re-decodes only its new
+segments. Counting a facet over a result set is then one `bincount` over the matched
+document numbers, never a walk over stored fields or Whoosh's `groupedby`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .schema import NO_DATE, TOPIC_SEPARATOR
+
+SINGLE = {"provider": "c_provider", "category": "c_category", "type": "c_type", "kind": "c_kind"}
+TOPIC_COLUMN = "c_topic"
+DATE_COLUMN = "c_date"
+
+
+class Vocab:
+    """Values seen in a column, numbered in the order first seen; numbers never change."""
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+        self.ordinals: dict[str, int] = {}
+
+    def ordinal(self, value: str) -> int:
+        found = self.ordinals.get(value)
+        if found is None:
+            found = self.ordinals[value] = len(self.values)
+            self.values.append(value)
+        return found
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+class SegmentCache:
+    """Decoded per-segment arrays, shared by every snapshot of one index build."""
+
+    def __init__(self) -> None:
+        self.vocabs = {name: Vocab() for name in (*SINGLE, "topic", "combo")}
+        self.arrays: dict[tuple[str, str], np.ndarray] = {}
+
+    def column(self, leaf, segment_id: str, facet: str) -> np.ndarray:
+        key = (segment_id, facet)
+        found = self.arrays.get(key)
+        if found is None:
+            found = self.arrays[key] = self._decode(leaf, facet)
+        return found
+
+    def _decode(self, leaf, facet: str) -> np.ndarray:
+        n = leaf.doc_count_all()
+        if facet == "date":
+            return _read_column(leaf, DATE_COLUMN, n, np.int64, int, NO_DATE)
+        vocab = self.vocabs["combo" if facet == "topic" else facet]
+        column = TOPIC_COLUMN if facet == "topic" else SINGLE[facet]
+        return _read_column(leaf, column, n, np.int32,
+                            lambda raw: vocab.ordinal(raw.decode("utf-8")), vocab.ordinal(""))
+
+    def forget(self, live_segment_ids: set[str]) -> None:
+        for key in [k for k in self.arrays if k[0] not in live_segment_ids]:
+            del self.arrays[key]
+
+
+def _read_column(leaf, name: str, n: int, dtype, convert, default) -> np.ndarray:
+    if not leaf.has_column(name):
+        return np.full(n, default, dtype=dtype)
+    reader = leaf.column_reader(name)
+    return np.fromiter((convert(v) for v in reader), dtype=dtype, count=n)
+
+
+@dataclass
+class FacetCount:
+    value: str
+    count: int
+    selected: bool
+
+
+class Columns:
+    """Arrays over the global document numbers of one searcher."""
+
+    def __init__(self, searcher, cache: SegmentCache):
+        leaves = _leaves(searcher)
+        cache.forget({sid for _, _, sid in leaves})
+        self.cache = cache
+        self.size = searcher.reader().doc_count_all()
+        self.ordinals = {f: self._concat(leaves, f) for f in (*SINGLE, "topic")}
+        self.dates = self._concat(leaves, "date")
+        years = self.dates.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
+        self.years = np.where(self.dates == NO_DATE, -1, years)
+        self.alive = _alive(leaves, self.size)
+        self.all_docs = np.flatnonzero(self.alive)
+        self._newest: np.ndarray | None = None
+        self._combo_pairs()
+
+    def _concat(self, leaves, facet: str) -> np.ndarray:
+        parts = [self.cache.column(leaf, sid, facet) for leaf, _, sid in leaves]
+        dtype = np.int64 if facet == "date" else np.int32
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+    def _combo_pairs(self) -> None:
+        """Which topics each topic combination holds, as parallel arrays (combo, topic)."""
+        combos = self.cache.vocabs["combo"].values
+        topics = self.cache.vocabs["topic"]
+        pairs = [(c, topics.ordinal(t)) for c, combo in enumerate(combos)
+                 for t in combo.split(TOPIC_SEPARATOR) if t]
+        self.pair_combo = np.array([p[0] for p in pairs], dtype=np.int64)
+        self.pair_topic = np.array([p[1] for p in pairs], dtype=np.int64)
+        self.combo_count = len(combos)
+
+    # -- filtering --------------------------------------------------------------------------
+
+    def mask(self, facet: str, docs: np.ndarray, values: Sequence[str]) -> np.ndarray:
+        """For each doc in `docs`, whether it has any of `values` in `facet` (OR within a facet)."""
+        if facet == "year":
+            wanted = [int(v) for v in values if v.isdigit()]
+            return np.isin(self.years[docs], wanted)
+        if facet == "topic":
+            topics = self.cache.vocabs["topic"].ordinals
+            wanted = [topics[v] for v in values if v in topics]
+            allowed = np.zeros(self.combo_count + 1, dtype=bool)
+            allowed[self.pair_combo[np.isin(self.pair_topic, wanted)]] = True
+            return allowed[self.ordinals["topic"][docs]]
+        known = self.cache.vocabs[facet].ordinals
+        wanted = [known[v] for v in values if v in known]
+        return np.isin(self.ordinals[facet][docs], wanted)
+
+    def in_range(self, docs: np.ndarray, low: int | None, high: int | None) -> np.ndarray:
+        dates = self.dates[docs]
+        keep = dates != NO_DATE
+        if low is not None:
+            keep &= dates >= low
+        if high is not None:
+            keep &= dates <= high
+        return docs[keep]
+
+    # -- counting ---------------------------------------------------------------------------
+
+    def count(self, facet: str, docs: np.ndarray) -> list[tuple[str, int]]:
+        """(value, count) for `facet` over `docs`, most frequent first, empty values left out."""
+        if facet == "year":
+            years = self.years[docs]
+            years = years[years >= 0]
+            if not len(years):
+                return []
+            counts = np.bincount(years - years.min())
+            base = int(years.min())
+            return sorted(((str(base + i), int(c)) for i, c in enumerate(counts) if c),
+                          key=lambda vc: vc[0], reverse=True)
+        if facet == "topic":
+            combos = np.bincount(self.ordinals["topic"][docs], minlength=self.combo_count)
+            counts = np.bincount(self.pair_topic, weights=combos[self.pair_combo],
+                                 minlength=len(self.cache.vocabs["topic"]))
+            values = self.cache.vocabs["topic"].values
+        else:
+            counts = np.bincount(self.ordinals[facet][docs], minlength=len(self.cache.vocabs[facet]))
+            values = self.cache.vocabs[facet].values
+        found = [(values[i], int(counts[i])) for i in np.flatnonzero(counts) if values[i]]
+        return sorted(found, key=lambda vc: (-vc[1], vc[0].casefold(), vc[0]))
+
+    # -- ordering ---------------------------------------------------------------------------
+
+    def by_date(self, docs: np.ndarray, newest: bool, stop: int) -> np.ndarray:
+        """The first `stop` of `docs` by date (undated last), ties by document number."""
+        if newest and len(docs) == len(self.all_docs):
+            return self.newest_order()[:stop]
+        keys = self.dates[docs]
+        keys = np.where(keys == NO_DATE, np.iinfo(np.int64).max if not newest else keys, keys)
+        keys = -keys if newest else keys
+        if stop < len(docs):
+            part = np.argpartition(keys, stop - 1)[:stop]
+            order = part[np.lexsort((docs[part], keys[part]))]
+        else:
+            order = np.lexsort((docs, keys))
+        return docs[order]
+
+    def newest_order(self) -> np.ndarray:
+        """Every live document, newest first: cached, since browsing everything is the front page."""
+        if self._newest is None:
+            docs = self.all_docs
+            self._newest = docs[np.lexsort((docs, -self.dates[docs]))]
+        return self._newest
+
+
+def _leaves(searcher) -> list[tuple[object, int, str]]:
+    out = []
+    for leaf, offset in searcher.reader().leaf_readers():
+        segment = leaf.segment()
+        out.append((leaf, offset, segment.segment_id() if segment else f"ram-{id(leaf)}"))
+    return out
+
+
+def _alive(leaves, size: int) -> np.ndarray:
+    alive = np.ones(size, dtype=bool)
+    for leaf, offset, _ in leaves:
+        if leaf.has_deletions():
+            n = leaf.doc_count_all()
+            seg = np.zeros(n, dtype=bool)
+            seg[np.fromiter(leaf.all_doc_ids(), dtype=np.int64)] = True
+            alive[offset:offset + n] = seg
+    return alive

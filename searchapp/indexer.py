@@ -1,0 +1,336 @@
+"""Bringing the index up to date with the seeds folder: incrementally, or by a full rebuild.
+
+The index is the one source of truth: each record stores the drafts it was merged from,
+so an incremental run only parses new and changed files, takes the drafts of deleted or
+changed files out of the records that hold them, and re-merges just those records. The
+manifest (path -> size, mtime, content hash) only saves re-reading unchanged files, and
+is written after the index commit: if it is lost or stale, files look changed and are
+re-merged to the same records, so the index still converges.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from whoosh import index as whoosh_index
+
+from . import records, store
+from .schema import source_token, to_document
+from .seeds import Limits, ParsedSeed, Problem, SeedRejected, parse_bytes
+
+IGNORED_SUFFIXES = ("~", ".tmp", ".swp", ".part", ".crdownload")
+PARALLEL_FROM = 2000  # files; below this, starting processes costs more than it saves
+
+
+@dataclass
+class Summary:
+    seen: int = 0
+    new: int = 0
+    changed: int = 0
+    deleted: int = 0
+    rejected: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    seconds: float = 0.0
+    full: bool = False
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"{'full rebuild' if self.full else 'indexed'}: {self.seen} files seen, "
+                f"{self.new} new, {self.changed} changed, {self.deleted} deleted, "
+                f"{self.rejected} rejected; records {self.added} added, {self.updated} updated, "
+                f"{self.removed} removed; {self.seconds:.2f} s")
+
+    @property
+    def ok(self) -> bool:
+        return self.rejected == 0
+
+
+@dataclass
+class _Loaded:
+    rel: str
+    entry: dict[str, Any]  # size, mtime_ns, sha1
+    parsed: ParsedSeed | None = None
+    problem: Problem | None = None
+
+
+class Indexer:
+    """Indexes one seeds folder into one index folder, one writer at a time."""
+
+    def __init__(self, seeds: Path, root: Path, limits: Limits = Limits(), lock_timeout: float = 10.0,
+                 workers: int = 0, progress: Callable[[int, int], None] | None = None):
+        self.seeds, self.root, self.limits = Path(seeds), Path(root), limits
+        self.lock_timeout, self.workers, self.progress = lock_timeout, workers, progress
+
+    def run(self, full: bool = False) -> Summary:
+        """Bring the index up to date; a first run, or `full`, builds it anew and swaps it in."""
+        if not self.seeds.is_dir():
+            raise store.IndexProblem(f"seeds folder {self.seeds} does not exist")
+        started = time.perf_counter()
+        with store.write_lock(self.root, self.lock_timeout):
+            build = store.live_build(self.root)
+            fresh = full or build is None or not whoosh_index.exists_in(str(build))
+            if not fresh:
+                store.check_format(build)
+            summary = self._full(build) if fresh else self._incremental(build)
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    # -- the two kinds of run -------------------------------------------------------------
+
+    def _incremental(self, build: Path) -> Summary:
+        summary = Summary()
+        manifest = store.read_manifest(build).get("files", {})
+        files = scan(self.seeds)
+        summary.seen = len(files)
+        todo = [rel for rel, st in files.items() if not _same_stat(manifest.get(rel), st)]
+        loaded = self._load(todo, manifest)
+        changed = {l.rel for l in loaded if l.parsed or l.problem}
+        deleted = set(manifest) - set(files)
+        summary.new = sum(1 for rel in changed if rel not in manifest)
+        summary.changed = len(changed) - summary.new
+        summary.deleted = len(deleted)
+        good = [l for l in loaded if l.parsed]
+        retired = {l.rel for l in good} | deleted  # files whose old drafts must go
+        new_drafts = _drafts_by_id(l.parsed for l in good)
+
+        ix = whoosh_index.open_dir(str(build))
+        with ix.searcher() as searcher:
+            existing = _stored_records(searcher, retired, new_drafts)
+            self._report_rejections(loaded, searcher, summary)
+        writes = []
+        for rid in sorted(set(existing) | set(new_drafts)):
+            old = existing.get(rid)
+            kept = [d for d in json.loads(old["drafts"]) if d["source"] not in retired] if old else []
+            doc = self._merge(rid, kept + new_drafts.get(rid, []), summary)
+            if doc is None:
+                if old is not None:
+                    writes.append((rid, None))
+                    summary.removed += 1
+            elif old is None:
+                writes.append((None, doc))
+                summary.added += 1
+            elif (doc["hash"], doc["drafts"]) != (old["hash"], old["drafts"]):
+                writes.append((rid, doc))
+                summary.updated += 1
+        if writes:
+            writer = ix.writer(timeout=self.lock_timeout)
+            try:
+                for rid, doc in writes:
+                    if rid is not None:
+                        writer.delete_by_term("id", rid)
+                    if doc is not None:
+                        writer.add_document(**doc)
+                writer.commit()
+            except BaseException:
+                writer.cancel()
+                raise
+        new_manifest = {rel: manifest[rel] for rel in files if rel in manifest}
+        for item in loaded:
+            if item.parsed is not None or (item.problem is None and item.rel in new_manifest):
+                new_manifest[item.rel] = item.entry
+        if writes or new_manifest != manifest:
+            store.write_json(build / store.MANIFEST,
+                             {"generation": ix.latest_generation(), "files": new_manifest})
+        ix.close()
+        return summary
+
+    def _full(self, old_build: Path | None) -> Summary:
+        summary = Summary(full=True)
+        files = scan(self.seeds)
+        summary.seen = len(files)
+        old_manifest = store.read_manifest(old_build).get("files", {}) if old_build else {}
+        loaded = self._load(list(files), {})
+        good = [l for l in loaded if l.parsed]
+        drafts = _drafts_by_id(l.parsed for l in good)
+        kept_manifest = self._carry_over_rejected(old_build, loaded, drafts, old_manifest, summary)
+        summary.new = sum(1 for rel in files if rel not in old_manifest)
+        summary.changed = sum(1 for l in good if l.rel in old_manifest
+                              and old_manifest[l.rel].get("sha1") != l.entry["sha1"])
+        summary.deleted = len(set(old_manifest) - set(files))
+
+        build, ix = store.new_build(self.root)
+        writer = ix.writer(limitmb=256)
+        try:
+            for rid in sorted(drafts):
+                doc = self._merge(rid, drafts[rid], summary)
+                if doc is not None:
+                    writer.add_document(**doc)
+                    summary.added += 1
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            raise
+        manifest = {l.rel: l.entry for l in good} | kept_manifest
+        store.write_json(build / store.MANIFEST,
+                         {"generation": ix.latest_generation(), "files": manifest})
+        ix.close()
+        store.make_live(self.root, build)
+        return summary
+
+    # -- pieces -----------------------------------------------------------------------------
+
+    def _merge(self, rid: str, drafts: list[dict], summary: Summary) -> dict | None:
+        record, problems = records.build(rid, drafts)
+        summary.warnings.extend(problems)
+        if record is None:
+            return None
+        return to_document(record, sorted(drafts, key=records.draft_order))
+
+    def _load(self, rels: list[str], manifest: dict) -> list[_Loaded]:
+        """Read, hash and parse files; a file whose content hash is unchanged is not parsed."""
+        jobs = [(str(self.seeds), rel, self.limits, manifest.get(rel)) for rel in rels]
+        workers = self.workers or (os.cpu_count() or 1)
+        done: list[_Loaded] = []
+        if len(jobs) >= PARALLEL_FROM and workers > 1:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                for item in pool.map(_load_one, jobs, chunksize=64):
+                    done.append(item)
+                    self._tick(len(done), len(jobs))
+        else:
+            for job in jobs:
+                done.append(_load_one(job))
+                self._tick(len(done), len(jobs))
+        return done
+
+    def _tick(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
+
+    def _report_rejections(self, loaded: list[_Loaded], searcher, summary: Summary) -> None:
+        for item in loaded:
+            if item.problem is None:
+                continue
+            summary.rejected += 1
+            kept = sum(1 for _ in searcher.document_numbers(sources=source_token(item.rel)))
+            problem = item.problem
+            if kept:
+                problem = Problem(problem.path, problem.line,
+                                  f"{problem.message} (keeping the {kept} record(s) indexed "
+                                  "from its last good version)")
+            summary.errors.append(problem)
+
+    def _carry_over_rejected(self, old_build, loaded, drafts, old_manifest, summary) -> dict:
+        """On a full rebuild, keep what a now-broken file contributed before: nothing is lost."""
+        rejected = [l for l in loaded if l.problem]
+        summary.rejected = len(rejected)
+        kept_manifest: dict[str, Any] = {}
+        if not rejected or old_build is None or not whoosh_index.exists_in(str(old_build)):
+            summary.errors.extend(l.problem for l in rejected)
+            return kept_manifest
+        old_ix = whoosh_index.open_dir(str(old_build))
+        with old_ix.searcher() as searcher:
+            for item in rejected:
+                kept = 0
+                for docnum in searcher.document_numbers(sources=source_token(item.rel)):
+                    for d in json.loads(searcher.stored_fields(docnum)["drafts"]):
+                        if d["source"] == item.rel:
+                            drafts.setdefault(d["id"], []).append(d)
+                            kept += 1
+                problem = item.problem
+                if kept and item.rel in old_manifest:
+                    kept_manifest[item.rel] = old_manifest[item.rel]
+                    problem = Problem(problem.path, problem.line,
+                                      f"{problem.message} (keeping what its last good version "
+                                      "gave the index)")
+                summary.errors.append(problem)
+        old_ix.close()
+        return kept_manifest
+
+
+def scan(seeds: Path) -> dict[str, os.stat_result]:
+    """Every seed file under `seeds` by its path relative to it (hidden and temp files skipped)."""
+    found: dict[str, os.stat_result] = {}
+    for dirpath, dirnames, filenames in os.walk(seeds):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.startswith(".") or name.endswith(IGNORED_SUFFIXES):
+                continue
+            path = Path(dirpath, name)
+            try:
+                st = path.stat()
+            except OSError:
+                continue  # deleted between listing and stat: the next run sees it gone
+            if path.is_file():
+                found[path.relative_to(seeds).as_posix()] = st
+    return found
+
+
+def _same_stat(entry: dict | None, st: os.stat_result) -> bool:
+    return bool(entry) and entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns
+
+
+def _load_one(job: tuple[str, str, Limits, dict | None]) -> _Loaded:
+    seeds, rel, limits, known = job
+    path = Path(seeds, rel)
+    try:
+        st = path.stat()
+        if st.st_size > limits.max_bytes:
+            return _Loaded(rel, {}, problem=Problem(
+                rel, None, f"file is {st.st_size:,} bytes, over the {limits.max_bytes:,}-byte limit"))
+        data = path.read_bytes()
+    except OSError as exc:
+        return _Loaded(rel, {}, problem=Problem(rel, None, f"cannot read file: {exc.strerror or exc}"))
+    entry = {"size": len(data), "mtime_ns": st.st_mtime_ns, "sha1": hashlib.sha1(data).hexdigest()}
+    if known and known.get("sha1") == entry["sha1"]:
+        return _Loaded(rel, entry)  # touched but not changed
+    try:
+        return _Loaded(rel, entry, parsed=parse_bytes(data, rel, limits))
+    except SeedRejected as exc:
+        return _Loaded(rel, entry, problem=exc.problem)
+    except Exception as exc:  # a parser bug must not stop the run or lose other files
+        return _Loaded(rel, entry, problem=Problem(rel, None, f"could not be parsed: {exc!r}"))
+
+
+def _drafts_by_id(parsed: Iterable[ParsedSeed]) -> dict[str, list[dict]]:
+    by_id: dict[str, list[dict]] = {}
+    for p in parsed:
+        for draft in records.file_drafts(p):
+            by_id.setdefault(draft["id"], []).append(draft)
+    return by_id
+
+
+def _stored_records(searcher, retired: set[str], new_drafts: dict) -> dict[str, dict]:
+    """Stored fields of every record a retired file fed, and of every record a new draft names."""
+    found: dict[str, dict] = {}
+    for rel in retired:
+        for docnum in searcher.document_numbers(sources=source_token(rel)):
+            fields = searcher.stored_fields(docnum)
+            found[fields["id"]] = fields
+    for rid in new_drafts:
+        if rid not in found:
+            docnum = searcher.document_number(id=rid)
+            if docnum is not None:
+                found[rid] = searcher.stored_fields(docnum)
+    return found
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal; silent when output is not a terminal."""
+
+    def __init__(self, stream=sys.stderr, min_total: int = 200):
+        self.stream, self.min_total, self.last = stream, min_total, 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < self.min_total or not self.stream.isatty():
+            return
+        now = time.monotonic()
+        if done != total and now - self.last < 0.1:
+            return
+        self.last = now
+        width = 30
+        filled = int(width * done / total)
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files")
+        if done == total:
+            self.stream.write("\n")
+        self.stream.flush()

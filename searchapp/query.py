@@ -1,0 +1,323 @@
+"""What a search asks for: the request's parameters, and the user's text as a Whoosh query.
+
+User text is parsed leniently: words (all must match, or any with match=any), "phrases",
+OR, NOT and -word, field:value, prefix*, fuzzy~. Text that is not valid syntax is still
+searched, for its words, with a notice saying so; nothing a user types raises.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Iterable, Mapping
+
+from whoosh import fields, qparser, query as wq
+from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.support.charset import accent_map
+
+from .schema import FACETS, STOP_WORDS
+
+SORTS = ("relevance", "newest", "oldest")
+MATCHES = ("all", "any")
+# URL parameter of each facet filter; `source` is accepted as another name for provider.
+FACET_PARAMS = {"topic": "topic", "provider": "provider", "category": "category",
+                "type": "type", "kind": "kind", "year": "year"}
+PARAM_ALIASES = {"source": "provider", "topics": "topic", "providers": "provider"}
+FIELD_BOOSTS = {"title": 3.0, "excerpt": 1.0, "source": 1.0, "topic": 1.5}
+
+
+class BadRequest(ValueError):
+    """A parameter a request cannot be answered with; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    q: str = ""
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = "relevance"
+    match: str = "all"
+    page: int = 1
+    per_page: int = 20
+    typing: bool = True  # the last word is still being typed: also match it as a prefix
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Iterable[str]], per_page: int = 20,
+                    max_per_page: int = 100, max_page: int = 500,
+                    max_query_length: int = 500) -> "SearchRequest":
+        """Read a request from URL parameters (each a list of values), refusing bad ones clearly."""
+        def one(name: str, default: str = "") -> str:
+            values = [v for v in params.get(name, ()) if v is not None]
+            return values[-1].strip() if values else default
+
+        q = one("q")
+        if len(q) > max_query_length:
+            raise BadRequest(f"q is {len(q)} characters long; the limit is {max_query_length}")
+        filters: dict[str, list[str]] = {}
+        for name, values in params.items():
+            facet = FACET_PARAMS.get(PARAM_ALIASES.get(name, name))
+            if facet:
+                for v in values:
+                    if v and v.strip() and v.strip() not in filters.setdefault(facet, []):
+                        filters[facet].append(v.strip())
+        sort = one("sort", "relevance") or "relevance"
+        if sort not in SORTS:
+            raise BadRequest(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        match = one("match", "all") or "all"
+        if match not in MATCHES:
+            raise BadRequest(f"match must be all or any, not {match!r}")
+        page = _int(one("page", "1") or "1", "page", 1, max_page)
+        size = _int(one("per_page", str(per_page)) or str(per_page), "per_page", 1, max_per_page)
+        date_from = _date(one("from"), "from", end=False)
+        date_to = _date(one("to"), "to", end=True)
+        if date_from and date_to and date_from > date_to:
+            raise BadRequest(f"from ({date_from}) is after to ({date_to})")
+        return cls(q=q, filters={k: tuple(v) for k, v in filters.items() if v},
+                   date_from=date_from, date_to=date_to, sort=sort, match=match, page=page,
+                   per_page=size, typing=one("typing", "1") != "0")
+
+    def params(self, **changes) -> list[tuple[str, str]]:
+        """This request as URL parameters (defaults left out), with `changes` applied."""
+        req = replace(self, **changes) if changes else self
+        out: list[tuple[str, str]] = []
+        if req.q:
+            out.append(("q", req.q))
+        for facet in FACETS:
+            out.extend((facet, v) for v in req.filters.get(facet, ()))
+        if req.date_from:
+            out.append(("from", req.date_from.isoformat()))
+        if req.date_to:
+            out.append(("to", req.date_to.isoformat()))
+        if req.sort != "relevance":
+            out.append(("sort", req.sort))
+        if req.match != "all":
+            out.append(("match", req.match))
+        if req.page != 1:
+            out.append(("page", str(req.page)))
+        return out
+
+    def toggled(self, facet: str, value: str) -> "SearchRequest":
+        """The same search with `value` of `facet` selected if it was not, unselected if it was."""
+        current = self.filters.get(facet, ())
+        values = tuple(v for v in current if v != value) if value in current else current + (value,)
+        filters = {k: v for k, v in self.filters.items() if k != facet}
+        if values:
+            filters[facet] = values
+        return replace(self, filters=filters, page=1)
+
+    @property
+    def has_filters(self) -> bool:
+        return bool(self.filters or self.date_from or self.date_to)
+
+    @property
+    def effective_sort(self) -> str:
+        """An empty query has no relevance: it browses newest first unless told otherwise."""
+        return "newest" if not self.q.strip() and self.sort == "relevance" else self.sort
+
+    def range_seconds(self) -> tuple[int | None, int | None]:
+        low = _epoch(self.date_from) if self.date_from else None
+        high = _epoch(self.date_to + timedelta(days=1)) - 1 if self.date_to else None
+        return low, high
+
+
+def _int(text: str, name: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number, not {text!r}") from None
+    if value < low:
+        raise BadRequest(f"{name} must be at least {low}")
+    if value > high:
+        raise BadRequest(f"{name} must be at most {high}")
+    return value
+
+
+def _date(text: str, name: str, end: bool) -> date | None:
+    """YYYY-MM-DD, or YYYY-MM / YYYY meaning the whole month or year."""
+    if not text:
+        return None
+    try:
+        if re.fullmatch(r"\d{4}", text):
+            year = int(text)
+            return date(year, 12, 31) if end else date(year, 1, 1)
+        if re.fullmatch(r"\d{4}-\d{1,2}", text):
+            year, month = map(int, text.split("-"))
+            first = date(year, month, 1)
+            if not end:
+                return first
+            return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest(f"{name} must be a date like 2021-08-23 (or 2021-08, 2021), "
+                         f"not {text!r}") from None
+
+
+def _epoch(day: date) -> int:
+    return int(datetime.combine(day, time(), tzinfo=timezone.utc).timestamp())
+
+
+# -- user text -> Whoosh query ---------------------------------------------------------------
+
+class _StemUnlessWildcard(StemFilter):
+    """Stems words but leaves prefix and wildcard patterns alone (`fles*` must not become `fle*`)."""
+
+    def __call__(self, tokens):
+        for t in tokens:
+            if "*" in t.text or "?" in t.text:
+                yield t
+            else:
+                t.text = self._stem(t.text)
+                yield t
+
+
+def _query_schema() -> fields.Schema:
+    """The fields a user may name, analysed as the index analyses them, minus stemming of patterns."""
+    stemmed = (RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+               | StopFilter(stoplist=STOP_WORDS, minsize=1) | _StemUnlessWildcard())
+    folded = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+    return fields.Schema(
+        title=fields.TEXT(analyzer=stemmed, phrase=True),
+        excerpt=fields.TEXT(analyzer=stemmed, phrase=True),
+        source=fields.TEXT(analyzer=folded, phrase=True),
+        topic=fields.TEXT(analyzer=folded, phrase=True),
+        category=fields.KEYWORD(lowercase=True, commas=True),
+        type=fields.KEYWORD(lowercase=True, commas=True),
+        kind=fields.ID(),
+    )
+
+
+class Expanding:
+    """A query that expands to index terms, at most `limit` of them (a setting caps it per search)."""
+
+    limit = 512
+
+    def _btexts(self, ixreader):
+        return itertools.islice(super()._btexts(ixreader), self.limit)
+
+
+class BoundedPrefix(Expanding, wq.Prefix):
+    pass
+
+
+class BoundedWildcard(Expanding, wq.Wildcard):
+    pass
+
+
+class _PrefixNode(qparser.PrefixPlugin.PrefixNode):
+    """A prefix the parser would otherwise stem (`fles*` to `fle*`); folded and lower-cased only."""
+
+    def query(self, parser):
+        text = "".join(t.text for t in _FOLD(self.text, tokenize=False, mode="query"))
+        return BoundedPrefix(self.fieldname or parser.fieldname, text, boost=self.boost)
+
+
+class _WildcardNode(qparser.WildcardPlugin.WildcardNode):
+    qclass = BoundedWildcard
+
+
+class _WildcardPlugin(qparser.WildcardPlugin):
+    nodetype = _WildcardNode
+
+    def do_wildcards(self, parser, group):
+        group = super().do_wildcards(parser, group)
+        for i, node in enumerate(group):
+            if type(node) is qparser.PrefixPlugin.PrefixNode:
+                new = _PrefixNode(node.text)
+                new.startchar, new.endchar = node.startchar, node.endchar
+                group[i] = new
+        return group
+
+
+_FOLD = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+_SCHEMA = _query_schema()
+_FIELD_ALIASES = {"source": ["provider", "sources", "site", "domain"], "topic": ["topics"]}
+_LAST_WORD = re.compile(r"(^|[\s(])([^\W_][\w'’.-]*)$")
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+@dataclass
+class ParsedQuery:
+    query: wq.Query | None  # None: match every record
+    notice: str | None = None
+
+
+def _parser(match: str) -> qparser.QueryParser:
+    group = qparser.OrGroup.factory(0.9) if match == "any" else qparser.AndGroup
+    parser = qparser.MultifieldParser(list(FIELD_BOOSTS), _SCHEMA, fieldboosts=FIELD_BOOSTS,
+                                      group=group)
+    parser.remove_plugin_class(qparser.SingleQuotePlugin)
+    parser.replace_plugin(_WildcardPlugin())
+    parser.remove_plugin_class(qparser.RangePlugin)
+    parser.remove_plugin_class(qparser.EveryPlugin)
+    parser.add_plugin(qparser.PlusMinusPlugin())
+    parser.add_plugin(qparser.FuzzyTermPlugin())
+    parser.add_plugin(qparser.FieldAliasPlugin(_FIELD_ALIASES))
+    return parser
+
+
+_PARSERS = {m: _parser(m) for m in MATCHES}
+
+
+def parse_user_query(text: str, match: str = "all", typing: bool = True) -> ParsedQuery:
+    """The Whoosh query for what the user typed; never raises on odd syntax."""
+    text = text.strip() if text else ""
+    if not text:
+        return ParsedQuery(None)
+    source = _with_prefix_for_last_word(text) if typing else text
+    notice = _syntax_problem(text)
+    try:
+        q = _PARSERS[match].parse(source)
+    except Exception:  # the parser's own bugs on odd input: fall back to the words
+        q, notice = None, "Your query could not be read as search syntax; searched for its words."
+    if q is None or _has_error(q):
+        q = _words_query(text, match)
+        notice = notice or "Part of your query could not be read as search syntax; searched for its words."
+    q = q.normalize()
+    if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
+        return ParsedQuery(wq.NullQuery, notice or "Only very common words: nothing to search for.")
+    return ParsedQuery(q, notice)
+
+
+def _with_prefix_for_last_word(text: str) -> str:
+    """`facial recog` searches `facial (recog OR recog*)`: results keep up as the user types."""
+    if text[-1].isspace() or text.count('"') % 2:
+        return text
+    m = _LAST_WORD.search(text)
+    if not m or len(m.group(2)) < 2 or m.group(2).upper() in ("AND", "OR", "NOT"):
+        return text
+    word = m.group(2)
+    return f"{text[:m.start(2)]}({word} OR {word}*)"
+
+
+def _syntax_problem(text: str) -> str | None:
+    if text.count('"') % 2:
+        return 'A quotation mark is not closed: the phrase runs to the end of the query.'
+    if text.count("(") != text.count(")"):
+        return "Brackets do not pair up; searched as if they did."
+    return None
+
+
+def _has_error(q: wq.Query) -> bool:
+    return any(getattr(node, "error", None) for node in q.all_tokens()) if hasattr(q, "all_tokens") \
+        else False
+
+
+def _words_query(text: str, match: str) -> wq.Query:
+    """Just the words of `text`, as plain terms (the fallback for unreadable syntax)."""
+    words = " ".join(_WORD.findall(text))
+    parser = qparser.MultifieldParser(list(FIELD_BOOSTS), _SCHEMA, fieldboosts=FIELD_BOOSTS,
+                                      group=qparser.OrGroup if match == "any" else qparser.AndGroup)
+    parser.remove_plugin_class(qparser.SingleQuotePlugin)
+    for plugin in (qparser.FieldsPlugin, qparser.WildcardPlugin, qparser.PhrasePlugin,
+                   qparser.GroupPlugin, qparser.OperatorsPlugin, qparser.BoostPlugin,
+                   qparser.RangePlugin, qparser.EveryPlugin):
+        parser.remove_plugin_class(plugin)
+    return parser.parse(words) if words else wq.NullQuery
+
+
+def query_words(text: str) -> list[str]:
+    """The plain words of a query string, for spelling suggestions."""
+    return _WORD.findall(text or "")

@@ -1,0 +1,113 @@
+"""The Whoosh schema: which record fields are searched, which are counted, and how text is analysed.
+
+Whoosh pickles the schema into the index, so everything here must stay importable under
+the same names; any change to fields or analysis bumps FORMAT, and an index of another
+format is refused with a message to rebuild it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from whoosh import columns, fields
+from whoosh.analysis import (CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter,
+                             StopFilter)
+from whoosh.support.charset import accent_map
+
+FORMAT = 1
+
+# Facets counted from columns. The key is the name the web and the API use.
+FACETS = ("topic", "provider", "category", "type", "year", "kind")
+# One stored value per document for each facet; topics join with this separator.
+TOPIC_SEPARATOR = "\x1f"
+NO_DATE = -(2**62)
+
+# Words too common in news prose to carry meaning; short on purpose (see the README).
+STOP_WORDS = frozenset("""a an and are as at be but by for from has have in is it its of on or
+s t that the their this to was were will with""".split())
+
+
+def text_analyzer():
+    """English words, lower-cased, accents folded, stemmed: `Cafés` and `cafe` match."""
+    return (RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+            | StopFilter(stoplist=STOP_WORDS, minsize=1) | StemFilter(cachesize=100_000))
+
+
+def fold_analyzer():
+    """Lower-cased and accent-folded but not stemmed: prefixes must not be stemmed."""
+    return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+
+
+def _column(field: fields.FieldType, column: columns.Column) -> fields.FieldType:
+    # KEYWORD(sortable=SomeColumn()) ignores the column object; setting it afterwards works.
+    field.column_type = column
+    return field
+
+
+def build_schema() -> fields.Schema:
+    analyzer = text_analyzer()
+    return fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        title=fields.TEXT(analyzer=analyzer, spelling=True, phrase=True),
+        excerpt=fields.TEXT(analyzer=analyzer, spelling=True, phrase=True),
+        source=fields.TEXT(analyzer=fold_analyzer(), phrase=True),
+        topic=fields.TEXT(analyzer=fold_analyzer(), phrase=True),
+        category=fields.KEYWORD(lowercase=True, commas=True),
+        type=fields.KEYWORD(lowercase=True, commas=True),
+        kind=fields.ID(),
+        sources=fields.KEYWORD(),
+        c_topic=fields.COLUMN(columns.VarBytesColumn()),
+        c_provider=fields.COLUMN(columns.VarBytesColumn()),
+        c_category=fields.COLUMN(columns.VarBytesColumn()),
+        c_type=fields.COLUMN(columns.VarBytesColumn()),
+        c_kind=fields.COLUMN(columns.VarBytesColumn()),
+        c_date=fields.COLUMN(columns.NumericColumn("q", default=NO_DATE)),
+        c_quality=fields.COLUMN(columns.NumericColumn("i", default=0)),
+        data=fields.STORED(),
+        drafts=fields.STORED(),
+        hash=fields.STORED(),
+    )
+
+
+def source_token(rel: str) -> str:
+    """A seed path as one index term (paths may hold spaces or commas)."""
+    return hashlib.sha1(rel.encode("utf-8")).hexdigest()[:16]
+
+
+def timestamp(iso: str | None) -> int:
+    if not iso:
+        return NO_DATE
+    return int(datetime.fromisoformat(iso).timestamp())
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    return hashlib.sha1(json.dumps(record, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def to_document(record: dict[str, Any], drafts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Whoosh document for one merged record; `drafts` lets a later run rebuild it."""
+    provider = record["provider"]
+    return {
+        "id": record["id"],
+        "title": record["title"],
+        "excerpt": record["excerpt"],
+        "source": " ".join(filter(None, (provider["name"], provider["domain"]))),
+        "topic": " ; ".join(record["topics"]),
+        "category": record["category"] or None,
+        "type": record["type"] or None,
+        "kind": record["kind"],
+        "sources": " ".join(source_token(s) for s in record["sources"]),
+        "c_topic": TOPIC_SEPARATOR.join(record["topics"]).encode("utf-8"),
+        "c_provider": provider["name"].encode("utf-8"),
+        "c_category": record["category"].encode("utf-8"),
+        "c_type": record["type"].encode("utf-8"),
+        "c_kind": record["kind"].encode("utf-8"),
+        "c_date": timestamp(record["published"]),
+        "c_quality": record["quality"] or 0,
+        "data": json.dumps(record, ensure_ascii=False, sort_keys=True),
+        "drafts": json.dumps(drafts, ensure_ascii=False, sort_keys=True),
+        "hash": record_hash(record),
+    }

@@ -1,0 +1,357 @@
+"""Answering searches: one shared searcher per index generation, and one result object per search.
+
+The web views, the JSON API, the exports and the `searchapp search` command all call
+`SearchIndex.search`, so they agree on what matches, in what order, with which counts.
+Whoosh's file objects are not safe to share between threads and pure-Python search gains
+nothing from running two at once, so searches take turns on one lock.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh.searching import Searcher
+
+from . import store
+from .facets import Columns, SegmentCache
+from .highlight import mark
+from .query import Expanding, ParsedQuery, SearchRequest, parse_user_query, query_words
+from .schema import FACETS, fold_analyzer, text_analyzer
+
+SUGGEST_BELOW = 3  # offer "did you mean" when a query finds fewer records than this
+_STEMMED = text_analyzer()
+_FOLDED = fold_analyzer()
+
+
+@dataclass
+class Hit:
+    id: str
+    record: dict[str, Any]
+    score: float | None
+    title_html: str
+    excerpt_html: str
+
+
+@dataclass
+class FacetValue:
+    value: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class SearchResult:
+    request: SearchRequest
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[FacetValue]]
+    took_ms: float
+    suggestion: str | None = None
+    notice: str | None = None
+    generation: str = ""
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.request.per_page))
+
+
+@dataclass
+class IndexStats:
+    records: int
+    generation: str
+    updated: datetime | None
+
+
+class Snapshot:
+    """One open searcher on one generation of the index, with its column arrays."""
+
+    def __init__(self, build: Path, ix, cache: SegmentCache):
+        self.build, self.ix = build, ix
+        self.searcher: Searcher = ix.searcher()
+        self.toc_generation = self.searcher.reader().generation()
+        self.generation = f"{build.name}:{self.toc_generation}"
+        self.columns = Columns(self.searcher, cache)
+        self.users = 0
+        self.retired = False
+        self.updated = _modified(build)
+
+    def close(self) -> None:
+        self.searcher.close()
+        self.ix.close()
+
+
+class SearchIndex:
+    """The live index as searches see it: reopened when a reindex commits, never per request."""
+
+    def __init__(self, root: Path, facet_max: int = 500, max_wildcard_terms: int = 512):
+        self.root = Path(root)
+        self.facet_max = facet_max
+        self.max_wildcard_terms = max_wildcard_terms
+        self._lock = threading.RLock()
+        self._snapshot: Snapshot | None = None
+        self._cache: tuple[str, SegmentCache] | None = None
+
+    # -- the searcher's lifecycle -----------------------------------------------------------
+
+    @contextmanager
+    def using(self) -> Iterator[Snapshot]:
+        """The current snapshot, reopened first if the index changed; held under the lock."""
+        with self._lock:
+            snap = self._current()
+            snap.users += 1
+            try:
+                yield snap
+            finally:
+                snap.users -= 1
+                if snap.retired and snap.users == 0:
+                    snap.close()
+
+    def _current(self) -> Snapshot:
+        snap = self._snapshot
+        if snap is not None and store.live_build(self.root) == snap.build \
+                and snap.ix.latest_generation() == snap.toc_generation:
+            return snap
+        fresh = self._open()
+        if snap is not None:
+            snap.retired = True
+            if snap.users == 0:
+                snap.close()
+        self._snapshot = fresh
+        return fresh
+
+    def _open(self) -> Snapshot:
+        for attempt in range(3):  # a full rebuild may swap builds between reading CURRENT and opening
+            build = store.live_build(self.root)
+            try:
+                ix = store.open_live(self.root)
+            except (FileNotFoundError, whoosh_index.EmptyIndexError):
+                if attempt == 2:
+                    raise
+                time.sleep(0.05)
+                continue
+            if self._cache is None or self._cache[0] != build.name:
+                self._cache = (build.name, SegmentCache())
+            return Snapshot(build, ix, self._cache[1])
+        raise store.NoIndex(f"no index in {self.root}")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._snapshot is not None:
+                self._snapshot.retired = True
+                if self._snapshot.users == 0:
+                    self._snapshot.close()
+                self._snapshot = None
+
+    def stats(self) -> IndexStats:
+        with self.using() as snap:
+            return IndexStats(snap.searcher.doc_count(), snap.generation, snap.updated)
+
+    # -- searching --------------------------------------------------------------------------
+
+    def search(self, req: SearchRequest) -> SearchResult:
+        """Hits for one page, with highlights, facet counts and a spelling suggestion."""
+        started = time.perf_counter()
+        parsed = parse_user_query(req.q, req.match, req.typing)
+        with self.using() as snap:
+            base, final, masks = self._matching(snap, parsed, req)
+            order = self._page_order(snap, parsed, req, final)
+            hits = self._hits(snap, parsed, order)
+            facets = self._facets(snap, req, base, masks)
+            suggestion = None
+            if req.q and len(final) < SUGGEST_BELOW:
+                suggestion = self._suggest(snap, req.q)
+            generation = snap.generation
+        return SearchResult(req, int(len(final)), hits, facets,
+                            round((time.perf_counter() - started) * 1000, 1),
+                            suggestion, parsed.notice, generation)
+
+    def matching_ids(self, req: SearchRequest, batch: int = 500) -> Iterator[list[dict[str, Any]]]:
+        """Every matching record in result order, in batches (for exports: memory stays flat)."""
+        parsed = parse_user_query(req.q, req.match, req.typing)
+        with self._lock:
+            snap = self._current()
+            snap.users += 1
+        try:
+            with self._lock:
+                _, final, _ = self._matching(snap, parsed, req)
+                order = self._full_order(snap, parsed, req, final)
+            for start in range(0, len(order), batch):
+                with self._lock:
+                    yield [json.loads(snap.searcher.stored_fields(int(d))["data"])
+                           for d in order[start:start + batch]]
+        finally:
+            with self._lock:
+                snap.users -= 1
+                if snap.retired and snap.users == 0:
+                    snap.close()
+
+    def _matching(self, snap: Snapshot, parsed: ParsedQuery, req: SearchRequest):
+        """Documents matching the text and dates (`base`), per-facet masks, and all filters (`final`)."""
+        cols = snap.columns
+        if parsed.query is None:
+            base = cols.all_docs
+        elif parsed.query is wq.NullQuery:
+            base = np.zeros(0, dtype=np.int64)
+        else:
+            q = self._bounded(snap, parsed.query)
+            base = np.fromiter(snap.searcher.docs_for_query(q), dtype=np.int64)
+            base.sort()
+        low, high = req.range_seconds()
+        if low is not None or high is not None:
+            base = cols.in_range(base, low, high)
+        masks = {facet: cols.mask(facet, base, values) for facet, values in req.filters.items()}
+        keep = np.ones(len(base), dtype=bool)
+        for m in masks.values():
+            keep &= m
+        return base, base[keep], masks
+
+    def _bounded(self, snap: Snapshot, q: wq.Query) -> wq.Query:
+        """Cap how many index terms each prefix or wildcard may expand to."""
+        for leaf in q.leaves():
+            if isinstance(leaf, Expanding):
+                leaf.limit = self.max_wildcard_terms
+        return q
+
+    def _page_order(self, snap: Snapshot, parsed: ParsedQuery, req: SearchRequest,
+                    final: np.ndarray) -> list[tuple[int, float | None]]:
+        start = (req.page - 1) * req.per_page
+        stop = start + req.per_page
+        if start >= len(final):
+            return []
+        sort = req.effective_sort
+        if sort == "relevance" and parsed.query is not None:
+            allowed = set(final.tolist()) if req.has_filters else None
+            q = self._bounded(snap, parsed.query)
+            results = snap.searcher.search(q, limit=stop, filter=allowed)
+            return [(hit.docnum, hit.score) for hit in results[start:stop]]
+        docs = snap.columns.by_date(final, newest=(sort != "oldest"), stop=stop)
+        return [(int(d), None) for d in docs[start:stop]]
+
+    def _full_order(self, snap: Snapshot, parsed: ParsedQuery, req: SearchRequest,
+                    final: np.ndarray) -> np.ndarray:
+        sort = req.effective_sort
+        if sort == "relevance" and parsed.query is not None and len(final):
+            allowed = set(final.tolist()) if req.has_filters else None
+            results = snap.searcher.search(self._bounded(snap, parsed.query), limit=None,
+                                           filter=allowed)
+            return np.array([docnum for _, docnum in results.top_n], dtype=np.int64)
+        return snap.columns.by_date(final, newest=(sort != "oldest"), stop=len(final))
+
+    def _hits(self, snap: Snapshot, parsed: ParsedQuery, order) -> list[Hit]:
+        terms = self._highlight_terms(snap, parsed)
+        hits = []
+        for docnum, score in order:
+            record = json.loads(snap.searcher.stored_fields(docnum)["data"])
+            hits.append(Hit(record["id"], record, score,
+                            mark(record["title"], terms["title"], _STEMMED),
+                            mark(record["excerpt"], terms["excerpt"], _STEMMED)))
+        return hits
+
+    def _highlight_terms(self, snap: Snapshot, parsed: ParsedQuery) -> dict[str, frozenset[str]]:
+        found: dict[str, set[str]] = {"title": set(), "excerpt": set()}
+        if parsed.query is not None and parsed.query is not wq.NullQuery:
+            q = self._bounded(snap, parsed.query)
+            for fieldname, text in q.existing_terms(snap.searcher.reader(), phrases=True,
+                                                     expand=True):
+                if fieldname in found:
+                    found[fieldname].add(text.decode("utf-8") if isinstance(text, bytes) else text)
+        return {k: frozenset(v) for k, v in found.items()}
+
+    def _facets(self, snap: Snapshot, req: SearchRequest, base: np.ndarray,
+                masks: dict[str, np.ndarray]) -> dict[str, list[FacetValue]]:
+        """Counts per facet, each as if its own selection were off (disjunctive faceting)."""
+        cols = snap.columns
+        out: dict[str, list[FacetValue]] = {}
+        for facet in FACETS:
+            keep = np.ones(len(base), dtype=bool)
+            for other, m in masks.items():
+                if other != facet:
+                    keep &= m
+            selected = req.filters.get(facet, ())
+            counts = cols.count(facet, base[keep])
+            values = [FacetValue(v, c, v in selected) for v, c in counts[: self.facet_max]]
+            shown = {v.value for v in values}
+            counted = dict(counts)
+            values += [FacetValue(v, counted.get(v, 0), True) for v in selected if v not in shown]
+            out[facet] = values
+        return out
+
+    def _suggest(self, snap: Snapshot, q: str) -> str | None:
+        """The query with each word the index does not know replaced by its nearest known word."""
+        reader = snap.searcher.reader()
+        correctors = [snap.searcher.corrector(f) for f in ("title", "excerpt")]
+        changed, out = False, q
+        for word in dict.fromkeys(query_words(q)):
+            folded = "".join(t.text for t in _FOLDED(word))
+            if len(folded) < 3 or folded.upper() in ("AND", "OR", "NOT"):
+                continue
+            if any((f"spell_{f}", folded) in reader for f in ("title", "excerpt")):
+                continue
+            options = [s for c in correctors for s in c.suggest(folded, limit=1)]
+            if options:
+                best = min(options, key=lambda s: (_distance(s, folded), s))
+                out = out.replace(word, best)
+                changed = True
+        return out if changed and out != q else None
+
+    # -- single records ---------------------------------------------------------------------
+
+    def record(self, record_id: str) -> dict[str, Any] | None:
+        with self.using() as snap:
+            docnum = snap.searcher.document_number(id=record_id)
+            if docnum is None:
+                return None
+            return json.loads(snap.searcher.stored_fields(docnum)["data"])
+
+    def records(self, ids: list[str]) -> list[dict[str, Any]]:
+        """The records with these ids that exist, in the given order."""
+        with self.using() as snap:
+            out = []
+            for rid in ids:
+                docnum = snap.searcher.document_number(id=rid)
+                if docnum is not None:
+                    out.append(json.loads(snap.searcher.stored_fields(docnum)["data"]))
+            return out
+
+    def more_like(self, record_id: str, limit: int = 5) -> list[dict[str, Any]]:
+        """Records sharing the most distinctive words of this one (Whoosh key terms)."""
+        with self.using() as snap:
+            docnum = snap.searcher.document_number(id=record_id)
+            if docnum is None:
+                return []
+            record = json.loads(snap.searcher.stored_fields(docnum)["data"])
+            text = f"{record['title']} {record['excerpt']}"
+            results = snap.searcher.more_like(docnum, "excerpt", text=text, top=limit,
+                                              numterms=12)
+            return [json.loads(hit["data"]) for hit in results]
+
+
+def _distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _modified(build: Path) -> datetime | None:
+    try:
+        toc = max((build / n for n in os.listdir(build) if n.startswith("_MAIN_")),
+                  key=lambda p: p.stat().st_mtime)
+        return datetime.fromtimestamp(toc.stat().st_mtime, tz=timezone.utc)
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,70 @@
+"""The JSON shape of a search result: the stable contract of /api/search and `searchapp search --json`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .search import Hit, SearchResult
+
+
+def hit_to_json(hit: Hit) -> dict[str, Any]:
+    r = hit.record
+    return {
+        "id": r["id"],
+        "title": r["title"],
+        "excerpt": r["excerpt"],
+        "url": r["url"],
+        "provider": {"name": r["provider"]["name"], "domain": r["provider"]["domain"]},
+        "topics": r["topics"],
+        "category": r["category"],
+        "type": r["type"],
+        "kind": r["kind"],
+        "published": r["published"],
+        "score": round(hit.score, 4) if hit.score is not None else None,
+        "highlights": {"title": hit.title_html, "excerpt": hit.excerpt_html},
+    }
+
+
+def result_to_json(result: SearchResult) -> dict[str, Any]:
+    req = result.request
+    return {
+        "query": req.q,
+        "params": dict_params(req.params()),
+        "total": result.total,
+        "page": req.page,
+        "per_page": req.per_page,
+        "pages": result.pages,
+        "took_ms": result.took_ms,
+        "notice": result.notice,
+        "results": [hit_to_json(h) for h in result.hits],
+        "facets": {name: [{"value": v.value, "count": v.count, "selected": v.selected}
+                          for v in values]
+                   for name, values in result.facets.items()},
+        "suggestion": result.suggestion,
+        "generation": result.generation,
+    }
+
+
+def dict_params(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        out.setdefault(k, []).append(v)
+    return {k: v[0] if len(v) == 1 and k in ("q", "from", "to", "sort", "match", "page") else v
+            for k, v in out.items()}
+
+
+EXPORT_COLUMNS = ("id", "title", "excerpt", "url", "provider", "domain", "topics", "category",
+                  "type", "kind", "published", "quality", "cited_by", "related")
+
+
+def record_to_row(r: dict[str, Any]) -> list[str]:
+    """One CSV row; list fields joined with '; '."""
+    return [r["id"], r["title"], r["excerpt"], r["url"] or "", r["provider"]["name"],
+            r["provider"]["domain"], "; ".join(r["topics"]), r["category"], r["type"], r["kind"],
+            r["published"] or "", "" if r["quality"] is None else str(r["quality"]),
+            "; ".join(r["cited_by"]), "; ".join(r["related"])]
+
+
+def record_to_export(r: dict[str, Any]) -> dict[str, Any]:
+    """One JSON Lines record: every field we index and show (never `secured`, never paths)."""
+    return {k: v for k, v in r.items() if k != "sources"}

@@ -1,0 +1,124 @@
+"""Every setting searchapp reads, declared once with its default and help.
+
+Values come, lowest priority first, from the defaults below, a YAML config file
+(`searchapp.yaml` in the working directory, or the file named by `--config` /
+`SEARCHAPP_CONFIG`), environment variables (`SEARCHAPP_<NAME>` in upper case) and
+finally explicit overrides (command-line flags, or the mapping a test passes to
+`create_app`). The README documents each setting; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import yaml
+
+from .yamlload import SafeLoader
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    convert: Callable[[Any], Any]
+
+
+def _path(value: Any) -> Path:
+    return Path(os.path.expanduser(str(value)))
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("seeds", "seeds", "Folder of seed files to index.", _path),
+    Setting("index", "index", "Folder the index lives in (created when missing).", _path),
+    Setting("host", "127.0.0.1", "Address `searchapp serve` binds to.", str),
+    Setting("port", 5000, "Port `searchapp serve` listens on.", int),
+    Setting("threads", 8, "Worker threads of the WSGI server.", int),
+    Setting("max_seed_bytes", 4 * 1024 * 1024,
+            "Seed files larger than this many bytes are rejected.", int),
+    Setting("max_yaml_nodes", 20000,
+            "YAML front matter with more nodes than this (after aliases) is rejected; "
+            "stops alias bombs.", int),
+    Setting("lock_timeout", 10.0,
+            "Seconds a second indexer waits for the index lock before giving up.", float),
+    Setting("watch_interval", 1.0,
+            "Seconds between scans of the seeds folder in `searchapp index --watch`.", float),
+    Setting("watch_settle", 2.0,
+            "Seconds a changed file must stay unchanged before --watch indexes it; "
+            "a file that fails to parse within this window is retried, not rejected.", float),
+    Setting("parse_workers", 0,
+            "Processes that parse seed files in parallel (0: one per core for large runs).", int),
+    Setting("per_page", 20, "Results per page when the request does not say.", int),
+    Setting("max_per_page", 100, "Largest page size a request may ask for.", int),
+    Setting("max_page", 500, "Highest page number a request may ask for.", int),
+    Setting("max_query_length", 500, "Longest query, in characters, that is searched.", int),
+    Setting("max_wildcard_terms", 512,
+            "Most index terms one prefix or wildcard may expand to.", int),
+    Setting("facet_size", 10, "Facet values shown before 'more'.", int),
+    Setting("facet_max", 500, "Most values of one facet sent to a page or the API.", int),
+    Setting("debug", False, "Run Flask in debug mode (development only).", _bool),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+CONFIG_FILE = "searchapp.yaml"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names where it came from."""
+
+
+def load(overrides: Mapping[str, Any] | None = None, config_file: str | os.PathLike | None = None,
+         environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Resolve every setting from defaults, config file, environment and overrides."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+    _apply(values, _read_config(config_file or environ.get("SEARCHAPP_CONFIG")), "config file")
+    _apply(values, {s.name: environ[_env_name(s.name)] for s in SETTINGS
+                    if _env_name(s.name) in environ}, "environment")
+    _apply(values, {k: v for k, v in (overrides or {}).items() if v is not None}, "overrides")
+    return {name: _BY_NAME[name].convert(value) for name, value in values.items()}
+
+
+def _env_name(name: str) -> str:
+    return "SEARCHAPP_" + name.upper()
+
+
+def _read_config(path: str | os.PathLike | None) -> dict[str, Any]:
+    explicit = path is not None
+    file = Path(path) if explicit else Path(CONFIG_FILE)
+    if not file.exists():
+        if explicit:
+            raise SettingsError(f"{file}: config file not found")
+        return {}
+    try:
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=SafeLoader) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{file}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise SettingsError(f"{file}: expected a mapping of setting: value")
+    return {str(k).replace("-", "_"): v for k, v in data.items()}
+
+
+def _apply(values: dict[str, Any], source: Mapping[str, Any], where: str) -> None:
+    for name, value in source.items():
+        if name not in _BY_NAME:
+            raise SettingsError(f"{where}: unknown setting {name!r}")
+        try:
+            _BY_NAME[name].convert(value)
+        except (TypeError, ValueError) as exc:
+            raise SettingsError(f"{where}: setting {name!r}: {exc}") from None
+        values[name] = value

@@ -1,0 +1,82 @@
+"""Safe, bounded YAML loading: libyaml's safe loader when present, never one that builds objects."""
+
+from __future__ import annotations
+
+import yaml
+
+try:  # libyaml parses several times faster; the pure loader is the same grammar.
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import SafeLoader  # type: ignore[assignment]
+
+
+class TooLarge(ValueError):
+    """The document expands (through aliases) past the node budget: an alias bomb or a runaway file."""
+
+    def __init__(self, line: int | None, message: str):
+        super().__init__(message)
+        self.line = line
+
+
+def compose(text: str, max_nodes: int) -> yaml.Node | None:
+    """Parse `text` into a node graph, refusing it when aliases would expand it past `max_nodes`.
+
+    Counting happens on the composed graph, where an alias is a shared reference, so a
+    billion-laughs document is refused after reading a few hundred bytes and without
+    ever being expanded in memory.
+    """
+    loader = SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    if node is not None:
+        _check_size(node, max_nodes)
+    return node
+
+
+def construct(node: yaml.Node) -> object:
+    """Build plain Python values (dict, list, str, int, float, bool, datetime) from a node graph."""
+    loader = SafeLoader("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_size(root: yaml.Node, max_nodes: int) -> None:
+    sizes: dict[int, int] = {}
+    in_progress: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if key in sizes:
+            continue
+        children = _children(node)
+        if children_done:
+            in_progress.discard(key)
+            size = 1 + sum(sizes[id(c)] for c in children)
+            if size > max_nodes:
+                raise TooLarge(node.start_mark.line,
+                               f"YAML expands to more than {max_nodes} nodes "
+                               "(an alias bomb?); refused")
+            sizes[key] = size
+            continue
+        if key in in_progress:
+            raise TooLarge(node.start_mark.line, "YAML alias refers to itself; refused")
+        in_progress.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in in_progress:
+                raise TooLarge(child.start_mark.line, "YAML alias refers to itself; refused")
+            if id(child) not in sizes:
+                stack.append((child, False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
