@@ -38,14 +38,16 @@ class _TextOnly(HTMLParser):
 
 def clean_text(value: str) -> str:
     """Fix mojibake, decode entities, strip tags and collapse whitespace in one text field."""
-    text = ftfy.fix_text(value, _FTFY)
-    if _LOOKS_LIKE_HTML.search(text):
+    text = html.unescape(ftfy.fix_text(value, _FTFY)) if not _LOOKS_LIKE_HTML.search(value) \
+        else ftfy.fix_text(value, _FTFY)
+    # Twice: entity-encoded tags (`&lt;script&gt;`) decode into tags on the first pass.
+    for _ in range(2):
+        if not _LOOKS_LIKE_HTML.search(text):
+            break
         parser = _TextOnly()
         parser.feed(text)
         parser.close()
         text = "".join(parser.parts)
-    else:
-        text = html.unescape(text)
     # Entities can themselves hide mojibake (`&acirc;&#128;&#153;`), so fix once more.
     text = ftfy.fix_text(text, _FTFY).translate(_INVISIBLE)
     return " ".join(text.split())

@@ -27,6 +27,7 @@ from .schema import source_token, to_document
 from .seeds import Limits, ParsedSeed, Problem, SeedRejected, parse_bytes
 
 IGNORED_SUFFIXES = ("~", ".tmp", ".swp", ".part", ".crdownload")
+RACY_NS = 2_000_000_000
 PARALLEL_FROM = 2000  # files; below this, starting processes costs more than it saves
 
 
@@ -90,10 +91,15 @@ class Indexer:
 
     def _incremental(self, build: Path) -> Summary:
         summary = Summary()
-        manifest = store.read_manifest(build).get("files", {})
+        saved = store.read_manifest(build)
+        manifest = saved.get("files", {})
+        # A file written within the clock's granularity of the last run can change again
+        # without its size or mtime changing ("racy" files, as git calls them): re-hash those.
+        racy_after = saved.get("written_ns", 0) - RACY_NS
         files = scan(self.seeds)
         summary.seen = len(files)
-        todo = [rel for rel, st in files.items() if not _same_stat(manifest.get(rel), st)]
+        todo = [rel for rel, st in files.items()
+                if not _same_stat(manifest.get(rel), st) or st.st_mtime_ns >= racy_after]
         loaded = self._load(todo, manifest)
         changed = {l.rel for l in loaded if l.parsed or l.problem}
         deleted = set(manifest) - set(files)
@@ -139,9 +145,8 @@ class Indexer:
         for item in loaded:
             if item.parsed is not None or (item.problem is None and item.rel in new_manifest):
                 new_manifest[item.rel] = item.entry
-        if writes or new_manifest != manifest:
-            store.write_json(build / store.MANIFEST,
-                             {"generation": ix.latest_generation(), "files": new_manifest})
+        if writes or todo or new_manifest != manifest:
+            _write_manifest(build, ix, new_manifest)
         ix.close()
         return summary
 
@@ -172,8 +177,7 @@ class Indexer:
             writer.cancel()
             raise
         manifest = {l.rel: l.entry for l in good} | kept_manifest
-        store.write_json(build / store.MANIFEST,
-                         {"generation": ix.latest_generation(), "files": manifest})
+        _write_manifest(build, ix, manifest)
         ix.close()
         store.make_live(self.root, build)
         return summary
@@ -264,6 +268,12 @@ def scan(seeds: Path) -> dict[str, os.stat_result]:
             if path.is_file():
                 found[path.relative_to(seeds).as_posix()] = st
     return found
+
+
+def _write_manifest(build: Path, ix, files: dict[str, Any]) -> None:
+    """Written after the index commit, so it never claims more than the index holds."""
+    store.write_json(build / store.MANIFEST, {"generation": ix.latest_generation(),
+                                              "written_ns": time.time_ns(), "files": files})
 
 
 def _same_stat(entry: dict | None, st: os.stat_result) -> bool:

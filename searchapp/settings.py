@@ -58,8 +58,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("watch_interval", 1.0,
             "Seconds between scans of the seeds folder in `searchapp index --watch`.", float),
     Setting("watch_settle", 2.0,
-            "Seconds a changed file must stay unchanged before --watch indexes it; "
-            "a file that fails to parse within this window is retried, not rejected.", float),
+            "Seconds the seeds folder must stay unchanged before --watch indexes it, so a "
+            "file still being written is waited for, not rejected.", float),
     Setting("parse_workers", 0,
             "Processes that parse seed files in parallel (0: one per core for large runs).", int),
     Setting("per_page", 20, "Results per page when the request does not say.", int),

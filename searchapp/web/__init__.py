@@ -1,0 +1,56 @@
+"""The Flask app: the factory, security headers, and the shared search index's lifecycle."""
+
+from __future__ import annotations
+
+import atexit
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask, current_app
+
+from .. import settings as settings_mod
+from ..search import SearchIndex
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Make the app from settings (defaults < config file < environment < `config`); opens nothing."""
+    app = Flask("searchapp", template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"), static_url_path="/static")
+    cfg = settings_mod.load(config)
+    app.config["SEARCHAPP"] = cfg
+    app.config["JSON_SORT_KEYS"] = False
+    app.debug = cfg["debug"]
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+
+    from . import views
+    app.register_blueprint(views.bp)
+    app.after_request(_security_headers)
+    return app
+
+
+def search_index() -> SearchIndex:
+    """The app's one SearchIndex, made on first use and shared by every request and thread."""
+    ext = current_app.extensions
+    index = ext.get("searchapp.index")
+    if index is None:
+        cfg = current_app.config["SEARCHAPP"]
+        index = ext.setdefault("searchapp.index", SearchIndex(
+            cfg["index"], facet_max=cfg["facet_max"], max_wildcard_terms=cfg["max_wildcard_terms"]))
+        atexit.register(index.close)
+    return index
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    return response

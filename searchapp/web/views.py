@@ -1,0 +1,203 @@
+"""Thin views: read the request into a SearchRequest, ask the search index, render."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import datetime, timezone
+from typing import Iterator
+from urllib.parse import urlencode
+
+from flask import (Blueprint, Response, abort, current_app, jsonify, render_template, request,
+                   stream_with_context, url_for)
+from markupsafe import Markup
+
+from .. import store
+from ..query import BadRequest, SearchRequest
+from ..schema import FACETS
+from ..serialize import (EXPORT_COLUMNS, dict_params, record_to_export, record_to_row,
+                         result_to_json)
+from . import search_index
+
+bp = Blueprint("search", __name__)
+
+FACET_LABELS = {"topic": "Topics", "provider": "Sources", "category": "Categories",
+                "type": "Types", "year": "Years", "kind": "Record kind"}
+RECORD_ID = re.compile(r"^[0-9a-f]{16}$")
+
+
+def _search_request() -> SearchRequest:
+    cfg = current_app.config["SEARCHAPP"]
+    params = {k: request.args.getlist(k) for k in request.args}
+    return SearchRequest.from_params(params, per_page=cfg["per_page"],
+                                     max_per_page=cfg["max_per_page"], max_page=cfg["max_page"],
+                                     max_query_length=cfg["max_query_length"])
+
+
+def _wants_partial() -> bool:
+    """htmx asks for the results fragment; a history restore or a plain load gets the page."""
+    return (request.headers.get("HX-Request") == "true"
+            and not request.headers.get("HX-History-Restore-Request"))
+
+
+def search_url(req: SearchRequest, endpoint: str = "search.search", **changes) -> str:
+    pairs = req.params(**changes)
+    return url_for(endpoint) + ("?" + urlencode(pairs) if pairs else "")
+
+
+@bp.app_context_processor
+def _helpers():
+    return {"search_url": search_url, "facet_labels": FACET_LABELS, "facet_names": FACETS,
+            "facet_size": current_app.config["SEARCHAPP"]["facet_size"],
+            "highlighted": lambda html: Markup(html),  # already sanitised by bleach
+            "index_stats": _stats}
+
+
+def _stats():
+    try:
+        return search_index().stats()
+    except store.IndexProblem:
+        return None
+
+
+@bp.route("/")
+@bp.route("/search")
+def search():
+    """The search page: the whole page, or just the results when htmx asks."""
+    partial = _wants_partial()
+    try:
+        req = _search_request()
+    except BadRequest as exc:
+        return _render_search(None, SearchRequest(q=request.args.get("q", "")[:500]), partial,
+                              error=str(exc), status=400)
+    result = search_index().search(req)
+    return _render_search(result, req, partial)
+
+
+def _render_search(result, req, partial, error=None, status=200):
+    template = "partials/_results.html" if partial else "search.html"
+    body = render_template(template, result=result, req=req, error=error, partial=partial)
+    response = Response(body, status=status, mimetype="text/html")
+    response.headers["Vary"] = "HX-Request, HX-Trigger, HX-History-Restore-Request"
+    return response
+
+
+@bp.route("/api/search")
+def api_search():
+    """The search as JSON: the stable contract documented in the README."""
+    try:
+        req = _search_request()
+    except BadRequest as exc:
+        return jsonify(error=str(exc), status=400), 400
+    return jsonify(result_to_json(search_index().search(req)))
+
+
+@bp.route("/doc/<record_id>")
+def document(record_id: str):
+    """Every field of one record, its related articles, the seeds citing it, and more like it."""
+    record = search_index().record(record_id) if RECORD_ID.match(record_id) else None
+    if record is None:
+        abort(404, description=f"No record with id {record_id!r}.")
+    index = search_index()
+    related = index.records(record["related"])
+    cited_by = index.records(record["cited_by"])
+    similar = index.more_like(record_id, limit=6)
+    return render_template("doc.html", record=record, related=related, cited_by=cited_by,
+                           similar=similar, req=SearchRequest())
+
+
+@bp.route("/api/doc/<record_id>")
+def api_document(record_id: str):
+    record = search_index().record(record_id) if RECORD_ID.match(record_id) else None
+    if record is None:
+        return jsonify(error=f"no record with id {record_id!r}", status=404), 404
+    return jsonify(record_to_export(record))
+
+
+@bp.route("/export.csv")
+def export_csv():
+    """Every matching record (not one page) as CSV, streamed so memory stays flat."""
+    return _export("csv")
+
+
+@bp.route("/export.jsonl")
+def export_jsonl():
+    """Every matching record as JSON Lines, streamed."""
+    return _export("jsonl")
+
+
+def _export(kind: str):
+    try:
+        req = _search_request()
+    except BadRequest as exc:
+        return jsonify(error=str(exc), status=400), 400
+    batches = search_index().matching_ids(req)
+    body = _csv_lines(batches) if kind == "csv" else _jsonl_lines(batches)
+    mimetype = "text/csv" if kind == "csv" else "application/x-ndjson"
+    response = Response(stream_with_context(body), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{_export_name(req, kind)}"'
+    return response
+
+
+def _csv_lines(batches) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    for batch in batches:
+        for record in batch:
+            writer.writerow(_csv_safe(record_to_row(record)))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _csv_safe(row: list[str]) -> list[str]:
+    """Cells a spreadsheet would run as a formula are prefixed with a quote (CSV injection)."""
+    return ["'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell for cell in row]
+
+
+def _jsonl_lines(batches) -> Iterator[str]:
+    for batch in batches:
+        yield "".join(json.dumps(record_to_export(r), ensure_ascii=False) + "\n" for r in batch)
+
+
+def _export_name(req: SearchRequest, kind: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", req.q.lower()).strip("-")[:60] or "all"
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
+    return f"searchapp-{slug}-{stamp}.{kind}"
+
+
+@bp.route("/healthz")
+def healthz():
+    try:
+        stats = search_index().stats()
+    except store.IndexProblem as exc:
+        return jsonify(status="unavailable", error=str(exc)), 503
+    return jsonify(status="ok", records=stats.records, generation=stats.generation,
+                   updated=stats.updated.isoformat() if stats.updated else None)
+
+
+@bp.app_errorhandler(store.IndexProblem)
+def _no_index(exc):
+    if request.path.startswith("/api/"):
+        return jsonify(error=str(exc), status=503), 503
+    return render_template("error.html", code=503, message=str(exc), req=SearchRequest()), 503
+
+
+@bp.app_errorhandler(404)
+def _not_found(exc):
+    if request.path.startswith("/api/"):
+        return jsonify(error=exc.description, status=404), 404
+    return render_template("error.html", code=404, message=exc.description,
+                           req=SearchRequest()), 404
+
+
+@bp.app_errorhandler(500)
+def _server_error(exc):
+    if request.path.startswith("/api/"):
+        return jsonify(error="internal error", status=500), 500
+    return render_template("error.html", code=500, message="Something went wrong on our side.",
+                           req=SearchRequest()), 500

@@ -1,0 +1,127 @@
+"""Parsing seed files: the real ones, and every kind of bad input, each named with file and line."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from searchapp.seeds import Limits, SeedRejected, parse_file
+from conftest import FIXTURES, SEEDS
+
+BAD = FIXTURES / "bad"
+
+
+@pytest.mark.parametrize("path", sorted(SEEDS.iterdir()), ids=lambda p: p.name)
+def test_every_real_seed_parses_with_its_related_articles(path):
+    parsed = parse_file(path, path.name)
+    seed = parsed.drafts[0]
+    assert seed.kind == "seed" and seed.fields["title"]
+    assert seed.fields["published"].endswith("Z")
+    assert seed.fields["provider"]["name"] and seed.fields["topics"]
+    assert all(d.kind == "related" and d.fields["title"] for d in parsed.drafts[1:])
+    assert seed.related == [d.id for d in parsed.drafts[1:]]
+    assert parsed.warnings == []
+
+
+def test_mojibake_in_a_related_title_is_repaired():
+    parsed = parse_file(SEEDS / "004_b5ab22eff5a58556.txt", "004.txt")
+    titles = [d.fields["title"] for d in parsed.drafts]
+    assert "Banning facial recognition technology: Baltimore’s bad idea | COMMENTARY" in titles
+
+
+def test_mojibake_quotes_in_an_excerpt_are_repaired():
+    parsed = parse_file(SEEDS / "002_2aecd8ef6c2bfcb0.txt", "002.txt")
+    excerpt = next(d.fields["excerpt"] for d in parsed.drafts if "Hamden" in d.fields["title"])
+    assert "ordinance “is the right thing" in excerpt and "â€" not in excerpt
+
+
+def test_secured_blob_is_never_part_of_a_draft():
+    text = repr(parse_file(SEEDS / "000_9bbfbf767327a7e8.txt", "000.txt"))
+    assert "secured" not in text and "DLTkRwzMiVojmyMc" not in text
+
+
+def test_ids_are_stable_and_shared_by_the_same_url_in_two_files():
+    a = parse_file(SEEDS / "001_fb559b05b6f8c451.txt", "001.txt")
+    b = parse_file(SEEDS / "002_2aecd8ef6c2bfcb0.txt", "002.txt")
+    cited = {d.id for d in a.drafts[1:]}
+    assert b.drafts[0].id in cited  # 002's seed is a related entry of 001
+    assert parse_file(SEEDS / "002_2aecd8ef6c2bfcb0.txt", "002.txt").drafts[0].id == b.drafts[0].id
+
+
+BAD_CASES = [
+    ("empty.txt", None, "empty file"),
+    ("no_front_matter.txt", 1, "no front matter"),
+    ("unterminated.txt", 1, "never closed"),
+    ("invalid_yaml.txt", 4, "invalid YAML"),
+    ("python_tag.txt", 2, "YAML construct not allowed"),
+    ("binary.txt", None, "binary file"),
+    ("missing_title.txt", None, "missing title (is 'tittle' a misspelling?)"),
+    ("topics_number.txt", 4, "topics must be a list of strings, got a number"),
+    ("related_not_list.txt", 4, "related must be a list, got text"),
+    ("bad_date.txt", 4, "is not a date"),
+    ("alias_bomb.txt", 7, "alias bomb"),
+    ("oversized.txt", None, "over the 65,536-byte limit"),
+]
+
+
+@pytest.mark.parametrize("name,line,reason", BAD_CASES, ids=[c[0] for c in BAD_CASES])
+def test_bad_seed_is_rejected_with_file_line_and_reason(name, line, reason):
+    with pytest.raises(SeedRejected) as caught:
+        parse_file(BAD / name, f"seeds/{name}", Limits(max_bytes=64 * 1024))
+    message = str(caught.value)
+    assert message.startswith(f"seeds/{name}:{line}: " if line else f"seeds/{name}: ")
+    assert reason in message
+
+
+def test_yaml_tags_never_run_anything(tmp_path):
+    marker = Path("/tmp/searchapp-pwned")
+    marker.unlink(missing_ok=True)
+    with pytest.raises(SeedRejected):
+        parse_file(BAD / "python_tag.txt", "python_tag.txt")
+    assert not marker.exists()
+
+
+def test_alias_bomb_is_refused_quickly():
+    started = time.perf_counter()
+    with pytest.raises(SeedRejected):
+        parse_file(BAD / "alias_bomb.txt", "alias_bomb.txt")
+    # Generous: a bomb that were expanded would take minutes and gigabytes.
+    assert time.perf_counter() - started < 2
+
+
+def test_windows_1252_file_is_decoded_with_a_warning():
+    parsed = parse_file(FIXTURES / "latin1.txt", "latin1.txt")
+    assert parsed.drafts[0].fields["title"] == "Café owners protest “facial recognition” cameras"
+    assert [str(w) for w in parsed.warnings] == ["latin1.txt:2: not valid UTF-8; decoded as Windows-1252"]
+
+
+def test_hostile_seed_keeps_text_drops_tags_and_non_http_links():
+    parsed = parse_file(FIXTURES / "hostile" / "hostile.txt", "hostile.txt")
+    seed, related = parsed.drafts
+    assert seed.fields["title"] == "alert(1) Hostile headline about facial recognition"
+    assert "<" not in seed.fields["excerpt"] and "\u202e" not in seed.fields["excerpt"]
+    assert seed.fields["urls"] == {}
+    assert seed.fields["images"] == []
+    assert seed.fields["provider"]["name"] == "Evil Source"
+    assert seed.fields["topics"] == ["Computer Vision"]
+    assert related.fields["title"] == "Related entry"
+    warnings = " ".join(str(w) for w in parsed.warnings)
+    assert "hostile.txt:6: webUrl dropped: only http(s) links are kept" in warnings
+    assert "originalUrl dropped" in warnings
+    assert "SECRET-BLOB" not in repr(parsed)
+
+
+def test_unknown_field_is_reported_with_a_suggestion(tmp_path):
+    f = tmp_path / "typo.txt"
+    f.write_text('---\ntitle: "A"\nexcerp: "typo"\n---\n', encoding="utf-8")
+    parsed = parse_file(f, "typo.txt")
+    assert [str(w) for w in parsed.warnings] == [
+        "typo.txt:3: unknown field 'excerp' ignored (did you mean 'excerpt'?)"]
+
+
+def test_lone_topic_string_is_accepted(tmp_path):
+    f = tmp_path / "one.txt"
+    f.write_text('---\ntitle: "A"\ntopics: Privacy\n---\n', encoding="utf-8")
+    assert parse_file(f, "one.txt").drafts[0].fields["topics"] == ["Privacy"]
