@@ -53,7 +53,8 @@ class SearchRequest:
             values = [v for v in params.get(name, ()) if v is not None]
             return values[-1].strip() if values else default
 
-        q = one("q")
+        values = [v for v in params.get("q", ()) if v is not None]
+        q = values[-1] if values and values[-1].strip() else ""  # a trailing space ends a word
         if len(q) > max_query_length:
             raise BadRequest(f"q is {len(q)} characters long; the limit is {max_query_length}")
         filters: dict[str, list[str]] = {}
@@ -176,7 +177,7 @@ class _StemUnlessWildcard(StemFilter):
 def _query_schema() -> fields.Schema:
     """The fields a user may name, analysed as the index analyses them, minus stemming of patterns."""
     stemmed = (RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
-               | StopFilter(stoplist=STOP_WORDS, minsize=1) | _StemUnlessWildcard())
+               | StopFilter(stoplist=STOP_WORDS, minsize=1) | _StemUnlessWildcard(lang="en"))
     folded = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
     return fields.Schema(
         title=fields.TEXT(analyzer=stemmed, phrase=True),
@@ -263,6 +264,7 @@ _PARSERS = {m: _parser(m) for m in MATCHES}
 
 def parse_user_query(text: str, match: str = "all", typing: bool = True) -> ParsedQuery:
     """The Whoosh query for what the user typed; never raises on odd syntax."""
+    typing = typing and bool(text) and not text[-1].isspace()  # a space ends the last word
     text = text.strip() if text else ""
     if not text:
         return ParsedQuery(None)
@@ -283,7 +285,7 @@ def parse_user_query(text: str, match: str = "all", typing: bool = True) -> Pars
 
 def _with_prefix_for_last_word(text: str) -> str:
     """`facial recog` searches `facial (recog OR recog*)`: results keep up as the user types."""
-    if text[-1].isspace() or text.count('"') % 2:
+    if text.count('"') % 2:
         return text
     m = _LAST_WORD.search(text)
     if not m or len(m.group(2)) < 2 or m.group(2).upper() in ("AND", "OR", "NOT"):

@@ -33,7 +33,7 @@ s t that the their this to was were will with""".split())
 def text_analyzer():
     """English words, lower-cased, accents folded, stemmed: `Cafés` and `cafe` match."""
     return (RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
-            | StopFilter(stoplist=STOP_WORDS, minsize=1) | StemFilter(cachesize=100_000))
+            | StopFilter(stoplist=STOP_WORDS, minsize=1) | StemFilter(lang="en", cachesize=100_000))
 
 
 def fold_analyzer():

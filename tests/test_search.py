@@ -1,0 +1,179 @@
+"""The search domain over a real index of the real seeds: syntax, filters, facets, highlights."""
+
+from __future__ import annotations
+
+import pytest
+
+from searchapp.query import BadRequest, SearchRequest
+from searchapp.search import SearchIndex
+from conftest import FIXTURES, build, copy_seeds
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    base = tmp_path_factory.mktemp("search")
+    seeds = copy_seeds(base / "seeds", FIXTURES / "hostile" / "hostile.txt")
+    build(seeds, base / "index")
+    index = SearchIndex(base / "index")
+    yield index
+    index.close()
+
+
+def search(index, **params):
+    return index.search(SearchRequest.from_params({k: v if isinstance(v, list) else [v]
+                                                   for k, v in params.items()}))
+
+
+def titles(result):
+    return [h.record["title"] for h in result.hits]
+
+
+@pytest.mark.parametrize("q,total", [
+    ("facial recognition", 22),            # all words must match
+    ("facial recognition ban", 14),
+    ('"live facial recognition"', 8),      # phrase
+    ("moratorium OR Shenzhen", 2),         # OR
+    ("facial recognition -police", 9),     # minus
+    ("facial recognition NOT police", 9),  # NOT
+    ("provider:forbes", 1),                # field aliases
+    ("source:sky.com", 1),
+    ('topic:"natural language processing"', 1),
+    ("title:carp", 1),
+    ("baltim*", 1),                        # prefix
+    ("recogniton~", 0),                    # fuzzy, but on its own it needs the exact-ish word
+    ("Baltimore’s", 1),                    # curly apostrophe as the seed has it
+    ("CAFÉ", 0),
+])
+def test_query_syntax(index, q, total):
+    assert search(index, q=q, typing="0").total == total
+
+
+def test_last_word_is_matched_as_a_prefix_while_typing(index):
+    assert search(index, q="facial recog").total == 22
+    assert search(index, q="facial recog", typing="0").total == 0
+    assert search(index, q="facial recog ").total == 0  # a space ends the word
+
+
+def test_prefix_is_not_stemmed(index):
+    # `flies*` stemmed would be `fli*`; nothing here starts with "flies".
+    assert search(index, q="flies*", typing="0").total == 0
+
+
+def test_invalid_syntax_still_searches_its_words_and_says_so(index):
+    result = search(index, q='"live facial')
+    assert result.total == 8 and "quotation mark" in result.notice
+    result = search(index, q="(police")
+    assert result.total > 0 and "Brackets" in result.notice
+    for q in ["((((", ":::", "AND", "NOT", '"', "-", "title:", "*", "?", "~", "^", "a OR"]:
+        search(index, q=q)  # never raises
+
+
+def test_match_any_ranks_documents_with_any_word(index):
+    q = "which councils moratorium on facial recognition cameras fish"
+    assert search(index, q=q, typing="0").total == 0
+    result = search(index, q=q, match="any", typing="0")
+    assert result.total >= 20
+    assert "Fish facial recognition? Researchers test technology on invasive Asian carp" in titles(result)[:3]
+
+
+def test_empty_query_browses_everything_newest_first(index):
+    result = search(index)
+    assert result.total == 25
+    dates = [h.record["published"] for h in result.hits]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_sort_oldest_and_newest(index):
+    oldest = search(index, q="facial", sort="oldest")
+    assert titles(oldest)[0] == "Banning facial recognition technology: Baltimore’s bad idea | COMMENTARY"
+    newest = search(index, q="facial", sort="newest")
+    assert newest.hits[0].record["published"] == "2021-09-01T21:30:00Z"
+
+
+def test_filters_or_within_a_facet_and_across_facets(index):
+    assert search(index, provider=["Sky", "Forbes"]).total == 2
+    assert search(index, provider=["Sky", "Forbes"], q="parliament").total == 2
+    assert search(index, provider=["Sky", "Forbes"], q="sneaking").total == 1
+    assert search(index, topic="Natural Language Processing").total == 1
+    assert search(index, topic=["Natural Language Processing", "AI"], kind="seed").total == 5
+    assert search(index, kind="related").total == 19
+    assert search(index, source="Sky").total == 1  # `source` is another name for provider
+    assert search(index, provider="No Such Source").total == 0
+
+
+def test_date_range_filter(index):
+    result = search(index, **{"from": "2021-08-23", "to": "2021-08-23"})
+    assert result.total == 8
+    assert {h.record["published"][:10] for h in result.hits} == {"2021-08-23"}
+    assert search(index, **{"from": "2021-09"}).total == 2
+    assert search(index, to="2021-06").total == 3
+
+
+def test_facet_counts_are_disjunctive(index):
+    result = search(index, q="facial", provider="Sky")
+    assert result.total == 1
+    providers = {v.value: (v.count, v.selected) for v in result.facets["provider"]}
+    assert providers["Sky"] == (1, True)
+    assert providers["Forbes"] == (1, False)  # other sources keep their counts
+    assert providers["Biometric Companies"] == (2, False)
+    kinds = {v.value: v.count for v in result.facets["kind"]}
+    assert kinds == {"related": 1}  # other facets are narrowed by the selection
+
+
+def test_facet_counts_cover_every_facet(index):
+    facets = search(index).facets
+    assert set(facets) == {"topic", "provider", "category", "type", "year", "kind"}
+    assert {v.value: v.count for v in facets["topic"]} == {
+        "Computer Vision": 6, "AI": 5, "Natural Language Processing": 1}
+    assert {v.value: v.count for v in facets["year"]} == {"2021": 24}  # one related entry is undated
+
+
+def test_highlights_mark_query_words_and_nothing_else(index):
+    result = search(index, q="baltimore")
+    assert result.hits[0].title_html == \
+        "Banning facial recognition technology: <mark>Baltimore</mark>’s bad idea | COMMENTARY"
+
+
+def test_hostile_text_is_escaped_in_highlights(index):
+    result = search(index, q="hostile")
+    hit = result.hits[0]
+    assert hit.title_html == "alert(1) <mark>Hostile</mark> headline about facial recognition"
+    assert "<script" not in hit.excerpt_html and "onmouseover" not in hit.excerpt_html
+    assert hit.record["url"] is None
+
+
+def test_spelling_suggestion_when_nothing_matches(index):
+    result = search(index, q="facial recogniton", typing="0")
+    assert result.total == 0
+    assert result.suggestion == "facial recognition"
+    assert search(index, q="facial recognition").suggestion is None
+
+
+def test_pagination(index):
+    first = search(index, q="facial", per_page="5")
+    second = search(index, q="facial", per_page="5", page="2")
+    assert first.pages == 5 and len(second.hits) == 5
+    assert not set(h.id for h in first.hits) & set(h.id for h in second.hits)
+    assert search(index, q="facial", per_page="5", page="9").hits == []
+
+
+def test_more_like_this(index):
+    seed = search(index, q='"Civil liberties groups demand total ban"').hits[0]
+    similar = index.more_like(seed.id)
+    assert similar and seed.id not in {r["id"] for r in similar}
+    assert any("facial recognition" in r["title"].lower() for r in similar)
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"page": ["0"]}, "page must be at least 1"),
+    ({"page": ["x"]}, "page must be a whole number"),
+    ({"per_page": ["1000"]}, "per_page must be at most 100"),
+    ({"sort": ["best"]}, "sort must be one of"),
+    ({"from": ["2021-13-45"]}, "from must be a date"),
+    ({"from": ["2022-01-01"], "to": ["2021-01-01"]}, "is after to"),
+    ({"match": ["some"]}, "match must be all or any"),
+    ({"q": ["x" * 501]}, "the limit is 500"),
+])
+def test_bad_parameters_are_refused_clearly(params, message):
+    with pytest.raises(BadRequest, match=message):
+        SearchRequest.from_params(params)

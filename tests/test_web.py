@@ -1,0 +1,179 @@
+"""The site through Flask's test client, over a real index built from the real seeds."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+
+import pytest
+
+from conftest import FIXTURES, build
+
+
+def test_front_page_browses_all_records_newest_first_with_facets(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "<strong>23</strong> results" in page and "(all records, newest first)" in page
+    assert page.index("Feds are increasing use") < page.index("Why civil liberty groups")
+    assert 'href="/search?provider=Biometric+Companies"' in page
+    assert "23 records" in page  # footer
+
+
+def test_search_page_highlights_and_links_each_hit(client):
+    page = client.get("/search?q=baltimore").get_data(as_text=True)
+    assert "<mark>Baltimore</mark>’s bad idea" in page
+    assert 'rel="noopener noreferrer" referrerpolicy="no-referrer"' in page
+    assert 'href="/doc/' in page
+
+
+def test_htmx_request_gets_the_results_partial_and_vary(client):
+    full = client.get("/search?q=facial")
+    partial = client.get("/search?q=facial", headers={"HX-Request": "true"})
+    assert "<html" in full.get_data(as_text=True)
+    body = partial.get_data(as_text=True)
+    assert "<html" not in body and "<form" not in body
+    assert 'id="form-state" class="options" hx-swap-oob="true"' in body
+    assert "HX-Request" in partial.headers["Vary"] and "HX-Request" in full.headers["Vary"]
+    restore = client.get("/search?q=facial", headers={"HX-Request": "true",
+                                                       "HX-History-Restore-Request": "true"})
+    assert "<html" in restore.get_data(as_text=True)
+
+
+def test_full_page_and_partial_show_the_same_results(client):
+    full = client.get("/search?q=ban&provider=Sky").get_data(as_text=True)
+    part = client.get("/search?q=ban&provider=Sky", headers={"HX-Request": "true"}).get_data(as_text=True)
+    def results(html):  # the elapsed time differs between two requests; nothing else may
+        html = re.sub(r'<span class="took">.*?</span>', "", html)
+        return html[html.index('<div class="layout">'):html.index("</section>\n</div>")]
+    assert results(part) == results(full)
+
+
+def test_facet_links_toggle_and_chips_remove(client):
+    page = client.get("/search?q=facial&provider=Sky").get_data(as_text=True)
+    assert 'href="/search?q=facial&amp;provider=Sky&amp;provider=Forbes"' in page  # add another
+    assert 'href="/search?q=facial" class="selected"' in page                      # untick
+    assert 'aria-label="Remove filter Sources: Sky"' in page
+    assert '<input type="hidden" name="provider" value="Sky">' in page
+
+
+def test_bad_parameters_get_a_400_page_not_a_500(client):
+    for url in ["/search?page=abc", "/search?per_page=-1", "/search?from=yesterday",
+                "/search?sort=sideways", "/search?q=" + "x" * 600]:
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert "That search could not be run" in response.get_data(as_text=True)
+
+
+def test_api_search_contract(client):
+    data = client.get("/api/search?q=facial+recognition&provider=Forbes").get_json()
+    assert set(data) >= {"query", "total", "page", "per_page", "took_ms", "results", "facets",
+                         "suggestion"}
+    assert data["total"] == 1 and data["query"] == "facial recognition"
+    hit = data["results"][0]
+    assert set(hit) == {"id", "title", "excerpt", "url", "provider", "topics", "category", "type",
+                        "kind", "published", "score", "highlights"}
+    assert hit["provider"] == {"name": "Forbes", "domain": "forbes.com"}
+    assert hit["published"] == "2021-08-23T11:22:00Z"
+    assert "<mark>Facial</mark>" in hit["highlights"]["title"]
+    assert {"value": "Forbes", "count": 1, "selected": True} in data["facets"]["provider"]
+
+
+def test_api_bad_parameters_are_a_json_400(client):
+    response = client.get("/api/search?per_page=5000")
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "per_page must be at most 100", "status": 400}
+
+
+@pytest.mark.parametrize("query", ["", "q=facial", "q=ban&provider=Sky&provider=Forbes", "q=nothingmatches"])
+def test_exports_stream_every_matching_record(client, query):
+    total = client.get(f"/api/search?{query}").get_json()["total"]
+    response = client.get(f"/export.csv?{query}&per_page=2&page=3")
+    assert response.status_code == 200 and "attachment;" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0][:3] == ["id", "title", "excerpt"] and len(rows) - 1 == total
+    lines = client.get(f"/export.jsonl?{query}").get_data(as_text=True).splitlines()
+    assert len(lines) == total
+    assert all("secured" not in json.loads(line) for line in lines)
+
+
+def test_export_filename_names_the_query(client):
+    response = client.get("/export.jsonl?q=Facial+recognition!")
+    assert 'filename="searchapp-facial-recognition-' in response.headers["Content-Disposition"]
+
+
+def test_record_page_shows_fields_related_and_citing_seeds(client):
+    seed_id = client.get("/api/search?q=%22PI+and+30+CSOs%22&kind=seed").get_json()["results"][0]["id"]
+    page = client.get(f"/doc/{seed_id}").get_data(as_text=True)
+    assert "PI and 30 CSOs unite against use of live facial recognition technology" in page
+    assert "Related articles (5)" in page and "Cited by (1)" in page
+    assert "Civil liberties groups demand total ban on facial recognition technology" in page
+    assert "More like this" in page
+    assert "<img" not in page  # images are links, never loaded
+
+
+def test_unknown_record_is_a_404_page(client):
+    for url in ["/doc/0000000000000000", "/doc/not-an-id", "/doc/..%2F..%2Fetc%2Fpasswd"]:
+        response = client.get(url)
+        assert response.status_code == 404
+    assert "No record with id" in client.get("/doc/0000000000000000").get_data(as_text=True)
+    assert client.get("/api/doc/0000000000000000").status_code == 404
+
+
+def test_security_headers_on_every_response(client):
+    for url in ["/", "/api/search", "/doc/nope", "/static/app.css", "/healthz"]:
+        headers = client.get(url).headers
+        assert "script-src 'self'" in headers["Content-Security-Policy"], url
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_pages_load_nothing_from_other_sites(client):
+    page = client.get("/search?q=facial").get_data(as_text=True)
+    for tag in ("<script", "<link", "<img"):
+        for piece in page.split(tag)[1:]:
+            src = piece.split(">")[0]
+            assert "http" not in src, src
+
+
+def test_hostile_seed_is_shown_as_text(tmp_path, seeds_dir):
+    shutil.copy(FIXTURES / "hostile" / "hostile.txt", seeds_dir)
+    build(seeds_dir, tmp_path / "hostile-index")
+    from searchapp import create_app
+    client = create_app({"index": tmp_path / "hostile-index"}).test_client()
+    page = client.get("/search?q=hostile").get_data(as_text=True)
+    assert "alert(1) <mark>Hostile</mark> headline" in page
+    body = page.split("<main", 1)[1]
+    assert "<script" not in body and "javascript:" not in body and "onmouseover" not in body
+    assert "SECRET-BLOB" not in page
+
+
+def test_healthz_reports_count_and_generation(client):
+    data = client.get("/healthz").get_json()
+    assert data["status"] == "ok" and data["records"] == 23 and data["generation"]
+
+
+def test_healthz_without_an_index_is_503(tmp_path):
+    from searchapp import create_app
+    client = create_app({"index": tmp_path / "empty"}).test_client()
+    assert client.get("/healthz").status_code == 503
+    response = client.get("/")
+    assert response.status_code == 503 and "searchapp index" in response.get_data(as_text=True)
+
+
+def test_running_app_sees_a_reindex_without_restart_and_reuses_its_searcher(app, client, seeds_dir, index_dir):
+    client.get("/search?q=facial")
+    index = app.extensions["searchapp.index"]
+    first = index._snapshot
+    client.get("/search?q=ban")
+    assert index._snapshot is first  # one searcher shared across requests
+    (seeds_dir / "late.txt").write_text('---\ntitle: "Late breaking zeppelin story"\n---\n',
+                                        encoding="utf-8")
+    build(seeds_dir, index_dir)
+    assert client.get("/api/search?q=zeppelin").get_json()["total"] == 1
+    assert index._snapshot is not first
+    build(seeds_dir, index_dir, full=True)  # a full rebuild swaps builds; still seen
+    assert client.get("/api/search?q=zeppelin").get_json()["total"] == 1
+    assert client.get("/healthz").get_json()["records"] == 24
