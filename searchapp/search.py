@@ -281,11 +281,11 @@ class SearchIndex:
                     keep &= m
             selected = req.filters.get(facet, ())
             counts = cols.count(facet, base[keep])
-            values = [FacetValue(v, c, v in selected) for v, c in counts[: self.facet_max]]
-            shown = {v.value for v in values}
             counted = dict(counts)
-            values += [FacetValue(v, counted.get(v, 0), True) for v in selected if v not in shown]
-            out[facet] = values
+            # Selected values first (so a selection is never hidden under "more"), then by count.
+            pinned = [FacetValue(v, counted.get(v, 0), True) for v in selected]
+            rest = [FacetValue(v, c, False) for v, c in counts if v not in selected]
+            out[facet] = pinned + rest[: max(0, self.facet_max - len(pinned))]
         return out
 
     def _suggest(self, snap: Snapshot, q: str) -> str | None:

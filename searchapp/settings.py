@@ -51,24 +51,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_seed_bytes", 4 * 1024 * 1024,
             "Seed files larger than this many bytes are rejected.", int),
     Setting("max_yaml_nodes", 20000,
-            "YAML front matter with more nodes than this (after aliases) is rejected; "
-            "stops alias bombs.", int),
+            "Front matter with more YAML nodes than this (counting aliases expanded) is "
+            "rejected.", int),
     Setting("lock_timeout", 10.0,
             "Seconds a second indexer waits for the index lock before giving up.", float),
     Setting("watch_interval", 1.0,
             "Seconds between scans of the seeds folder in `searchapp index --watch`.", float),
     Setting("watch_settle", 2.0,
-            "Seconds the seeds folder must stay unchanged before --watch indexes it, so a "
-            "file still being written is waited for, not rejected.", float),
+            "Seconds the seeds folder must stay unchanged before `--watch` indexes it.", float),
     Setting("parse_workers", 0,
-            "Processes that parse seed files in parallel (0: one per core for large runs).", int),
+            "Processes that parse seed files in parallel (0: one per core, for runs of 2,000 "
+            "files or more).", int),
     Setting("per_page", 20, "Results per page when the request does not say.", int),
     Setting("max_per_page", 100, "Largest page size a request may ask for.", int),
     Setting("max_page", 500, "Highest page number a request may ask for.", int),
     Setting("max_query_length", 500, "Longest query, in characters, that is searched.", int),
     Setting("max_wildcard_terms", 512,
             "Most index terms one prefix or wildcard may expand to.", int),
-    Setting("facet_size", 10, "Facet values shown before 'more'.", int),
+    Setting("facet_size", 10, "Facet values shown before \"more\".", int),
     Setting("facet_max", 500, "Most values of one facet sent to a page or the API.", int),
     Setting("debug", False, "Run Flask in debug mode (development only).", _bool),
 )

@@ -17,8 +17,7 @@ from markupsafe import Markup
 from .. import store
 from ..query import BadRequest, SearchRequest
 from ..schema import FACETS
-from ..serialize import (EXPORT_COLUMNS, dict_params, record_to_export, record_to_row,
-                         result_to_json)
+from ..serialize import EXPORT_COLUMNS, record_to_export, record_to_row, result_to_json
 from . import search_index
 
 bp = Blueprint("search", __name__)
@@ -81,6 +80,9 @@ def _render_search(result, req, partial, error=None, status=200):
     body = render_template(template, result=result, req=req, error=error, partial=partial)
     response = Response(body, status=status, mimetype="text/html")
     response.headers["Vary"] = "HX-Request, HX-Trigger, HX-History-Restore-Request"
+    if partial and status == 200:
+        # Push the canonical URL (no empty or default fields), the one worth sharing.
+        response.headers["HX-Push-Url"] = search_url(req)
     return response
 
 

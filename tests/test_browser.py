@@ -1,0 +1,149 @@
+"""The site in a real browser: Debian's chromium driven by Playwright against a live waitress server."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+
+def only_local(page, live_site):
+    outside = [u for u in page.requests_seen if not u.startswith(live_site.url)]
+    assert outside == [], outside
+
+
+def count(page):
+    return page.locator(".summary .count")
+
+
+def test_typing_updates_results_without_a_page_load(page, live_site, screenshots):
+    page.goto(live_site.url + "/")
+    expect(count(page)).to_contain_text("25 results")
+    page.evaluate("window.__samePage = true")
+    page.locator("#q").press_sequentially("baltim", delay=60)
+    expect(count(page)).to_contain_text("1 result for “baltim”")
+    expect(page.locator(".hit-title mark")).to_have_text("Baltimore")
+    assert page.evaluate("window.__samePage") is True  # swapped in place, not reloaded
+    expect(page).to_have_url(re.compile(r"/search\?q=baltim$"))
+    page.screenshot(path=screenshots / "typing-results.png")
+    only_local(page, live_site)
+
+
+def test_back_button_restores_the_previous_results(page, live_site):
+    page.goto(live_site.url + "/search?q=police")
+    expect(count(page)).to_contain_text("results for “police”")
+    police = re.sub(r"\s+in [\d.]+ ms", "", " ".join(count(page).inner_text().split()))
+    page.locator("#q").fill("baltimore")
+    expect(count(page)).to_contain_text("1 result for “baltimore”")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"q=police"))
+    expect(count(page)).to_contain_text(police)
+    expect(page.locator("#q")).to_have_value("police")
+    page.go_forward()
+    expect(count(page)).to_contain_text("1 result for “baltimore”")
+
+
+def test_clicking_a_facet_filters_and_other_counts_update(page, live_site, screenshots):
+    page.goto(live_site.url + "/search?q=facial")
+    expect(count(page)).to_contain_text("22 results")
+    kinds = page.locator('[data-facet="kind"] a')
+    expect(kinds.first).to_contain_text("related")
+    page.evaluate("window.__samePage = true")
+    sources = page.locator('[data-facet="provider"]')
+    sources.get_by_placeholder("Filter sources…").fill("sky")  # sources run long: filter them
+    expect(sources.locator("li:visible")).to_have_count(1)
+    sources.get_by_role("button", name=re.compile(r"^Sky \d")).click()
+    expect(count(page)).to_contain_text("1 result for “facial”")
+    expect(page.locator(".chips")).to_contain_text("Sources: Sky")
+    expect(page).to_have_url(re.compile(r"provider=Sky"))
+    assert page.evaluate("window.__samePage") is True
+    # Other sources keep their counts; other facets narrow to the selection.
+    expect(page.locator('[data-facet="provider"] a.selected')).to_contain_text("Sky")
+    expect(page.locator('[data-facet="provider"]')).to_contain_text("Forbes")
+    expect(page.locator('[data-facet="kind"] a')).to_have_count(1)
+    page.screenshot(path=screenshots / "facet-selected.png", full_page=True)
+    # Typing more keeps the filter.
+    page.locator("#q").click()
+    page.keyboard.press("End")
+    page.locator("#q").press_sequentially(" parliament", delay=40)
+    expect(count(page)).to_contain_text("1 result for “facial parliament”")
+    expect(page.locator(".chips")).to_contain_text("Sources: Sky")
+    page.get_by_role("link", name="Remove filter Sources: Sky").click()
+    expect(page.locator(".chips")).to_have_count(0)
+    only_local(page, live_site)
+
+
+def test_opening_a_record_shows_its_related_articles(page, live_site, screenshots):
+    page.goto(live_site.url + "/search?q=%22PI+and+30+CSOs%22&kind=seed")
+    page.locator(".hit-title a").first.click()
+    expect(page.locator("h1")).to_have_text(
+        "PI and 30 CSOs unite against use of live facial recognition technology")
+    expect(page.locator("body")).to_contain_text("Related articles (5)")
+    expect(page.locator("body")).to_contain_text("Cited by (1)")
+    page.screenshot(path=screenshots / "record.png", full_page=True)
+    page.get_by_role("link", name="Campaigners call for ban on use of facial recognition tech in UK").click()
+    expect(page.locator("h1")).to_have_text("Campaigners call for ban on use of facial recognition tech in UK")
+    only_local(page, live_site)
+
+
+def test_slash_focuses_the_search_box_and_keyboard_reaches_facets(page, live_site):
+    page.goto(live_site.url + "/search?q=ban")
+    page.locator("body").click(position={"x": 5, "y": 880})
+    page.keyboard.press("/")
+    expect(page.locator("#q")).to_be_focused()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.closest('[data-facet]') !== null"):
+            break
+    else:
+        pytest.fail("no facet link is reachable with Tab")
+    page.keyboard.press("Enter")
+    expect(page.locator(".chips")).to_be_visible()
+
+
+def test_page_works_with_javascript_off(browser, live_site, screenshots):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_site.url + "/")
+    page.locator("#q").fill("surveillance")
+    page.locator("#q").press("Enter")
+    expect(page).to_have_url(re.compile(r"q=surveillance"))
+    expect(count(page)).to_contain_text("results for “surveillance”")
+    page.locator('[data-facet="kind"] a', has_text="seed").click()
+    expect(page.locator(".chips")).to_contain_text("Record kind: seed")
+    page.screenshot(path=screenshots / "no-javascript.png", full_page=True)
+    context.close()
+
+
+def test_hostile_seed_runs_no_script_and_calls_nowhere(page, live_site, screenshots):
+    page.goto(live_site.url + "/search?q=hostile")
+    expect(page.locator(".hit-title")).to_contain_text("alert(1) Hostile headline")
+    page.locator(".hit-title a").first.click()
+    expect(page.locator("h1")).to_contain_text("Hostile headline")
+    page.mouse.move(200, 300)
+    page.wait_for_timeout(300)
+    assert page.dialogs_seen == []
+    assert page.locator("script:not([src])").count() == 0
+    page.screenshot(path=screenshots / "hostile-record.png", full_page=True)
+    only_local(page, live_site)
+
+
+def test_phone_width_layout(browser, live_site, screenshots):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(live_site.url + "/search?q=facial+recognition")
+    expect(count(page)).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"page scrolls sideways on a phone ({width}px)"
+    page.screenshot(path=screenshots / "phone.png", full_page=False)
+    context.close()
+
+
+def test_front_page_screenshot(page, live_site, screenshots):
+    page.goto(live_site.url + "/")
+    expect(count(page)).to_contain_text("25 results")
+    page.screenshot(path=screenshots / "front-page.png")
+    only_local(page, live_site)
