@@ -109,14 +109,24 @@ class SearchIndex:
     def using(self) -> Iterator[Snapshot]:
         """The current snapshot, reopened first if the index changed; held under the lock."""
         with self._lock:
-            snap = self._current()
-            snap.users += 1
+            snap = self._hold()
             try:
                 yield snap
             finally:
-                snap.users -= 1
-                if snap.retired and snap.users == 0:
-                    snap.close()
+                self._release(snap)
+
+    def _hold(self) -> Snapshot:
+        with self._lock:
+            snap = self._current()
+            snap.users += 1
+            return snap
+
+    def _release(self, snap: Snapshot) -> None:
+        """A replaced snapshot is closed when its last user lets go of it."""
+        with self._lock:
+            snap.users -= 1
+            if snap.retired and snap.users == 0:
+                snap.close()
 
     def _current(self) -> Snapshot:
         snap = self._snapshot
@@ -177,25 +187,32 @@ class SearchIndex:
                             round((time.perf_counter() - started) * 1000, 1),
                             suggestion, parsed.notice, generation)
 
-    def matching_ids(self, req: SearchRequest, batch: int = 500) -> Iterator[list[dict[str, Any]]]:
-        """Every matching record in result order, in batches (for exports: memory stays flat)."""
+    def export(self, req: SearchRequest, batch: int = 500) -> Iterator[list[dict[str, Any]]]:
+        """Every matching record in result order, in batches, so memory stays flat.
+
+        The matching runs now (so a missing index fails before a response starts); the
+        records are read batch by batch, letting other searches run in between, from the
+        snapshot the export began with even if a reindex lands meanwhile.
+        """
         parsed = parse_user_query(req.q, req.match, req.typing)
-        with self._lock:
-            snap = self._current()
-            snap.users += 1
+        snap = self._hold()
         try:
             with self._lock:
                 _, final, _ = self._matching(snap, parsed, req)
                 order = self._full_order(snap, parsed, req, final)
+        except BaseException:
+            self._release(snap)
+            raise
+        return self._read_batches(snap, order, batch)
+
+    def _read_batches(self, snap: Snapshot, order: np.ndarray, batch: int):
+        try:
             for start in range(0, len(order), batch):
                 with self._lock:
                     yield [json.loads(snap.searcher.stored_fields(int(d))["data"])
                            for d in order[start:start + batch]]
         finally:
-            with self._lock:
-                snap.users -= 1
-                if snap.retired and snap.users == 0:
-                    snap.close()
+            self._release(snap)
 
     def _matching(self, snap: Snapshot, parsed: ParsedQuery, req: SearchRequest):
         """Documents matching the text and dates (`base`), per-facet masks, and all filters (`final`)."""

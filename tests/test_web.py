@@ -177,3 +177,23 @@ def test_running_app_sees_a_reindex_without_restart_and_reuses_its_searcher(app,
     build(seeds_dir, index_dir, full=True)  # a full rebuild swaps builds; still seen
     assert client.get("/api/search?q=zeppelin").get_json()["total"] == 1
     assert client.get("/healthz").get_json()["records"] == 24
+
+
+def test_htmx_gets_the_error_in_the_partial_for_a_bad_parameter(client):
+    response = client.get("/search?q=ban&from=2021-99-99", headers={"HX-Request": "true"})
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "<html" not in body and "from must be a date like 2021-08-23" in body
+
+
+def test_export_without_an_index_is_a_clear_error_not_a_broken_download(tmp_path):
+    from searchapp import create_app
+    client = create_app({"index": tmp_path / "none"}).test_client()
+    response = client.get("/export.csv?q=x")
+    assert response.status_code == 503 and "no index" in response.get_data(as_text=True)
+
+
+def test_htmx_push_url_is_the_canonical_shareable_url(client):
+    response = client.get("/search?q=ban&sort=relevance&from=&to=&provider=Sky",
+                          headers={"HX-Request": "true"})
+    assert response.headers["HX-Push-Url"] == "/search?q=ban&provider=Sky"

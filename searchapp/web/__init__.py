@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import threading
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -35,15 +36,22 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+_MAKING = threading.Lock()
+
+
 def search_index() -> SearchIndex:
     """The app's one SearchIndex, made on first use and shared by every request and thread."""
     ext = current_app.extensions
     index = ext.get("searchapp.index")
     if index is None:
-        cfg = current_app.config["SEARCHAPP"]
-        index = ext.setdefault("searchapp.index", SearchIndex(
-            cfg["index"], facet_max=cfg["facet_max"], max_wildcard_terms=cfg["max_wildcard_terms"]))
-        atexit.register(index.close)
+        with _MAKING:
+            index = ext.get("searchapp.index")
+            if index is None:
+                cfg = current_app.config["SEARCHAPP"]
+                index = ext["searchapp.index"] = SearchIndex(
+                    cfg["index"], facet_max=cfg["facet_max"],
+                    max_wildcard_terms=cfg["max_wildcard_terms"])
+                atexit.register(index.close)
     return index
 
 

@@ -135,7 +135,7 @@ def _export(kind: str):
         req = _search_request()
     except BadRequest as exc:
         return jsonify(error=str(exc), status=400), 400
-    batches = search_index().matching_ids(req)
+    batches = search_index().export(req)
     body = _csv_lines(batches) if kind == "csv" else _jsonl_lines(batches)
     mimetype = "text/csv" if kind == "csv" else "application/x-ndjson"
     response = Response(stream_with_context(body), mimetype=mimetype)
