@@ -18,8 +18,10 @@ from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, Stem
 from whoosh.support.charset import accent_map
 
 from .schema import FACETS, STOP_WORDS
+from .timeline import INTERVALS
 
 SORTS = ("relevance", "newest", "oldest")
+SCALES = ("count", "share")
 MATCHES = ("all", "any")
 # URL parameter of each facet filter; `source` is accepted as another name for provider.
 FACET_PARAMS = {"topic": "topic", "provider": "provider", "category": "category",
@@ -43,6 +45,8 @@ class SearchRequest:
     page: int = 1
     per_page: int = 20
     typing: bool = True  # the last word is still being typed: also match it as a prefix
+    interval: str = ""  # timeline periods: day, week, month, year; empty chooses from the span
+    scale: str = "count"  # timeline shows counts, or share of all records in each period
 
     @classmethod
     def from_params(cls, params: Mapping[str, Iterable[str]], per_page: int = 20,
@@ -72,13 +76,20 @@ class SearchRequest:
             raise BadRequest(f"match must be all or any, not {match!r}")
         page = _int(one("page", "1") or "1", "page", 1, max_page)
         size = _int(one("per_page", str(per_page)) or str(per_page), "per_page", 1, max_per_page)
+        interval = one("interval")
+        if interval and interval not in INTERVALS:
+            raise BadRequest(f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}")
+        scale = one("scale", "count") or "count"
+        if scale not in SCALES:
+            raise BadRequest(f"scale must be count or share, not {scale!r}")
         date_from = _date(one("from"), "from", end=False)
         date_to = _date(one("to"), "to", end=True)
         if date_from and date_to and date_from > date_to:
             raise BadRequest(f"from ({date_from}) is after to ({date_to})")
         return cls(q=q, filters={k: tuple(v) for k, v in filters.items() if v},
                    date_from=date_from, date_to=date_to, sort=sort, match=match, page=page,
-                   per_page=size, typing=one("typing", "1") != "0")
+                   per_page=size, typing=one("typing", "1") != "0", interval=interval,
+                   scale=scale)
 
     def params(self, **changes) -> list[tuple[str, str]]:
         """This request as URL parameters (defaults left out), with `changes` applied."""
@@ -96,6 +107,10 @@ class SearchRequest:
             out.append(("sort", req.sort))
         if req.match != "all":
             out.append(("match", req.match))
+        if req.interval:
+            out.append(("interval", req.interval))
+        if req.scale != "count":
+            out.append(("scale", req.scale))
         if req.page != 1:
             out.append(("page", str(req.page)))
         return out
@@ -323,3 +338,35 @@ def _words_query(text: str, match: str) -> wq.Query:
 def query_words(text: str) -> list[str]:
     """The plain words of a query string, for spelling suggestions."""
     return _WORD.findall(text or "")
+
+
+# -- comparing queries ---------------------------------------------------------------------
+
+_NUMBERED = re.compile(r"^(.*?)([1-4])$")
+MAX_COMPARED = 4
+
+
+def compare_requests(params: Mapping[str, Iterable[str]], **limits) -> list[SearchRequest]:
+    """2 to 4 searches from `q=a&q=b` (or `q1=a&q2=b`); unnumbered filters apply to every
+    query, numbered ones (`provider2=Sky`, `from1=2021-01`) to that query alone."""
+    params = {k: [v for v in vs if v is not None] for k, vs in params.items()}
+    numbered = sorted(int(k[1:]) for k in params if re.fullmatch(r"q[1-4]", k))
+    if numbered:
+        queries = [(n, (params[f"q{n}"] or [""])[-1]) for n in numbered]
+    else:
+        queries = list(enumerate(params.get("q", []), start=1))
+    queries = [(n, q) for n, q in queries if q.strip()]
+    if not 2 <= len(queries) <= MAX_COMPARED:
+        raise BadRequest(f"compare needs 2 to {MAX_COMPARED} queries (q=...&q=...), "
+                         f"got {len(queries)}")
+    shared = {k: v for k, v in params.items() if not _NUMBERED.match(k) and k != "q"}
+    out = []
+    for n, q in queries:
+        own: dict[str, list[str]] = {name: list(values) for name, values in shared.items()}
+        for key, values in params.items():
+            m = _NUMBERED.match(key)
+            if m and m.group(2) == str(n) and m.group(1) not in ("q", ""):
+                own[m.group(1)] = own.get(m.group(1), []) + list(values)
+        own.update(q=[q], typing=["0"])
+        out.append(SearchRequest.from_params(own, **limits))
+    return out

@@ -17,7 +17,7 @@ from whoosh.analysis import (CharsetFilter, LowercaseFilter, RegexTokenizer, Ste
                              StopFilter)
 from whoosh.support.charset import accent_map
 
-FORMAT = 1
+FORMAT = 2
 
 # Facets counted from columns. The key is the name the web and the API use.
 FACETS = ("topic", "provider", "category", "type", "year", "kind")
@@ -55,6 +55,9 @@ def build_schema() -> fields.Schema:
         excerpt=fields.TEXT(analyzer=analyzer, spelling=True, phrase=True),
         source=fields.TEXT(analyzer=fold_analyzer(), phrase=True),
         topic=fields.TEXT(analyzer=fold_analyzer(), phrase=True),
+        # Title and excerpt as written (not stemmed), with term vectors for distinctive terms.
+        body=fields.TEXT(analyzer=fold_analyzer() | StopFilter(stoplist=STOP_WORDS, minsize=2),
+                         vector=True, phrase=False),
         category=fields.KEYWORD(lowercase=True, commas=True),
         type=fields.KEYWORD(lowercase=True, commas=True),
         kind=fields.ID(),
@@ -94,6 +97,7 @@ def to_document(record: dict[str, Any], drafts: list[dict[str, Any]]) -> dict[st
         "id": record["id"],
         "title": record["title"],
         "excerpt": record["excerpt"],
+        "body": f"{record['title']}\n{record['excerpt']}",
         "source": " ".join(filter(None, (provider["name"], provider["domain"]))),
         "topic": " ; ".join(record["topics"]),
         "category": record["category"] or None,

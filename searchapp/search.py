@@ -28,9 +28,14 @@ from . import store
 from .facets import Columns, SegmentCache
 from .highlight import mark
 from .query import Expanding, ParsedQuery, SearchRequest, parse_user_query, query_words
-from .schema import FACETS, fold_analyzer, text_analyzer
+from . import terms as terms_mod
+from . import timeline as timeline_mod
+from .schema import FACETS, NO_DATE, fold_analyzer, text_analyzer
+from .terms import Terms
+from .timeline import Timeline
 
-SUGGEST_BELOW = 3  # offer "did you mean" when a query finds fewer records than this
+SUGGEST_BELOW = 3
+TOP_BARS = 8  # sources and topics shown as bars above the results  # offer "did you mean" when a query finds fewer records than this
 _STEMMED = text_analyzer()
 _FOLDED = fold_analyzer()
 
@@ -61,10 +66,24 @@ class SearchResult:
     suggestion: str | None = None
     notice: str | None = None
     generation: str = ""
+    timeline: Timeline | None = None
+    terms: Terms | None = None
+    top: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # of the results themselves
 
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.request.per_page))
+
+
+@dataclass
+class QuerySummary:
+    """One query of a comparison: its total, its timeline on the shared axis, its top facets."""
+
+    request: SearchRequest
+    total: int
+    timeline: Timeline
+    top: dict[str, list[tuple[str, int]]]
+    notice: str | None
 
 
 @dataclass
@@ -182,10 +201,37 @@ class SearchIndex:
             suggestion = None
             if req.q and len(final) < SUGGEST_BELOW:
                 suggestion = self._suggest(snap, req.q)
+            timeline = self._timeline(snap, final, req.interval or None)
+            terms = self._distinctive(snap, final, req.q)
+            top = {f: snap.columns.count(f, final)[:TOP_BARS] for f in ("provider", "topic")}
             generation = snap.generation
         return SearchResult(req, int(len(final)), hits, facets,
                             round((time.perf_counter() - started) * 1000, 1),
-                            suggestion, parsed.notice, generation)
+                            suggestion, parsed.notice, generation, timeline, terms, top)
+
+    def compare(self, requests: list[SearchRequest], interval: str | None = None,
+                top: int = 5) -> list[QuerySummary]:
+        """Several queries on one time axis (the span of all their matches), with top facets."""
+        with self.using() as snap:
+            cols = snap.columns
+            matched = []
+            for req in requests:
+                parsed = parse_user_query(req.q, req.match, typing=False)
+                _, final, _ = self._matching(snap, parsed, req)
+                matched.append((req, parsed, final))
+            dated = [d[d != NO_DATE] for d in (cols.dates[f] for _, _, f in matched)]
+            nonempty = [d for d in dated if len(d)]
+            span = (int(min(d.min() for d in nonempty)), int(max(d.max() for d in nonempty))) \
+                if nonempty else None
+            out = []
+            for (req, parsed, final), dates in zip(matched, dated):
+                line = timeline_mod.build(dates, cols.all_dated, len(final) - len(dates),
+                                          interval, span) if span else \
+                    Timeline(interval or "day", (), len(final))
+                out.append(QuerySummary(req, int(len(final)), line,
+                                        {f: cols.count(f, final)[:top] for f in ("provider", "topic")},
+                                        parsed.notice))
+            return out
 
     def export(self, req: SearchRequest, batch: int = 500) -> Iterator[list[dict[str, Any]]]:
         """Every matching record in result order, in batches, so memory stays flat.
@@ -304,6 +350,16 @@ class SearchIndex:
             rest = [FacetValue(v, c, False) for v, c in counts if v not in selected]
             out[facet] = pinned + rest[: max(0, self.facet_max - len(pinned))]
         return out
+
+    def _timeline(self, snap: Snapshot, final: np.ndarray, interval: str | None) -> Timeline:
+        dates = snap.columns.dates[final]
+        dated = dates[dates != NO_DATE]
+        return timeline_mod.build(dated, snap.columns.all_dated, len(final) - len(dated), interval)
+
+    def _distinctive(self, snap: Snapshot, final: np.ndarray, q: str) -> Terms:
+        exclude = {"".join(t.text for t in _FOLDED(w)) for w in query_words(q)}
+        return terms_mod.distinctive(snap.searcher.reader(), final, len(snap.columns.all_docs),
+                                     exclude)
 
     def _suggest(self, snap: Snapshot, q: str) -> str | None:
         """The query with each word the index does not know replaced by its nearest known word."""

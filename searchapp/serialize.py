@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .search import Hit, SearchResult
+from .search import Hit, QuerySummary, SearchResult
+from .terms import Terms
+from .timeline import Timeline
 
 
 def hit_to_json(hit: Hit) -> dict[str, Any]:
@@ -42,7 +44,33 @@ def result_to_json(result: SearchResult) -> dict[str, Any]:
                    for name, values in result.facets.items()},
         "suggestion": result.suggestion,
         "generation": result.generation,
+        "interval": result.timeline.interval if result.timeline else None,
+        "timeline": timeline_to_json(result.timeline) if result.timeline else [],
+        "terms": terms_to_json(result.terms),
+        "terms_sample": ({"sampled": result.terms.sampled, "size": result.terms.sample_size,
+                          "of": result.terms.population} if result.terms else None),
     }
+
+
+def timeline_to_json(timeline: Timeline) -> list[dict[str, Any]]:
+    return [{"start": b.start.date().isoformat(), "end": b.last_day.date().isoformat(),
+             "count": b.count, "share": round(b.share, 6)} for b in timeline.buckets]
+
+
+def terms_to_json(terms: Terms | None) -> list[dict[str, Any]]:
+    if terms is None:
+        return []
+    return [{"term": t.text, "count": t.count, "background": t.background,
+             "score": round(t.score, 3)} for t in terms.terms]
+
+
+def summary_to_json(summary: QuerySummary) -> dict[str, Any]:
+    return {"query": summary.request.q, "params": dict_params(summary.request.params()),
+            "total": summary.total, "notice": summary.notice,
+            "interval": summary.timeline.interval,
+            "timeline": timeline_to_json(summary.timeline),
+            "top": {name: [{"value": v, "count": c} for v, c in values]
+                    for name, values in summary.top.items()}}
 
 
 def dict_params(pairs: list[tuple[str, str]]) -> dict[str, Any]:

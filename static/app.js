@@ -38,6 +38,64 @@
     });
   }
 
+  // Timeline bars are links (they work without scripts); with scripts, a click swaps the
+  // results in place, and a drag across bars picks a date range.
+  function go(href) {
+    if (window.htmx && document.getElementById("results")) {
+      window.htmx.ajax("GET", href, { target: "#results", swap: "innerHTML" });
+    } else {
+      window.location.href = href;
+    }
+  }
+  function barAt(target) {
+    return target && target.closest ? target.closest("svg a.bar") : null;
+  }
+  var dragFrom = null;
+  var dragged = false;
+  function paint(to) {
+    var bars = document.querySelectorAll("svg a.bar");
+    var lo = dragFrom.dataset.start < to.dataset.start ? dragFrom.dataset.start : to.dataset.start;
+    var hi = dragFrom.dataset.end > to.dataset.end ? dragFrom.dataset.end : to.dataset.end;
+    bars.forEach(function (bar) {
+      bar.classList.toggle("picked", bar.dataset.start >= lo && bar.dataset.end <= hi);
+    });
+    return [lo, hi];
+  }
+  document.addEventListener("mousedown", function (event) {
+    var bar = barAt(event.target);
+    if (bar && event.button === 0) {
+      dragFrom = bar;
+      dragged = false;
+      event.preventDefault();
+    }
+  });
+  document.addEventListener("mouseover", function (event) {
+    var bar = barAt(event.target);
+    if (dragFrom && bar) {
+      dragged = dragged || bar !== dragFrom;
+      paint(bar);
+    }
+  });
+  document.addEventListener("mouseup", function (event) {
+    if (!dragFrom) return;
+    var bar = barAt(event.target) || dragFrom;
+    if (dragged && bar !== dragFrom) {
+      var range = paint(bar);
+      var url = new URL(dragFrom.getAttribute("href"), window.location.href);
+      url.searchParams.set("from", range[0]);
+      url.searchParams.set("to", range[1]);
+      go(url.pathname + url.search);
+    }
+    dragFrom = null;
+  });
+  document.addEventListener("click", function (event) {
+    var bar = barAt(event.target);
+    if (!bar) return;
+    event.preventDefault();
+    if (!dragged) go(bar.getAttribute("href"));
+    dragged = false;
+  });
+
   document.addEventListener("DOMContentLoaded", function () { enableFacetFilters(document); });
   document.addEventListener("htmx:afterSwap", function (event) { enableFacetFilters(event.target); });
 })();

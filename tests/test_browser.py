@@ -147,3 +147,45 @@ def test_front_page_screenshot(page, live_site, screenshots):
     expect(count(page)).to_contain_text("25 results")
     page.screenshot(path=screenshots / "front-page.png")
     only_local(page, live_site)
+
+
+def test_clicking_a_timeline_bar_narrows_the_results(page, live_site, screenshots):
+    page.goto(live_site.url + "/search?q=facial+recognition")
+    expect(count(page)).to_contain_text("22 results")
+    page.locator(".timeline .chart").screenshot(path=screenshots / "timeline-chart.png")
+    page.evaluate("window.__samePage = true")
+    bar = page.locator('svg a.bar[data-start="2021-08-23"]')
+    bar.click()
+    expect(page).to_have_url(re.compile(r"from=2021-08-23&to=2021-08-23"))
+    expect(count(page)).to_contain_text("8 results")
+    expect(page.locator(".chips")).to_contain_text("Dates: 2021-08-23 – 2021-08-23")
+    assert page.evaluate("window.__samePage") is True
+    for date in page.locator(".hit time").all_inner_texts():
+        assert date == "2021-08-23"
+    only_local(page, live_site)
+
+
+def test_dragging_across_bars_picks_a_range(page, live_site):
+    page.goto(live_site.url + "/search?q=facial+recognition")
+    start = page.locator('svg a.bar[data-start="2021-08-22"]').bounding_box()
+    end = page.locator('svg a.bar[data-start="2021-08-24"]').bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] - 2)
+    page.mouse.down()
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] - 2, steps=5)
+    page.mouse.up()
+    expect(page).to_have_url(re.compile(r"from=2021-08-22&to=2021-08-24"))
+    expect(page.locator(".chips")).to_contain_text("Dates: 2021-08-22 – 2021-08-24")
+
+
+def test_compare_page(page, live_site, screenshots):
+    page.goto(live_site.url + "/compare")
+    inputs = page.locator(".compare-form input[type=search]")
+    inputs.nth(0).fill("facial recognition ban")
+    inputs.nth(1).fill("live facial recognition police")
+    page.get_by_role("button", name="Compare").click()
+    expect(page.locator(".compare-table")).to_contain_text("Matching records")
+    expect(page.locator("svg.chart polyline")).to_have_count(2)
+    page.screenshot(path=screenshots / "compare.png", full_page=True)
+    page.get_by_role("link", name="live facial recognition police").first.click()
+    expect(count(page)).to_contain_text("results for “live facial recognition police”")
+    only_local(page, live_site)

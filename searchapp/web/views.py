@@ -15,10 +15,11 @@ from flask import (Blueprint, Response, abort, current_app, jsonify, render_temp
 from markupsafe import Markup
 
 from .. import store
-from ..query import BadRequest, SearchRequest
+from ..query import BadRequest, SearchRequest, compare_requests
 from ..schema import FACETS
-from ..serialize import EXPORT_COLUMNS, record_to_export, record_to_row, result_to_json
-from . import search_index
+from ..serialize import (EXPORT_COLUMNS, record_to_export, record_to_row, result_to_json,
+                         summary_to_json)
+from . import charts, search_index
 
 bp = Blueprint("search", __name__)
 
@@ -77,13 +78,95 @@ def search():
 
 def _render_search(result, req, partial, error=None, status=200):
     template = "partials/_results.html" if partial else "search.html"
-    body = render_template(template, result=result, req=req, error=error, partial=partial)
+    chart = _attention(result, req) if result is not None else None
+    body = render_template(template, result=result, req=req, error=error, partial=partial,
+                           chart=chart)
     response = Response(body, status=status, mimetype="text/html")
     response.headers["Vary"] = "HX-Request, HX-Trigger, HX-History-Restore-Request"
     if partial and status == 200:
         # Push the canonical URL (no empty or default fields), the one worth sharing.
         response.headers["HX-Push-Url"] = search_url(req)
     return response
+
+
+def _attention(result, req: SearchRequest) -> charts.Chart:
+    """The timeline as a chart whose bars narrow the search to their period."""
+    return charts.attention_chart(
+        result.timeline, req.scale,
+        lambda b: search_url(req, date_from=b.start.date(), date_to=b.last_day.date(), page=1))
+
+
+@bp.route("/timeline.csv")
+def timeline_csv():
+    """The attention-over-time numbers of a search, as CSV."""
+    result, req = _searched()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["start", "end", "count", "all_records", "share"])
+    for b in result.timeline.buckets:
+        writer.writerow([b.start.date().isoformat(), b.last_day.date().isoformat(), b.count,
+                         b.baseline, f"{b.share:.6f}"])
+    return _download(buffer.getvalue(), "text/csv", _export_name(req, "csv", "timeline"))
+
+
+@bp.route("/timeline.svg")
+def timeline_svg():
+    """The attention-over-time chart of a search, as a standalone SVG file."""
+    result, req = _searched()
+    svg = render_template("partials/_chart.svg", chart=_attention(result, req), standalone=True)
+    return _download('<?xml version="1.0" encoding="UTF-8"?>\n' + svg, "image/svg+xml",
+                     _export_name(req, "svg", "timeline"))
+
+
+def _searched():
+    try:
+        req = _search_request()
+    except BadRequest as exc:
+        abort(Response(json.dumps({"error": str(exc), "status": 400}), 400,
+                       mimetype="application/json"))
+    return search_index().search(req), req
+
+
+def _download(body: str, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _compare(params):
+    cfg = current_app.config["SEARCHAPP"]
+    reqs = compare_requests(params, max_query_length=cfg["max_query_length"])
+    first = reqs[0]
+    return first, search_index().compare(reqs, first.interval or None)
+
+
+@bp.route("/compare")
+def compare():
+    """Two to four queries side by side: one timeline, totals, top sources and topics."""
+    params = {k: request.args.getlist(k) for k in request.args}
+    queries = [q for k in sorted(params) if k == "q" or re.fullmatch(r"q[1-4]", k)
+               for q in params[k]]
+    try:
+        first, summaries = _compare(params)
+    except BadRequest as exc:
+        status = 400 if any(q.strip() for q in queries) else 200
+        return render_template("compare.html", summaries=None, queries=queries,
+                               error=str(exc) if status == 400 else None, req=SearchRequest(),
+                               options=SearchRequest()), status
+    chart = charts.comparison_chart([(s.request.q, s.timeline) for s in summaries], first.scale)
+    return render_template("compare.html", summaries=summaries, queries=queries, chart=chart,
+                           error=None, req=SearchRequest(), options=first,
+                           palette=charts.PALETTE)
+
+
+@bp.route("/api/compare")
+def api_compare():
+    try:
+        first, summaries = _compare({k: request.args.getlist(k) for k in request.args})
+    except BadRequest as exc:
+        return jsonify(error=str(exc), status=400), 400
+    return jsonify(interval=summaries[0].timeline.interval,
+                   queries=[summary_to_json(s) for s in summaries])
 
 
 @bp.route("/api/search")
@@ -166,10 +249,10 @@ def _jsonl_lines(batches) -> Iterator[str]:
         yield "".join(json.dumps(record_to_export(r), ensure_ascii=False) + "\n" for r in batch)
 
 
-def _export_name(req: SearchRequest, kind: str) -> str:
+def _export_name(req: SearchRequest, kind: str, what: str = "") -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", req.q.lower()).strip("-")[:60] or "all"
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
-    return f"searchapp-{slug}-{stamp}.{kind}"
+    return f"searchapp-{slug}{'-' + what if what else ''}-{stamp}.{kind}"
 
 
 @bp.route("/healthz")

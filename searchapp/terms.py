@@ -1,0 +1,93 @@
+"""Distinctive terms: the words over-represented in a result set compared with the whole collection.
+
+Scored with Dunning's log-likelihood ratio (G²) on document counts: how surprising it is
+that a word appears in this many of the matching records, given how many records of the
+whole collection contain it. Words are read from each record's term vector (title and
+excerpt, lower-cased and accent-folded, not stemmed, so they read as written); a large
+result set is scored over a fixed-size random sample, and the result says so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+from whoosh.analysis import STOP_WORDS as WHOOSH_STOP_WORDS
+
+from .schema import STOP_WORDS
+
+FIELD = "body"
+SAMPLE = 2000
+# Words that are common in any news prose; distinctive only by accident.
+NOISE = frozenset(WHOOSH_STOP_WORDS | STOP_WORDS | set(
+    """about after against also been before being can could did does had he her his how i
+    into just like may many
+    more most much new not now one only other our over said says she so some than them
+    then there these they those through two up us use used using very was we what when
+    where which while who why would year years you your""".split()))
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+    count: int  # matching records (in the sample) that contain it
+    background: int  # records of the whole collection that contain it
+    score: float
+
+
+@dataclass(frozen=True)
+class Terms:
+    terms: tuple[Term, ...]
+    sample_size: int  # records read
+    population: int  # records matching
+    comparable: bool  # False when the results are the whole collection: nothing to compare
+
+    @property
+    def sampled(self) -> bool:
+        return self.sample_size < self.population
+
+
+def distinctive(reader, docs: np.ndarray, collection_size: int, exclude: set[str],
+                limit: int = 20, sample: int = SAMPLE, seed: int = 0) -> Terms:
+    """The `limit` words most over-represented in `docs` (global document numbers)."""
+    matching = len(docs)
+    if matching == 0 or matching >= collection_size:
+        return Terms((), 0, matching, comparable=False)
+    chosen = docs
+    if matching > sample:
+        chosen = np.sort(np.random.default_rng(seed).choice(docs, sample, replace=False))
+    present: Counter[str] = Counter()
+    for docnum in chosen.tolist():
+        if reader.has_vector(docnum, FIELD):
+            present.update(text for text, _ in reader.vector_as("frequency", docnum, FIELD))
+    scale = matching / len(chosen)
+    rest = collection_size - matching
+    scored = []
+    for text, seen in present.items():
+        if seen < 2 and len(chosen) > 10 or _boring(text, exclude):
+            continue
+        background = reader.doc_frequency(FIELD, text)
+        inside = min(seen * scale, background)
+        outside = background - inside
+        if rest <= 0 or inside / matching <= outside / rest:
+            continue  # not over-represented
+        scored.append(Term(text, seen, background, _g2(inside, outside, matching, rest)))
+    scored.sort(key=lambda t: (-t.score, t.text))
+    return Terms(tuple(scored[:limit]), len(chosen), matching, comparable=True)
+
+
+def _boring(text: str, exclude: set[str]) -> bool:
+    return (len(text) < 3 or text in NOISE or text.isdigit() or text in exclude
+            or any(text.startswith(word) for word in exclude if len(word) >= 3))
+
+
+def _g2(a: float, b: float, size_a: int, size_b: int) -> float:
+    """Log-likelihood of a word in `a` of `size_a` records here and `b` of `size_b` elsewhere."""
+    total = size_a + size_b
+    with_word = a + b
+    cells = ((a, size_a * with_word / total), (b, size_b * with_word / total),
+             (size_a - a, size_a * (total - with_word) / total),
+             (size_b - b, size_b * (total - with_word) / total))
+    return 2 * sum(o * math.log(o / e) for o, e in cells if o > 0 and e > 0)

@@ -1,0 +1,138 @@
+"""Geometry of the server-rendered SVG charts (no JavaScript chart library: they must render
+with scripts off, and be downloadable as files).
+
+Only presentation attributes are used (no inline CSS), so the charts render under the
+site's Content-Security-Policy and in a standalone .svg file alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..timeline import Bucket, Timeline
+
+WIDTH, HEIGHT = 900, 200
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
+PALETTE = ("#0b5cad", "#c2410c", "#15803d", "#7e22ce")  # distinguishable, also in greyscale order
+
+
+@dataclass
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    href: str
+    title: str
+    start: str
+    end: str
+
+
+@dataclass
+class Series:
+    label: str
+    color: str
+    points: str  # polyline "x,y x,y"
+    dots: list[tuple[float, float, str]]  # x, y, title
+
+
+@dataclass
+class Chart:
+    title: str
+    description: str
+    scale: str
+    interval: str
+    width: int = WIDTH
+    height: int = HEIGHT
+    bars: list[Bar] = field(default_factory=list)
+    series: list[Series] = field(default_factory=list)
+    x_ticks: list[tuple[float, str, str]] = field(default_factory=list)
+    y_ticks: list[tuple[float, str]] = field(default_factory=list)
+    baseline_y: float = HEIGHT - BOTTOM
+    empty: bool = False
+
+
+def _value(bucket: Bucket, scale: str) -> float:
+    return bucket.share if scale == "share" else bucket.count
+
+
+def _fmt(value: float, scale: str) -> str:
+    if scale == "share":
+        return f"{value * 100:.1f}%" if value < 0.1 else f"{value * 100:.0f}%"
+    return f"{value:,.0f}"
+
+
+def _axes(chart: Chart, buckets: tuple[Bucket, ...], top: float, scale: str) -> tuple[float, float]:
+    plot_w = WIDTH - LEFT - RIGHT
+    plot_h = HEIGHT - TOP - BOTTOM
+    slot = plot_w / max(1, len(buckets))
+    for fraction in (0.5, 1.0):
+        value = top * fraction
+        chart.y_ticks.append((HEIGHT - BOTTOM - plot_h * fraction, _fmt(value, scale)))
+    labels = min(len(buckets), 6)
+    if labels:
+        step = max(1, (len(buckets) - 1) // max(1, labels - 1)) if labels > 1 else 1
+        ticks = list(range(0, len(buckets), step))
+        for i in ticks:
+            # The outermost labels hang inwards so they are not cut off at the edges.
+            anchor = "start" if i == 0 and len(ticks) > 1 else \
+                "end" if i == ticks[-1] and len(ticks) > 1 else "middle"
+            x = LEFT + slot * i if anchor == "start" else \
+                LEFT + slot * (i + 1) if anchor == "end" else LEFT + slot * (i + 0.5)
+            chart.x_ticks.append((round(x, 2), buckets[i].label(chart.interval)
+                                  .removeprefix("week of "), anchor))
+    return slot, plot_h
+
+
+def attention_chart(timeline: Timeline, scale: str, link: Callable[[Bucket], str],
+                    what: str = "matching records") -> Chart:
+    """Bars, one per period, each a link that narrows the search to that period."""
+    buckets = timeline.buckets
+    unit = "share of all records" if scale == "share" else what
+    chart = Chart(title=f"{what.capitalize()} per {timeline.interval}", description="",
+                  scale=scale, interval=timeline.interval, empty=not buckets)
+    if not buckets:
+        chart.description = "No dated records match."
+        return chart
+    top = max(_value(b, scale) for b in buckets) or 1
+    slot, plot_h = _axes(chart, buckets, top, scale)
+    gap = 1 if slot > 4 else 0
+    for i, b in enumerate(buckets):
+        height = plot_h * _value(b, scale) / top
+        chart.bars.append(Bar(
+            x=round(LEFT + slot * i + gap / 2, 2), y=round(HEIGHT - BOTTOM - height, 2),
+            width=round(max(slot - gap, 0.5), 2), height=round(height, 2), href=link(b),
+            title=f"{b.label(timeline.interval)}: {b.count:,} of {b.baseline:,} records "
+                  f"({b.share * 100:.1f}%)",
+            start=b.start.date().isoformat(), end=b.last_day.date().isoformat()))
+    peak = timeline.peak
+    chart.description = (
+        f"{unit.capitalize()} per {timeline.interval} from {buckets[0].start:%Y-%m-%d} to "
+        f"{buckets[-1].last_day:%Y-%m-%d}: {timeline.total:,} in all; peak "
+        f"{peak.count:,} in {peak.label(timeline.interval)}.")
+    return chart
+
+
+def comparison_chart(timelines: list[tuple[str, Timeline]], scale: str) -> Chart:
+    """One line per query on a shared axis."""
+    first = next((t for _, t in timelines if t.buckets), None)
+    chart = Chart(title="Matching records per " + (first.interval if first else "period"),
+                  description="", scale=scale, interval=first.interval if first else "day",
+                  empty=first is None)
+    if first is None:
+        chart.description = "No dated records match any of the queries."
+        return chart
+    top = max((_value(b, scale) for _, t in timelines for b in t.buckets), default=0) or 1
+    slot, plot_h = _axes(chart, first.buckets, top, scale)
+    for n, (label, line) in enumerate(timelines):
+        coords = [(round(LEFT + slot * (i + 0.5), 2),
+                   round(HEIGHT - BOTTOM - plot_h * _value(b, scale) / top, 2), b)
+                  for i, b in enumerate(line.buckets)]
+        chart.series.append(Series(
+            label=label, color=PALETTE[n % len(PALETTE)],
+            points=" ".join(f"{x},{y}" for x, y, _ in coords),
+            dots=[(x, y, f"{label} · {b.label(line.interval)}: {_fmt(_value(b, scale), scale)}")
+                  for x, y, b in coords]))
+    chart.description = "; ".join(f"{label}: {t.total:,} dated records" for label, t in timelines)
+    return chart
