@@ -143,14 +143,16 @@ def search(conn: sqlite3.Connection, match: str, filters: dict[str, str],
     if match:
         conn.execute("DELETE FROM temp.m")
         conn.execute("INSERT INTO temp.m SELECT rowid FROM fts WHERE fts MATCH ?", (match,))
-        base = "temp.m JOIN docs d ON d.id = temp.m.doc"
+        # CROSS JOIN keeps the matches as the outer loop: the planner has no statistics
+        # for temp.m and would otherwise scan every document and probe the matches.
+        base = "temp.m CROSS JOIN docs d ON d.id = temp.m.doc"
     else:
         base = "docs d"
     where, args = _conditions(filters)
     total = conn.execute(f"SELECT count(*) FROM {base} WHERE 1{where}", args).fetchone()[0]
     facets = {}
     for facet, column, join in (("provider", "d.provider", ""),
-                                ("topic", "t.topic", " JOIN doc_topics t ON t.doc_id = d.id")):
+                                ("topic", "t.topic", " CROSS JOIN doc_topics t ON t.doc_id = d.id")):
         cond, cargs = _conditions(filters, skip=facet)
         facets[facet] = conn.execute(
             f"SELECT {column}, count(*) AS n FROM {base}{join} WHERE {column} != ''{cond} "

@@ -19,6 +19,19 @@ _TRACKING_PARAMS = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|ocid|cmp
 MAX_URL_LENGTH = 2048
 
 
+# Real HTML (and SVG/MathML roots) only: news text also uses angle brackets as text, as
+# Reuters does for company names (`<CONSOLIDATED PLANTATIONS BHD>`), and those must stay.
+HTML_TAGS = frozenset("""a abbr acronym address applet area article aside audio b base basefont
+bdi bdo big blink blockquote body br button canvas caption center cite code col colgroup data
+datalist dd del details dfn dialog dir div dl dt em embed fieldset figcaption figure font footer
+form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe img input ins kbd
+keygen label legend li link main map mark marquee math menu meta meter nav noembed noframes
+noscript object ol optgroup option output p param picture plaintext portal pre progress q rp rt
+ruby s samp script search section select slot small source span strike strong style sub summary
+sup svg table tbody td template textarea tfoot th thead time title tr track tt u ul var video
+wbr xmp image""".split())
+
+
 class _TextOnly(HTMLParser):
     """Keeps the text of an HTML fragment and drops its tags (script bodies stay, as text)."""
 
@@ -29,11 +42,15 @@ class _TextOnly(HTMLParser):
     def handle_data(self, data: str) -> None:
         self.parts.append(data)
 
-    def handle_starttag(self, tag, attrs) -> None:  # a <br> or <p> separates words
-        self.parts.append(" ")
+    def handle_starttag(self, tag, attrs) -> None:
+        # A <br> or <p> separates words; `<ACME CORP>` is text that looks like a tag.
+        self.parts.append(" " if tag in HTML_TAGS else self.get_starttag_text())
+
+    def handle_startendtag(self, tag, attrs) -> None:
+        self.handle_starttag(tag, attrs)
 
     def handle_endtag(self, tag) -> None:
-        self.parts.append(" ")
+        self.parts.append(" " if tag in HTML_TAGS else f"</{tag}>")
 
 
 def clean_text(value: str) -> str:

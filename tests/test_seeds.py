@@ -125,3 +125,13 @@ def test_lone_topic_string_is_accepted(tmp_path):
     f = tmp_path / "one.txt"
     f.write_text('---\ntitle: "A"\ntopics: Privacy\n---\n', encoding="utf-8")
     assert parse_file(f, "one.txt").drafts[0].fields["topics"] == ["Privacy"]
+
+
+def test_angle_brackets_that_are_not_html_are_kept_as_text(tmp_path):
+    # Reuters marks company names so: they are text, not tags to strip.
+    f = tmp_path / "reuters.txt"
+    f.write_text('---\ntitle: "<CONSOLIDATED PLANTATIONS BHD> results"\n'
+                 'excerpt: "Shares of <SHCO.L> rose <b>sharply</b>"\n---\n', encoding="utf-8")
+    fields = parse_file(f, "reuters.txt").drafts[0].fields
+    assert fields["title"] == "<CONSOLIDATED PLANTATIONS BHD> results"
+    assert fields["excerpt"] == "Shares of <SHCO.L> rose sharply"
