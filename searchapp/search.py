@@ -69,6 +69,7 @@ class SearchResult:
     timeline: Timeline | None = None
     terms: Terms | None = None
     top: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # of the results themselves
+    timings: dict[str, float] = field(default_factory=dict)  # ms per phase, for benchmarks
 
     @property
     def pages(self) -> int:
@@ -189,25 +190,41 @@ class SearchIndex:
 
     # -- searching --------------------------------------------------------------------------
 
-    def search(self, req: SearchRequest) -> SearchResult:
-        """Hits for one page, with highlights, facet counts and a spelling suggestion."""
-        started = time.perf_counter()
+    def search(self, req: SearchRequest, terms: bool = True) -> SearchResult:
+        """Hits for one page, with highlights, facet counts, the research views and a suggestion.
+
+        Distinctive terms are the costliest part (they read term vectors); pass `terms=False`
+        where they are fetched separately, as the page does while the user types.
+        """
+        clock = _Clock()
         parsed = parse_user_query(req.q, req.match, req.typing)
         with self.using() as snap:
+            clock.lap("open")
             base, final, masks = self._matching(snap, parsed, req)
-            order = self._page_order(snap, parsed, req, final)
-            hits = self._hits(snap, parsed, order)
+            clock.lap("match")
+            hits = self._hits(snap, parsed, self._page_order(snap, parsed, req, final))
+            clock.lap("hits")
             facets = self._facets(snap, req, base, masks)
+            top = {f: snap.columns.count(f, final)[:TOP_BARS] for f in ("provider", "topic")}
+            clock.lap("facets")
             suggestion = None
             if req.q and len(final) < SUGGEST_BELOW:
                 suggestion = self._suggest(snap, req.q)
+            clock.lap("suggest")
             timeline = self._timeline(snap, final, req.interval or None)
-            terms = self._distinctive(snap, final, req.q)
-            top = {f: snap.columns.count(f, final)[:TOP_BARS] for f in ("provider", "topic")}
+            clock.lap("timeline")
+            found = self._distinctive(snap, final, req.q) if terms else None
+            clock.lap("terms")
             generation = snap.generation
-        return SearchResult(req, int(len(final)), hits, facets,
-                            round((time.perf_counter() - started) * 1000, 1),
-                            suggestion, parsed.notice, generation, timeline, terms, top)
+        return SearchResult(req, int(len(final)), hits, facets, clock.total(), suggestion,
+                            parsed.notice, generation, timeline, found, top, clock.laps)
+
+    def distinctive_terms(self, req: SearchRequest) -> Terms:
+        """Only the distinctive terms of a search (the page loads them after the results)."""
+        parsed = parse_user_query(req.q, req.match, req.typing)
+        with self.using() as snap:
+            _, final, _ = self._matching(snap, parsed, req)
+            return self._distinctive(snap, final, req.q)
 
     def compare(self, requests: list[SearchRequest], interval: str | None = None,
                 top: int = 5) -> list[QuerySummary]:
@@ -409,6 +426,22 @@ class SearchIndex:
             results = snap.searcher.more_like(docnum, "excerpt", text=text, top=limit,
                                               numterms=12)
             return [json.loads(hit["data"]) for hit in results]
+
+
+class _Clock:
+    """Milliseconds spent in each phase of a search."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round((now - self.last) * 1000, 3)
+        self.last = now
+
+    def total(self) -> float:
+        return round((time.perf_counter() - self.started) * 1000, 1)
 
 
 def _distance(a: str, b: str) -> int:

@@ -182,3 +182,11 @@ def test_no_distinctive_terms_for_the_whole_collection(index, known_client):
 def test_distinctive_term_links_add_the_word_to_the_query(known_client):
     page = known_client.get("/search?q=drone").get_data(as_text=True)
     assert 'href="/search?q=drone+zorblax"' in page
+
+
+def test_terms_fragment_loads_after_the_results(known_client):
+    partial = known_client.get("/search?q=drone", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'hx-get="/terms?q=drone" hx-trigger="load"' in partial
+    assert 'href="/search?q=drone+zorblax"' not in partial
+    fragment = known_client.get("/terms?q=drone", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'href="/search?q=drone+zorblax"' in fragment

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from flask import (Blueprint, Response, abort, current_app, jsonify, render_template, request,
                    stream_with_context, url_for)
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .. import store
 from ..query import BadRequest, SearchRequest, compare_requests
@@ -72,8 +72,19 @@ def search():
     except BadRequest as exc:
         return _render_search(None, SearchRequest(q=request.args.get("q", "")[:500]), partial,
                               error=str(exc), status=400)
-    result = search_index().search(req)
+    result = search_index().search(req, terms=not partial)
     return _render_search(result, req, partial)
+
+
+@bp.route("/terms")
+def terms():
+    """The distinctive words of a search, as a fragment the page loads after the results."""
+    try:
+        req = _search_request()
+    except BadRequest as exc:
+        return Response(f'<p class="muted small">{escape(str(exc))}</p>', 400)
+    return render_template("partials/_terms.html", terms=search_index().distinctive_terms(req),
+                           req=req)
 
 
 def _render_search(result, req, partial, error=None, status=200):
