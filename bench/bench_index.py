@@ -17,6 +17,7 @@ import argparse
 import os
 import platform
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,8 +37,12 @@ GIVE_UP = 30.0  # seconds to wait for a new record to become searchable
 
 
 def machine() -> str:
+    """The machine, and the code measured (the tree may hold uncommitted changes)."""
+    git = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
+                         text=True, cwd=Path(__file__).resolve().parent).stdout.strip()
     return (f"machine: {os.cpu_count()} CPUs, {platform.platform()}, "
-            f"Python {platform.python_version()}, SQLite {fts_peer.sqlite3.sqlite_version}")
+            f"Python {platform.python_version()}, SQLite {fts_peer.sqlite3.sqlite_version}; "
+            f"searchapp at {git or 'unknown'}")
 
 
 def query_for(title: str) -> str:

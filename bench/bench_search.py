@@ -14,8 +14,6 @@ show). In the same run, SQLite FTS5 answers the same searches over the same reco
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -27,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # generate, fts_peer
 
 import fts_peer  # noqa: E402
+from bench_index import machine  # noqa: E402
 from generate import write_seeds  # noqa: E402
 from searchapp import store  # noqa: E402
 from searchapp.indexer import Indexer  # noqa: E402
@@ -78,8 +77,7 @@ def build_cases(filters: dict[str, str], typing: bool) -> list[tuple[str, str, s
 
 
 def run(seeds: Path, index_root: Path, work: Path, runs: int, typing: bool) -> None:
-    print(f"machine: {os.cpu_count()} CPUs, {platform.platform()}, "
-          f"Python {platform.python_version()}, SQLite {fts_peer.sqlite3.sqlite_version}")
+    print(machine())
     if store.live_build(index_root) is None:
         summary = Indexer(seeds, index_root).run(full=True)
         print(f"searchapp {summary.line()}")

@@ -193,7 +193,10 @@ def _query_schema() -> fields.Schema:
     """The fields a user may name, analysed as the index analyses them, minus stemming of patterns."""
     stemmed = (RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
                | StopFilter(stoplist=STOP_WORDS, minsize=1) | _StemUnlessWildcard(lang="en"))
-    folded = RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+    # Stop words go from every field a bare word is looked for in: a word no field keeps
+    # drops out of the query, where one kept by some field would be required.
+    folded = (RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+              | StopFilter(stoplist=STOP_WORDS, minsize=1))
     return fields.Schema(
         title=fields.TEXT(analyzer=stemmed, phrase=True),
         excerpt=fields.TEXT(analyzer=stemmed, phrase=True),
@@ -306,6 +309,8 @@ def _with_prefix_for_last_word(text: str) -> str:
     if not m or len(m.group(2)) < 2 or m.group(2).upper() in ("AND", "OR", "NOT"):
         return text
     word = m.group(2)
+    if word.lower() in STOP_WORDS:
+        return text  # `ban on` is two words, not `ban` and something starting with `on`
     return f"{text[:m.start(2)]}({word} OR {word}*)"
 
 

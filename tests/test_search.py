@@ -48,6 +48,18 @@ def test_query_syntax(index, q, total):
     assert search(index, q=q, typing="0").total == total
 
 
+@pytest.mark.parametrize("with_stop_words,without", [
+    ("ban on facial recognition", "facial recognition ban"),
+    ("the police", "police"),
+    ("ban on", "ban"),            # typing: a stop word is not a prefix to match
+    ("facial recognition in the UK", "facial recognition uk"),
+])
+def test_stop_words_never_make_a_query_find_less(index, with_stop_words, without):
+    expected = search(index, q=without, typing="0").total
+    assert expected > 0
+    assert search(index, q=with_stop_words).total == expected
+
+
 def test_last_word_is_matched_as_a_prefix_while_typing(index):
     assert search(index, q="facial recog").total == 22
     assert search(index, q="facial recog", typing="0").total == 0
