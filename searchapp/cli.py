@@ -129,7 +129,8 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
         return
     if result.notice:
         click.echo(f"note: {result.notice}", err=True)
-    click.echo(f"{result.total} records match ({result.took_ms:.1f} ms)")
+    click.echo(f"{result.total:,} record{' matches' if result.total == 1 else 's match'} "
+               f"({result.took_ms:.1f} ms)")
     for rank, hit in enumerate(result.hits, 1):
         r = hit.record
         date = (r["published"] or "")[:10] or "undated"

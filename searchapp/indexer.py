@@ -107,6 +107,7 @@ class Indexer:
         summary.changed = len(changed) - summary.new
         summary.deleted = len(deleted)
         good = [l for l in loaded if l.parsed]
+        summary.warnings.extend(w for l in good for w in l.parsed.warnings)
         retired = {l.rel for l in good} | deleted  # files whose old drafts must go
         new_drafts = _drafts_by_id(l.parsed for l in good)
 
@@ -157,6 +158,7 @@ class Indexer:
         old_manifest = store.read_manifest(old_build).get("files", {}) if old_build else {}
         loaded = self._load(list(files), {})
         good = [l for l in loaded if l.parsed]
+        summary.warnings.extend(w for l in good for w in l.parsed.warnings)
         drafts = _drafts_by_id(l.parsed for l in good)
         kept_manifest = self._carry_over_rejected(old_build, loaded, drafts, old_manifest, summary)
         summary.new = sum(1 for rel in files if rel not in old_manifest)

@@ -98,3 +98,12 @@ def test_watch_indexes_a_file_as_it_arrives(seeds_dir, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_warnings_name_the_file_and_line(runner, seeds_dir, tmp_path):
+    shutil.copy(FIXTURES / "hostile" / "hostile.txt", seeds_dir)
+    shutil.copy(FIXTURES / "latin1.txt", seeds_dir)
+    result = runner.invoke(main, ["index", "--seeds", str(seeds_dir), "--index", str(tmp_path / "i")])
+    assert result.exit_code == 0  # warnings are not rejections
+    assert "warning: hostile.txt:6: webUrl dropped: only http(s) links are kept" in result.output
+    assert "warning: latin1.txt:2: not valid UTF-8; decoded as Windows-1252" in result.output
