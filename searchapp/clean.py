@@ -55,8 +55,10 @@ class _TextOnly(HTMLParser):
 
 def clean_text(value: str) -> str:
     """Fix mojibake, decode entities, strip tags and collapse whitespace in one text field."""
-    text = html.unescape(ftfy.fix_text(value, _FTFY)) if not _LOOKS_LIKE_HTML.search(value) \
-        else ftfy.fix_text(value, _FTFY)
+    # Mojibake needs non-ASCII bytes; ftfy is the slowest step of parsing, so skip it on ASCII.
+    text = value if value.isascii() else ftfy.fix_text(value, _FTFY)
+    if not _LOOKS_LIKE_HTML.search(text):
+        text = html.unescape(text)
     # Twice: entity-encoded tags (`&lt;script&gt;`) decode into tags on the first pass.
     for _ in range(2):
         if not _LOOKS_LIKE_HTML.search(text):
@@ -66,7 +68,8 @@ def clean_text(value: str) -> str:
         parser.close()
         text = "".join(parser.parts)
     # Entities can themselves hide mojibake (`&acirc;&#128;&#153;`), so fix once more.
-    text = ftfy.fix_text(text, _FTFY).translate(_INVISIBLE)
+    if not text.isascii():
+        text = ftfy.fix_text(text, _FTFY).translate(_INVISIBLE)
     return " ".join(text.split())
 
 

@@ -7,6 +7,7 @@ searched, for its words, with a notice saying so; nothing a user types raises.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import re
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,11 @@ FACET_PARAMS = {"topic": "topic", "provider": "provider", "category": "category"
                 "type": "type", "kind": "kind", "year": "year"}
 PARAM_ALIASES = {"source": "provider", "topics": "topic", "providers": "provider"}
 FIELD_BOOSTS = {"title": 3.0, "excerpt": 1.0, "source": 1.0, "topic": 1.5}
+# The word being typed is also matched as a prefix: in titles and excerpts, by its most
+# frequent completions. `**` marks it for the parser (to a user it means the same as `*`).
+TYPED_PREFIX_FIELDS = ("title", "excerpt")
+TYPED_PREFIX_TERMS = 24
+TYPED_MARK = "**"
 
 
 class BadRequest(ValueError):
@@ -209,12 +215,24 @@ def _query_schema() -> fields.Schema:
 
 
 class Expanding:
-    """A query that expands to index terms, at most `limit` of them (a setting caps it per search)."""
+    """A query that expands to index terms, at most `limit` of them (a setting caps it per search).
+
+    With `best`, only that many of the expansions are kept, the ones in the most records:
+    what a half-typed word most likely becomes, and a query that stays fast to run.
+    """
 
     limit = 512
+    best: int | None = None
 
     def _btexts(self, ixreader):
-        return itertools.islice(super()._btexts(ixreader), self.limit)
+        found = itertools.islice(super()._btexts(ixreader), self.limit)
+        if not self.best:
+            return found
+        found = list(found)
+        if len(found) <= self.best:
+            return found
+        field = self.field()
+        return heapq.nlargest(self.best, found, key=lambda t: ixreader.doc_frequency(field, t))
 
 
 class BoundedPrefix(Expanding, wq.Prefix):
@@ -228,9 +246,17 @@ class BoundedWildcard(Expanding, wq.Wildcard):
 class _PrefixNode(qparser.PrefixPlugin.PrefixNode):
     """A prefix the parser would otherwise stem (`fles*` to `fle*`); folded and lower-cased only."""
 
+    typed = False  # the word being typed, as opposed to a prefix* the user asked for
+
     def query(self, parser):
+        fieldname = self.fieldname or parser.fieldname
+        if self.typed and fieldname not in TYPED_PREFIX_FIELDS:
+            return wq.NullQuery
         text = "".join(t.text for t in _FOLD(self.text, tokenize=False, mode="query"))
-        return BoundedPrefix(self.fieldname or parser.fieldname, text, boost=self.boost)
+        q = BoundedPrefix(fieldname, text, boost=self.boost)
+        if self.typed:
+            q.best = TYPED_PREFIX_TERMS
+        return q
 
 
 class _WildcardNode(qparser.WildcardPlugin.WildcardNode):
@@ -243,8 +269,11 @@ class _WildcardPlugin(qparser.WildcardPlugin):
     def do_wildcards(self, parser, group):
         group = super().do_wildcards(parser, group)
         for i, node in enumerate(group):
-            if type(node) is qparser.PrefixPlugin.PrefixNode:
-                new = _PrefixNode(node.text)
+            typed = isinstance(node, self.WildcardNode) and node.text.endswith(TYPED_MARK) \
+                and not any(c in node.text[:-2] for c in "*?")
+            if type(node) is qparser.PrefixPlugin.PrefixNode or typed:
+                new = _PrefixNode(node.text[:-2] if typed else node.text)
+                new.typed = typed
                 new.startchar, new.endchar = node.startchar, node.endchar
                 group[i] = new
         return group
@@ -311,7 +340,7 @@ def _with_prefix_for_last_word(text: str) -> str:
     word = m.group(2)
     if word.lower() in STOP_WORDS:
         return text  # `ban on` is two words, not `ban` and something starting with `on`
-    return f"{text[:m.start(2)]}({word} OR {word}*)"
+    return f"{text[:m.start(2)]}({word} OR {word}{TYPED_MARK})"
 
 
 def _syntax_problem(text: str) -> str | None:

@@ -17,7 +17,7 @@ from whoosh.analysis import (CharsetFilter, LowercaseFilter, RegexTokenizer, Ste
                              StopFilter)
 from whoosh.support.charset import accent_map
 
-FORMAT = 2
+FORMAT = 3
 
 # Facets counted from columns. The key is the name the web and the API use.
 FACETS = ("topic", "provider", "category", "type", "year", "kind")
@@ -51,11 +51,12 @@ def build_schema() -> fields.Schema:
     analyzer = text_analyzer()
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
-        title=fields.TEXT(analyzer=analyzer, spelling=True, phrase=True),
-        excerpt=fields.TEXT(analyzer=analyzer, spelling=True, phrase=True),
+        title=fields.TEXT(analyzer=analyzer, phrase=True),
+        excerpt=fields.TEXT(analyzer=analyzer, phrase=True),
         source=fields.TEXT(analyzer=fold_analyzer(), phrase=True),
         topic=fields.TEXT(analyzer=fold_analyzer(), phrase=True),
-        # Title and excerpt as written (not stemmed), with term vectors for distinctive terms.
+        # Title and excerpt as written (not stemmed): term vectors give the distinctive
+        # terms, and its words the spelling suggestions.
         body=fields.TEXT(analyzer=fold_analyzer() | StopFilter(stoplist=STOP_WORDS, minsize=2),
                          vector=True, phrase=False),
         category=fields.KEYWORD(lowercase=True, commas=True),

@@ -381,15 +381,13 @@ class SearchIndex:
     def _suggest(self, snap: Snapshot, q: str) -> str | None:
         """The query with each word the index does not know replaced by its nearest known word."""
         reader = snap.searcher.reader()
-        correctors = [snap.searcher.corrector(f) for f in ("title", "excerpt")]
+        corrector = snap.searcher.corrector("body")  # title and excerpt words, unstemmed
         changed, out = False, q
         for word in dict.fromkeys(query_words(q)):
             folded = "".join(t.text for t in _FOLDED(word))
-            if len(folded) < 3 or folded.upper() in ("AND", "OR", "NOT"):
+            if len(folded) < 3 or word in ("AND", "OR", "NOT") or ("body", folded) in reader:
                 continue
-            if any((f"spell_{f}", folded) in reader for f in ("title", "excerpt")):
-                continue
-            options = [s for c in correctors for s in c.suggest(folded, limit=1)]
+            options = corrector.suggest(folded, limit=3)
             if options:
                 best = min(options, key=lambda s: (_distance(s, folded), s))
                 out = out.replace(word, best)

@@ -219,3 +219,15 @@ def test_incremental_index_equals_a_full_rebuild_after_every_step(tmp_path_facto
         fresh = base / f"full-{number}"
         build(seeds, fresh, full=True)
         assert contents(incremental) == contents(fresh)
+
+
+def test_parallel_full_build_equals_a_serial_one(seeds_dir, tmp_path, monkeypatch):
+    from searchapp import indexer
+    build(seeds_dir, tmp_path / "serial", full=True)
+    monkeypatch.setattr(indexer, "PARALLEL_WRITE_FROM", 1)
+    monkeypatch.setattr(indexer, "PARALLEL_FROM", 1)
+    build(seeds_dir, tmp_path / "parallel", full=True)
+    assert contents(tmp_path / "parallel") == contents(tmp_path / "serial")
+    index = SearchIndex(tmp_path / "parallel")
+    assert index.search(SearchRequest(q="facial recognition")).total == 21
+    index.close()
