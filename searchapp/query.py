@@ -32,7 +32,8 @@ FIELD_BOOSTS = {"title": 3.0, "excerpt": 1.0, "source": 1.0, "topic": 1.5}
 # The word being typed is also matched as a prefix: in titles and excerpts, by its most
 # frequent completions. `**` marks it for the parser (to a user it means the same as `*`).
 TYPED_PREFIX_FIELDS = ("title", "excerpt")
-TYPED_PREFIX_TERMS = 24
+TYPED_PREFIX_TERMS = 10
+TYPED_PREFIX_MIN = 3  # characters: `fo` would expand to half the vocabulary
 TYPED_MARK = "**"
 
 
@@ -335,7 +336,7 @@ def _with_prefix_for_last_word(text: str) -> str:
     if text.count('"') % 2:
         return text
     m = _LAST_WORD.search(text)
-    if not m or len(m.group(2)) < 2 or m.group(2).upper() in ("AND", "OR", "NOT"):
+    if not m or len(m.group(2)) < TYPED_PREFIX_MIN or m.group(2).upper() in ("AND", "OR", "NOT"):
         return text
     word = m.group(2)
     if word.lower() in STOP_WORDS:
