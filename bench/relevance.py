@@ -15,7 +15,9 @@ peer reads the same seed files into FTS5 (title, text; porter unicode61) and ran
 the quoted words by bm25 with weights 3.0 (title) and 1.0 (text), as searchapp boosts them.
 Metrics over queries with at least one relevant judgement: MAP over the top 100 (divided by
 all relevant documents), nDCG@10 (linear gains: the grade for Cranfield, where grade >= 1 is
-relevant; 1 for CISI) and P@10.
+relevant; 1 for CISI) and P@10. Cranfield's original scale runs the other way (1 = complete
+answer, 4 = minimum interest; BM25 puts grade-1 documents highest), so its table also shows
+nDCG@10 with gain 5 - grade.
 
     .venv/bin/python bench/relevance.py [--collection cranfield|cisi|all] [--keep DIR]
 
@@ -49,6 +51,7 @@ from searchapp.search import SearchIndex  # noqa: E402
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "ir"
 COLLECTIONS = ("cranfield", "cisi")
 TOP = 100
+GAINS = {"grade": lambda g: g, "5-grade": lambda g: 5 - g, "binary": lambda g: 1}
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")  # what searchapp's query.py calls a word
 
 
@@ -133,6 +136,7 @@ def run_fts5(seeds: Path, db: Path, queries, doc_of_url) -> tuple[dict, float, f
     ranked = {}
     started = time.perf_counter()
     for qid, text in queries:
+        # Each word once: FTS5 counts a repeated word again, Whoosh does not.
         match = " OR ".join(f'"{w}"' for w in dict.fromkeys(safe_words(text)))
         rows = conn.execute("SELECT url FROM fts WHERE fts MATCH ? ORDER BY bm25(fts, 3.0, 1.0) "
                             "LIMIT ?", (match, TOP)).fetchall() if match else []
@@ -142,9 +146,8 @@ def run_fts5(seeds: Path, db: Path, queries, doc_of_url) -> tuple[dict, float, f
     return ranked, indexed, took
 
 
-def scores(ranked: list[str], judged: dict[str, int], graded: bool) -> dict[str, float]:
-    """Average precision over the ranking, nDCG@10 and P@10 for one query."""
-    gain = {d: (g if graded else 1) for d, g in judged.items() if g >= 1}
+def scores(ranked: list[str], gain: dict[str, float]) -> dict[str, float]:
+    """Average precision over the ranking, nDCG@10 and P@10 for one query; gain: relevant docs."""
     hits, precisions = 0, []
     for rank, doc in enumerate(ranked[:TOP], start=1):
         if doc in gain:
@@ -157,8 +160,10 @@ def scores(ranked: list[str], judged: dict[str, int], graded: bool) -> dict[str,
             "P@10": sum(1 for doc in ranked[:10] if doc in gain) / 10}
 
 
-def mean_scores(ranked: dict[str, list[str]], qrels, graded: bool) -> dict[str, float]:
-    rows = [scores(ranked.get(qid, []), judged, graded) for qid, judged in qrels.items()]
+def mean_scores(ranked: dict[str, list[str]], qrels, gains: str) -> dict[str, float]:
+    gain_of = GAINS[gains]
+    rows = [scores(ranked.get(qid, []), {d: gain_of(g) for d, g in judged.items() if g >= 1})
+            for qid, judged in qrels.items()]
     return {m: sum(r[m] for r in rows) / len(rows) for m in ("MAP", "nDCG@10", "P@10")}
 
 
@@ -177,13 +182,18 @@ def evaluate(name: str, work: Path) -> None:
     peer, peer_index, peer_query = run_fts5(seeds, work / name / "fts5.sqlite", queries,
                                             doc_of_url)
     graded = name == "cranfield"
-    a, b = mean_scores(ours, qrels, graded), mean_scores(peer, qrels, graded)
+    gains = "grade" if graded else "binary"
+    a, b = mean_scores(ours, qrels, gains), mean_scores(peer, qrels, gains)
+    rows = [(f"MAP (top {TOP})", a["MAP"], b["MAP"]), ("nDCG@10", a["nDCG@10"], b["nDCG@10"]),
+            ("P@10", a["P@10"], b["P@10"])]
+    if graded:  # in Cranfield's own scale 1 is "complete answer", 4 "minimum interest"
+        rows.insert(2, ("nDCG@10, gain 5-grade", mean_scores(ours, qrels, "5-grade")["nDCG@10"],
+                        mean_scores(peer, qrels, "5-grade")["nDCG@10"]))
     print(f"\n{name}: {len(docs)} documents, {len(queries)} queries with relevant judgements "
-          f"({'graded' if graded else 'binary'} gains)")
+          f"({'gain = grade' if graded else 'binary gains'})")
     print(f"  {'metric':<22}{'searchapp':>12}{'sqlite fts5':>14}{'difference':>13}")
-    for metric in ("MAP", "nDCG@10", "P@10"):
-        label = f"{metric} (top {TOP})" if metric == "MAP" else metric
-        print(f"  {label:<22}{a[metric]:>12.4f}{b[metric]:>14.4f}{a[metric] - b[metric]:>+13.4f}")
+    for label, x, y in rows:
+        print(f"  {label:<22}{x:>12.4f}{y:>14.4f}{x - y:>+13.4f}")
     print(f"  {'index, s':<22}{ours_index:>12.2f}{peer_index:>14.2f}"
           f"{ours_index - peer_index:>+13.2f}")
     print(f"  {'all queries, s':<22}{ours_query:>12.2f}{peer_query:>14.2f}"

@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable
 
 from whoosh import index as whoosh_index
 
-from . import records, store
+from . import records, store, whoosh_zerocopy
 from .schema import source_token, to_document
 from .seeds import Limits, ParsedSeed, Problem, SeedRejected, parse_bytes
 
@@ -71,6 +71,7 @@ class Indexer:
 
     def __init__(self, seeds: Path, root: Path, limits: Limits = Limits(), lock_timeout: float = 10.0,
                  workers: int = 0, progress: Callable[[int, int], None] | None = None):
+        whoosh_zerocopy.install()
         self.seeds, self.root, self.limits = Path(seeds), Path(root), limits
         self.lock_timeout, self.workers, self.progress = lock_timeout, workers, progress
 

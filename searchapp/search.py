@@ -24,7 +24,7 @@ from whoosh import index as whoosh_index
 from whoosh import query as wq
 from whoosh.searching import Searcher
 
-from . import store
+from . import store, whoosh_zerocopy
 from .facets import Columns, SegmentCache
 from .highlight import mark
 from .query import Expanding, ParsedQuery, SearchRequest, parse_user_query, query_words
@@ -116,6 +116,7 @@ class SearchIndex:
     """The live index as searches see it: reopened when a reindex commits, never per request."""
 
     def __init__(self, root: Path, facet_max: int = 500, max_wildcard_terms: int = 512):
+        whoosh_zerocopy.install()
         self.root = Path(root)
         self.facet_max = facet_max
         self.max_wildcard_terms = max_wildcard_terms
