@@ -1,0 +1,285 @@
+"""The benchmark table for one collection size, searchapp beside SQLite FTS5 in the same run.
+
+    .venv/bin/python bench/run.py --size 100k      (also 10k, 1m; --work DIR keeps files)
+
+Generates the seed files once (kept in --work for the next run), then measures, each beside
+the peer doing the same work (fts_peer.py): the full index (records/s, seconds, peak memory
+of the indexer, size on disk); search-page data (hits + highlights + all facet counts +
+timeline, through SearchIndex.search as the server calls it while a user types) over a
+query mix with filters, a date range, the empty browse and as-you-type sequences, p50 /
+p95 / p99; the same pages through HTTP from concurrent clients against `searchapp serve`
+(loopback only, a fixed number of requests); 100 new seed files until the running server
+finds them; and the server's peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+import fts_peer  # noqa: E402
+from bench_index import machine, query_for  # noqa: E402
+from bench_search import MIX  # noqa: E402
+from generate import write_seeds  # noqa: E402
+from searchapp import store  # noqa: E402
+from searchapp.query import SearchRequest  # noqa: E402
+from searchapp.search import SearchIndex  # noqa: E402
+
+SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
+TYPED = ["police technology", "oil prices", "government"]  # typed a key at a time
+BIN = Path(sys.executable).parent
+
+
+def generate(folder: Path, count: int) -> None:
+    """Write the seed files in two processes (they are numbered, so chunks never collide)."""
+    have = sum(1 for _ in folder.glob("gen_*.txt")) if folder.exists() else 0
+    if have >= count:
+        return
+    chunks = [(have + 1 + i, min(50_000, count - have - i)) for i in range(0, count - have, 50_000)]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        list(pool.map(_write_chunk, [(folder, start, n) for start, n in chunks]))
+
+
+def _write_chunk(job):
+    folder, start, n = job
+    write_seeds(folder, n, seed=1, start_index=start)
+
+
+def cases(index: SearchIndex) -> list[tuple[str, dict, str, dict]]:
+    """(label, searchapp params, FTS5 match, peer filters) for every search of the mix."""
+    facets = index.search(SearchRequest(), terms=False).facets
+    filters = {f: facets[f][0].value for f in ("provider", "topic") if facets[f]}
+    out = []
+    for label, q, match in MIX:
+        for flt in [{}] + [{f: v} for f, v in filters.items()]:
+            out.append((label, {"q": q, **flt}, match, flt))
+    out.append(("date range", {"q": "market", "from": "2021-01-01", "to": "2021-06-30"},
+                "market*", {}))
+    for text in TYPED:
+        for end in range(1, len(text) + 1):
+            typed = text[:end]
+            words = typed.split()
+            match = " ".join(words) if typed.endswith(" ") else " ".join(words[:-1] + [words[-1] + "*"])
+            out.append(("as you type", {"q": typed}, match, {}))
+    return out
+
+
+def pct(values) -> np.ndarray:
+    return np.percentile(np.array(values), [50, 95, 99])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def du_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def timed_index(seeds: Path, index: Path, full: bool) -> tuple[float, int, float, str]:
+    """Run `searchapp index` as its own process: seconds, records added, peak MB, summary."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([str(BIN / "searchapp"), "index", "--seeds", str(seeds), "--index",
+                             str(index)] + (["--full"] if full else []),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    peak = 0.0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, _tree_rss_mb(proc.pid))
+        except OSError:
+            pass
+        time.sleep(0.2)
+    seconds = time.perf_counter() - started
+    line = proc.stdout.read().strip().splitlines()[-1]
+    added = int(re.search(r"records (\d+) added", line).group(1))
+    return seconds, added, peak, line
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (the indexer may fork writers)."""
+    total = 0.0
+    for child in [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]:
+        for line in Path(f"/proc/{child}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    return total
+
+
+def http_load(base: str, urls: list[str], clients: int, rounds: int) -> tuple[float, np.ndarray, int]:
+    """Each client fetches every URL `rounds` times (as htmx does); throughput, latencies, errors."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+
+    def client(offset: int):
+        nonlocal errors
+        mine, bad = [], 0
+        for r in range(rounds):
+            for i in range(len(urls)):
+                url = urls[(i + offset) % len(urls)]
+                request = urllib.request.Request(base + url, headers={"HX-Request": "true"})
+                t = time.perf_counter()
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        response.read()
+                        bad += response.status >= 500
+                except OSError:
+                    bad += 1
+                mine.append((time.perf_counter() - t) * 1000)
+        with lock:
+            latencies.extend(mine)
+            errors += bad
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(client, range(clients)))
+    elapsed = time.perf_counter() - started
+    return len(latencies) / elapsed, pct(latencies), errors
+
+
+def run(size: str, work: Path, clients: int, runs: int) -> None:
+    count = SIZES[size]
+    seeds, index_dir = work / f"seeds-{size}", work / f"index-{size}"
+    print(machine())
+    t = time.perf_counter()
+    generate(seeds, count)
+    print(f"{count:,} generated seed files in {seeds} ({time.perf_counter() - t:.0f} s)")
+    rows: list[tuple[str, str, str, str]] = []
+
+    # Full index, in its own process, and the peer.
+    shutil.rmtree(index_dir, ignore_errors=True)
+    seconds, added, peak, line = timed_index(seeds, index_dir, full=True)
+    print("searchapp", line)
+    db = work / f"peer-{size}.sqlite"
+    db.unlink(missing_ok=True)
+    conn = fts_peer.connect(db)
+    t = time.perf_counter()
+    peer_records = fts_peer.load(conn, sorted(seeds.glob("gen_*.txt")))
+    peer_seconds = time.perf_counter() - t
+    rows += [("full index, s", f"{seconds:.1f}", f"{peer_seconds:.1f}", _ratio(seconds, peer_seconds)),
+             ("  records/s", f"{added / seconds:,.0f}", f"{peer_records / peer_seconds:,.0f}",
+              _ratio(peer_records / peer_seconds, added / seconds)),
+             ("  indexer peak memory, MB", f"{peak:,.0f}", "", ""),
+             ("  size on disk, MB", f"{du_mb(store.live_build(index_dir)):,.0f}", f"{db.stat().st_size / 2**20:,.0f}", "")]
+
+    # Search-page data, in process, the server's code path.
+    index = SearchIndex(index_dir)
+    mix = cases(index)
+    ours, theirs = [], []
+    for r in range(runs + 1):
+        for label, params, match, flt in mix:
+            req = SearchRequest.from_params({k: [v] for k, v in params.items()})
+            t = time.perf_counter()
+            index.search(req, terms=False)
+            middle = time.perf_counter()
+            fts_peer.search(conn, match, flt)
+            end = time.perf_counter()
+            if r:
+                ours.append((middle - t) * 1000)
+                theirs.append((end - middle) * 1000)
+    a, b = pct(ours), pct(theirs)
+    rows.append((f"search-page data p50/p95/p99, ms ({len(mix)} searches x {runs})",
+                  "/".join(f"{x:.1f}" for x in a), "/".join(f"{x:.1f}" for x in b),
+                  "/".join(f"{x / y:.1f}" for x, y in zip(a, b)) + "x"))
+    browse = [index.search(SearchRequest(), terms=False).took_ms for _ in range(20)]
+    rows.append(("empty browse with all facets p50/p95, ms", "/".join(f"{x:.1f}" for x in pct(browse)[:2]), "", ""))
+    index.close()
+
+    # The real server: HTTP under concurrent clients, then 100 new files until it finds them.
+    port = free_port()
+    server = subprocess.Popen([str(BIN / "searchapp"), "serve", "--index", str(index_dir),
+                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_up(base)
+        urls = ["/search?" + urlencode(params) for _, params, _, _ in mix]
+        rps, lat, errors = http_load(base, urls, clients, rounds=1)
+        rows.append((f"HTTP, {clients} clients: requests/s; p95 ms; errors", f"{rps:.1f}; {lat[1]:.0f}; {errors}", "", ""))
+        write_seeds(seeds, 100, seed=1, start_index=count + 1)
+        newest = sorted(seeds.glob("gen_*.txt"))[-1]
+        title = fts_peer.read_seed(newest)["title"]
+        t = time.perf_counter()
+        timed_index(seeds, index_dir, full=False)
+        found = _wait_found(base, query_for(title), t)
+        t = time.perf_counter()
+        fts_peer.load(conn, sorted(seeds.glob("gen_*.txt"))[count:])
+        rows.append(("100 new seed files until searchable, s", f"{found:.2f}", f"{time.perf_counter() - t:.2f}", ""))
+        rows.append(("server peak memory, MB", f"{peak_rss_mb(server.pid):,.0f}", "", ""))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        for f in sorted(seeds.glob("gen_*.txt"))[count:]:
+            f.unlink()  # the next run starts from the same files
+    conn.close()
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'':{width}}  {'searchapp':>22}  {'sqlite fts5':>18}  {'ratio':>14}")
+    for name, mine, peer, ratio in rows:
+        print(f"{name:{width}}  {mine:>22}  {peer:>18}  {ratio:>14}")
+
+
+def _ratio(mine: float, peer: float) -> str:
+    return f"{mine / peer:.1f}x" if peer else ""
+
+
+def _wait_up(base: str) -> None:
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("the server did not come up")
+
+
+def _wait_found(base: str, q: str, started: float) -> float:
+    while time.perf_counter() - started < 60:
+        with urllib.request.urlopen(base + "/api/search?" + urlencode({"q": q, "typing": "0"})) as r:
+            if b'"total":0,' not in r.read():
+                return time.perf_counter() - started
+        time.sleep(0.02)
+    return float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--size", choices=list(SIZES), default="100k")
+    ap.add_argument("--work", type=Path, default=ROOT / "bench" / "out",
+                    help="where seeds, indexes and the peer's database are kept")
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args(argv)
+    args.work.mkdir(parents=True, exist_ok=True)
+    run(args.size, args.work, args.clients, args.runs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
