@@ -147,12 +147,13 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
 @_common
 @click.option("--host", help="Address to bind [setting: host, default 127.0.0.1].")
 @click.option("--port", type=int, help="Port [setting: port, default 5000].")
+@click.option("--threads", type=int, help="Worker threads [setting: threads, default 8].")
 @click.option("--reindex/--no-reindex", default=False,
               help="Bring the index up to date before serving.")
 @click.pass_context
-def serve_cmd(ctx, seeds_dir, index_dir, host, port, reindex):
+def serve_cmd(ctx, seeds_dir, index_dir, host, port, threads, reindex):
     """Serve the search site with waitress (a production WSGI server)."""
-    cfg = _settings(ctx, seeds=seeds_dir, index=index_dir, host=host, port=port)
+    cfg = _settings(ctx, seeds=seeds_dir, index=index_dir, host=host, port=port, threads=threads)
     if reindex:
         summary = _run(make_indexer(cfg, progress=ProgressBar()), full=False)
         if not summary.ok:

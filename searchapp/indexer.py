@@ -82,10 +82,18 @@ class Indexer:
         started = time.perf_counter()
         with store.write_lock(self.root, self.lock_timeout):
             build = store.live_build(self.root)
+            # Builds left by a run that was killed are garbage: only one writer runs at once.
+            store.remove_stale_builds(self.root, keep={build.name} if build else set())
             fresh = full or build is None or not whoosh_index.exists_in(str(build))
             if not fresh:
                 store.check_format(build)
-            summary = self._full(build) if fresh else self._incremental(build)
+            try:
+                summary = self._full(build) if fresh else self._incremental(build)
+            except OSError as exc:  # disk full, read-only, gone: the live index is untouched
+                raise store.IndexProblem(
+                    f"cannot write the index in {self.root}: {exc.strerror or exc}"
+                    f"{f' ({exc.filename})' if exc.filename else ''}; the index as it was "
+                    "before this run is untouched and still served") from None
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -142,7 +150,7 @@ class Indexer:
                         writer.add_document(**doc)
                 writer.commit()
             except BaseException:
-                writer.cancel()
+                _cancel(writer)
                 raise
         new_manifest = {rel: manifest[rel] for rel in files if rel in manifest}
         for item in loaded:
@@ -182,7 +190,7 @@ class Indexer:
                     summary.added += 1
             writer.commit()
         except BaseException:
-            writer.cancel()
+            _cancel(writer)
             raise
         manifest = {l.rel: l.entry for l in good} | kept_manifest
         _write_manifest(build, ix, manifest)
@@ -258,6 +266,14 @@ class Indexer:
                 summary.errors.append(problem)
         old_ix.close()
         return kept_manifest
+
+
+def _cancel(writer) -> None:
+    """Abandon a write; on a full or read-only disk even cleaning up can fail."""
+    try:
+        writer.cancel()
+    except Exception:
+        pass
 
 
 def scan(seeds: Path) -> dict[str, os.stat_result]:

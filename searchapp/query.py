@@ -241,7 +241,22 @@ class BoundedPrefix(Expanding, wq.Prefix):
 
 
 class BoundedWildcard(Expanding, wq.Wildcard):
-    pass
+    """A wildcard that reads at most `SCAN_PER_TERM * limit` index terms looking for matches:
+    a pattern with no literal prefix (`*a*`) would otherwise read the whole vocabulary."""
+
+    SCAN_PER_TERM = 50
+
+    def _btexts(self, ixreader):
+        if self.fieldname not in ixreader.schema:
+            return iter(())
+        pattern = re.compile(self._get_pattern())
+        prefix = self._find_prefix(self.text)
+        candidates = ixreader.expand_prefix(self.fieldname, prefix) if prefix \
+            else ixreader.lexicon(self.fieldname)
+        field = ixreader.schema[self.fieldname]
+        scanned = itertools.islice(candidates, self.limit * self.SCAN_PER_TERM)
+        return itertools.islice((b for b in scanned if pattern.match(field.from_bytes(b))),
+                                self.limit)
 
 
 class _PrefixNode(qparser.PrefixPlugin.PrefixNode):

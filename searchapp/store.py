@@ -3,7 +3,7 @@
 Layout of the index folder:
     CURRENT          name of the live build folder, replaced atomically on a full rebuild
     build-<stamp>/   a Whoosh index, plus searchapp.json (format) and manifest.json
-    .write.lock      held (flock) by the one process that writes
+    .write.lock      held (lockf) by the one process that writes
 
 Readers open the build CURRENT names and keep it until they see CURRENT or the Whoosh
 generation change; a full rebuild is written beside the live build and swapped in, so
@@ -17,6 +17,7 @@ import fcntl
 import json
 import os
 import shutil
+import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -31,6 +32,7 @@ POINTER = "CURRENT"
 META = "searchapp.json"
 MANIFEST = "manifest.json"
 LOCK = ".write.lock"
+_IN_PROCESS = threading.Lock()
 
 
 class IndexProblem(Exception):
@@ -131,8 +133,10 @@ def write_json(path: Path, data: dict) -> None:
 def write_lock(root: Path, timeout: float) -> Iterator[None]:
     """Hold the one write lock on this index, waiting at most `timeout` seconds for it.
 
-    flock is released by the kernel when its holder dies, so a killed indexer never
-    leaves a lock behind that blocks the next one.
+    A POSIX record lock (lockf): the kernel releases it when its holder dies, so a killed
+    indexer never leaves a lock behind, and unlike flock it is not inherited by the
+    processes an indexer forks (parsers, Whoosh's writers), which may outlive a kill -9.
+    In one process, a thread lock keeps two writers apart (record locks are per process).
     """
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -140,10 +144,14 @@ def write_lock(root: Path, timeout: float) -> Iterator[None]:
     except OSError as exc:
         raise IndexProblem(f"cannot write to the index folder {root}: {exc.strerror}") from None
     deadline = time.monotonic() + timeout
+    if not _IN_PROCESS.acquire(timeout=timeout):
+        handle.close()
+        raise LockTimeout(f"the index {root} is being written by this process; "
+                          f"waited {timeout:g}s") from None
     try:
         while True:
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
@@ -163,6 +171,7 @@ def write_lock(root: Path, timeout: float) -> Iterator[None]:
         yield
     finally:
         handle.close()
+        _IN_PROCESS.release()
 
 
 def _now() -> str:

@@ -3,6 +3,7 @@ indexer, the Flask app over it, click's runner, and (for browser tests) a live w
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from searchapp import create_app
+from searchapp import create_app, store
 from searchapp.indexer import Indexer
 from searchapp.seeds import Limits
 
@@ -19,6 +20,53 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 OUTPUT = Path(os.environ.get("SEARCHAPP_TEST_OUTPUT", ROOT / "test-output"))
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true",
+                     help="run the hardening tests at full count (also: SEARCHAPP_SLOW=1)")
+
+
+@pytest.fixture(scope="session")
+def slow(request) -> bool:
+    """Full counts for the fault, load and fuzz tests; the default run does a fast version."""
+    return bool(request.config.getoption("--slow") or os.environ.get("SEARCHAPP_SLOW"))
+
+
+def write_generated(folder: Path, count: int, start: int = 0, word: str = "") -> list[Path]:
+    """`count` plausible seed files with overlapping related entries, repeatable by number."""
+    folder.mkdir(parents=True, exist_ok=True)
+    topics = ["Privacy", "AI", "Policing", "Elections", "Health"]
+    words = ["police", "camera", "council", "privacy", "vote", "court", "data", "school",
+             "budget", "drone", "hospital", "ban", "report", "market", "energy"]
+    paths = []
+    for n in range(start, start + count):
+        title = " ".join(words[(n * k) % len(words)] for k in (1, 3, 7)) + f" {word} {n}".rstrip()
+        related = "\n".join(
+            f'  - title: "related {words[(n + r) % len(words)]} {(n + r) % 97}"\n'
+            f'    webUrl: "https://related.example/{(n + r) % 97}"\n'
+            f"    publishedDateTime: 2021-{1 + (n + r) % 12:02d}-15T08:00:00Z"
+            for r in range(n % 3))
+        text = (f'---\ntitle: "{title.title()}"\nexcerpt: "About {words[n % len(words)]} and '
+                f'{words[(n + 5) % len(words)]} in town {n % 50}."\n'
+                f"publishedDateTime: 20{18 + n % 5}-{1 + n % 12:02d}-{1 + n % 28:02d}T12:00:00Z\n"
+                f'webUrl: "https://news.example/{n}"\nprovider:\n  name: Source {n % 40}\n'
+                f"  domain: source{n % 40}.example\ntopics: [{topics[n % 5]}]\n"
+                + (f"related:\n{related}\n" if related else "") + "---\n")
+        path = folder / f"gen_{n:05d}.txt"
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def index_contents(index: Path) -> dict[str, dict]:
+    """Every record the live index holds, with the drafts it was merged from."""
+    ix = store.open_live(index)
+    with ix.searcher() as s:
+        out = {f["id"]: {"record": json.loads(f["data"]), "drafts": json.loads(f["drafts"])}
+               for f in s.all_stored_fields()}
+    ix.close()
+    return out
 
 
 def copy_seeds(target: Path, *extra: Path) -> Path:

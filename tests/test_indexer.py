@@ -18,17 +18,10 @@ from searchapp.indexer import Indexer
 from searchapp.schema import FORMAT
 from searchapp.search import SearchIndex
 from searchapp.query import SearchRequest
-from conftest import FIXTURES, SEEDS, build, copy_seeds
+from conftest import FIXTURES, SEEDS, build, copy_seeds, index_contents
 
 
-def contents(index: Path) -> dict[str, dict]:
-    """Every record the live index holds, with the drafts it was merged from."""
-    ix = store.open_live(index)
-    with ix.searcher() as s:
-        out = {f["id"]: {"record": json.loads(f["data"]), "drafts": json.loads(f["drafts"])}
-               for f in s.all_stored_fields()}
-    ix.close()
-    return out
+contents = index_contents
 
 
 def records(index: Path) -> dict[str, dict]:
