@@ -25,6 +25,8 @@ KNOWN_FIELDS = (
     "related", "secured",
 )
 URL_FIELDS = (("web", "webUrl"), ("original", "originalUrl"), ("amp", "ampWebUrl"))
+MAX_TITLE = 600  # characters; longer ones are shortened with a warning
+MAX_EXCERPT = 6000
 
 
 @dataclass(frozen=True)
@@ -243,8 +245,9 @@ class _SeedReader:
             else:
                 urls[short] = url
         return {
-            "title": text("title"),
-            "excerpt": text("excerpt"),
+            "title": self._capped(text("title"), MAX_TITLE, "title", line_of("title"), prefix),
+            "excerpt": self._capped(text("excerpt"), MAX_EXCERPT, "excerpt", line_of("excerpt"),
+                                    prefix),
             "category": text("category"),
             "type": text("type"),
             "provider": self._provider(raw.get("provider"), line_of("provider"), prefix),
@@ -255,6 +258,14 @@ class _SeedReader:
             "urls": urls,
             "images": self._images(raw.get("images"), line_of("images"), prefix),
         }
+
+    def _capped(self, value: str, limit: int, name: str, line: int | None, prefix: str) -> str:
+        """Shorten a runaway field at a word boundary, so one file cannot swamp a page."""
+        if len(value) <= limit:
+            return value
+        self._warn(line, f"{prefix}{name} is {len(value):,} characters; shortened to {limit:,}")
+        cut = value[:limit]
+        return (cut.rsplit(" ", 1)[0] if " " in cut[limit // 2:] else cut) + " …"
 
     def _provider(self, value: Any, line: int | None, prefix: str) -> dict[str, str]:
         if value is None:

@@ -130,9 +130,9 @@ class LiveServer:
 
 @pytest.fixture(scope="session")
 def live_site(tmp_path_factory):
-    """The real seeds plus a hostile one, indexed and served by waitress on a free port."""
+    """The real seeds plus the hostile ones, indexed and served by waitress on a free port."""
     base = tmp_path_factory.mktemp("live")
-    seeds = copy_seeds(base / "seeds", FIXTURES / "hostile" / "hostile.txt")
+    seeds = copy_seeds(base / "seeds", *sorted((FIXTURES / "hostile").iterdir()))
     index = base / "index"
     build(seeds, index)
     app = create_app({"index": index, "seeds": seeds})

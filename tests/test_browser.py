@@ -21,7 +21,7 @@ def count(page):
 
 def test_typing_updates_results_without_a_page_load(page, live_site, screenshots):
     page.goto(live_site.url + "/")
-    expect(count(page)).to_contain_text("25 results")
+    expect(count(page)).to_contain_text("28 results")
     page.evaluate("window.__samePage = true")
     page.locator("#q").press_sequentially("baltim", delay=60)
     expect(count(page)).to_contain_text("1 result for “baltim”")
@@ -146,7 +146,7 @@ def test_phone_width_layout(browser, live_site, screenshots):
 
 def test_front_page_screenshot(page, live_site, screenshots):
     page.goto(live_site.url + "/")
-    expect(count(page)).to_contain_text("25 results")
+    expect(count(page)).to_contain_text("28 results")
     page.screenshot(path=screenshots / "front-page.png")
     only_local(page, live_site)
 
@@ -190,4 +190,23 @@ def test_compare_page(page, live_site, screenshots):
     page.screenshot(path=screenshots / "compare.png", full_page=True)
     page.get_by_role("link", name="live facial recognition police").first.click()
     expect(count(page)).to_contain_text("results for “live facial recognition police”")
+    only_local(page, live_site)
+
+
+def test_hostile_corpus_in_a_real_browser(page, live_site, screenshots):
+    """Styles, scripts, links and an enormous title from seed files: shown as text, inert."""
+    for url in ["/search?q=enormous", "/search?q=sneaky", "/search?q=alert", "/search?q=aliased"]:
+        page.goto(live_site.url + url)
+        expect(count(page)).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280, url
+        assert page.locator("body").is_visible()  # no injected style hid the page
+    page.goto(live_site.url + "/search?q=enormous")
+    page.screenshot(path=screenshots / "hostile-enormous.png")
+    page.locator(".hit-title a").first.click()
+    expect(page.locator("h1")).to_contain_text("Enormous")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.screenshot(path=screenshots / "hostile-enormous-record.png")
+    assert page.dialogs_seen == []
+    assert page.locator("script:not([src])").count() == 0
+    assert page.locator("img").count() == 0
     only_local(page, live_site)

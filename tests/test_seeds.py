@@ -135,3 +135,11 @@ def test_angle_brackets_that_are_not_html_are_kept_as_text(tmp_path):
     fields = parse_file(f, "reuters.txt").drafts[0].fields
     assert fields["title"] == "<CONSOLIDATED PLANTATIONS BHD> results"
     assert fields["excerpt"] == "Shares of <SHCO.L> rose sharply"
+
+
+def test_enormous_title_is_shortened_with_a_warning():
+    parsed = parse_file(FIXTURES / "hostile" / "hostile2.txt", "hostile2.txt")
+    title = parsed.drafts[0].fields["title"]
+    assert len(title) <= 602 and title.endswith(" …")
+    assert "\u202e" not in title and "\u200b" not in title
+    assert "hostile2.txt:2: title is 40,435 characters; shortened to 600" in map(str, parsed.warnings)
