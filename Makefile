@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-fast install clean
+.PHONY: run test test-fast test-slow install clean
 
 run: $(VENV)/.installed  ## index seeds/ into index/ and serve http://127.0.0.1:5000
 	$(BIN)/searchapp serve --reindex
@@ -15,6 +15,9 @@ test: $(VENV)/.installed-test chromium  ## install what tests need, run the whol
 
 test-fast: $(VENV)/.installed-test  ## the suite without the browser tests
 	$(BIN)/pytest -m "not browser"
+
+test-slow: $(VENV)/.installed-test chromium  ## the suite with the hardening tests at full count
+	SEARCHAPP_SLOW=1 $(BIN)/pytest --slow
 
 install: $(VENV)/.installed
 
