@@ -10,9 +10,12 @@ re-merged to the same records, so the index still converges.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import json
 import os
+import signal
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -72,6 +75,7 @@ class Indexer:
     def __init__(self, seeds: Path, root: Path, limits: Limits = Limits(), lock_timeout: float = 10.0,
                  workers: int = 0, progress: Callable[[int, int], None] | None = None):
         whoosh_zerocopy.install()
+        _children_die_with_parent()
         self.seeds, self.root, self.limits = Path(seeds), Path(root), limits
         self.lock_timeout, self.workers, self.progress = lock_timeout, workers, progress
 
@@ -266,6 +270,38 @@ class Indexer:
                 summary.errors.append(problem)
         old_ix.close()
         return kept_manifest
+
+
+_FORK_HOOKED = False
+
+
+def _children_die_with_parent() -> None:
+    """Make processes this indexer forks (parsers, Whoosh's writers) end when it does.
+
+    Without it, a `kill -9` of the indexer leaves its workers waiting forever on a queue
+    nobody will write to again. Linux's PR_SET_PDEATHSIG does it (it fires when the forking
+    thread ends; the pools here fork from the caller's thread); elsewhere this is a no-op.
+    """
+    global _FORK_HOOKED
+    if _FORK_HOOKED:
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return
+    forking = {"parent": 0}
+
+    def before() -> None:
+        forking["parent"] = os.getpid()
+
+    def in_child() -> None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: forked from the main thread, see above
+        if os.getppid() != forking["parent"]:  # the parent died before the line above ran
+            os._exit(1)
+
+    os.register_at_fork(before=before, after_in_child=in_child)
+    _FORK_HOOKED = True
 
 
 def _cancel(writer) -> None:

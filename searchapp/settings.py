@@ -69,7 +69,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_wildcard_terms", 512,
             "Most index terms one prefix or wildcard may expand to.", int),
     Setting("facet_size", 10, "Facet values shown before \"more\".", int),
-    Setting("facet_max", 500, "Most values of one facet sent to a page or the API.", int),
+    Setting("facet_max", 500, "Most values of one facet the API lists.", int),
+    Setting("facet_page_max", 100,
+            "Most values of one facet the page lists (under \"more\", with a filter box).", int),
     Setting("debug", False, "Run Flask in debug mode (development only).", _bool),
 )
 

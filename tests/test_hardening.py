@@ -85,6 +85,9 @@ def test_kill_9_at_random_moments_loses_nothing(tmp_path, slow):
         shutil.rmtree(reference)
         compared += 1
     server.close()
+    leftover = subprocess.run(["pgrep", "-f", f"searchapp index --seeds {seeds}"],
+                              capture_output=True, text=True).stdout.split()
+    assert leftover == [], "a killed indexer left processes behind"
     record(f"kill -9 during indexing: {kills} kills survived, {compared} indexes compared "
            f"equal to a full rebuild (server answered throughout; first answer {served})")
 

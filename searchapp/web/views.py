@@ -51,6 +51,7 @@ def search_url(req: SearchRequest, endpoint: str = "search.search", **changes) -
 def _helpers():
     return {"search_url": search_url, "facet_labels": FACET_LABELS, "facet_names": FACETS,
             "facet_size": current_app.config["SEARCHAPP"]["facet_size"],
+            "facet_page_max": current_app.config["SEARCHAPP"]["facet_page_max"],
             "highlighted": lambda html: Markup(html),  # already sanitised by bleach
             "index_stats": _stats}
 
