@@ -313,21 +313,30 @@ def _cancel(writer) -> None:
 
 
 def scan(seeds: Path) -> dict[str, os.stat_result]:
-    """Every seed file under `seeds` by its path relative to it (hidden and temp files skipped)."""
+    """Every seed file under `seeds` by its path relative to it (hidden and temp files skipped).
+
+    os.scandir, not pathlib: at 100k files pathlib's objects were 90% of an incremental run.
+    """
     found: dict[str, os.stat_result] = {}
-    for dirpath, dirnames, filenames in os.walk(seeds):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
+    pending = [("", os.fspath(seeds))]
+    while pending:
+        prefix, folder = pending.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue  # a folder deleted while scanning: the next run sees it gone
+        for entry in entries:
+            name = entry.name
             if name.startswith(".") or name.endswith(IGNORED_SUFFIXES):
                 continue
-            path = Path(dirpath, name)
             try:
-                st = path.stat()
+                if entry.is_dir():
+                    pending.append((f"{prefix}{name}/", entry.path))
+                elif entry.is_file():
+                    found[f"{prefix}{name}"] = entry.stat()
             except OSError:
-                continue  # deleted between listing and stat: the next run sees it gone
-            if path.is_file():
-                found[path.relative_to(seeds).as_posix()] = st
-    return found
+                continue  # deleted between listing and stat
+    return dict(sorted(found.items()))
 
 
 def _write_manifest(build: Path, ix, files: dict[str, Any]) -> None:
