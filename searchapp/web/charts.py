@@ -69,6 +69,8 @@ def _axes(chart: Chart, buckets: tuple[Bucket, ...], top: float, scale: str) -> 
     slot = plot_w / max(1, len(buckets))
     for fraction in (0.5, 1.0):
         value = top * fraction
+        if scale == "count" and value != int(value):
+            continue  # no "0.5 records" (shown as a misleading "0")
         chart.y_ticks.append((HEIGHT - BOTTOM - plot_h * fraction, _fmt(value, scale)))
     labels = min(len(buckets), 6)
     if labels:
