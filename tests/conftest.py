@@ -27,6 +27,11 @@ def pytest_addoption(parser):
                      help="run the hardening tests at full count (also: SEARCHAPP_SLOW=1)")
 
 
+def pytest_configure(config):
+    if config.getoption("--slow"):  # before collection, so hypothesis settings see it too
+        os.environ["SEARCHAPP_SLOW"] = "1"
+
+
 @pytest.fixture(scope="session")
 def slow(request) -> bool:
     """Full counts for the fault, load and fuzz tests; the default run does a fast version."""

@@ -329,11 +329,7 @@ _PARAMS = st.fixed_dictionaries({}, optional={
     "provider": st.text(_ALPHABET, max_size=20), "topic": st.text(_ALPHABET, max_size=20),
     "interval": st.sampled_from(["", "day", "week", "month", "year", "x"]),
 })
-_FUZZED = {"count": 0}
-
-
-def _fuzz_examples(slow: bool) -> int:
-    return 1500 if slow else 120
+_FUZZED = {"count": 0, "slowest": 0.0}
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -346,9 +342,11 @@ def test_fuzzed_requests_never_fail(fuzz_client, q, params, path):
     started = time.perf_counter()
     response = fuzz_client.get(f"{path}?{query}")
     response.get_data()  # streamed exports run here
+    elapsed = time.perf_counter() - started
     assert response.status_code in (200, 400), (path, q, params, response.status_code)
-    assert time.perf_counter() - started < 10
+    assert elapsed < 10  # a hang guard; the slowest answer is recorded below
     _FUZZED["count"] += 1
+    _FUZZED["slowest"] = max(_FUZZED["slowest"], elapsed)
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
@@ -361,7 +359,8 @@ def test_fuzzed_record_ids_are_404_or_200(fuzz_client, record_id):
 
 
 def test_fuzz_figures_recorded():
-    record(f"fuzzed requests: {_FUZZED['count']} tried, none answered 5xx; "
+    record(f"fuzzed requests: {_FUZZED['count']} tried, none answered 5xx, slowest "
+           f"{_FUZZED['slowest'] * 1000:.0f} ms; "
            f"{len(PATHOLOGICAL)} pathological queries and {len(BAD_PARAMS)} bad parameters "
            "on every route")
 
