@@ -124,11 +124,12 @@ def timed_index(seeds: Path, index: Path, full: bool) -> tuple[float, int, float
 
 
 def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (the indexer may fork writers)."""
+    """Memory of a process and its children (the indexer forks parsers and writers), as
+    proportional set size: pages a fork shares with its parent are counted once, not twice."""
     total = 0.0
     for child in [pid] + [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]:
-        for line in Path(f"/proc/{child}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{child}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
                 total += int(line.split()[1]) / 1024
     return total
 

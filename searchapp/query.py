@@ -28,7 +28,9 @@ MATCHES = ("all", "any")
 FACET_PARAMS = {"topic": "topic", "provider": "provider", "category": "category",
                 "type": "type", "kind": "kind", "year": "year"}
 PARAM_ALIASES = {"source": "provider", "topics": "topic", "providers": "provider"}
-FIELD_BOOSTS = {"title": 3.0, "excerpt": 1.0, "source": 1.0, "topic": 1.5}
+# Whoosh's BM25F scores each field on its own and adds the scores, so a title already
+# counts for much; 1.5 ranked best of 1-5 on Cranfield and CISI (bench/relevance.py).
+FIELD_BOOSTS = {"title": 1.5, "excerpt": 1.0, "source": 1.0, "topic": 1.5}
 # The word being typed is also matched as a prefix: in titles and excerpts, by its most
 # frequent completions. `**` marks it for the parser (to a user it means the same as `*`).
 TYPED_PREFIX_FIELDS = ("title", "excerpt")
@@ -309,7 +311,9 @@ class ParsedQuery:
 
 
 def _parser(match: str) -> qparser.QueryParser:
-    group = qparser.OrGroup.factory(0.9) if match == "any" else qparser.AndGroup
+    # (OrGroup.factory(0.9)'s coordination bonus is lost anyway: PlusMinusPlugin rebuilds
+    # the top group as a plain OrGroup.)
+    group = qparser.OrGroup if match == "any" else qparser.AndGroup
     parser = qparser.MultifieldParser(list(FIELD_BOOSTS), _SCHEMA, fieldboosts=FIELD_BOOSTS,
                                       group=group)
     parser.remove_plugin_class(qparser.SingleQuotePlugin)
