@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import hashlib
 import json
 import os
@@ -186,11 +187,16 @@ class Indexer:
         # Two writer processes, each leaving its own segment, is the one setting that speeds
         # Whoosh up on two cores (1.6-1.9x; see WHOOSH-NOTES); below this size it costs more.
         parallel = len(drafts) >= PARALLEL_WRITE_FROM and (os.cpu_count() or 1) > 1
+        if parallel:
+            # The writer forks a process that shares this one's memory. Without freezing,
+            # the garbage collector touches every object's header in both, and the fork
+            # ends up with a private copy of all the drafts (gigabytes at 100k records).
+            gc.freeze()
         writer = ix.writer(procs=2, multisegment=True, limitmb=128) if parallel \
             else ix.writer(limitmb=256)
         try:
             for rid in sorted(drafts):
-                doc = self._merge(rid, drafts[rid], summary)
+                doc = self._merge(rid, drafts.pop(rid), summary)  # popped: memory goes as we go
                 if doc is not None:
                     writer.add_document(**doc)
                     summary.added += 1
@@ -198,6 +204,8 @@ class Indexer:
         except BaseException:
             _cancel(writer)
             raise
+        finally:
+            gc.unfreeze()
         manifest = {l.rel: l.entry for l in good} | kept_manifest
         _write_manifest(build, ix, manifest)
         ix.close()
