@@ -81,6 +81,14 @@ class SearchResult:
 
 
 @dataclass
+class _Matches:
+    base: np.ndarray  # matching the text and dates
+    final: np.ndarray  # ... and every facet filter
+    masks: dict[str, np.ndarray]  # per facet, over `base`
+    ranked: tuple[np.ndarray, np.ndarray] | None  # `final` best first, with scores
+
+
+@dataclass
 class QuerySummary:
     """One query of a comparison: its total, its timeline on the shared axis, its top facets."""
 
@@ -205,9 +213,10 @@ class SearchIndex:
         parsed = parse_user_query(req.q, req.match, req.typing)
         with self.using() as snap:
             clock.lap("open")
-            base, final, masks = self._matching(snap, parsed, req)
+            found = self._matching(snap, parsed, req)
+            base, final, masks = found.base, found.final, found.masks
             clock.lap("match")
-            hits = self._hits(snap, parsed, self._page_order(snap, parsed, req, final))
+            hits = self._hits(snap, parsed, self._page_order(snap, req, found))
             clock.lap("hits")
             facets = self._facets(snap, req, base, masks)
             top = {f: snap.columns.count(f, final)[:TOP_BARS] for f in ("provider", "topic")}
@@ -228,8 +237,8 @@ class SearchIndex:
         """Only the distinctive terms of a search (the page loads them after the results)."""
         parsed = parse_user_query(req.q, req.match, req.typing)
         with self.using() as snap:
-            _, final, _ = self._matching(snap, parsed, req)
-            return self._distinctive(snap, final, req.q)
+            found = self._matching(snap, parsed, req, rank=False)
+            return self._distinctive(snap, found.final, req.q)
 
     def compare(self, requests: list[SearchRequest], interval: str | None = None,
                 top: int = 5) -> list[QuerySummary]:
@@ -239,8 +248,7 @@ class SearchIndex:
             matched = []
             for req in requests:
                 parsed = parse_user_query(req.q, req.match, typing=False)
-                _, final, _ = self._matching(snap, parsed, req)
-                matched.append((req, parsed, final))
+                matched.append((req, parsed, self._matching(snap, parsed, req, rank=False).final))
             dated = [d[d != NO_DATE] for d in (cols.dates[f] for _, _, f in matched)]
             nonempty = [d for d in dated if len(d)]
             span = (int(min(d.min() for d in nonempty)), int(max(d.max() for d in nonempty))) \
@@ -266,8 +274,7 @@ class SearchIndex:
         snap = self._hold()
         try:
             with self._lock:
-                _, final, _ = self._matching(snap, parsed, req)
-                order = self._full_order(snap, parsed, req, final)
+                order = self._full_order(snap, req, self._matching(snap, parsed, req))
         except BaseException:
             self._release(snap)
             raise
@@ -282,17 +289,30 @@ class SearchIndex:
         finally:
             self._release(snap)
 
-    def _matching(self, snap: Snapshot, parsed: ParsedQuery, req: SearchRequest):
-        """Documents matching the text and dates (`base`), per-facet masks, and all filters (`final`)."""
+    def _matching(self, snap: Snapshot, parsed: ParsedQuery, req: SearchRequest,
+                  rank: bool = True) -> "_Matches":
+        """Documents matching the text and dates (`base`), per-facet masks, all filters (`final`).
+
+        A relevance-sorted text query is run once, scoring every match: that pass costs no
+        more than Whoosh's pruned top-N search, and a separate pass for the full set of
+        matches (which the counts need) would nearly double the time.
+        """
         cols = snap.columns
+        ranked = None
         if parsed.query is None:
             base = cols.all_docs
         elif parsed.query is wq.NullQuery:
             base = np.zeros(0, dtype=np.int64)
         else:
             q = self._bounded(snap, parsed.query)
-            base = np.fromiter(snap.searcher.docs_for_query(q), dtype=np.int64)
-            base.sort()
+            if rank and req.effective_sort == "relevance":
+                top = snap.searcher.search(q, limit=None).top_n  # (score, docnum), best first
+                ranked = (np.fromiter((d for _, d in top), dtype=np.int64, count=len(top)),
+                          np.fromiter((sc for sc, _ in top), dtype=np.float64, count=len(top)))
+                base = np.sort(ranked[0])
+            else:
+                base = np.fromiter(snap.searcher.docs_for_query(q), dtype=np.int64)
+                base.sort()
         low, high = req.range_seconds()
         if low is not None or high is not None:
             base = cols.in_range(base, low, high)
@@ -300,7 +320,11 @@ class SearchIndex:
         keep = np.ones(len(base), dtype=bool)
         for m in masks.values():
             keep &= m
-        return base, base[keep], masks
+        final = base[keep]
+        if ranked is not None and len(final) < len(ranked[0]):
+            inside = np.isin(ranked[0], final, assume_unique=True)
+            ranked = (ranked[0][inside], ranked[1][inside])
+        return _Matches(base, final, masks, ranked)
 
     def _bounded(self, snap: Snapshot, q: wq.Query) -> wq.Query:
         """Cap how many index terms each prefix or wildcard may expand to."""
@@ -309,30 +333,23 @@ class SearchIndex:
                 leaf.limit = self.max_wildcard_terms
         return q
 
-    def _page_order(self, snap: Snapshot, parsed: ParsedQuery, req: SearchRequest,
-                    final: np.ndarray) -> list[tuple[int, float | None]]:
+    def _page_order(self, snap: Snapshot, req: SearchRequest,
+                    found: "_Matches") -> list[tuple[int, float | None]]:
         start = (req.page - 1) * req.per_page
         stop = start + req.per_page
-        if start >= len(final):
+        if found.ranked is not None:
+            docs, scores = found.ranked
+            return [(int(d), float(sc)) for d, sc in zip(docs[start:stop], scores[start:stop])]
+        if start >= len(found.final):
             return []
-        sort = req.effective_sort
-        if sort == "relevance" and parsed.query is not None:
-            allowed = set(final.tolist()) if req.has_filters else None
-            q = self._bounded(snap, parsed.query)
-            results = snap.searcher.search(q, limit=stop, filter=allowed)
-            return [(hit.docnum, hit.score) for hit in results[start:stop]]
-        docs = snap.columns.by_date(final, newest=(sort != "oldest"), stop=stop)
+        docs = snap.columns.by_date(found.final, newest=(req.effective_sort != "oldest"), stop=stop)
         return [(int(d), None) for d in docs[start:stop]]
 
-    def _full_order(self, snap: Snapshot, parsed: ParsedQuery, req: SearchRequest,
-                    final: np.ndarray) -> np.ndarray:
-        sort = req.effective_sort
-        if sort == "relevance" and parsed.query is not None and len(final):
-            allowed = set(final.tolist()) if req.has_filters else None
-            results = snap.searcher.search(self._bounded(snap, parsed.query), limit=None,
-                                           filter=allowed)
-            return np.array([docnum for _, docnum in results.top_n], dtype=np.int64)
-        return snap.columns.by_date(final, newest=(sort != "oldest"), stop=len(final))
+    def _full_order(self, snap: Snapshot, req: SearchRequest, found: "_Matches") -> np.ndarray:
+        if found.ranked is not None:
+            return found.ranked[0]
+        return snap.columns.by_date(found.final, newest=(req.effective_sort != "oldest"),
+                                    stop=len(found.final))
 
     def _hits(self, snap: Snapshot, parsed: ParsedQuery, order) -> list[Hit]:
         terms = self._highlight_terms(snap, parsed)
