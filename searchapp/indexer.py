@@ -28,7 +28,7 @@ from whoosh import index as whoosh_index
 
 from . import records, store, whoosh_zerocopy
 from .schema import source_token, to_document
-from .seeds import Limits, ParsedSeed, Problem, SeedRejected, parse_bytes
+from .seeds import Limits, Problem, SeedRejected, parse_bytes
 
 IGNORED_SUFFIXES = ("~", ".tmp", ".swp", ".part", ".crdownload")
 RACY_NS = 2_000_000_000
@@ -66,7 +66,10 @@ class Summary:
 class _Loaded:
     rel: str
     entry: dict[str, Any]  # size, mtime_ns, sha1
-    parsed: ParsedSeed | None = None
+    # The file's drafts, each as compact JSON (id, JSON): a dict per draft would hold
+    # several times the memory, and a full build of a million files keeps them all.
+    drafts: list[tuple[str, str]] | None = None
+    warnings: list[Problem] = field(default_factory=list)
     problem: Problem | None = None
 
 
@@ -116,15 +119,15 @@ class Indexer:
         todo = [rel for rel, st in files.items()
                 if not _same_stat(manifest.get(rel), st) or st.st_mtime_ns >= racy_after]
         loaded = self._load(todo, manifest)
-        changed = {l.rel for l in loaded if l.parsed or l.problem}
+        changed = {l.rel for l in loaded if l.drafts is not None or l.problem}
         deleted = set(manifest) - set(files)
         summary.new = sum(1 for rel in changed if rel not in manifest)
         summary.changed = len(changed) - summary.new
         summary.deleted = len(deleted)
-        good = [l for l in loaded if l.parsed]
-        summary.warnings.extend(w for l in good for w in l.parsed.warnings)
+        good = [l for l in loaded if l.drafts is not None]
+        summary.warnings.extend(w for l in good for w in l.warnings)
         retired = {l.rel for l in good} | deleted  # files whose old drafts must go
-        new_drafts = _drafts_by_id(l.parsed for l in good)
+        new_drafts = _drafts_by_id(good)
 
         ix = whoosh_index.open_dir(str(build))
         with ix.searcher() as searcher:
@@ -159,7 +162,7 @@ class Indexer:
                 raise
         new_manifest = {rel: manifest[rel] for rel in files if rel in manifest}
         for item in loaded:
-            if item.parsed is not None or (item.problem is None and item.rel in new_manifest):
+            if item.drafts is not None or (item.problem is None and item.rel in new_manifest):
                 new_manifest[item.rel] = item.entry
         if writes or todo or new_manifest != manifest:
             _write_manifest(build, ix, new_manifest)
@@ -172,11 +175,9 @@ class Indexer:
         summary.seen = len(files)
         old_manifest = store.read_manifest(old_build).get("files", {}) if old_build else {}
         loaded = self._load(list(files), {})
-        good = [l for l in loaded if l.parsed]
-        summary.warnings.extend(w for l in good for w in l.parsed.warnings)
-        drafts = _drafts_by_id(l.parsed for l in good)
-        for item in good:
-            item.parsed = None  # its drafts are in `drafts` now; at 1M files this matters
+        good = [l for l in loaded if l.drafts is not None]
+        summary.warnings.extend(w for l in good for w in l.warnings)
+        drafts = _drafts_by_id(good)
         kept_manifest = self._carry_over_rejected(old_build, loaded, drafts, old_manifest, summary)
         summary.new = sum(1 for rel in files if rel not in old_manifest)
         summary.changed = sum(1 for l in good if l.rel in old_manifest
@@ -214,7 +215,8 @@ class Indexer:
 
     # -- pieces -----------------------------------------------------------------------------
 
-    def _merge(self, rid: str, drafts: list[dict], summary: Summary) -> dict | None:
+    def _merge(self, rid: str, drafts: list[dict | str], summary: Summary) -> dict | None:
+        drafts = [json.loads(d) if isinstance(d, str) else d for d in drafts]
         record, problems = records.build(rid, drafts)
         summary.warnings.extend(problems)
         if record is None:
@@ -374,18 +376,23 @@ def _load_one(job: tuple[str, str, Limits, dict | None]) -> _Loaded:
     if known and known.get("sha1") == entry["sha1"]:
         return _Loaded(rel, entry)  # touched but not changed
     try:
-        return _Loaded(rel, entry, parsed=parse_bytes(data, rel, limits))
+        parsed = parse_bytes(data, rel, limits)
+        return _Loaded(rel, entry, drafts=[(d["id"], json.dumps(d, ensure_ascii=False))
+                                           for d in records.file_drafts(parsed)],
+                       warnings=parsed.warnings)
     except SeedRejected as exc:
         return _Loaded(rel, entry, problem=exc.problem)
     except Exception as exc:  # a parser bug must not stop the run or lose other files
         return _Loaded(rel, entry, problem=Problem(rel, None, f"could not be parsed: {exc!r}"))
 
 
-def _drafts_by_id(parsed: Iterable[ParsedSeed]) -> dict[str, list[dict]]:
-    by_id: dict[str, list[dict]] = {}
-    for p in parsed:
-        for draft in records.file_drafts(p):
-            by_id.setdefault(draft["id"], []).append(draft)
+def _drafts_by_id(loaded: Iterable[_Loaded]) -> dict[str, list[str]]:
+    """Every draft (as JSON) by the id of the record it is a draft of; frees them from `loaded`."""
+    by_id: dict[str, list[str]] = {}
+    for item in loaded:
+        for rid, draft in item.drafts:
+            by_id.setdefault(rid, []).append(draft)
+        item.drafts = []
     return by_id
 
 
