@@ -15,7 +15,6 @@ finds them; and the server's peak memory.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import signal

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from searchapp.indexer import Indexer
 from searchapp.schema import FORMAT
 from searchapp.search import SearchIndex
 from searchapp.query import SearchRequest
-from conftest import FIXTURES, SEEDS, build, copy_seeds, index_contents
+from conftest import FIXTURES, SEEDS, build, index_contents
 
 
 contents = index_contents
