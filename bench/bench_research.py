@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
 import random
 import re
 import sqlite3
@@ -30,6 +29,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_index import machine  # noqa: E402
 from convert_news import convert  # noqa: E402
 from searchapp.indexer import Indexer  # noqa: E402
 from searchapp.query import SearchRequest  # noqa: E402
@@ -125,9 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     conn = load_peer(seeds, work / "peer.db")
     total_docs = conn.execute("SELECT count(*) FROM docs").fetchone()[0]
     index = SearchIndex(index_root)
-    print(f"machine: {platform.platform()}, {platform.processor() or 'cpu'}, "
-          f"{__import__('os').cpu_count()} cores; sqlite {sqlite3.sqlite_version}; "
-          f"{index.stats().records:,} records")
+    print(f"{machine()}; {index.stats().records:,} records")
     ours = {"timeline": [], "terms": [], "search without them": [], "search with them": []}
     peer = {"timeline": [], "terms": []}
     for run in range(args.runs + 1):

@@ -29,11 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import re
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +40,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # fts_peer
 
+from bench_index import machine  # noqa: E402
 from fts_peer import read_seed  # noqa: E402
 from searchapp.indexer import Indexer  # noqa: E402
 from searchapp.query import SearchRequest  # noqa: E402
@@ -53,14 +51,6 @@ COLLECTIONS = ("cranfield", "cisi")
 TOP = 100
 GAINS = {"grade": lambda g: g, "5-grade": lambda g: 5 - g, "binary": lambda g: 1}
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")  # what searchapp's query.py calls a word
-
-
-def machine() -> str:
-    git = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
-                         text=True, cwd=Path(__file__).resolve().parent).stdout.strip()
-    return (f"machine: {os.cpu_count()} CPUs, {platform.platform()}, "
-            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}; "
-            f"searchapp at {git or 'unknown'}")
 
 
 def load(name: str) -> tuple[list[dict], list[tuple[str, str]], dict[str, dict[str, int]]]:
