@@ -14,6 +14,7 @@ from ..timeline import Bucket, Timeline
 
 WIDTH, HEIGHT = 900, 200
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28
+MAX_BAR = 48
 PALETTE = ("#0b5cad", "#c2410c", "#15803d", "#7e22ce")  # distinguishable, also in greyscale order
 
 
@@ -100,11 +101,12 @@ def attention_chart(timeline: Timeline, scale: str, link: Callable[[Bucket], str
     top = max(_value(b, scale) for b in buckets) or 1
     slot, plot_h = _axes(chart, buckets, top, scale)
     gap = 1 if slot > 4 else 0
+    width = min(max(slot - gap, 0.5), MAX_BAR)  # a few periods: narrow bars, centred
     for i, b in enumerate(buckets):
         height = plot_h * _value(b, scale) / top
         chart.bars.append(Bar(
-            x=round(LEFT + slot * i + gap / 2, 2), y=round(HEIGHT - BOTTOM - height, 2),
-            width=round(max(slot - gap, 0.5), 2), height=round(height, 2), href=link(b),
+            x=round(LEFT + slot * i + (slot - width) / 2, 2), y=round(HEIGHT - BOTTOM - height, 2),
+            width=round(width, 2), height=round(height, 2), href=link(b),
             title=f"{b.label(timeline.interval)}: {b.count:,} of {b.baseline:,} records "
                   f"({b.share * 100:.1f}%)",
             start=b.start.date().isoformat(), end=b.last_day.date().isoformat()))
