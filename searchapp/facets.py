@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import re
+
 import numpy as np
 
 from .schema import NO_DATE, TOPIC_SEPARATOR
@@ -119,7 +121,7 @@ class Columns:
     def mask(self, facet: str, docs: np.ndarray, values: Sequence[str]) -> np.ndarray:
         """For each doc in `docs`, whether it has any of `values` in `facet` (OR within a facet)."""
         if facet == "year":
-            wanted = [int(v) for v in values if v.isdigit()]
+            wanted = [int(v) for v in values if re.fullmatch(r"\d{1,4}", v, re.ASCII)]
             return np.isin(self.years[docs], wanted)
         if facet == "topic":
             topics = self.cache.vocabs["topic"].ordinals

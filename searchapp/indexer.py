@@ -131,7 +131,17 @@ class Indexer:
 
         ix = whoosh_index.open_dir(str(build))
         with ix.searcher() as searcher:
-            existing = _stored_records(searcher, retired, new_drafts)
+            # Files the index has records of but the folder no longer holds: deleted while
+            # the manifest was lost or stale. Their records must go as well.
+            on_disk = {source_token(rel) for rel in files}
+            orphans = {t.decode() if isinstance(t, bytes) else t
+                       for t in searcher.lexicon("sources")} - on_disk
+            tokens = {source_token(rel) for rel in retired} | orphans
+            existing = _stored_records(searcher, tokens, new_drafts)
+            for fields in existing.values():
+                retired.update(d["source"] for d in json.loads(fields["drafts"])
+                               if source_token(d["source"]) in orphans)
+            summary.deleted = len(deleted | {r for r in retired if r not in files})
             self._report_rejections(loaded, searcher, summary)
         writes = []
         for rid in sorted(set(existing) | set(new_drafts)):
@@ -396,11 +406,12 @@ def _drafts_by_id(loaded: Iterable[_Loaded]) -> dict[str, list[str]]:
     return by_id
 
 
-def _stored_records(searcher, retired: set[str], new_drafts: dict) -> dict[str, dict]:
-    """Stored fields of every record a retired file fed, and of every record a new draft names."""
+def _stored_records(searcher, tokens: set[str], new_drafts: dict) -> dict[str, dict]:
+    """Stored fields of every record the files with these source tokens fed, and of every
+    record a new draft names."""
     found: dict[str, dict] = {}
-    for rel in retired:
-        for docnum in searcher.document_numbers(sources=source_token(rel)):
+    for token in tokens:
+        for docnum in searcher.document_numbers(sources=token):
             fields = searcher.stored_fields(docnum)
             found[fields["id"]] = fields
     for rid in new_drafts:

@@ -165,17 +165,24 @@ def _date(text: str, name: str, end: bool) -> date | None:
     if not text:
         return None
     try:
-        if re.fullmatch(r"\d{4}", text):
+        if re.fullmatch(r"\d{4}", text, re.ASCII):
             year = int(text)
+            if not 1 <= year <= 9998:
+                raise ValueError
             return date(year, 12, 31) if end else date(year, 1, 1)
-        if re.fullmatch(r"\d{4}-\d{1,2}", text):
+        if re.fullmatch(r"\d{4}-\d{1,2}", text, re.ASCII):
             year, month = map(int, text.split("-"))
+            if not 1 <= year <= 9998:
+                raise ValueError
             first = date(year, month, 1)
             if not end:
                 return first
             return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-        return date.fromisoformat(text)
-    except ValueError:
+        day = date.fromisoformat(text)
+        if not 1 <= day.year <= 9998:
+            raise ValueError
+        return day
+    except (ValueError, OverflowError):
         raise BadRequest(f"{name} must be a date like 2021-08-23 (or 2021-08, 2021), "
                          f"not {text!r}") from None
 
@@ -344,10 +351,29 @@ def parse_user_query(text: str, match: str = "all", typing: bool = True) -> Pars
     if q is None or _has_error(q):
         q = _words_query(text, match)
         notice = notice or "Part of your query could not be read as search syntax; searched for its words."
-    q = q.normalize()
+    q = _tame(q.normalize())
     if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
         return ParsedQuery(wq.NullQuery, notice or "Only very common words: nothing to search for.")
     return ParsedQuery(q, notice)
+
+
+MAX_FUZZY_DISTANCE = 2  # `word~9` would take seconds per segment, for nothing useful
+MAX_BOOST = 100.0
+
+
+def _tame(q: wq.Query) -> wq.Query:
+    """Bound what a user can ask of the engine through syntax: edit distances, prefix
+    lengths of fuzzy terms (longer than the word crashes Whoosh), and boosts (`x^1e400`)."""
+    stack = [q]
+    while stack:
+        node = stack.pop()
+        if hasattr(node, "boost") and not 0 <= node.boost <= MAX_BOOST:
+            node.boost = MAX_BOOST if node.boost > MAX_BOOST else 1.0
+        if isinstance(node, wq.FuzzyTerm):
+            node.maxdist = min(node.maxdist, MAX_FUZZY_DISTANCE)
+            node.prefixlength = min(node.prefixlength, max(len(node.text) - 1, 0))
+        stack.extend(node.children())
+    return q
 
 
 def _with_prefix_for_last_word(text: str) -> str:

@@ -8,13 +8,15 @@ nothing from running two at once, so searches take turns on one lock.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
+import re
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -210,8 +212,8 @@ class SearchIndex:
         where they are fetched separately, as the page does while the user types.
         """
         clock = _Clock()
-        parsed = parse_user_query(req.q, req.match, req.typing)
-        with self.using() as snap:
+        with self.using() as snap:  # parsing too: Whoosh's stemming cache is not thread-safe
+            parsed = self._parse(snap, req)
             clock.lap("open")
             found = self._matching(snap, parsed, req)
             base, final, masks = found.base, found.final, found.masks
@@ -235,8 +237,8 @@ class SearchIndex:
 
     def distinctive_terms(self, req: SearchRequest) -> Terms:
         """Only the distinctive terms of a search (the page loads them after the results)."""
-        parsed = parse_user_query(req.q, req.match, req.typing)
         with self.using() as snap:
+            parsed = self._parse(snap, req)
             found = self._matching(snap, parsed, req, rank=False)
             return self._distinctive(snap, found.final, req.q)
 
@@ -247,7 +249,7 @@ class SearchIndex:
             cols = snap.columns
             matched = []
             for req in requests:
-                parsed = parse_user_query(req.q, req.match, typing=False)
+                parsed = self._parse(snap, replace(req, typing=False))
                 matched.append((req, parsed, self._matching(snap, parsed, req, rank=False).final))
             dated = [d[d != NO_DATE] for d in (cols.dates[f] for _, _, f in matched)]
             nonempty = [d for d in dated if len(d)]
@@ -263,31 +265,23 @@ class SearchIndex:
                                         parsed.notice))
             return out
 
-    def export(self, req: SearchRequest, batch: int = 500) -> Iterator[list[dict[str, Any]]]:
+    def export(self, req: SearchRequest, batch: int = 500) -> "Export":
         """Every matching record in result order, in batches, so memory stays flat.
 
         The matching runs now (so a missing index fails before a response starts); the
         records are read batch by batch, letting other searches run in between, from the
-        snapshot the export began with even if a reindex lands meanwhile.
+        snapshot the export began with even if a reindex lands meanwhile. The caller must
+        close() the export (a response that is never read, as for HEAD, still lets go).
         """
-        parsed = parse_user_query(req.q, req.match, req.typing)
         snap = self._hold()
         try:
             with self._lock:
+                parsed = self._parse(snap, req)
                 order = self._full_order(snap, req, self._matching(snap, parsed, req))
         except BaseException:
             self._release(snap)
             raise
-        return self._read_batches(snap, order, batch)
-
-    def _read_batches(self, snap: Snapshot, order: np.ndarray, batch: int):
-        try:
-            for start in range(0, len(order), batch):
-                with self._lock:
-                    yield [json.loads(snap.searcher.stored_fields(int(d))["data"])
-                           for d in order[start:start + batch]]
-        finally:
-            self._release(snap)
+        return Export(self, snap, order, batch)
 
     def _matching(self, snap: Snapshot, parsed: ParsedQuery, req: SearchRequest,
                   rank: bool = True) -> "_Matches":
@@ -304,7 +298,7 @@ class SearchIndex:
         elif parsed.query is wq.NullQuery:
             base = np.zeros(0, dtype=np.int64)
         else:
-            q = self._bounded(snap, parsed.query)
+            q = parsed.query
             if rank and req.effective_sort == "relevance":
                 top = snap.searcher.search(q, limit=None).top_n  # (score, docnum), best first
                 ranked = (np.fromiter((d for _, d in top), dtype=np.int64, count=len(top)),
@@ -326,12 +320,36 @@ class SearchIndex:
             ranked = (ranked[0][inside], ranked[1][inside])
         return _Matches(base, final, masks, ranked)
 
-    def _bounded(self, snap: Snapshot, q: wq.Query) -> wq.Query:
-        """Cap how many index terms each prefix or wildcard may expand to."""
-        for leaf in q.leaves():
-            if isinstance(leaf, Expanding):
-                leaf.limit = self.max_wildcard_terms
-        return q
+    def _parse(self, snap: Snapshot, req: SearchRequest) -> ParsedQuery:
+        """The user's query, with every prefix, wildcard and fuzzy term expanded once, over the
+        whole index, into the index terms it stands for.
+
+        Whoosh would otherwise expand them per segment, so the `max_wildcard_terms` cap and
+        the typed word's "most frequent completions" would depend on how the index happens
+        to be split (an incremental index could answer differently from a full rebuild), and
+        highlighting would expand them again, maybe differently.
+        """
+        parsed = parse_user_query(req.q, req.match, req.typing)
+        if parsed.query is None or parsed.query is wq.NullQuery:
+            return parsed
+        reader = snap.searcher.reader()
+
+        def expand(node):
+            if isinstance(node, Expanding):
+                node.limit = self.max_wildcard_terms
+            if not isinstance(node, (Expanding, wq.FuzzyTerm)):
+                return node
+            field = node.field()
+            texts = list(itertools.islice(node._btexts(reader), self.max_wildcard_terms))
+            if not texts:
+                return wq.NullQuery
+            decode = reader.schema[field].from_bytes  # fuzzy terms come as text already
+            terms = wq.Or([wq.Term(field, decode(t) if isinstance(t, bytes) else t) for t in texts])
+            # A prefix or wildcard scores as one constant match, as Whoosh scores it itself.
+            return wq.ConstantScoreQuery(terms, score=node.boost) \
+                if isinstance(node, Expanding) else terms
+
+        return ParsedQuery(parsed.query.accept(expand).normalize(), parsed.notice)
 
     def _page_order(self, snap: Snapshot, req: SearchRequest,
                     found: "_Matches") -> list[tuple[int, float | None]]:
@@ -364,9 +382,8 @@ class SearchIndex:
     def _highlight_terms(self, snap: Snapshot, parsed: ParsedQuery) -> dict[str, frozenset[str]]:
         found: dict[str, set[str]] = {"title": set(), "excerpt": set()}
         if parsed.query is not None and parsed.query is not wq.NullQuery:
-            q = self._bounded(snap, parsed.query)
-            for fieldname, text in q.existing_terms(snap.searcher.reader(), phrases=True,
-                                                     expand=True):
+            for fieldname, text in parsed.query.existing_terms(snap.searcher.reader(),
+                                                               phrases=True, expand=True):
                 if fieldname in found:
                     found[fieldname].add(text.decode("utf-8") if isinstance(text, bytes) else text)
         return {k: frozenset(v) for k, v in found.items()}
@@ -412,7 +429,7 @@ class SearchIndex:
             options = corrector.suggest(folded, limit=3)
             if options:
                 best = min(options, key=lambda s: (_distance(s, folded), s))
-                out = out.replace(word, best)
+                out = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", best, out)
                 changed = True
         return out if changed and out != q else None
 
@@ -446,6 +463,28 @@ class SearchIndex:
             results = snap.searcher.more_like(docnum, "excerpt", text=text, top=limit,
                                               numterms=12)
             return [json.loads(hit["data"]) for hit in results]
+
+
+class Export:
+    """The records of an export, read batch by batch from one snapshot, held until closed."""
+
+    def __init__(self, index: "SearchIndex", snap: Snapshot, order: np.ndarray, batch: int):
+        self.index, self.snap, self.order, self.batch = index, snap, order, batch
+        self.closed = False
+
+    def __iter__(self) -> Iterator[list[dict[str, Any]]]:
+        try:
+            for start in range(0, len(self.order), self.batch):
+                with self.index._lock:
+                    yield [json.loads(self.snap.searcher.stored_fields(int(d))["data"])
+                           for d in self.order[start:start + self.batch]]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.index._release(self.snap)
 
 
 class _Clock:

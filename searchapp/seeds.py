@@ -25,6 +25,7 @@ KNOWN_FIELDS = (
     "related", "secured",
 )
 URL_FIELDS = (("web", "webUrl"), ("original", "originalUrl"), ("amp", "ampWebUrl"))
+MIN_YEAR, MAX_YEAR = 1800, 2200  # news dates; far outside are typos (and break date arithmetic)
 MAX_TITLE = 600  # characters; longer ones are shortened with a warning
 MAX_EXCERPT = 6000
 
@@ -306,6 +307,10 @@ class _SeedReader:
             _reject(self.rel, line, f"{prefix}publishedDateTime must be a date, got {_kind(value)}")
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
+        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+            self._warn(line, f"{prefix}publishedDateTime {value!s} is outside {MIN_YEAR}-"
+                             f"{MAX_YEAR}; left out")
+            return None
         return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _number(self, raw: dict, name: str, line_of, prefix: str) -> int | None:

@@ -409,3 +409,10 @@ def test_serve_binds_loopback_unless_told_and_says_so(tmp_path, index_dir):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
+
+
+def test_a_query_string_that_is_not_utf8_is_a_400(fuzz_client):
+    for path in ("/search", "/api/search", "/compare", "/export.csv"):
+        response = fuzz_client.get(path, environ_overrides={"QUERY_STRING": "q=\xff\xfe&x=1"})
+        assert response.status_code == 400, path
+        assert response.headers["X-Content-Type-Options"] == "nosniff"

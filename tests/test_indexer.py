@@ -223,3 +223,12 @@ def test_parallel_full_build_equals_a_serial_one(seeds_dir, tmp_path, monkeypatc
     index = SearchIndex(tmp_path / "parallel")
     assert index.search(SearchRequest(q="facial recognition")).total == 21
     index.close()
+
+
+def test_a_lost_manifest_still_converges(seeds_dir, index_dir, tmp_path):
+    (store.live_build(index_dir) / store.MANIFEST).unlink()
+    (seeds_dir / "003_846b0d9d21d4c20f.txt").unlink()  # deleted while the manifest was gone
+    summary = build(seeds_dir, index_dir)
+    assert summary.deleted == 1
+    build(seeds_dir, tmp_path / "reference", full=True)
+    assert contents(index_dir) == contents(tmp_path / "reference")

@@ -189,3 +189,16 @@ def test_more_like_this(index):
 def test_bad_parameters_are_refused_clearly(params, message):
     with pytest.raises(BadRequest, match=message):
         SearchRequest.from_params(params)
+
+
+def test_suggestion_replaces_whole_words_only(index):
+    result = search(index, q="recogniton recognitonal", typing="0")
+    assert result.suggestion is None or "recognitional" not in result.suggestion
+    assert search(index, q="facial recogniton", typing="0").suggestion == "facial recognition"
+
+
+@pytest.mark.parametrize("q", ["ab~1/3", "title:ban~1/9", "recognition~9", "facial^" + "9" * 400,
+                               "x^-5"])
+def test_fuzzy_and_boost_syntax_is_bounded(index, q):
+    result = search(index, q=q)
+    assert all(h.score is None or h.score < float("inf") for h in result.hits)

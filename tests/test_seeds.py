@@ -143,3 +143,13 @@ def test_enormous_title_is_shortened_with_a_warning():
     assert len(title) <= 602 and title.endswith(" …")
     assert "\u202e" not in title and "\u200b" not in title
     assert "hostile2.txt:2: title is 40,435 characters; shortened to 600" in map(str, parsed.warnings)
+
+
+def test_dates_far_outside_news_are_left_out_with_a_warning(tmp_path):
+    f = tmp_path / "far.txt"
+    f.write_text('---\ntitle: "From the far future"\npublishedDateTime: 9999-12-31T23:59:59Z\n---\n',
+                 encoding="utf-8")
+    parsed = parse_file(f, "far.txt")
+    assert parsed.drafts[0].fields["published"] is None
+    assert "far.txt:3: publishedDateTime 9999-12-31 23:59:59+00:00 is outside 1800-2200; left out" \
+        in map(str, parsed.warnings)

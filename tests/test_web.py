@@ -201,3 +201,19 @@ def test_htmx_push_url_is_the_canonical_shareable_url(client):
     response = client.get("/search?q=ban&sort=relevance&from=&to=&provider=Sky",
                           headers={"HX-Request": "true"})
     assert response.headers["HX-Push-Url"] == "/search?q=ban&provider=Sky"
+
+
+def test_an_export_that_is_never_read_lets_go_of_its_searcher(app, client):
+    client.get("/search?q=facial")
+    index = app.extensions["searchapp.index"]
+    response = client.head("/export.csv?q=facial")
+    assert response.status_code == 200
+    response.close()
+    client.get("/export.jsonl?q=ban").close()
+    assert index._snapshot.users == 0
+
+
+def test_a_refused_search_keeps_the_filters_in_the_form(client):
+    body = client.get("/search?q=ban&provider=Sky&from=2022-01-01&to=2021-01-01",
+                      headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "is after to" in body and 'id="form-state"' not in body

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, current_app
+from flask import Flask, Response, current_app, request
 
 from .. import settings as settings_mod
 from ..search import SearchIndex
@@ -32,8 +32,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from . import views
     app.register_blueprint(views.bp)
+    app.before_request(_readable_query_string)
     app.after_request(_security_headers)
     return app
+
+
+def _readable_query_string():
+    """A query string that is not UTF-8 (only hand-made requests send one) is a 400, not a 500."""
+    try:
+        request.query_string.decode("utf-8")
+    except UnicodeDecodeError:
+        return Response("The query string is not valid UTF-8.", status=400, mimetype="text/plain")
+    return None
 
 
 _MAKING = threading.Lock()

@@ -136,7 +136,7 @@ def _searched():
     except BadRequest as exc:
         abort(Response(json.dumps({"error": str(exc), "status": 400}), 400,
                        mimetype="application/json"))
-    return search_index().search(req), req
+    return search_index().search(req, terms=False), req
 
 
 def _download(body: str, mimetype: str, filename: str) -> Response:
@@ -234,6 +234,7 @@ def _export(kind: str):
     body = _csv_lines(batches) if kind == "csv" else _jsonl_lines(batches)
     mimetype = "text/csv" if kind == "csv" else "application/x-ndjson"
     response = Response(stream_with_context(body), mimetype=mimetype)
+    response.call_on_close(batches.close)  # also when the body is never read (HEAD)
     response.headers["Content-Disposition"] = f'attachment; filename="{_export_name(req, kind)}"'
     return response
 
