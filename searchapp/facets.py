@@ -86,7 +86,7 @@ class Columns:
     """Arrays over the global document numbers of one searcher."""
 
     def __init__(self, searcher, cache: SegmentCache):
-        leaves = _leaves(searcher)
+        self.leaves = leaves = _leaves(searcher)  # (segment reader, first docnum, segment id)
         cache.forget({sid for _, _, sid in leaves})
         self.cache = cache
         self.size = searcher.reader().doc_count_all()

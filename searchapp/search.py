@@ -30,6 +30,8 @@ from whoosh.searching import Searcher
 from . import store, whoosh_zerocopy
 from .facets import Columns, SegmentCache
 from .highlight import mark
+from .postings import PostingCache
+from .scoring import ArrayScorer
 from .query import Expanding, ParsedQuery, SearchRequest, parse_user_query, query_words
 from . import terms as terms_mod
 from . import timeline as timeline_mod
@@ -39,7 +41,8 @@ from .timeline import Timeline
 
 # Longer documents a little more normalised (B) and term counts saturating later (K1) than
 # Whoosh's defaults (0.75, 1.2): better MAP and nDCG on Cranfield and CISI (bench/relevance.py).
-WEIGHTING = scoring.BM25F(B=0.9, K1=2.0)
+B, K1 = 0.9, 2.0
+WEIGHTING = scoring.BM25F(B=B, K1=K1)  # what Whoosh scores with where scoring.py hands over
 SUGGEST_BELOW = 3
 TOP_BARS = 8  # sources and topics shown as bars above the results  # offer "did you mean" when a query finds fewer records than this
 _STEMMED = text_analyzer()
@@ -111,12 +114,15 @@ class IndexStats:
 class Snapshot:
     """One open searcher on one generation of the index, with its column arrays."""
 
-    def __init__(self, build: Path, ix, cache: SegmentCache):
+    def __init__(self, build: Path, ix, cache: SegmentCache, postings: PostingCache):
         self.build, self.ix = build, ix
         self.searcher: Searcher = ix.searcher(weighting=WEIGHTING)
         self.toc_generation = self.searcher.reader().generation()
         self.generation = f"{build.name}:{self.toc_generation}"
         self.columns = Columns(self.searcher, cache)
+        postings.forget({sid for _, _, sid in self.columns.leaves})
+        self.scorer = ArrayScorer(self.searcher, self.columns.leaves, self.columns.alive,
+                                  postings, B, K1)
         self.users = 0
         self.retired = False
         self.updated = _modified(build)
@@ -136,7 +142,7 @@ class SearchIndex:
         self.max_wildcard_terms = max_wildcard_terms
         self._lock = threading.RLock()
         self._snapshot: Snapshot | None = None
-        self._cache: tuple[str, SegmentCache] | None = None
+        self._cache: tuple[str, SegmentCache, PostingCache] | None = None
 
     # -- the searcher's lifecycle -----------------------------------------------------------
 
@@ -187,8 +193,8 @@ class SearchIndex:
                 time.sleep(0.05)
                 continue
             if self._cache is None or self._cache[0] != build.name:
-                self._cache = (build.name, SegmentCache())
-            return Snapshot(build, ix, self._cache[1])
+                self._cache = (build.name, SegmentCache(), PostingCache())
+            return Snapshot(build, ix, self._cache[1], self._cache[2])
         raise store.NoIndex(f"no index in {self.root}")
 
     def close(self) -> None:
@@ -287,9 +293,8 @@ class SearchIndex:
                   rank: bool = True) -> "_Matches":
         """Documents matching the text and dates (`base`), per-facet masks, all filters (`final`).
 
-        A relevance-sorted text query is run once, scoring every match: that pass costs no
-        more than Whoosh's pruned top-N search, and a separate pass for the full set of
-        matches (which the counts need) would nearly double the time.
+        A relevance-sorted text query scores every match in one pass over arrays
+        (scoring.py), which the counts need anyway; other sorts only ask which documents match.
         """
         cols = snap.columns
         ranked = None
@@ -300,13 +305,12 @@ class SearchIndex:
         else:
             q = parsed.query
             if rank and req.effective_sort == "relevance":
-                top = snap.searcher.search(q, limit=None).top_n  # (score, docnum), best first
-                ranked = (np.fromiter((d for _, d in top), dtype=np.int64, count=len(top)),
-                          np.fromiter((sc for sc, _ in top), dtype=np.float64, count=len(top)))
-                base = np.sort(ranked[0])
+                scored = snap.scorer.run(q)
+                order = np.lexsort((scored.docs, -scored.scores))  # best first, ties as Whoosh
+                ranked = (scored.docs[order], scored.scores[order])
+                base = scored.docs
             else:
-                base = np.fromiter(snap.searcher.docs_for_query(q), dtype=np.int64)
-                base.sort()
+                base = snap.scorer.docs(q)
         low, high = req.range_seconds()
         if low is not None or high is not None:
             base = cols.in_range(base, low, high)
