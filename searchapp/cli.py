@@ -115,7 +115,8 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
                                         max_query_length=cfg["max_query_length"])
     except BadRequest as exc:
         raise click.UsageError(str(exc)) from None
-    index = SearchIndex(cfg["index"], max_wildcard_terms=cfg["max_wildcard_terms"])
+    index = SearchIndex(cfg["index"], max_wildcard_terms=cfg["max_wildcard_terms"],
+                        posting_cache_mb=cfg["posting_cache_mb"], recent_cache_mb=0)
     try:
         result = index.search(req)
     except store.IndexProblem as exc:

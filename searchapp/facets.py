@@ -97,7 +97,7 @@ class Columns:
         self.alive = _alive(leaves, self.size)
         self.all_docs = np.flatnonzero(self.alive)
         dates = self.dates[self.all_docs]
-        self.all_dated = dates[dates != NO_DATE]  # the baseline for shares of attention
+        self.all_dated = np.sort(dates[dates != NO_DATE])  # the baseline for shares of attention
         self._newest: np.ndarray | None = None
         self._combo_pairs()
 

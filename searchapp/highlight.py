@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import html
+import threading
 
-import bleach
+from bleach.sanitizer import Cleaner
 from whoosh import highlight as wh
 
 ALLOWED_TAGS = frozenset({"mark"})
@@ -40,6 +41,12 @@ def mark(text: str, terms: frozenset[str], analyzer, long_after: int = 600) -> s
     return sanitize(out)
 
 
+_CLEANERS = threading.local()  # a Cleaner keeps parser state: one per thread, made once
+
+
 def sanitize(fragment: str) -> str:
     """The last gate before a template: only <mark>, no attributes, everything else escaped."""
-    return bleach.clean(fragment, tags=ALLOWED_TAGS, attributes={}, strip=True)
+    cleaner = getattr(_CLEANERS, "cleaner", None)
+    if cleaner is None:
+        cleaner = _CLEANERS.cleaner = Cleaner(tags=ALLOWED_TAGS, attributes={}, strip=True)
+    return cleaner.clean(fragment)

@@ -12,14 +12,12 @@ length columns); everything it reads has a slow, public fallback.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from typing import Callable
-
 import numpy as np
 from whoosh.codec import whoosh3
 from whoosh.matching import wrappers
 from whoosh.util.numeric import byte_to_length
+
+from .lru import ByteLRU
 
 # What a length byte stands for (Whoosh stores each field's length in one lossy byte).
 LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
@@ -27,36 +25,14 @@ _EMPTY_IDS = np.zeros(0, dtype=np.int32)
 _EMPTY_WEIGHTS = np.zeros(0, dtype=np.float32)
 
 
-class PostingCache:
-    """Arrays read from immutable segments, least recently used first out past `max_bytes`."""
+class PostingCache(ByteLRU):
+    """Arrays read from immutable segments, keyed by (segment id, ...), within a byte budget."""
 
-    def __init__(self, max_bytes: int = 256 * 2**20):
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self._items: OrderedDict[tuple, tuple[np.ndarray, ...]] = OrderedDict()
-        self._lock = threading.Lock()
+    def __init__(self, max_bytes: int = 192 * 2**20):
+        super().__init__(max_bytes, lambda arrays: sum(a.nbytes for a in arrays) + 200)
 
-    def get(self, key: tuple, read: Callable[[], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-                return found
-        found = read()
-        size = sum(a.nbytes for a in found)
-        with self._lock:
-            if key not in self._items:
-                self._items[key] = found
-                self.bytes += size
-            while self.bytes > self.max_bytes and len(self._items) > 1:
-                _, old = self._items.popitem(last=False)
-                self.bytes -= sum(a.nbytes for a in old)
-        return found
-
-    def forget(self, live_segment_ids: set[str]) -> None:
-        with self._lock:
-            for key in [k for k in self._items if k[0] not in live_segment_ids]:
-                self.bytes -= sum(a.nbytes for a in self._items.pop(key))
+    def forget_segments(self, live_segment_ids: set[str]) -> None:
+        self.forget(lambda key: key[0] not in live_segment_ids)
 
 
 def postings(leaf, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ nothing from running two at once, so searches take turns on one lock.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import math
@@ -30,6 +31,7 @@ from whoosh.searching import Searcher
 from . import store, whoosh_zerocopy
 from .facets import Columns, SegmentCache
 from .highlight import mark
+from .lru import ByteLRU
 from .postings import PostingCache
 from .scoring import ArrayScorer
 from .query import Expanding, ParsedQuery, SearchRequest, parse_user_query, query_words
@@ -94,6 +96,32 @@ class _Matches:
 
 
 @dataclass
+class _Prepared:
+    """A search but for its page of hits: what recent searches keep."""
+
+    parsed: ParsedQuery
+    found: _Matches
+    facets: dict[str, list[FacetValue]]
+    top: dict[str, list[tuple[str, int]]]
+    suggestion: str | None
+    timeline: Timeline
+    highlight: dict[str, frozenset[str]]
+    terms: Terms | None = None  # filled in when first asked for
+
+    def nbytes(self) -> int:
+        arrays = [self.found.base, self.found.final, *self.found.masks.values(),
+                  *(self.found.ranked or ())]
+        values = sum(len(v) for v in self.facets.values()) + len(self.timeline.buckets)
+        return sum(a.nbytes for a in arrays) + 200 * values + 4096
+
+
+def _search_key(req: SearchRequest) -> tuple:
+    """What decides a search's matches, counts and timeline (not its page, nor the chart's scale)."""
+    return (req.q, req.match, req.typing, req.effective_sort, req.date_from, req.date_to,
+            req.interval, tuple(sorted((f, tuple(v)) for f, v in req.filters.items())))
+
+
+@dataclass
 class QuerySummary:
     """One query of a comparison: its total, its timeline on the shared axis, its top facets."""
 
@@ -120,7 +148,7 @@ class Snapshot:
         self.toc_generation = self.searcher.reader().generation()
         self.generation = f"{build.name}:{self.toc_generation}"
         self.columns = Columns(self.searcher, cache)
-        postings.forget({sid for _, _, sid in self.columns.leaves})
+        postings.forget_segments({sid for _, _, sid in self.columns.leaves})
         self.scorer = ArrayScorer(self.searcher, self.columns.leaves, self.columns.alive,
                                   postings, B, K1)
         self.users = 0
@@ -135,11 +163,15 @@ class Snapshot:
 class SearchIndex:
     """The live index as searches see it: reopened when a reindex commits, never per request."""
 
-    def __init__(self, root: Path, facet_max: int = 500, max_wildcard_terms: int = 512):
+    def __init__(self, root: Path, facet_max: int = 500, max_wildcard_terms: int = 512,
+                 posting_cache_mb: int = 192, recent_cache_mb: int = 64, freeze_gc: bool = False):
         whoosh_zerocopy.install()
         self.root = Path(root)
         self.facet_max = facet_max
         self.max_wildcard_terms = max_wildcard_terms
+        self.posting_cache_bytes = posting_cache_mb * 2**20
+        self._recent: ByteLRU[_Prepared] = ByteLRU(recent_cache_mb * 2**20, _Prepared.nbytes)
+        self.freeze_gc = freeze_gc
         self._lock = threading.RLock()
         self._snapshot: Snapshot | None = None
         self._cache: tuple[str, SegmentCache, PostingCache] | None = None
@@ -180,6 +212,13 @@ class SearchIndex:
             if snap.users == 0:
                 snap.close()
         self._snapshot = fresh
+        self._recent.forget(lambda key: key[0] != fresh.generation)
+        if self.freeze_gc:
+            # A server: what the snapshot holds lives until the next reindex, so take it out
+            # of the garbage collector's full passes (they would scan it during searches).
+            gc.unfreeze()
+            gc.collect()
+            gc.freeze()
         return fresh
 
     def _open(self) -> Snapshot:
@@ -193,7 +232,7 @@ class SearchIndex:
                 time.sleep(0.05)
                 continue
             if self._cache is None or self._cache[0] != build.name:
-                self._cache = (build.name, SegmentCache(), PostingCache())
+                self._cache = (build.name, SegmentCache(), PostingCache(self.posting_cache_bytes))
             return Snapshot(build, ix, self._cache[1], self._cache[2])
         raise store.NoIndex(f"no index in {self.root}")
 
@@ -205,6 +244,10 @@ class SearchIndex:
                     self._snapshot.close()
                 self._snapshot = None
 
+    def forget_recent(self) -> None:
+        """Drop the recent searches (benchmarks time searches, not the cache)."""
+        self._recent.forget(lambda key: True)
+
     def stats(self) -> IndexStats:
         with self.using() as snap:
             return IndexStats(snap.searcher.doc_count(), snap.generation, snap.updated)
@@ -214,39 +257,54 @@ class SearchIndex:
     def search(self, req: SearchRequest, terms: bool = True) -> SearchResult:
         """Hits for one page, with highlights, facet counts, the research views and a suggestion.
 
+        Everything but the page of hits is kept for recent searches of this generation:
+        typing repeats prefixes, paging and the distinctive-terms request repeat the search,
+        and the front page is the same browse for everyone.
+
         Distinctive terms are the costliest part (they read term vectors); pass `terms=False`
         where they are fetched separately, as the page does while the user types.
         """
         clock = _Clock()
         with self.using() as snap:  # parsing too: Whoosh's stemming cache is not thread-safe
-            parsed = self._parse(snap, req)
-            clock.lap("open")
-            found = self._matching(snap, parsed, req)
-            base, final, masks = found.base, found.final, found.masks
-            clock.lap("match")
-            hits = self._hits(snap, parsed, self._page_order(snap, req, found))
+            done = self._prepared(snap, req, clock)
+            hits = self._hits(snap, done.highlight, self._page_order(snap, req, done.found))
             clock.lap("hits")
-            facets = self._facets(snap, req, base, masks)
-            top = {f: snap.columns.count(f, final)[:TOP_BARS] for f in ("provider", "topic")}
-            clock.lap("facets")
-            suggestion = None
-            if req.q and len(final) < SUGGEST_BELOW:
-                suggestion = self._suggest(snap, req.q)
-            clock.lap("suggest")
-            timeline = self._timeline(snap, final, req.interval or None)
-            clock.lap("timeline")
-            found = self._distinctive(snap, final, req.q) if terms else None
+            found = self._terms_of(snap, done, req) if terms else None
             clock.lap("terms")
-            generation = snap.generation
-        return SearchResult(req, int(len(final)), hits, facets, clock.total(), suggestion,
-                            parsed.notice, generation, timeline, found, top, clock.laps)
+        return SearchResult(req, int(len(done.found.final)), hits, done.facets, clock.total(),
+                            done.suggestion, done.parsed.notice, snap.generation, done.timeline,
+                            found, done.top, clock.laps)
 
     def distinctive_terms(self, req: SearchRequest) -> Terms:
         """Only the distinctive terms of a search (the page loads them after the results)."""
         with self.using() as snap:
-            parsed = self._parse(snap, req)
-            found = self._matching(snap, parsed, req, rank=False)
-            return self._distinctive(snap, found.final, req.q)
+            return self._terms_of(snap, self._prepared(snap, req, _Clock()), req)
+
+    def _prepared(self, snap: Snapshot, req: SearchRequest, clock: "_Clock") -> "_Prepared":
+        key = (snap.generation, _search_key(req))
+        return self._recent.get(key, lambda: self._prepare(snap, req, clock))
+
+    def _prepare(self, snap: Snapshot, req: SearchRequest, clock: "_Clock") -> "_Prepared":
+        parsed = self._parse(snap, req)
+        clock.lap("open")
+        found = self._matching(snap, parsed, req)
+        clock.lap("match")
+        facets = self._facets(snap, req, found.base, found.masks)
+        top = {f: snap.columns.count(f, found.final)[:TOP_BARS] for f in ("provider", "topic")}
+        clock.lap("facets")
+        suggestion = None
+        if req.q and len(found.final) < SUGGEST_BELOW:
+            suggestion = self._suggest(snap, req.q)
+        clock.lap("suggest")
+        timeline = self._timeline(snap, found.final, req.interval or None)
+        clock.lap("timeline")
+        return _Prepared(parsed, found, facets, top, suggestion, timeline,
+                         self._highlight_terms(snap, parsed))
+
+    def _terms_of(self, snap: Snapshot, done: "_Prepared", req: SearchRequest) -> Terms:
+        if done.terms is None:
+            done.terms = self._distinctive(snap, done.found.final, req.q)
+        return done.terms
 
     def compare(self, requests: list[SearchRequest], interval: str | None = None,
                 top: int = 5) -> list[QuerySummary]:
@@ -282,8 +340,7 @@ class SearchIndex:
         snap = self._hold()
         try:
             with self._lock:
-                parsed = self._parse(snap, req)
-                order = self._full_order(snap, req, self._matching(snap, parsed, req))
+                order = self._full_order(snap, req, self._prepared(snap, req, _Clock()).found)
         except BaseException:
             self._release(snap)
             raise
@@ -349,9 +406,12 @@ class SearchIndex:
                 return wq.NullQuery
             decode = reader.schema[field].from_bytes  # fuzzy terms come as text already
             terms = wq.Or([wq.Term(field, decode(t) if isinstance(t, bytes) else t) for t in texts])
+            if not isinstance(node, Expanding):
+                return terms
             # A prefix or wildcard scores as one constant match, as Whoosh scores it itself.
-            return wq.ConstantScoreQuery(terms, score=node.boost) \
-                if isinstance(node, Expanding) else terms
+            constant = wq.ConstantScoreQuery(terms, score=node.boost)
+            constant.boost = 1.0  # normalize() multiplies boosts of nested groups through it
+            return constant
 
         return ParsedQuery(parsed.query.accept(expand).normalize(), parsed.notice)
 
@@ -373,8 +433,7 @@ class SearchIndex:
         return snap.columns.by_date(found.final, newest=(req.effective_sort != "oldest"),
                                     stop=len(found.final))
 
-    def _hits(self, snap: Snapshot, parsed: ParsedQuery, order) -> list[Hit]:
-        terms = self._highlight_terms(snap, parsed)
+    def _hits(self, snap: Snapshot, terms: dict[str, frozenset[str]], order) -> list[Hit]:
         hits = []
         for docnum, score in order:
             record = json.loads(snap.searcher.stored_fields(docnum)["data"])
@@ -412,9 +471,13 @@ class SearchIndex:
         return out
 
     def _timeline(self, snap: Snapshot, final: np.ndarray, interval: str | None) -> Timeline:
-        dates = snap.columns.dates[final]
+        cols = snap.columns
+        if len(final) == len(cols.all_docs):  # everything: the baseline is the answer
+            return timeline_mod.build(cols.all_dated, cols.all_dated,
+                                      len(final) - len(cols.all_dated), interval)
+        dates = cols.dates[final]
         dated = dates[dates != NO_DATE]
-        return timeline_mod.build(dated, snap.columns.all_dated, len(final) - len(dated), interval)
+        return timeline_mod.build(dated, cols.all_dated, len(final) - len(dated), interval)
 
     def _distinctive(self, snap: Snapshot, final: np.ndarray, q: str) -> Terms:
         exclude = {"".join(t.text for t in _FOLDED(w)) for w in query_words(q)}

@@ -72,6 +72,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("facet_max", 500, "Most values of one facet the API lists.", int),
     Setting("facet_page_max", 100,
             "Most values of one facet the page lists (under \"more\", with a filter box).", int),
+    Setting("posting_cache_mb", 192,
+            "Memory, in MB, for term postings kept as arrays between searches.", int),
+    Setting("recent_cache_mb", 64,
+            "Memory, in MB, for the matches and counts of recent searches (typing repeats "
+            "prefixes; paging repeats a search).", int),
     Setting("debug", False, "Run Flask in debug mode (development only).", _bool),
 )
 

@@ -202,3 +202,32 @@ def test_suggestion_replaces_whole_words_only(index):
 def test_fuzzy_and_boost_syntax_is_bounded(index, q):
     result = search(index, q=q)
     assert all(h.score is None or h.score < float("inf") for h in result.hits)
+
+
+def test_recent_searches_are_reused_within_a_generation_only(tmp_path):
+    seeds = copy_seeds(tmp_path / "seeds")
+    build(seeds, tmp_path / "index")
+    index = SearchIndex(tmp_path / "index")
+    try:
+        first = search(index, q="facial recognition", per_page="5")
+        again = search(index, q="facial recognition", per_page="5", page="2")
+        assert again.total == first.total > 5
+        assert not {h.id for h in first.hits} & {h.id for h in again.hits}  # the next page
+        assert "match" not in again.timings  # answered from the recent searches
+        (seeds / "zz-new.txt").write_text(
+            '---\ntitle: "Facial recognition arrives in town"\nexcerpt: "New cameras."\n'
+            'webUrl: "https://example.org/new-cameras"\n---\n', encoding="utf-8")
+        build(seeds, tmp_path / "index")
+        after = search(index, q="facial recognition", per_page="5")
+        assert after.total == first.total + 1  # a new generation: searched again, the new record found
+        assert "match" in after.timings
+    finally:
+        index.close()
+
+
+@pytest.mark.parametrize("q", ["police OR police* AND camera*", "(a* OR b*) OR c*",
+                               "facial OR (recog* OR ban*)^2"])
+def test_nested_prefixes_search(index, q):
+    """Found by the scoring property test: a prefix inside nested OR groups crashed parsing."""
+    result = search(index, q=q)
+    assert result.total > 0

@@ -60,7 +60,9 @@ def search_index() -> SearchIndex:
                 cfg = current_app.config["SEARCHAPP"]
                 index = ext["searchapp.index"] = SearchIndex(
                     cfg["index"], facet_max=cfg["facet_max"],
-                    max_wildcard_terms=cfg["max_wildcard_terms"])
+                    max_wildcard_terms=cfg["max_wildcard_terms"],
+                    posting_cache_mb=cfg["posting_cache_mb"], recent_cache_mb=cfg["recent_cache_mb"],
+                    freeze_gc=True)
                 atexit.register(index.close)
     return index
 
