@@ -60,7 +60,7 @@ class SegmentCache:
             return _read_column(leaf, DATE_COLUMN, n, np.int64, int, NO_DATE)
         vocab = self.vocabs["combo" if facet == "topic" else facet]
         column = TOPIC_COLUMN if facet == "topic" else SINGLE[facet]
-        return _read_column(leaf, column, n, np.int32,
+        return _read_column(leaf, column, n, np.intp,
                             lambda raw: vocab.ordinal(raw.decode("utf-8")), vocab.ordinal(""))
 
     def forget(self, live_segment_ids: set[str]) -> None:
@@ -103,7 +103,7 @@ class Columns:
 
     def _concat(self, leaves, facet: str) -> np.ndarray:
         parts = [self.cache.column(leaf, sid, facet) for leaf, _, sid in leaves]
-        dtype = np.int64 if facet == "date" else np.int32
+        dtype = np.int64 if facet == "date" else np.intp
         return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
     def _combo_pairs(self) -> None:
@@ -146,8 +146,9 @@ class Columns:
 
     def count(self, facet: str, docs: np.ndarray) -> list[tuple[str, int]]:
         """(value, count) for `facet` over `docs`, most frequent first, empty values left out."""
+        every = len(docs) == self.size  # all of them: no need to gather
         if facet == "year":
-            years = self.years[docs]
+            years = self.years if every else self.years[docs]
             years = years[years >= 0]
             if not len(years):
                 return []
@@ -156,12 +157,14 @@ class Columns:
             return sorted(((str(base + i), int(c)) for i, c in enumerate(counts) if c),
                           key=lambda vc: vc[0], reverse=True)
         if facet == "topic":
-            combos = np.bincount(self.ordinals["topic"][docs], minlength=self.combo_count)
+            ords = self.ordinals["topic"]
+            combos = np.bincount(ords if every else ords[docs], minlength=self.combo_count)
             counts = np.bincount(self.pair_topic, weights=combos[self.pair_combo],
                                  minlength=len(self.cache.vocabs["topic"]))
             values = self.cache.vocabs["topic"].values
         else:
-            counts = np.bincount(self.ordinals[facet][docs], minlength=len(self.cache.vocabs[facet]))
+            ords = self.ordinals[facet]
+            counts = np.bincount(ords if every else ords[docs], minlength=len(self.cache.vocabs[facet]))
             values = self.cache.vocabs[facet].values
         found = [(values[i], int(counts[i])) for i in np.flatnonzero(counts) if values[i]]
         return sorted(found, key=lambda vc: (-vc[1], vc[0].casefold(), vc[0]))

@@ -289,8 +289,7 @@ class SearchIndex:
         clock.lap("open")
         found = self._matching(snap, parsed, req)
         clock.lap("match")
-        facets = self._facets(snap, req, found.base, found.masks)
-        top = {f: snap.columns.count(f, found.final)[:TOP_BARS] for f in ("provider", "topic")}
+        facets, top = self._facets(snap, req, found)
         clock.lap("facets")
         suggestion = None
         if req.q and len(found.final) < SUGGEST_BELOW:
@@ -451,24 +450,35 @@ class SearchIndex:
                     found[fieldname].add(text.decode("utf-8") if isinstance(text, bytes) else text)
         return {k: frozenset(v) for k, v in found.items()}
 
-    def _facets(self, snap: Snapshot, req: SearchRequest, base: np.ndarray,
-                masks: dict[str, np.ndarray]) -> dict[str, list[FacetValue]]:
-        """Counts per facet, each as if its own selection were off (disjunctive faceting)."""
+    def _facets(self, snap: Snapshot, req: SearchRequest, found: "_Matches"
+                ) -> tuple[dict[str, list[FacetValue]], dict[str, list[tuple[str, int]]]]:
+        """Counts per facet, each as if its own selection were off (disjunctive faceting), and
+        the top sources and topics of the results themselves.
+
+        A facet with no selection of its own is counted over the final matches, so only
+        selected facets need their own subset of the matches.
+        """
         cols = snap.columns
         out: dict[str, list[FacetValue]] = {}
+        of_final: dict[str, list[tuple[str, int]]] = {}
         for facet in FACETS:
-            keep = np.ones(len(base), dtype=bool)
-            for other, m in masks.items():
-                if other != facet:
-                    keep &= m
             selected = req.filters.get(facet, ())
-            counts = cols.count(facet, base[keep])
+            if facet in found.masks:
+                keep = np.ones(len(found.base), dtype=bool)
+                for other, m in found.masks.items():
+                    if other != facet:
+                        keep &= m
+                counts = cols.count(facet, found.base[keep])
+            else:
+                counts = of_final[facet] = cols.count(facet, found.final)
             counted = dict(counts)
             # Selected values first (so a selection is never hidden under "more"), then by count.
             pinned = [FacetValue(v, counted.get(v, 0), True) for v in selected]
             rest = [FacetValue(v, c, False) for v, c in counts if v not in selected]
             out[facet] = pinned + rest[: max(0, self.facet_max - len(pinned))]
-        return out
+        top = {f: (of_final.get(f) or cols.count(f, found.final))[:TOP_BARS]
+               for f in ("provider", "topic")}
+        return out, top
 
     def _timeline(self, snap: Snapshot, final: np.ndarray, interval: str | None) -> Timeline:
         cols = snap.columns
