@@ -11,8 +11,6 @@ import click
 from . import settings as settings_mod
 from . import store
 from .indexer import Indexer, ProgressBar, Summary
-from .query import BadRequest, SearchRequest
-from .search import SearchIndex
 from .seeds import Limits
 
 
@@ -105,6 +103,11 @@ def _report(summary: Summary) -> None:
 def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type_, kind, date_from,
                date_to, sort, match, limit, as_json):
     """Search the index, ranked as the web page ranks."""
+    # Imported here: `searchapp index` runs after every batch of new files, and the query
+    # parser and search modules would add a tenth of a second to each run.
+    from .query import BadRequest, SearchRequest
+    from .search import SearchIndex
+
     cfg = _settings(ctx, seeds=seeds_dir, index=index_dir)
     params = {"q": [" ".join(query)], "topic": topic, "provider": provider,
               "category": category, "type": type_, "kind": kind, "from": [date_from or ""],

@@ -132,10 +132,14 @@ class Indexer:
         ix = whoosh_index.open_dir(str(build))
         with ix.searcher() as searcher:
             # Files the index has records of but the folder no longer holds: deleted while
-            # the manifest was lost or stale. Their records must go as well.
-            on_disk = {source_token(rel) for rel in files}
-            orphans = {t.decode() if isinstance(t, bytes) else t
-                       for t in searcher.lexicon("sources")} - on_disk
+            # the manifest was lost or stale (a run killed between commit and manifest).
+            # Their records must go as well. A manifest written for this very generation
+            # lists every file the index holds, so the index's own list need not be read.
+            orphans: set[str] = set()
+            if saved.get("generation") != ix.latest_generation():
+                on_disk = {source_token(rel) for rel in files}
+                orphans = {t.decode() if isinstance(t, bytes) else t
+                           for t in searcher.lexicon("sources")} - on_disk
             tokens = {source_token(rel) for rel in retired} | orphans
             existing = _stored_records(searcher, tokens, new_drafts)
             for fields in existing.values():
@@ -150,20 +154,23 @@ class Indexer:
             doc = self._merge(rid, kept + new_drafts.get(rid, []), summary)
             if doc is None:
                 if old is not None:
-                    writes.append((rid, None))
+                    writes.append((old[DOCNUM], None))
                     summary.removed += 1
             elif old is None:
                 writes.append((None, doc))
                 summary.added += 1
             elif (doc["hash"], doc["drafts"]) != (old["hash"], old["drafts"]):
-                writes.append((rid, doc))
+                writes.append((old[DOCNUM], doc))
                 summary.updated += 1
         if writes:
+            # The store's write lock is held for the whole run, so the document numbers
+            # read above still name the same records: deleting by number skips a term
+            # lookup per record in every segment.
             writer = ix.writer(timeout=self.lock_timeout)
             try:
-                for rid, doc in writes:
-                    if rid is not None:
-                        writer.delete_by_term("id", rid)
+                for docnum, doc in writes:
+                    if docnum is not None:
+                        writer.delete_document(docnum)
                     if doc is not None:
                         writer.add_document(**doc)
                 writer.commit()
@@ -406,6 +413,9 @@ def _drafts_by_id(loaded: Iterable[_Loaded]) -> dict[str, list[str]]:
     return by_id
 
 
+DOCNUM = "\0docnum"  # where _stored_records notes each record's document number
+
+
 def _stored_records(searcher, tokens: set[str], new_drafts: dict) -> dict[str, dict]:
     """Stored fields of every record the files with these source tokens fed, and of every
     record a new draft names."""
@@ -413,12 +423,12 @@ def _stored_records(searcher, tokens: set[str], new_drafts: dict) -> dict[str, d
     for token in tokens:
         for docnum in searcher.document_numbers(sources=token):
             fields = searcher.stored_fields(docnum)
-            found[fields["id"]] = fields
+            found[fields["id"]] = {**fields, DOCNUM: docnum}
     for rid in new_drafts:
         if rid not in found:
             docnum = searcher.document_number(id=rid)
             if docnum is not None:
-                found[rid] = searcher.stored_fields(docnum)
+                found[rid] = {**searcher.stored_fields(docnum), DOCNUM: docnum}
     return found
 
 
