@@ -1,6 +1,7 @@
 """The benchmark table for one collection size, searchapp beside SQLite FTS5 in the same run.
 
     .venv/bin/python bench/run.py --size 100k      (also 10k, 1m; --work DIR keeps files)
+    .venv/bin/python bench/run.py --size 1m --keep-index   (search figures on an earlier build)
 
 Generates the seed files once (kept in --work for the next run), then measures, each beside
 the peer doing the same work (fts_peer.py): the full index (records/s, seconds, peak memory
@@ -166,7 +167,7 @@ def http_load(base: str, urls: list[str], clients: int, rounds: int) -> tuple[fl
     return len(latencies) / elapsed, pct(latencies), errors
 
 
-def run(size: str, work: Path, clients: int, runs: int) -> None:
+def run(size: str, work: Path, clients: int, runs: int, keep: bool = False) -> None:
     count = SIZES[size]
     seeds, index_dir = work / f"seeds-{size}", work / f"index-{size}"
     print(machine())
@@ -176,20 +177,25 @@ def run(size: str, work: Path, clients: int, runs: int) -> None:
     rows: list[tuple[str, str, str, str]] = []
 
     # Full index, in its own process, and the peer.
-    shutil.rmtree(index_dir, ignore_errors=True)
-    seconds, added, peak, line = timed_index(seeds, index_dir, full=True)
-    print("searchapp", line)
     db = work / f"peer-{size}.sqlite"
-    db.unlink(missing_ok=True)
-    conn = fts_peer.connect(db)
-    t = time.perf_counter()
-    peer_records = fts_peer.load(conn, sorted(seeds.glob("gen_*.txt")))
-    peer_seconds = time.perf_counter() - t
-    rows += [("full index, s", f"{seconds:.1f}", f"{peer_seconds:.1f}", _ratio(seconds, peer_seconds)),
-             ("  records/s", f"{added / seconds:,.0f}", f"{peer_records / peer_seconds:,.0f}",
-              _ratio(peer_records / peer_seconds, added / seconds)),
-             ("  indexer peak memory, MB", f"{peak:,.0f}", "", ""),
-             ("  size on disk, MB", f"{du_mb(store.live_build(index_dir)):,.0f}", f"{db.stat().st_size / 2**20:,.0f}", "")]
+    if keep and index_dir.exists() and db.exists():
+        print(f"kept {index_dir} and {db} from an earlier run: no full-index figures this time")
+        conn = fts_peer.connect(db)
+    else:
+        shutil.rmtree(index_dir, ignore_errors=True)
+        seconds, added, peak, line = timed_index(seeds, index_dir, full=True)
+        print("searchapp", line)
+        db.unlink(missing_ok=True)
+        conn = fts_peer.connect(db)
+        t = time.perf_counter()
+        peer_records = fts_peer.load(conn, sorted(seeds.glob("gen_*.txt")))
+        peer_seconds = time.perf_counter() - t
+        rows += [("full index, s", f"{seconds:.1f}", f"{peer_seconds:.1f}", _ratio(seconds, peer_seconds)),
+                 ("  records/s", f"{added / seconds:,.0f}", f"{peer_records / peer_seconds:,.0f}",
+                  _ratio(peer_records / peer_seconds, added / seconds)),
+                 ("  indexer peak memory, MB", f"{peak:,.0f}", "", ""),
+                 ("  size on disk, MB", f"{du_mb(store.live_build(index_dir)):,.0f}",
+                  f"{db.stat().st_size / 2**20:,.0f}", "")]
 
     # Search-page data, in process, the server's code path.
     index = SearchIndex(index_dir, freeze_gc=True)  # as the server runs it
@@ -210,7 +216,7 @@ def run(size: str, work: Path, clients: int, runs: int) -> None:
     a, b = pct(ours), pct(theirs)
     rows.append((f"search-page data p50/p95/p99, ms ({len(mix)} searches x {runs})",
                   "/".join(f"{x:.1f}" for x in a), "/".join(f"{x:.1f}" for x in b),
-                  "/".join(f"{x / y:.1f}" for x, y in zip(a, b)) + "x"))
+                  "/".join(f"{x / y:.2f}" for x, y in zip(a, b)) + "x"))
     rows.append(("  first run after start (nothing cached)",
                  "/".join(f"{x:.1f}" for x in pct(first)), "", ""))
     repeat = []
@@ -293,9 +299,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="where seeds, indexes and the peer's database are kept")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--keep-index", action="store_true",
+                    help="reuse the index and the peer's database of an earlier run (no full-index figures)")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    run(args.size, args.work, args.clients, args.runs)
+    run(args.size, args.work, args.clients, args.runs, args.keep_index)
     return 0
 
 

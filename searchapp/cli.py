@@ -165,6 +165,7 @@ def serve_cmd(ctx, seeds_dir, index_dir, host, port, threads, reindex):
 
     from .web import create_app
     app = create_app(cfg)
+    app.config["SEARCHAPP_FREEZE_GC"] = True  # this process only serves: see SearchIndex
     if cfg["host"] not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: serving on {cfg['host']}, reachable from other machines", err=True)
     click.echo(f"serving {cfg['index']} on http://{cfg['host']}:{cfg['port']}/ (Ctrl-C stops)")

@@ -214,8 +214,10 @@ class SearchIndex:
         self._snapshot = fresh
         self._recent.forget(lambda key: key[0] != fresh.generation)
         if self.freeze_gc:
-            # A server: what the snapshot holds lives until the next reindex, so take it out
-            # of the garbage collector's full passes (they would scan it during searches).
+            # A process that only serves (`searchapp serve`): what the snapshot holds lives
+            # until the next reindex, so take it out of the garbage collector's full passes,
+            # which would otherwise scan it in the middle of searches. It freezes every
+            # object of the process, which is why it is not the default.
             gc.unfreeze()
             gc.collect()
             gc.freeze()

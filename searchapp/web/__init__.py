@@ -62,7 +62,7 @@ def search_index() -> SearchIndex:
                     cfg["index"], facet_max=cfg["facet_max"],
                     max_wildcard_terms=cfg["max_wildcard_terms"],
                     posting_cache_mb=cfg["posting_cache_mb"], recent_cache_mb=cfg["recent_cache_mb"],
-                    freeze_gc=True)
+                    freeze_gc=current_app.config.get("SEARCHAPP_FREEZE_GC", False))
                 atexit.register(index.close)
     return index
 
