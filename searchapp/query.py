@@ -28,9 +28,10 @@ MATCHES = ("all", "any")
 FACET_PARAMS = {"topic": "topic", "provider": "provider", "category": "category",
                 "type": "type", "kind": "kind", "year": "year"}
 PARAM_ALIASES = {"source": "provider", "topics": "topic", "providers": "provider"}
-# Whoosh's BM25F scores each field on its own and adds the scores, so a title already
-# counts for much; 1.5 ranked best of 1-5 on Cranfield and CISI (bench/relevance.py).
-FIELD_BOOSTS = {"title": 1.5, "excerpt": 1.0, "source": 1.0, "topic": 1.5}
+# Weights of a word's count in each field (scoring.py adds them up before saturating): a word
+# in the title counts three times; 3 ranked best of 1-3 on Cranfield and CISI
+# (bench/relevance.py) and is the weight SQLite FTS5 is given in the same benchmark.
+FIELD_BOOSTS = {"title": 3.0, "excerpt": 1.0, "source": 1.0, "topic": 1.5}
 # The word being typed is also matched as a prefix: in titles and excerpts, by its most
 # frequent completions. `**` marks it for the parser (to a user it means the same as `*`).
 TYPED_PREFIX_FIELDS = ("title", "excerpt")

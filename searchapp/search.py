@@ -41,8 +41,9 @@ from .schema import FACETS, NO_DATE, fold_analyzer, text_analyzer
 from .terms import Terms
 from .timeline import Timeline
 
-# Longer documents a little more normalised (B) and term counts saturating later (K1) than
-# Whoosh's defaults (0.75, 1.2): better MAP and nDCG on Cranfield and CISI (bench/relevance.py).
+# BM25F parameters of scoring.py: longer fields a little more normalised (B) and word counts
+# saturating later (K1) than the usual 0.75 and 1.2 ranked better on Cranfield and CISI
+# (bench/relevance.py).
 B, K1 = 0.9, 2.0
 WEIGHTING = scoring.BM25F(B=B, K1=K1)  # what Whoosh scores with where scoring.py hands over
 SUGGEST_BELOW = 3
