@@ -250,21 +250,22 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False) -> N
         urls = ["/search?" + urlencode(params) for _, params, _, _ in mix]
         rps, lat, errors = http_load(base, urls, clients, rounds=1)
         rows.append((f"HTTP, {clients} clients: requests/s; p95 ms; errors", f"{rps:.1f}; {lat[1]:.0f}; {errors}", "", ""))
-        write_seeds(seeds, 100, seed=1, start_index=count + 1)
-        newest = sorted(seeds.glob("gen_*.txt"))[-1]
-        title = fts_peer.read_seed(newest)["title"]
+        # By number, not by sorting names: gen_1000001 sorts before gen_999999.
+        added = write_seeds(seeds, 100, seed=1, start_index=count + 1)
+        q = query_for(fts_peer.read_seed(added[-1])["title"])
+        before = _total(base, q)  # the words may match older records: wait for one more
         t = time.perf_counter()
         timed_index(seeds, index_dir, full=False)
-        found = _wait_found(base, query_for(title), t)
+        found = _wait_found(base, q, before, t)
         t = time.perf_counter()
-        fts_peer.load(conn, sorted(seeds.glob("gen_*.txt"))[count:])
+        fts_peer.load(conn, added)
         rows.append(("100 new seed files until searchable, s", f"{found:.2f}", f"{time.perf_counter() - t:.2f}", ""))
         rows.append(("server peak memory, MB", f"{peak_rss_mb(server.pid):,.0f}", "", ""))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-        for f in sorted(seeds.glob("gen_*.txt"))[count:]:
-            f.unlink()  # the next run starts from the same files
+        for n in range(count + 1, count + 101):
+            (seeds / f"gen_{n:06d}.txt").unlink(missing_ok=True)  # the next run starts from the same files
     conn.close()
     width = max(len(r[0]) for r in rows)
     print(f"\n{'':{width}}  {'searchapp':>22}  {'sqlite fts5':>18}  {'ratio':>14}")
@@ -286,11 +287,15 @@ def _wait_up(base: str) -> None:
     raise SystemExit("the server did not come up")
 
 
-def _wait_found(base: str, q: str, started: float) -> float:
-    while time.perf_counter() - started < 60:
-        with urllib.request.urlopen(base + "/api/search?" + urlencode({"q": q, "typing": "0"})) as r:
-            if b'"total":0,' not in r.read():
-                return time.perf_counter() - started
+def _total(base: str, q: str) -> int:
+    with urllib.request.urlopen(base + "/api/search?" + urlencode({"q": q, "typing": "0"})) as r:
+        return int(re.search(rb'"total":(\d+)', r.read()).group(1))
+
+
+def _wait_found(base: str, q: str, before: int, started: float) -> float:
+    while time.perf_counter() - started < 120:
+        if _total(base, q) > before:
+            return time.perf_counter() - started
         time.sleep(0.02)
     return float("nan")
 

@@ -447,10 +447,13 @@ class SearchIndex:
     def _highlight_terms(self, snap: Snapshot, parsed: ParsedQuery) -> dict[str, frozenset[str]]:
         found: dict[str, set[str]] = {"title": set(), "excerpt": set()}
         if parsed.query is not None and parsed.query is not wq.NullQuery:
-            for fieldname, text in parsed.query.existing_terms(snap.searcher.reader(),
-                                                               phrases=True, expand=True):
-                if fieldname in found:
-                    found[fieldname].add(text.decode("utf-8") if isinstance(text, bytes) else text)
+            # Not Query.existing_terms: its loop variable shadows its `fieldname` argument, so
+            # after the first term it skips every leaf of another field (excerpts went unmarked).
+            reader = snap.searcher.reader()
+            for leaf in parsed.query.leaves():
+                for fieldname, text in leaf.expanded_terms(reader, phrases=True):
+                    if fieldname in found:
+                        found[fieldname].add(text.decode("utf-8") if isinstance(text, bytes) else text)
         return {k: frozenset(v) for k, v in found.items()}
 
     def _facets(self, snap: Snapshot, req: SearchRequest, found: "_Matches"

@@ -146,6 +146,13 @@ def test_highlights_mark_query_words_and_nothing_else(index):
         "Banning facial recognition technology: <mark>Baltimore</mark>’s bad idea | COMMENTARY"
 
 
+@pytest.mark.parametrize("q", ["facial", "facial recognition", "provider:sky facial"])
+def test_query_words_are_marked_in_excerpts_too(index, q):
+    """Whoosh's existing_terms skipped every field after the first: excerpts went unmarked."""
+    result = search(index, q=q, provider="Sky")
+    assert "use <mark>facial</mark>" in result.hits[0].excerpt_html
+
+
 def test_hostile_text_is_escaped_in_highlights(index):
     result = search(index, q="hostile")
     hit = result.hits[0]
