@@ -44,7 +44,6 @@ class ArrayScorer:
                  K1: float):
         self.searcher, self.leaves, self.alive, self.cache = searcher, leaves, alive, cache
         self.B, self.K1 = B, K1
-        self.doc_count = searcher.doc_count_all()
         self._all = np.flatnonzero(alive)
 
     # -- the query tree ---------------------------------------------------------------------

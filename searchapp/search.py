@@ -46,8 +46,8 @@ from .timeline import Timeline
 # (bench/relevance.py).
 B, K1 = 0.9, 2.0
 WEIGHTING = scoring.BM25F(B=B, K1=K1)  # what Whoosh scores with where scoring.py hands over
-SUGGEST_BELOW = 3
-TOP_BARS = 8  # sources and topics shown as bars above the results  # offer "did you mean" when a query finds fewer records than this
+SUGGEST_BELOW = 3  # offer "did you mean" when a query finds fewer records than this
+TOP_BARS = 8  # sources and topics shown as bars above the results
 _STEMMED = text_analyzer()
 _FOLDED = fold_analyzer()
 
