@@ -146,7 +146,7 @@ class Indexer:
                 retired.update(d["source"] for d in json.loads(fields["drafts"])
                                if source_token(d["source"]) in orphans)
             summary.deleted = len(deleted | {r for r in retired if r not in files})
-            self._report_rejections(loaded, searcher, summary)
+            held = self._report_rejections(loaded, searcher, summary)
         writes = []
         for rid in sorted(set(existing) | set(new_drafts)):
             old = existing.get(rid)
@@ -181,6 +181,8 @@ class Indexer:
         for item in loaded:
             if item.drafts is not None or (item.problem is None and item.rel in new_manifest):
                 new_manifest[item.rel] = item.entry
+        for rel in held:  # rejected, but the index keeps its records: the manifest must say so
+            new_manifest.setdefault(rel, dict(HELD))
         if writes or todo or new_manifest != manifest:
             _write_manifest(build, ix, new_manifest)
         ix.close()
@@ -260,7 +262,9 @@ class Indexer:
         if self.progress is not None:
             self.progress(done, total)
 
-    def _report_rejections(self, loaded: list[_Loaded], searcher, summary: Summary) -> None:
+    def _report_rejections(self, loaded: list[_Loaded], searcher, summary: Summary) -> set[str]:
+        """Count and report rejected files; the ones whose earlier records the index keeps."""
+        held = set()
         for item in loaded:
             if item.problem is None:
                 continue
@@ -268,10 +272,12 @@ class Indexer:
             kept = sum(1 for _ in searcher.document_numbers(sources=source_token(item.rel)))
             problem = item.problem
             if kept:
+                held.add(item.rel)
                 problem = Problem(problem.path, problem.line,
                                   f"{problem.message} (keeping the {kept} record(s) indexed "
                                   "from its last good version)")
             summary.errors.append(problem)
+        return held
 
     def _carry_over_rejected(self, old_build, loaded, drafts, old_manifest, summary) -> dict:
         """On a full rebuild, keep what a now-broken file contributed before: nothing is lost."""
@@ -291,8 +297,8 @@ class Indexer:
                             drafts.setdefault(d["id"], []).append(d)
                             kept += 1
                 problem = item.problem
-                if kept and item.rel in old_manifest:
-                    kept_manifest[item.rel] = old_manifest[item.rel]
+                if kept:
+                    kept_manifest[item.rel] = old_manifest.get(item.rel, dict(HELD))
                     problem = Problem(problem.path, problem.line,
                                       f"{problem.message} (keeping what its last good version "
                                       "gave the index)")
@@ -413,6 +419,9 @@ def _drafts_by_id(loaded: Iterable[_Loaded]) -> dict[str, list[str]]:
     return by_id
 
 
+# The manifest entry of a file that is rejected while the index keeps its earlier records:
+# no stat matches it, so the file is read again every run, and its deletion is noticed.
+HELD = {"held": True}
 DOCNUM = "\0docnum"  # where _stored_records notes each record's document number
 
 

@@ -409,7 +409,9 @@ class SearchIndex:
             decode = reader.schema[field].from_bytes  # fuzzy terms come as text already
             terms = wq.Or([wq.Term(field, decode(t) if isinstance(t, bytes) else t) for t in texts])
             if not isinstance(node, Expanding):
-                return terms
+                # A fuzzy term's matches keep its weight (the title's, and any `^n` typed).
+                return wq.Or([wq.Term(t.fieldname, t.text, boost=node.boost)
+                              for t in terms.subqueries])
             # A prefix or wildcard scores as one constant match, as Whoosh scores it itself.
             constant = wq.ConstantScoreQuery(terms, score=node.boost)
             constant.boost = 1.0  # normalize() multiplies boosts of nested groups through it

@@ -232,3 +232,22 @@ def test_a_lost_manifest_still_converges(seeds_dir, index_dir, tmp_path):
     assert summary.deleted == 1
     build(seeds_dir, tmp_path / "reference", full=True)
     assert contents(index_dir) == contents(tmp_path / "reference")
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_a_kept_bad_file_deleted_later_takes_its_records(seeds_dir, index_dir, full):
+    """Found in review: with the manifest lost, a file that then turned bad kept its records
+    but got no manifest entry, so its later deletion went unnoticed."""
+    new = seeds_dir / "zz-orphan.txt"
+    new.write_text('---\ntitle: "Orphanword arrives"\nwebUrl: "https://example.org/orphan"\n---\n',
+                   encoding="utf-8")
+    build(seeds_dir, index_dir)
+    (store.live_build(index_dir) / store.MANIFEST).unlink()  # killed before the manifest
+    new.write_text("---\ntitle: [unclosed\n", encoding="utf-8")
+    summary = build(seeds_dir, index_dir, full=full)
+    assert "keeping" in summary.errors[0].message
+    assert SearchIndex(index_dir).search(SearchRequest(q="orphanword", typing=False)).total == 1
+    new.unlink()
+    summary = build(seeds_dir, index_dir)
+    assert summary.removed == 1
+    assert SearchIndex(index_dir).search(SearchRequest(q="orphanword", typing=False)).total == 0

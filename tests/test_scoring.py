@@ -271,3 +271,11 @@ def test_an_excluded_word_stays_out(index):
     found = index.search(SearchRequest(q="camera -police", typing=False, per_page=100))
     assert found.total > 0
     assert not any("police" in (h.record["title"] + h.record["excerpt"]).lower() for h in found.hits)
+
+
+def test_a_fuzzy_term_keeps_its_field_weight(index):
+    """Found in review: expanding `camera~` dropped the title's weight of 3."""
+    with index.using() as snap:
+        expanded = index._parse(snap, SearchRequest(q="camera~", typing=False)).query
+    assert {t.boost for t in expanded.leaves() if t.fieldname == "title"} == {3.0}
+    assert {t.boost for t in expanded.leaves() if t.fieldname == "excerpt"} == {1.0}
