@@ -56,7 +56,7 @@ class ArrayScorer:
         kind = type(q)
         if kind is wq.Term:
             btext = self._btext(q.fieldname, q.text)
-            if btext is None or q.fieldname not in self.searcher.schema:
+            if btext is None:
                 return _NO_DOCS
             return self._term_postings(q.fieldname, btext)[0]
         if kind is wq.ConstantScoreQuery:
@@ -93,7 +93,7 @@ class ArrayScorer:
         if kind is wq.And:
             return self._boosted(self._and(q.subqueries), q.boost)
         if kind is wq.AndNot:
-            return self._boosted(self._without(self._node(q.a), self.docs(q.b)), q.boost)
+            return self._boosted(_restrict(self._node(q.a), self.docs(q.b), inside=False), q.boost)
         if kind is wq.Require:
             a, b = self._node(q.a), self._node(q.b)
             return self._boosted(_restrict(a, b.docs), q.boost)
@@ -116,14 +116,9 @@ class ArrayScorer:
         for other in positive[1:]:
             out = _intersect(out, other)
         for docs in negative:
-            out = self._without(out, docs)
+            out = _restrict(out, docs, inside=False)
         # An inverse matcher scores 1.0 wherever it matches.
         return Scored(out.docs, out.scores + len(negative)) if negative else out
-
-    @staticmethod
-    def _without(a: Scored, docs: np.ndarray) -> Scored:
-        keep = ~np.isin(a.docs, docs, assume_unique=True)
-        return Scored(a.docs[keep], a.scores[keep])
 
     @staticmethod
     def _boosted(found: Scored, boost: float) -> Scored:
@@ -132,11 +127,14 @@ class ArrayScorer:
     # -- terms ------------------------------------------------------------------------------
 
     def _btext(self, fieldname: str, text) -> bytes | None:
+        """The term as the index stores it; None if the field or the text cannot be indexed."""
+        if fieldname not in self.searcher.schema:
+            return None
         if isinstance(text, bytes):
             return text
         try:
             return self.searcher.schema[fieldname].to_bytes(text)
-        except (KeyError, ValueError):
+        except ValueError:
             return None
 
     def _term_postings(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -154,14 +152,18 @@ class ArrayScorer:
         live = self.alive[d]
         return (d, w) if live.all() else (d[live], w[live])
 
+    def _segments(self, docs: np.ndarray):
+        """(segment reader, first docnum, segment id, lo, hi) for each segment holding some
+        of `docs` (sorted global numbers): docs[lo:hi] are that segment's."""
+        for leaf, offset, sid in self.leaves:
+            lo, hi = np.searchsorted(docs, [offset, offset + leaf.doc_count_all()])
+            if lo < hi:
+                yield leaf, offset, sid, lo, hi
+
     def _lengths(self, fieldname: str, docs: np.ndarray) -> np.ndarray:
         """Field lengths of `docs` as Whoosh decodes them from their length bytes."""
         out = np.empty(len(docs), dtype=np.float64)
-        for leaf, offset, sid in self.leaves:
-            n = leaf.doc_count_all()
-            lo, hi = np.searchsorted(docs, [offset, offset + n])
-            if lo == hi:
-                continue
+        for leaf, offset, sid, lo, hi in self._segments(docs):
             (lengths,) = self.cache.get((sid, "l", fieldname),
                                         lambda leaf=leaf: (post.length_bytes(leaf, fieldname),))
             out[lo:hi] = post.LENGTH_OF_BYTE[lengths[docs[lo:hi] - offset]]
@@ -173,8 +175,6 @@ class ArrayScorer:
         schema = self.searcher.schema
         docs, counts, plain = [], [], []
         for term in terms:
-            if term.fieldname not in schema:
-                continue
             btext = self._btext(term.fieldname, term.text)
             if btext is None:
                 continue
@@ -219,11 +219,7 @@ class ArrayScorer:
         if not len(candidates):
             return Scored.empty()
         found = []
-        for leaf, offset, sid in self.leaves:
-            n = leaf.doc_count_all()
-            lo, hi = np.searchsorted(candidates, [offset, offset + n])
-            if lo == hi:
-                continue
+        for leaf, offset, sid, lo, hi in self._segments(candidates):
             local = candidates[lo:hi] - offset
             chain = None
             for step, b in enumerate(btexts):
@@ -273,6 +269,7 @@ def _intersect(a: Scored, b: Scored) -> Scored:
     return Scored(docs, a.scores[ia] + b.scores[ib])
 
 
-def _restrict(a: Scored, docs: np.ndarray) -> Scored:
-    keep = np.isin(a.docs, docs, assume_unique=True)
+def _restrict(a: Scored, docs: np.ndarray, inside: bool = True) -> Scored:
+    """`a` at the documents in `docs` (or, with inside=False, at the others)."""
+    keep = np.isin(a.docs, docs, assume_unique=True, invert=not inside)
     return Scored(a.docs[keep], a.scores[keep])
