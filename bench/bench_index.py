@@ -27,10 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # generate, fts_peer
 
 import fts_peer  # noqa: E402
 from generate import article, write_seeds  # noqa: E402
-from searchapp.indexer import Indexer  # noqa: E402
-from searchapp.query import SearchRequest  # noqa: E402
-from searchapp.schema import STOP_WORDS  # noqa: E402
-from searchapp.search import SearchIndex  # noqa: E402
+from searchapp.index.indexer import Indexer  # noqa: E402
+from searchapp.search import SearchIndex, SearchRequest  # noqa: E402
+from searchapp.index.analysis import STOP_WORDS  # noqa: E402
 
 MORE = 100  # files added for the incremental run
 GIVE_UP = 30.0  # seconds to wait for a new record to become searchable

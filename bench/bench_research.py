@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_index import machine  # noqa: E402
 from convert_news import convert  # noqa: E402
-from searchapp.indexer import Indexer  # noqa: E402
-from searchapp.query import SearchRequest  # noqa: E402
-from searchapp.search import SearchIndex  # noqa: E402
-from searchapp.terms import NOISE, SAMPLE  # noqa: E402
+from searchapp.index.indexer import Indexer  # noqa: E402
+from searchapp.search import SearchIndex, SearchRequest  # noqa: E402
+from searchapp.index.analysis import NOISE  # noqa: E402
+from searchapp.search.distinctive import SAMPLE  # noqa: E402
 
 QUERIES = ["oil prices", "interest rates", "election", "football", "trump", "\"stock market\"",
            "government OR minister", "technology", "bank", "strike", "coffee", "dollar"]

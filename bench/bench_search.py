@@ -27,10 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # generate, fts_peer
 import fts_peer  # noqa: E402
 from bench_index import machine  # noqa: E402
 from generate import write_seeds  # noqa: E402
-from searchapp import store  # noqa: E402
-from searchapp.indexer import Indexer  # noqa: E402
-from searchapp.query import SearchRequest  # noqa: E402
-from searchapp.search import SearchIndex  # noqa: E402
+from searchapp.index import store  # noqa: E402
+from searchapp.index.indexer import Indexer  # noqa: E402
+from searchapp.search import SearchIndex, SearchRequest  # noqa: E402
 from searchapp.web import create_app  # noqa: E402
 
 PROJECT_SEEDS = Path(__file__).resolve().parents[1] / "seeds"

@@ -42,9 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # fts_peer
 
 from bench_index import machine  # noqa: E402
 from fts_peer import read_seed  # noqa: E402
-from searchapp.indexer import Indexer  # noqa: E402
-from searchapp.query import SearchRequest  # noqa: E402
-from searchapp.search import SearchIndex  # noqa: E402
+from searchapp.index.indexer import Indexer  # noqa: E402
+from searchapp.search import SearchIndex, SearchRequest  # noqa: E402
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "ir"
 COLLECTIONS = ("cranfield", "cisi")

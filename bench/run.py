@@ -41,9 +41,8 @@ import fts_peer  # noqa: E402
 from bench_index import machine, query_for  # noqa: E402
 from bench_search import MIX  # noqa: E402
 from generate import write_seeds  # noqa: E402
-from searchapp import store  # noqa: E402
-from searchapp.query import SearchRequest  # noqa: E402
-from searchapp.search import SearchIndex  # noqa: E402
+from searchapp.index import store  # noqa: E402
+from searchapp.search import SearchIndex, SearchRequest  # noqa: E402
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 TYPED = ["police technology", "oil prices", "government"]  # typed a key at a time

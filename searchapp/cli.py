@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import click
 
 from . import settings as settings_mod
-from . import store
-from .indexer import Indexer, ProgressBar, Summary
-from .seeds import Limits
+from .index import store
+from .index.indexer import Indexer, Summary
+from .settings import Settings
+
+PROGRESS_FROM = 200  # files: shorter runs finish before a bar would be read
 
 
 def _common(func):
@@ -23,7 +27,7 @@ def _common(func):
     return func
 
 
-def _settings(ctx: click.Context, **overrides) -> dict:
+def _settings(ctx: click.Context, **overrides) -> Settings:
     try:
         return settings_mod.load(overrides, ctx.obj.get("config"))
     except settings_mod.SettingsError as exc:
@@ -47,31 +51,48 @@ def main(ctx: click.Context, config: Path | None) -> None:
 def index_cmd(ctx, seeds_dir, index_dir, full, watch):
     """Bring the index up to date with the seeds folder (incremental unless --full)."""
     cfg = _settings(ctx, seeds=seeds_dir, index=index_dir)
-    indexer = make_indexer(cfg, progress=ProgressBar())
     if watch:
-        from .watch import watch as run_watch
+        from .index.watch import watch as run_watch
+        indexer = Indexer.from_settings(cfg)
         try:
             run_watch(indexer, cfg, report=_report, full_first=full)
         except KeyboardInterrupt:
             click.echo("stopped watching", err=True)
         return
-    summary = _run(indexer, full)
+    summary = _run(cfg, full)
     ctx.exit(0 if summary.ok else 1)
 
 
-def make_indexer(cfg: dict, progress=None) -> Indexer:
-    limits = Limits(max_bytes=cfg["max_seed_bytes"], max_nodes=cfg["max_yaml_nodes"])
-    return Indexer(cfg["seeds"], cfg["index"], limits, cfg["lock_timeout"], cfg["parse_workers"],
-                   progress)
-
-
-def _run(indexer: Indexer, full: bool) -> Summary:
-    try:
-        summary = indexer.run(full=full)
-    except store.IndexProblem as exc:
-        raise click.ClickException(str(exc)) from None
+def _run(cfg: Settings, full: bool) -> Summary:
+    with _progress_bar() as progress:
+        try:
+            summary = Indexer.from_settings(cfg, progress=progress).run(full=full)
+        except store.IndexProblem as exc:
+            raise click.ClickException(str(exc)) from None
     _report(summary)
     return summary
+
+
+@contextmanager
+def _progress_bar() -> Iterator:
+    """A progress callback drawing click's progress bar on a terminal, for long runs only
+    (click draws nothing when standard error is not a terminal)."""
+    bars: list = []
+
+    def progress(done: int, total: int) -> None:
+        if total < PROGRESS_FROM:
+            return
+        if not bars:
+            bars.append(click.progressbar(length=total, label="reading seed files",
+                                          file=sys.stderr, show_pos=True).__enter__())
+        bar = bars[0]
+        bar.update(done - bar.pos)
+
+    try:
+        yield progress
+    finally:
+        for bar in bars:
+            bar.__exit__(None, None, None)
 
 
 def _report(summary: Summary) -> None:
@@ -105,8 +126,7 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
     """Search the index, ranked as the web page ranks."""
     # Imported here: `searchapp index` runs after every batch of new files, and the query
     # parser and search modules would add a tenth of a second to each run.
-    from .query import BadRequest, SearchRequest
-    from .search import SearchIndex
+    from .search import BadRequest, SearchIndex, SearchRequest
 
     cfg = _settings(ctx, seeds=seeds_dir, index=index_dir)
     params = {"q": [" ".join(query)], "topic": topic, "provider": provider,
@@ -115,11 +135,10 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
               "typing": ["0"]}
     try:
         req = SearchRequest.from_params(params, max_per_page=1000,
-                                        max_query_length=cfg["max_query_length"])
+                                        max_query_length=cfg.max_query_length)
     except BadRequest as exc:
         raise click.UsageError(str(exc)) from None
-    index = SearchIndex(cfg["index"], max_wildcard_terms=cfg["max_wildcard_terms"],
-                        posting_cache_mb=cfg["posting_cache_mb"], recent_cache_mb=0)
+    index = SearchIndex.from_settings(cfg, recent=False)
     try:
         result = index.search(req)
     except store.IndexProblem as exc:
@@ -127,7 +146,7 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
     finally:
         index.close()
     if as_json:
-        from .serialize import result_to_json
+        from .search.serialize import result_to_json
         click.echo(json.dumps(result_to_json(result), ensure_ascii=False, indent=2))
         return
     if result.notice:
@@ -158,7 +177,7 @@ def serve_cmd(ctx, seeds_dir, index_dir, host, port, threads, reindex):
     """Serve the search site with waitress (a production WSGI server)."""
     cfg = _settings(ctx, seeds=seeds_dir, index=index_dir, host=host, port=port, threads=threads)
     if reindex:
-        summary = _run(make_indexer(cfg, progress=ProgressBar()), full=False)
+        summary = _run(cfg, full=False)
         if not summary.ok:
             click.echo("some seed files were rejected (see above); serving the rest", err=True)
     from waitress import serve
@@ -166,11 +185,11 @@ def serve_cmd(ctx, seeds_dir, index_dir, host, port, threads, reindex):
     from .web import create_app
     app = create_app(cfg)
     app.config["SEARCHAPP_FREEZE_GC"] = True  # this process only serves: see SearchIndex
-    if cfg["host"] not in ("127.0.0.1", "localhost", "::1"):
-        click.echo(f"warning: serving on {cfg['host']}, reachable from other machines", err=True)
-    click.echo(f"serving {cfg['index']} on http://{cfg['host']}:{cfg['port']}/ (Ctrl-C stops)")
+    if cfg.host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"warning: serving on {cfg.host}, reachable from other machines", err=True)
+    click.echo(f"serving {cfg.index} on http://{cfg.host}:{cfg.port}/ (Ctrl-C stops)")
     sys.stdout.flush()
-    serve(app, host=cfg["host"], port=cfg["port"], threads=cfg["threads"], ident="searchapp")
+    serve(app, host=cfg.host, port=cfg.port, threads=cfg.threads, ident="searchapp")
 
 
 if __name__ == "__main__":  # pragma: no cover

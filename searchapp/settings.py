@@ -1,4 +1,4 @@
-"""Every setting searchapp reads, declared once with its default and help.
+"""Every setting searchapp reads, declared once with its type, default and help.
 
 Values come, lowest priority first, from the defaults below, a YAML config file
 (`searchapp.yaml` in the working directory, or the file named by `--config` /
@@ -9,6 +9,7 @@ finally explicit overrides (command-line flags, or the mapping a test passes to
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,15 +17,7 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
-from .yamlload import SafeLoader
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: Any
-    help: str
-    convert: Callable[[Any], Any]
+from .ingest.safe_yaml import SafeLoader
 
 
 def _path(value: Any) -> Path:
@@ -42,44 +35,79 @@ def _bool(value: Any) -> bool:
     raise ValueError(f"expected true or false, got {value!r}")
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("seeds", "seeds", "Folder of seed files to index.", _path),
-    Setting("index", "index", "Folder the index lives in (created when missing).", _path),
-    Setting("host", "127.0.0.1", "Address `searchapp serve` binds to.", str),
-    Setting("port", 5000, "Port `searchapp serve` listens on.", int),
-    Setting("threads", 8, "Worker threads of the WSGI server.", int),
-    Setting("max_seed_bytes", 4 * 1024 * 1024,
-            "Seed files larger than this many bytes are rejected.", int),
-    Setting("max_yaml_nodes", 20000,
-            "Front matter with more YAML nodes than this (counting aliases expanded) is "
-            "rejected.", int),
-    Setting("lock_timeout", 10.0,
-            "Seconds a second indexer waits for the index lock before giving up.", float),
-    Setting("watch_interval", 1.0,
-            "Seconds between scans of the seeds folder in `searchapp index --watch`.", float),
-    Setting("watch_settle", 2.0,
-            "Seconds the seeds folder must stay unchanged before `--watch` indexes it.", float),
-    Setting("parse_workers", 0,
-            "Processes that parse seed files in parallel (0: one per core, for runs of 2,000 "
-            "files or more).", int),
-    Setting("per_page", 20, "Results per page when the request does not say.", int),
-    Setting("max_per_page", 100, "Largest page size a request may ask for.", int),
-    Setting("max_page", 500, "Highest page number a request may ask for.", int),
-    Setting("max_query_length", 500, "Longest query, in characters, that is searched.", int),
-    Setting("max_wildcard_terms", 512,
-            "Most index terms one prefix or wildcard may expand to.", int),
-    Setting("facet_size", 10, "Facet values shown before \"more\".", int),
-    Setting("facet_max", 500, "Most values of one facet the API lists.", int),
-    Setting("facet_page_max", 100,
-            "Most values of one facet the page lists (under \"more\", with a filter box).", int),
-    Setting("posting_cache_mb", 192,
-            "Memory, in MB, for term postings kept as arrays between searches.", int),
-    Setting("recent_cache_mb", 64,
-            "Memory, in MB, for the matches and counts of recent searches (typing repeats "
-            "prefixes; paging repeats a search).", int),
-    Setting("debug", False, "Run Flask in debug mode (development only).", _bool),
-)
+_CONVERT: dict[Any, Callable[[Any], Any]] = {Path: _path, bool: _bool, int: int, float: float,
+                                             str: str}
 
+
+def _setting(default: Any, help: str) -> Any:
+    """A declared setting: its default (shown as written in the README) and its help."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    seeds: Path = _setting("seeds", "Folder of seed files to index.")
+    index: Path = _setting("index", "Folder the index lives in (created when missing).")
+    host: str = _setting("127.0.0.1", "Address `searchapp serve` binds to.")
+    port: int = _setting(5000, "Port `searchapp serve` listens on.")
+    threads: int = _setting(8, "Worker threads of the WSGI server.")
+    max_seed_bytes: int = _setting(4 * 1024 * 1024,
+                                   "Seed files larger than this many bytes are rejected.")
+    max_yaml_nodes: int = _setting(
+        20000, "Front matter with more YAML nodes than this (counting aliases expanded) is "
+               "rejected.")
+    lock_timeout: float = _setting(
+        10.0, "Seconds a second indexer waits for the index lock before giving up.")
+    watch_interval: float = _setting(
+        1.0, "Seconds between scans of the seeds folder in `searchapp index --watch`.")
+    watch_settle: float = _setting(
+        2.0, "Seconds the seeds folder must stay unchanged before `--watch` indexes it.")
+    parse_workers: int = _setting(
+        0, "Processes that parse seed files in parallel (0: one per core, for runs of 2,000 "
+           "files or more).")
+    per_page: int = _setting(20, "Results per page when the request does not say.")
+    max_per_page: int = _setting(100, "Largest page size a request may ask for.")
+    max_page: int = _setting(500, "Highest page number a request may ask for.")
+    max_query_length: int = _setting(500, "Longest query, in characters, that is searched.")
+    max_wildcard_terms: int = _setting(512,
+                                       "Most index terms one prefix or wildcard may expand to.")
+    facet_size: int = _setting(10, "Facet values shown before \"more\".")
+    facet_max: int = _setting(500, "Most values of one facet the API lists.")
+    facet_page_max: int = _setting(
+        100, "Most values of one facet the page lists (under \"more\", with a filter box).")
+    posting_cache_mb: int = _setting(
+        192, "Memory, in MB, for term postings kept as arrays between searches.")
+    recent_cache_mb: int = _setting(
+        64, "Memory, in MB, for the matches and counts of recent searches (typing repeats "
+            "prefixes; paging repeats a search).")
+    debug: bool = _setting(False, "Run Flask in debug mode (development only).")
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # defaults are written as in the README
+            object.__setattr__(self, f.name, _CONVERT[_type(f)](getattr(self, f.name)))
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table (as the README shows it)."""
+
+    name: str
+    default: Any
+    help: str
+    convert: Callable[[Any], Any]
+
+
+def _type(f: dataclasses.Field) -> type:
+    return {"Path": Path, "str": str, "int": int, "float": float, "bool": bool}[f.type] \
+        if isinstance(f.type, str) else f.type
+
+
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name, f.default, f.metadata["help"], _CONVERT[_type(f)])
+    for f in dataclasses.fields(Settings))
 _BY_NAME = {s.name: s for s in SETTINGS}
 CONFIG_FILE = "searchapp.yaml"
 
@@ -89,15 +117,15 @@ class SettingsError(ValueError):
 
 
 def load(overrides: Mapping[str, Any] | None = None, config_file: str | os.PathLike | None = None,
-         environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+         environ: Mapping[str, str] | None = None) -> Settings:
     """Resolve every setting from defaults, config file, environment and overrides."""
     environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+    values: dict[str, Any] = {}
     _apply(values, _read_config(config_file or environ.get("SEARCHAPP_CONFIG")), "config file")
     _apply(values, {s.name: environ[_env_name(s.name)] for s in SETTINGS
                     if _env_name(s.name) in environ}, "environment")
     _apply(values, {k: v for k, v in (overrides or {}).items() if v is not None}, "overrides")
-    return {name: _BY_NAME[name].convert(value) for name, value in values.items()}
+    return Settings(**values)
 
 
 def _env_name(name: str) -> str:

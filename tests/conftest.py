@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from searchapp import create_app, store
-from searchapp.indexer import Indexer
-from searchapp.seeds import Limits
+from searchapp import create_app
+from searchapp.index import store
+from searchapp.index.indexer import Indexer
+from searchapp.ingest.seeds import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"

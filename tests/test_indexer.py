@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from searchapp import store
-from searchapp.indexer import Indexer
-from searchapp.schema import FORMAT
-from searchapp.search import SearchIndex
-from searchapp.query import SearchRequest
+from searchapp.index import manifest, store
+from searchapp.index.indexer import Indexer
+from searchapp.index.schema import FORMAT
+from searchapp.search import SearchIndex, SearchRequest
 from conftest import FIXTURES, SEEDS, build, index_contents
 
 
@@ -147,7 +146,7 @@ def test_index_of_another_format_asks_for_a_full_rebuild(seeds_dir, index_dir):
 def test_second_writer_waits_then_names_the_lock(seeds_dir, index_dir):
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys,time; from pathlib import Path; from searchapp import store\n"
+         "import sys,time; from pathlib import Path; from searchapp.index import store\n"
          "with store.write_lock(Path(sys.argv[1]), 5):\n print('locked', flush=True); time.sleep(30)",
          str(index_dir)], stdout=subprocess.PIPE, text=True)
     try:
@@ -214,7 +213,7 @@ def test_incremental_index_equals_a_full_rebuild_after_every_step(tmp_path_facto
 
 
 def test_parallel_full_build_equals_a_serial_one(seeds_dir, tmp_path, monkeypatch):
-    from searchapp import indexer
+    from searchapp.index import indexer
     build(seeds_dir, tmp_path / "serial", full=True)
     monkeypatch.setattr(indexer, "PARALLEL_WRITE_FROM", 1)
     monkeypatch.setattr(indexer, "PARALLEL_FROM", 1)
@@ -226,7 +225,7 @@ def test_parallel_full_build_equals_a_serial_one(seeds_dir, tmp_path, monkeypatc
 
 
 def test_a_lost_manifest_still_converges(seeds_dir, index_dir, tmp_path):
-    (store.live_build(index_dir) / store.MANIFEST).unlink()
+    (store.live_build(index_dir) / manifest.NAME).unlink()
     (seeds_dir / "003_846b0d9d21d4c20f.txt").unlink()  # deleted while the manifest was gone
     summary = build(seeds_dir, index_dir)
     assert summary.deleted == 1
@@ -242,7 +241,7 @@ def test_a_kept_bad_file_deleted_later_takes_its_records(seeds_dir, index_dir, f
     new.write_text('---\ntitle: "Orphanword arrives"\nwebUrl: "https://example.org/orphan"\n---\n',
                    encoding="utf-8")
     build(seeds_dir, index_dir)
-    (store.live_build(index_dir) / store.MANIFEST).unlink()  # killed before the manifest
+    (store.live_build(index_dir) / manifest.NAME).unlink()  # killed before the manifest
     new.write_text("---\ntitle: [unclosed\n", encoding="utf-8")
     summary = build(seeds_dir, index_dir, full=full)
     assert "keeping" in summary.errors[0].message

@@ -8,9 +8,8 @@ import io
 import pytest
 
 from searchapp import create_app
-from searchapp.query import SearchRequest
-from searchapp.search import SearchIndex
-from searchapp.timeline import choose_interval
+from searchapp.search import SearchIndex, SearchRequest
+from searchapp.search.timeline import choose_interval
 from conftest import build
 
 DAY = 86400
@@ -166,7 +165,7 @@ def test_distinctive_terms_find_the_planted_word(index):
 
 
 def test_distinctive_terms_say_when_they_sampled(index, known):
-    from searchapp import terms
+    from searchapp.search import distinctive as terms
     with index.using() as snap:
         final = snap.columns.all_docs[:5]
         sampled = terms.distinctive(snap.searcher.reader(), final, 9, set(), sample=3)

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from whoosh import query as wq
 
-from searchapp.query import SearchRequest
-from searchapp.search import B, K1, SearchIndex
+from searchapp.search import SearchIndex, SearchRequest, answer
+from searchapp.engine.ranking import B, K1
 from conftest import build, copy_seeds, write_generated
 
 
@@ -38,7 +38,7 @@ def index(tmp_path_factory):
 def compare(index: SearchIndex, q: str, typing: bool = True, match: str = "all") -> int:
     """Assert the array scorer's matches == Whoosh's, and its scores == the reference's."""
     with index.using() as snap:
-        parsed = index._parse(snap, SearchRequest(q=q, typing=typing, match=match))
+        parsed = answer.parse(snap, SearchRequest(q=q, typing=typing, match=match), index.limits)
         if parsed.query is None or parsed.query is wq.NullQuery:
             return 0
         got = snap.scorer.run(parsed.query)
@@ -249,7 +249,7 @@ def test_pages_rank_best_first_ties_by_document_number(index):
     req = SearchRequest(q="police OR camera OR privacy", typing=False, per_page=50)
     result = index.search(req, terms=False)
     with index.using() as snap:
-        want = reference_scores(snap, index._parse(snap, req).query)
+        want = reference_scores(snap, answer.parse(snap, req, index.limits).query)
         order = sorted(want, key=lambda d: (-want[d], d))[:50]
         ids = [snap.searcher.stored_fields(d)["id"] for d in order]
     assert [h.id for h in result.hits] == ids
@@ -276,6 +276,6 @@ def test_an_excluded_word_stays_out(index):
 def test_a_fuzzy_term_keeps_its_field_weight(index):
     """Found in review: expanding `camera~` dropped the title's weight of 3."""
     with index.using() as snap:
-        expanded = index._parse(snap, SearchRequest(q="camera~", typing=False)).query
+        expanded = answer.parse(snap, SearchRequest(q="camera~", typing=False), index.limits).query
     assert {t.boost for t in expanded.leaves() if t.fieldname == "title"} == {3.0}
     assert {t.boost for t in expanded.leaves() if t.fieldname == "excerpt"} == {1.0}

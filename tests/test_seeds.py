@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from searchapp.seeds import Limits, SeedRejected, parse_file
+from searchapp.ingest.seeds import Limits, SeedRejected, parse_file
 from conftest import FIXTURES, SEEDS
 
 BAD = FIXTURES / "bad"

@@ -28,7 +28,7 @@ def test_priority_is_defaults_then_file_then_environment_then_overrides(tmp_path
     config.write_text("port: 6000\nper_page: 30\nfacet_size: 7\n", encoding="utf-8")
     values = settings.load({"per_page": 40}, config,
                            environ={"SEARCHAPP_FACET_SIZE": "9", "SEARCHAPP_PER_PAGE": "35"})
-    assert (values["port"], values["facet_size"], values["per_page"]) == (6000, 9, 40)
+    assert (values.port, values.facet_size, values.per_page) == (6000, 9, 40)
 
 
 def test_unknown_or_bad_settings_are_named(tmp_path):

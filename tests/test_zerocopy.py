@@ -7,9 +7,8 @@ import mmap
 
 import pytest
 
-from searchapp.query import SearchRequest
-from searchapp.search import SearchIndex
-from searchapp.whoosh_zerocopy import MemoryViewFile, installed
+from searchapp.search import SearchIndex, SearchRequest
+from searchapp.engine.zerocopy import MemoryViewFile, installed
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import threading
 from pathlib import Path
 from typing import Any, Mapping
@@ -12,21 +11,23 @@ from flask import Flask, Response, current_app, request
 from .. import settings as settings_mod
 from ..search import SearchIndex
 
-ROOT = Path(__file__).resolve().parents[2]
+# Inside the package (links to the repository's top-level folders in a checkout, copies in
+# a wheel), so an installed searchapp serves its pages from wherever it is installed.
+PACKAGE = Path(__file__).resolve().parents[1]
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'")
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Make the app from settings (defaults < config file < environment < `config`); opens nothing."""
-    app = Flask("searchapp", template_folder=str(ROOT / "templates"),
-                static_folder=str(ROOT / "static"), static_url_path="/static")
-    cfg = settings_mod.load(config)
+def create_app(config: settings_mod.Settings | Mapping[str, Any] | None = None) -> Flask:
+    """Make the app from settings (defaults < config file < environment < `config`, or the
+    resolved `Settings` the command line passes); opens nothing."""
+    app = Flask("searchapp", template_folder=str(PACKAGE / "templates"),
+                static_folder=str(PACKAGE / "static"), static_url_path="/static")
+    cfg = config if isinstance(config, settings_mod.Settings) else settings_mod.load(config)
     app.config["SEARCHAPP"] = cfg
-    app.config["JSON_SORT_KEYS"] = False
-    app.debug = cfg["debug"]
+    app.debug = cfg.debug
     app.json.ensure_ascii = False
     app.json.sort_keys = False
 
@@ -57,13 +58,9 @@ def search_index() -> SearchIndex:
         with _MAKING:
             index = ext.get("searchapp.index")
             if index is None:
-                cfg = current_app.config["SEARCHAPP"]
-                index = ext["searchapp.index"] = SearchIndex(
-                    cfg["index"], facet_max=cfg["facet_max"],
-                    max_wildcard_terms=cfg["max_wildcard_terms"],
-                    posting_cache_mb=cfg["posting_cache_mb"], recent_cache_mb=cfg["recent_cache_mb"],
-                    freeze_gc=current_app.config.get("SEARCHAPP_FREEZE_GC", False))
-                atexit.register(index.close)
+                index = ext["searchapp.index"] = SearchIndex.from_settings(
+                    current_app.config["SEARCHAPP"],
+                    freeze_gc=current_app.config.get("SEARCHAPP_FREEZE_GC", False)).close_at_exit()
     return index
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..timeline import Bucket, Timeline
+from ..search.timeline import Bucket, Timeline
 
 WIDTH, HEIGHT = 900, 200
 LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 28

@@ -14,11 +14,11 @@ from flask import (Blueprint, Response, abort, current_app, jsonify, render_temp
                    stream_with_context, url_for)
 from markupsafe import Markup, escape
 
-from .. import store
-from ..query import BadRequest, SearchRequest, compare_requests
-from ..schema import FACETS
-from ..serialize import (EXPORT_COLUMNS, record_to_export, record_to_row, result_to_json,
-                         summary_to_json)
+from ..index import store
+from ..index.schema import FACETS
+from ..search.request import BadRequest, SearchRequest, compare_requests
+from ..search.serialize import (EXPORT_COLUMNS, record_to_export, record_to_row, result_to_json,
+                                summary_to_json)
 from . import charts, search_index
 
 bp = Blueprint("search", __name__)
@@ -31,9 +31,8 @@ RECORD_ID = re.compile(r"^[0-9a-f]{16}$")
 def _search_request() -> SearchRequest:
     cfg = current_app.config["SEARCHAPP"]
     params = {k: request.args.getlist(k) for k in request.args}
-    return SearchRequest.from_params(params, per_page=cfg["per_page"],
-                                     max_per_page=cfg["max_per_page"], max_page=cfg["max_page"],
-                                     max_query_length=cfg["max_query_length"])
+    return SearchRequest.from_params(params, per_page=cfg.per_page, max_per_page=cfg.max_per_page,
+                                     max_page=cfg.max_page, max_query_length=cfg.max_query_length)
 
 
 def _wants_partial() -> bool:
@@ -50,8 +49,8 @@ def search_url(req: SearchRequest, endpoint: str = "search.search", **changes) -
 @bp.app_context_processor
 def _helpers():
     return {"search_url": search_url, "facet_labels": FACET_LABELS, "facet_names": FACETS,
-            "facet_size": current_app.config["SEARCHAPP"]["facet_size"],
-            "facet_page_max": current_app.config["SEARCHAPP"]["facet_page_max"],
+            "facet_size": current_app.config["SEARCHAPP"].facet_size,
+            "facet_page_max": current_app.config["SEARCHAPP"].facet_page_max,
             "highlighted": lambda html: Markup(html),  # already sanitised by bleach
             "index_stats": _stats}
 
@@ -68,11 +67,7 @@ def _stats():
 def search():
     """The search page: the whole page, or just the results when htmx asks."""
     partial = _wants_partial()
-    try:
-        req = _search_request()
-    except BadRequest as exc:
-        return _render_search(None, SearchRequest(q=request.args.get("q", "")[:500]), partial,
-                              error=str(exc), status=400)
+    req = _search_request()
     result = search_index().search(req, terms=not partial)
     return _render_search(result, req, partial)
 
@@ -80,10 +75,7 @@ def search():
 @bp.route("/terms")
 def terms():
     """The distinctive words of a search, as a fragment the page loads after the results."""
-    try:
-        req = _search_request()
-    except BadRequest as exc:
-        return Response(f'<p class="muted small">{escape(str(exc))}</p>', 400)
+    req = _search_request()
     return render_template("partials/_terms.html", terms=search_index().distinctive_terms(req),
                            req=req)
 
@@ -131,11 +123,7 @@ def timeline_svg():
 
 
 def _searched():
-    try:
-        req = _search_request()
-    except BadRequest as exc:
-        abort(Response(json.dumps({"error": str(exc), "status": 400}), 400,
-                       mimetype="application/json"))
+    req = _search_request()
     return search_index().search(req, terms=False), req
 
 
@@ -145,26 +133,30 @@ def _download(body: str, mimetype: str, filename: str) -> Response:
     return response
 
 
-def _compare(params):
-    cfg = current_app.config["SEARCHAPP"]
-    reqs = compare_requests(params, max_query_length=cfg["max_query_length"])
+def _compare():
+    params = {k: request.args.getlist(k) for k in request.args}
+    reqs = compare_requests(params, max_query_length=current_app.config["SEARCHAPP"].max_query_length)
     first = reqs[0]
     return first, search_index().compare(reqs, first.interval or None)
+
+
+def _compared_queries() -> list[str]:
+    params = {k: request.args.getlist(k) for k in request.args}
+    return [q for k in sorted(params) if k == "q" or re.fullmatch(r"q[1-4]", k) for q in params[k]]
+
+
+def _compare_form(queries: list[str], error: str | None = None, status: int = 200):
+    return render_template("compare.html", summaries=None, queries=queries, error=error,
+                           req=SearchRequest(), options=SearchRequest()), status
 
 
 @bp.route("/compare")
 def compare():
     """Two to four queries side by side: one timeline, totals, top sources and topics."""
-    params = {k: request.args.getlist(k) for k in request.args}
-    queries = [q for k in sorted(params) if k == "q" or re.fullmatch(r"q[1-4]", k)
-               for q in params[k]]
-    try:
-        first, summaries = _compare(params)
-    except BadRequest as exc:
-        status = 400 if any(q.strip() for q in queries) else 200
-        return render_template("compare.html", summaries=None, queries=queries,
-                               error=str(exc) if status == 400 else None, req=SearchRequest(),
-                               options=SearchRequest()), status
+    queries = _compared_queries()
+    if not any(q.strip() for q in queries):
+        return _compare_form(queries)  # nothing asked yet: the empty form
+    first, summaries = _compare()
     chart = charts.comparison_chart([(s.request.q, s.timeline) for s in summaries], first.scale)
     return render_template("compare.html", summaries=summaries, queries=queries, chart=chart,
                            error=None, req=SearchRequest(), options=first,
@@ -173,10 +165,7 @@ def compare():
 
 @bp.route("/api/compare")
 def api_compare():
-    try:
-        first, summaries = _compare({k: request.args.getlist(k) for k in request.args})
-    except BadRequest as exc:
-        return jsonify(error=str(exc), status=400), 400
+    first, summaries = _compare()
     return jsonify(interval=summaries[0].timeline.interval,
                    queries=[summary_to_json(s) for s in summaries])
 
@@ -184,11 +173,7 @@ def api_compare():
 @bp.route("/api/search")
 def api_search():
     """The search as JSON: the stable contract documented in the README."""
-    try:
-        req = _search_request()
-    except BadRequest as exc:
-        return jsonify(error=str(exc), status=400), 400
-    return jsonify(result_to_json(search_index().search(req)))
+    return jsonify(result_to_json(search_index().search(_search_request())))
 
 
 @bp.route("/doc/<record_id>")
@@ -226,10 +211,7 @@ def export_jsonl():
 
 
 def _export(kind: str):
-    try:
-        req = _search_request()
-    except BadRequest as exc:
-        return jsonify(error=str(exc), status=400), 400
+    req = _search_request()
     batches = search_index().export(req)
     body = _csv_lines(batches) if kind == "csv" else _jsonl_lines(batches)
     mimetype = "text/csv" if kind == "csv" else "application/x-ndjson"
@@ -276,6 +258,21 @@ def healthz():
         return jsonify(status="unavailable", error=str(exc)), 503
     return jsonify(status="ok", records=stats.records, generation=stats.generation,
                    updated=stats.updated.isoformat() if stats.updated else None)
+
+
+@bp.app_errorhandler(BadRequest)
+def _bad_request(exc):
+    """A parameter a search cannot be answered with, said in the form the route answers in:
+    the page keeps the user's query in its form, a fragment says it in place, the rest JSON."""
+    message = str(exc)
+    if request.endpoint == "search.search":
+        return _render_search(None, SearchRequest(q=request.args.get("q", "")[:500]),
+                              _wants_partial(), error=message, status=400)
+    if request.endpoint == "search.terms":
+        return Response(f'<p class="muted small">{escape(message)}</p>', 400)
+    if request.endpoint == "search.compare":
+        return _compare_form(_compared_queries(), message, 400)
+    return jsonify(error=message, status=400), 400
 
 
 @bp.app_errorhandler(store.IndexProblem)

@@ -14,19 +14,12 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
-from whoosh.analysis import STOP_WORDS as WHOOSH_STOP_WORDS
 
-from .schema import STOP_WORDS
+from ..index.analysis import NOISE, fold_word
+from .parser import query_words
 
 FIELD = "body"
 SAMPLE = 500  # records read at most: enough for the top words, cheap enough to type over
-# Words that are common in any news prose; distinctive only by accident.
-NOISE = frozenset(WHOOSH_STOP_WORDS | STOP_WORDS | set(
-    """about after against also been before being can could did does had he her his how i
-    into just like may many
-    more most much new not now one only other our over said says she so some than them
-    then there these they those through two up us use used using very was we what when
-    where which while who why would year years you your""".split()))
 
 
 @dataclass(frozen=True)
@@ -47,6 +40,11 @@ class Terms:
     @property
     def sampled(self) -> bool:
         return self.sample_size < self.population
+
+
+def of_query(reader, docs: np.ndarray, collection_size: int, q: str) -> Terms:
+    """The distinctive words of a search's matches, leaving out the query's own words."""
+    return distinctive(reader, docs, collection_size, {fold_word(w) for w in query_words(q)})
 
 
 def distinctive(reader, docs: np.ndarray, collection_size: int, exclude: set[str],

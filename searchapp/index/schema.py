@@ -13,9 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from whoosh import columns, fields
-from whoosh.analysis import (CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter,
-                             StopFilter)
-from whoosh.support.charset import accent_map
+
+from . import analysis
 
 FORMAT = 3
 
@@ -25,21 +24,6 @@ FACETS = ("topic", "provider", "category", "type", "year", "kind")
 TOPIC_SEPARATOR = "\x1f"
 NO_DATE = -(2**62)
 
-# Words too common in news prose to carry meaning; short on purpose (see the README).
-STOP_WORDS = frozenset("""a an and are as at be but by for from has have in is it its of on or
-s t that the their this to was were will with""".split())
-
-
-def text_analyzer():
-    """English words, lower-cased, accents folded, stemmed: `Cafés` and `cafe` match."""
-    return (RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
-            | StopFilter(stoplist=STOP_WORDS, minsize=1) | StemFilter(lang="en", cachesize=100_000))
-
-
-def fold_analyzer():
-    """Lower-cased and accent-folded but not stemmed: prefixes must not be stemmed."""
-    return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
-
 
 def _column(field: fields.FieldType, column: columns.Column) -> fields.FieldType:
     # KEYWORD(sortable=SomeColumn()) ignores the column object; setting it afterwards works.
@@ -48,17 +32,16 @@ def _column(field: fields.FieldType, column: columns.Column) -> fields.FieldType
 
 
 def build_schema() -> fields.Schema:
-    analyzer = text_analyzer()
+    stemmed = analysis.stemmed()
     return fields.Schema(
         id=fields.ID(stored=True, unique=True),
-        title=fields.TEXT(analyzer=analyzer, phrase=True),
-        excerpt=fields.TEXT(analyzer=analyzer, phrase=True),
-        source=fields.TEXT(analyzer=fold_analyzer(), phrase=True),
-        topic=fields.TEXT(analyzer=fold_analyzer(), phrase=True),
+        title=fields.TEXT(analyzer=stemmed, phrase=True),
+        excerpt=fields.TEXT(analyzer=stemmed, phrase=True),
+        source=fields.TEXT(analyzer=analysis.folded(), phrase=True),
+        topic=fields.TEXT(analyzer=analysis.folded(), phrase=True),
         # Title and excerpt as written (not stemmed): term vectors give the distinctive
         # terms, and its words the spelling suggestions.
-        body=fields.TEXT(analyzer=fold_analyzer() | StopFilter(stoplist=STOP_WORDS, minsize=2),
-                         vector=True, phrase=False),
+        body=fields.TEXT(analyzer=analysis.body(), vector=True, phrase=False),
         category=fields.KEYWORD(lowercase=True, commas=True),
         type=fields.KEYWORD(lowercase=True, commas=True),
         kind=fields.ID(),

@@ -2,10 +2,10 @@
 
 The index is the one source of truth: each record stores the drafts it was merged from,
 so an incremental run only parses new and changed files, takes the drafts of deleted or
-changed files out of the records that hold them, and re-merges just those records. The
-manifest (path -> size, mtime, content hash) only saves re-reading unchanged files, and
-is written after the index commit: if it is lost or stale, files look changed and are
-re-merged to the same records, so the index still converges.
+changed files out of the records that hold them, and re-merges just those records. It
+first plans (what changed, which records that touches, what to write), then applies the
+plan in one commit, then writes the manifest (manifest.py), which only saves re-reading
+unchanged files.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import signal
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -26,12 +25,14 @@ from typing import Any, Callable, Iterable
 
 from whoosh import index as whoosh_index
 
-from . import records, store, whoosh_zerocopy
+from ..engine import zerocopy
+from ..ingest import records
+from ..ingest.seeds import Limits, Problem, SeedRejected, parse_bytes
+from . import store
+from .manifest import HELD, Manifest
 from .schema import source_token, to_document
-from .seeds import Limits, Problem, SeedRejected, parse_bytes
 
 IGNORED_SUFFIXES = ("~", ".tmp", ".swp", ".part", ".crdownload")
-RACY_NS = 2_000_000_000
 PARALLEL_FROM = 2000  # files; below this, starting processes costs more than it saves
 PARALLEL_WRITE_FROM = 20_000  # records of a full build
 
@@ -73,15 +74,46 @@ class _Loaded:
     problem: Problem | None = None
 
 
+@dataclass
+class Stored:
+    """A record as the index holds it: its document number and its stored fields."""
+
+    docnum: int
+    fields: dict[str, Any]
+
+    def drafts(self) -> list[dict[str, Any]]:
+        return json.loads(self.fields["drafts"])
+
+
+@dataclass
+class Plan:
+    """What an incremental run will change, worked out before anything is written."""
+
+    loaded: list[_Loaded]
+    retired: set[str]  # files whose drafts go from the records that hold them
+    existing: dict[str, Stored]  # records those files or the new drafts touch, by id
+    new_drafts: dict[str, list[str]]  # by record id
+    before: Manifest  # as the run found it
+    manifest: Manifest  # to write after the commit
+    writes: list[tuple[int | None, dict | None]] = field(default_factory=list)  # (delete, add)
+
+
 class Indexer:
     """Indexes one seeds folder into one index folder, one writer at a time."""
 
     def __init__(self, seeds: Path, root: Path, limits: Limits = Limits(), lock_timeout: float = 10.0,
                  workers: int = 0, progress: Callable[[int, int], None] | None = None):
-        whoosh_zerocopy.install()
+        zerocopy.install()
         _children_die_with_parent()
         self.seeds, self.root, self.limits = Path(seeds), Path(root), limits
         self.lock_timeout, self.workers, self.progress = lock_timeout, workers, progress
+
+    @classmethod
+    def from_settings(cls, settings, progress: Callable[[int, int], None] | None = None
+                      ) -> "Indexer":
+        limits = Limits(max_bytes=settings.max_seed_bytes, max_nodes=settings.max_yaml_nodes)
+        return cls(settings.seeds, settings.index, limits, settings.lock_timeout,
+                   settings.parse_workers, progress)
 
     def run(self, full: bool = False) -> Summary:
         """Bring the index up to date; a first run, or `full`, builds it anew and swaps it in."""
@@ -105,107 +137,124 @@ class Indexer:
         summary.seconds = time.perf_counter() - started
         return summary
 
-    # -- the two kinds of run -------------------------------------------------------------
+    # -- incremental: plan, then apply ------------------------------------------------------
 
     def _incremental(self, build: Path) -> Summary:
         summary = Summary()
-        saved = store.read_manifest(build)
-        manifest = saved.get("files", {})
-        # A file written within the clock's granularity of the last run can change again
-        # without its size or mtime changing ("racy" files, as git calls them): re-hash those.
-        racy_after = saved.get("written_ns", 0) - RACY_NS
+        ix = whoosh_index.open_dir(str(build))
+        try:
+            with ix.searcher() as searcher:
+                plan = self._plan(build, searcher, ix.latest_generation(), summary)
+            if plan.writes:
+                self._apply(ix, plan.writes)
+            if plan.writes or plan.loaded or plan.manifest.files != plan.before.files:
+                plan.manifest.write(build, ix.latest_generation())
+        finally:
+            ix.close()
+        return summary
+
+    def _plan(self, build: Path, searcher, generation: int, summary: Summary) -> Plan:
+        """Which files changed, which records they touch, and what to write for each."""
+        manifest = Manifest.read(build)
         files = scan(self.seeds)
         summary.seen = len(files)
-        todo = [rel for rel, st in files.items()
-                if not _same_stat(manifest.get(rel), st) or st.st_mtime_ns >= racy_after]
-        loaded = self._load(todo, manifest)
+        loaded = self._load([rel for rel, st in files.items() if not manifest.unchanged(rel, st)],
+                            manifest)
         changed = {l.rel for l in loaded if l.drafts is not None or l.problem}
-        deleted = set(manifest) - set(files)
+        deleted = set(manifest.files) - set(files)
         summary.new = sum(1 for rel in changed if rel not in manifest)
         summary.changed = len(changed) - summary.new
-        summary.deleted = len(deleted)
         good = [l for l in loaded if l.drafts is not None]
         summary.warnings.extend(w for l in good for w in l.warnings)
         retired = {l.rel for l in good} | deleted  # files whose old drafts must go
         new_drafts = _drafts_by_id(good)
 
-        ix = whoosh_index.open_dir(str(build))
-        with ix.searcher() as searcher:
-            # Files the index has records of but the folder no longer holds: deleted while
-            # the manifest was lost or stale (a run killed between commit and manifest).
-            # Their records must go as well. A manifest written for this very generation
-            # lists every file the index holds, so the index's own list need not be read.
-            orphans: set[str] = set()
-            if saved.get("generation") != ix.latest_generation():
-                on_disk = {source_token(rel) for rel in files}
-                orphans = {t.decode() if isinstance(t, bytes) else t
-                           for t in searcher.lexicon("sources")} - on_disk
-            tokens = {source_token(rel) for rel in retired} | orphans
-            existing = _stored_records(searcher, tokens, new_drafts)
-            for fields in existing.values():
-                retired.update(d["source"] for d in json.loads(fields["drafts"])
-                               if source_token(d["source"]) in orphans)
-            summary.deleted = len(deleted | {r for r in retired if r not in files})
-            held = self._report_rejections(loaded, searcher, summary)
-        writes = []
+        # Files the index has records of but the folder no longer holds: deleted while the
+        # manifest was lost or stale (a run killed between commit and manifest). Their
+        # records must go as well.
+        orphans: set[str] = set()
+        if not manifest.lists_everything_in(generation):
+            on_disk = {source_token(rel) for rel in files}
+            orphans = {t.decode() if isinstance(t, bytes) else t
+                       for t in searcher.lexicon("sources")} - on_disk
+        tokens = {source_token(rel) for rel in retired} | orphans
+        existing = _stored_records(searcher, tokens, new_drafts)
+        for stored in existing.values():
+            retired.update(d["source"] for d in stored.drafts()
+                           if source_token(d["source"]) in orphans)
+        summary.deleted = len(deleted | {r for r in retired if r not in files})
+        held = _rejections(loaded, searcher, summary)
+
+        plan = Plan(loaded, retired, existing, new_drafts, manifest,
+                    self._next_manifest(manifest, files, loaded, held))
         for rid in sorted(set(existing) | set(new_drafts)):
             old = existing.get(rid)
-            kept = [d for d in json.loads(old["drafts"]) if d["source"] not in retired] if old else []
+            kept = [d for d in old.drafts() if d["source"] not in retired] if old else []
             doc = self._merge(rid, kept + new_drafts.get(rid, []), summary)
             if doc is None:
                 if old is not None:
-                    writes.append((old[DOCNUM], None))
+                    plan.writes.append((old.docnum, None))
                     summary.removed += 1
             elif old is None:
-                writes.append((None, doc))
+                plan.writes.append((None, doc))
                 summary.added += 1
-            elif (doc["hash"], doc["drafts"]) != (old["hash"], old["drafts"]):
-                writes.append((old[DOCNUM], doc))
+            elif (doc["hash"], doc["drafts"]) != (old.fields["hash"], old.fields["drafts"]):
+                plan.writes.append((old.docnum, doc))
                 summary.updated += 1
-        if writes:
-            # The store's write lock is held for the whole run, so the document numbers
-            # read above still name the same records: deleting by number skips a term
-            # lookup per record in every segment.
-            writer = ix.writer(timeout=self.lock_timeout)
-            try:
-                for docnum, doc in writes:
-                    if docnum is not None:
-                        writer.delete_document(docnum)
-                    if doc is not None:
-                        writer.add_document(**doc)
-                writer.commit()
-            except BaseException:
-                _cancel(writer)
-                raise
-        new_manifest = {rel: manifest[rel] for rel in files if rel in manifest}
+        return plan
+
+    def _apply(self, ix, writes: list[tuple[int | None, dict | None]]) -> None:
+        """Delete and add in one commit. The store's write lock is held for the whole run, so
+        the document numbers read while planning still name the same records: deleting by
+        number skips a term lookup per record in every segment."""
+        writer = ix.writer(timeout=self.lock_timeout)
+        try:
+            for docnum, doc in writes:
+                if docnum is not None:
+                    writer.delete_document(docnum)
+                if doc is not None:
+                    writer.add_document(**doc)
+            writer.commit()
+        except BaseException:
+            _cancel(writer)
+            raise
+
+    @staticmethod
+    def _next_manifest(manifest: Manifest, files: dict, loaded: list[_Loaded],
+                       held: dict[str, list]) -> Manifest:
+        """Unchanged files keep their entries; read files get new ones unless rejected."""
+        entries = {rel: manifest.files[rel] for rel in files if rel in manifest}
         for item in loaded:
-            if item.drafts is not None or (item.problem is None and item.rel in new_manifest):
-                new_manifest[item.rel] = item.entry
+            if item.drafts is not None or (item.problem is None and item.rel in entries):
+                entries[item.rel] = item.entry
         for rel in held:  # rejected, but the index keeps its records: the manifest must say so
-            new_manifest.setdefault(rel, dict(HELD))
-        if writes or todo or new_manifest != manifest:
-            _write_manifest(build, ix, new_manifest)
-        ix.close()
-        return summary
+            entries.setdefault(rel, dict(HELD))
+        return Manifest(entries)
+
+    # -- full rebuild -------------------------------------------------------------------------
 
     def _full(self, old_build: Path | None) -> Summary:
         summary = Summary(full=True)
         files = scan(self.seeds)
         summary.seen = len(files)
-        old_manifest = store.read_manifest(old_build).get("files", {}) if old_build else {}
-        loaded = self._load(list(files), {})
+        old_manifest = Manifest.read(old_build)
+        loaded = self._load(list(files), Manifest())
         good = [l for l in loaded if l.drafts is not None]
         summary.warnings.extend(w for l in good for w in l.warnings)
         drafts = _drafts_by_id(good)
-        kept_manifest = self._carry_over_rejected(old_build, loaded, drafts, old_manifest, summary)
+        held = self._held_from(old_build, loaded, summary)
+        for rel_drafts in held.values():  # what a now-broken file gave before: nothing is lost
+            for d in rel_drafts:
+                drafts.setdefault(d["id"], []).append(d)
         summary.new = sum(1 for rel in files if rel not in old_manifest)
         summary.changed = sum(1 for l in good if l.rel in old_manifest
-                              and old_manifest[l.rel].get("sha1") != l.entry["sha1"])
-        summary.deleted = len(set(old_manifest) - set(files))
+                              and old_manifest.get(l.rel).get("sha1") != l.entry["sha1"])
+        summary.deleted = len(set(old_manifest.files) - set(files))
 
         build, ix = store.new_build(self.root)
         # Two writer processes, each leaving its own segment, is the one setting that speeds
-        # Whoosh up on two cores (1.6-1.9x; see WHOOSH-NOTES); below this size it costs more.
+        # Whoosh up on two cores (1.6-1.9x; see docs/whoosh-notes.md); below this size it
+        # costs more.
         parallel = len(drafts) >= PARALLEL_WRITE_FROM and (os.cpu_count() or 1) > 1
         if parallel:
             # The writer forks a process that shares this one's memory. Without freezing,
@@ -226,11 +275,26 @@ class Indexer:
             raise
         finally:
             gc.unfreeze()
-        manifest = {l.rel: l.entry for l in good} | kept_manifest
-        _write_manifest(build, ix, manifest)
+        entries = {l.rel: l.entry for l in good}
+        for rel in held:
+            entries[rel] = old_manifest.get(rel) or dict(HELD)
+        Manifest(entries).write(build, ix.latest_generation())
         ix.close()
         store.make_live(self.root, build)
         return summary
+
+    def _held_from(self, old_build: Path | None, loaded: list[_Loaded], summary: Summary
+                   ) -> dict[str, list[dict]]:
+        """Rejected files, reported, with the drafts the old build holds from each."""
+        if old_build is None or not whoosh_index.exists_in(str(old_build)) \
+                or not any(l.problem for l in loaded):
+            return _rejections(loaded, None, summary)
+        old_ix = whoosh_index.open_dir(str(old_build))
+        try:
+            with old_ix.searcher() as searcher:
+                return _rejections(loaded, searcher, summary)
+        finally:
+            old_ix.close()
 
     # -- pieces -----------------------------------------------------------------------------
 
@@ -242,7 +306,7 @@ class Indexer:
             return None
         return to_document(record, sorted(drafts, key=records.draft_order))
 
-    def _load(self, rels: list[str], manifest: dict) -> list[_Loaded]:
+    def _load(self, rels: list[str], manifest: Manifest) -> list[_Loaded]:
         """Read, hash and parse files; a file whose content hash is unchanged is not parsed."""
         jobs = [(str(self.seeds), rel, self.limits, manifest.get(rel)) for rel in rels]
         workers = self.workers or (os.cpu_count() or 1)
@@ -262,49 +326,29 @@ class Indexer:
         if self.progress is not None:
             self.progress(done, total)
 
-    def _report_rejections(self, loaded: list[_Loaded], searcher, summary: Summary) -> set[str]:
-        """Count and report rejected files; the ones whose earlier records the index keeps."""
-        held = set()
-        for item in loaded:
-            if item.problem is None:
-                continue
-            summary.rejected += 1
-            kept = sum(1 for _ in searcher.document_numbers(sources=source_token(item.rel)))
-            problem = item.problem
-            if kept:
-                held.add(item.rel)
-                problem = Problem(problem.path, problem.line,
-                                  f"{problem.message} (keeping the {kept} record(s) indexed "
-                                  "from its last good version)")
-            summary.errors.append(problem)
-        return held
 
-    def _carry_over_rejected(self, old_build, loaded, drafts, old_manifest, summary) -> dict:
-        """On a full rebuild, keep what a now-broken file contributed before: nothing is lost."""
-        rejected = [l for l in loaded if l.problem]
-        summary.rejected = len(rejected)
-        kept_manifest: dict[str, Any] = {}
-        if not rejected or old_build is None or not whoosh_index.exists_in(str(old_build)):
-            summary.errors.extend(l.problem for l in rejected)
-            return kept_manifest
-        old_ix = whoosh_index.open_dir(str(old_build))
-        with old_ix.searcher() as searcher:
-            for item in rejected:
-                kept = 0
-                for docnum in searcher.document_numbers(sources=source_token(item.rel)):
-                    for d in json.loads(searcher.stored_fields(docnum)["drafts"]):
-                        if d["source"] == item.rel:
-                            drafts.setdefault(d["id"], []).append(d)
-                            kept += 1
-                problem = item.problem
-                if kept:
-                    kept_manifest[item.rel] = old_manifest.get(item.rel, dict(HELD))
-                    problem = Problem(problem.path, problem.line,
-                                      f"{problem.message} (keeping what its last good version "
-                                      "gave the index)")
-                summary.errors.append(problem)
-        old_ix.close()
-        return kept_manifest
+def _rejections(loaded: list[_Loaded], searcher, summary: Summary) -> dict[str, list[dict]]:
+    """Report every rejected file. A file that turns bad keeps what its last good version gave
+    the index (nothing already indexed is lost): for each such file, the drafts it gave, read
+    from `searcher` (the live index, or the build a full rebuild replaces)."""
+    held: dict[str, list[dict]] = {}
+    for item in loaded:
+        if item.problem is None:
+            continue
+        summary.rejected += 1
+        problem, records_kept, drafts = item.problem, 0, []
+        if searcher is not None:
+            for docnum in searcher.document_numbers(sources=source_token(item.rel)):
+                records_kept += 1
+                drafts.extend(d for d in json.loads(searcher.stored_fields(docnum)["drafts"])
+                              if d["source"] == item.rel)
+        if records_kept:
+            held[item.rel] = drafts
+            problem = Problem(problem.path, problem.line,
+                              f"{problem.message} (keeping the {records_kept} record(s) indexed "
+                              "from its last good version)")
+        summary.errors.append(problem)
+    return held
 
 
 _FORK_HOOKED = False
@@ -374,16 +418,6 @@ def scan(seeds: Path) -> dict[str, os.stat_result]:
     return dict(sorted(found.items()))
 
 
-def _write_manifest(build: Path, ix, files: dict[str, Any]) -> None:
-    """Written after the index commit, so it never claims more than the index holds."""
-    store.write_json(build / store.MANIFEST, {"generation": ix.latest_generation(),
-                                              "written_ns": time.time_ns(), "files": files})
-
-
-def _same_stat(entry: dict | None, st: os.stat_result) -> bool:
-    return bool(entry) and entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns
-
-
 def _load_one(job: tuple[str, str, Limits, dict | None]) -> _Loaded:
     seeds, rel, limits, known = job
     path = Path(seeds, rel)
@@ -419,44 +453,16 @@ def _drafts_by_id(loaded: Iterable[_Loaded]) -> dict[str, list[str]]:
     return by_id
 
 
-# The manifest entry of a file that is rejected while the index keeps its earlier records:
-# no stat matches it, so the file is read again every run, and its deletion is noticed.
-HELD = {"held": True}
-DOCNUM = "\0docnum"  # where _stored_records notes each record's document number
-
-
-def _stored_records(searcher, tokens: set[str], new_drafts: dict) -> dict[str, dict]:
-    """Stored fields of every record the files with these source tokens fed, and of every
-    record a new draft names."""
-    found: dict[str, dict] = {}
+def _stored_records(searcher, tokens: set[str], new_drafts: dict) -> dict[str, Stored]:
+    """Every record the files with these source tokens fed, and every record a new draft names."""
+    found: dict[str, Stored] = {}
     for token in tokens:
         for docnum in searcher.document_numbers(sources=token):
             fields = searcher.stored_fields(docnum)
-            found[fields["id"]] = {**fields, DOCNUM: docnum}
+            found[fields["id"]] = Stored(docnum, fields)
     for rid in new_drafts:
         if rid not in found:
             docnum = searcher.document_number(id=rid)
             if docnum is not None:
-                found[rid] = {**searcher.stored_fields(docnum), DOCNUM: docnum}
+                found[rid] = Stored(docnum, searcher.stored_fields(docnum))
     return found
-
-
-class ProgressBar:
-    """A one-line progress bar on a terminal; silent when output is not a terminal."""
-
-    def __init__(self, stream=sys.stderr, min_total: int = 200):
-        self.stream, self.min_total, self.last = stream, min_total, 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        if total < self.min_total or not self.stream.isatty():
-            return
-        now = time.monotonic()
-        if done != total and now - self.last < 0.1:
-            return
-        self.last = now
-        width = 30
-        filled = int(width * done / total)
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files")
-        if done == total:
-            self.stream.write("\n")
-        self.stream.flush()

@@ -1,6 +1,7 @@
 """Every match of a query with its score, computed over whole arrays instead of per posting.
 
-Matching is Whoosh's (a test checks the matches against Whoosh's answers, query by query and
+The ranking model itself (parameters, weights, idf) is `ranking.py`'s; this module applies
+it. Matching is Whoosh's (a test checks the matches against Whoosh's answers, query by query and
 for random queries); query shapes this module does not know are handed to Whoosh whole.
 Scoring is BM25F proper: each word is scored once per record, its counts in the title, the
 excerpt, the source and the topic each weighted by the field's boost and normalised by that
@@ -21,7 +22,8 @@ import numpy as np
 from whoosh import query as wq
 
 from . import postings as post
-from .postings import PostingCache
+from . import ranking
+from .cache import PostingCache
 
 _NO_DOCS = np.zeros(0, dtype=np.int64)
 _NO_SCORES = np.zeros(0, dtype=np.float64)
@@ -40,10 +42,8 @@ class Scored:
 class ArrayScorer:
     """Scores queries against one searcher (one index generation)."""
 
-    def __init__(self, searcher, leaves, alive: np.ndarray, cache: PostingCache, B: float,
-                 K1: float):
+    def __init__(self, searcher, leaves, alive: np.ndarray, cache: PostingCache):
         self.searcher, self.leaves, self.alive, self.cache = searcher, leaves, alive, cache
-        self.B, self.K1 = B, K1
         self._all = np.flatnonzero(alive)
 
     # -- the query tree ---------------------------------------------------------------------
@@ -188,7 +188,7 @@ class ArrayScorer:
             avgfl = self.searcher.avg_field_length(term.fieldname) or 1
             fl = self._lengths(term.fieldname, found)
             docs.append(found)
-            counts.append(tf / ((1 - self.B) + self.B * fl / avgfl))
+            counts.append(ranking.normalised(tf, fl, avgfl))
         if not docs:
             return _union(plain)
         if len(docs) == 1:
@@ -196,9 +196,8 @@ class ArrayScorer:
         else:
             matched, where = np.unique(np.concatenate(docs), return_inverse=True)
             tf = np.bincount(where, weights=np.concatenate(counts), minlength=len(matched))
-        n, total = len(matched), len(self._all)
-        idf = np.log(1 + (total - n + 0.5) / (n + 0.5))
-        return _union([Scored(matched, idf * tf * (self.K1 + 1) / (self.K1 + tf))] + plain)
+        idf = ranking.idf(len(matched), len(self._all))
+        return _union([Scored(matched, idf * ranking.saturated(tf))] + plain)
 
     # -- phrases ----------------------------------------------------------------------------
 

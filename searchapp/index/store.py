@@ -30,7 +30,6 @@ from .schema import FORMAT, build_schema
 
 POINTER = "CURRENT"
 META = "searchapp.json"
-MANIFEST = "manifest.json"
 LOCK = ".write.lock"
 _IN_PROCESS = threading.Lock()
 
@@ -114,11 +113,13 @@ def remove_stale_builds(root: Path, keep: set[str], grace_seconds: float = 60.0)
             pass
 
 
-def read_manifest(build: Path) -> dict:
+def read_json(path: Path) -> dict:
+    """A JSON object written by `write_json`; empty when missing or unreadable."""
     try:
-        return json.loads((build / MANIFEST).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -12,27 +12,21 @@ length columns); everything it reads has a slow, public fallback.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 from whoosh.codec import whoosh3
 from whoosh.matching import wrappers
 from whoosh.util.numeric import byte_to_length
 
-from .lru import ByteLRU
 
 # What a length byte stands for (Whoosh stores each field's length in one lossy byte).
 LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+# How often each way of reading was taken; the engine's test checks the fast ones are, so an
+# upgrade of Whoosh that changes its internals shows up there rather than as a slowdown.
+PATHS: Counter[str] = Counter()
 _EMPTY_IDS = np.zeros(0, dtype=np.int32)
 _EMPTY_WEIGHTS = np.zeros(0, dtype=np.float32)
-
-
-class PostingCache(ByteLRU):
-    """Arrays read from immutable segments, keyed by (segment id, ...), within a byte budget."""
-
-    def __init__(self, max_bytes: int = 192 * 2**20):
-        super().__init__(max_bytes, lambda arrays: sum(a.nbytes for a in arrays) + 200)
-
-    def forget_segments(self, live_segment_ids: set[str]) -> None:
-        self.forget(lambda key: key[0] not in live_segment_ids)
 
 
 def postings(leaf, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -43,6 +37,7 @@ def postings(leaf, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray
     ids: list = []
     weights: list = []
     if isinstance(m, whoosh3.W3LeafMatcher):
+        PATHS["postings: blocks"] += 1
         while m.is_active():
             m._read_ids()
             m._read_weights()
@@ -52,6 +47,7 @@ def postings(leaf, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray
         if not ids:
             return _EMPTY_IDS, _EMPTY_WEIGHTS
         return np.concatenate(ids), np.concatenate(weights)
+    PATHS["postings: one at a time"] += 1
     while m.is_active():  # inlined postings (rare terms) and any other matcher
         ids.append(m.id())
         weights.append(m.weight())
@@ -85,8 +81,10 @@ def length_bytes(leaf, fieldname: str) -> np.ndarray | None:
     out = np.zeros(n, dtype=np.uint8)
     dbfile, base, count = (getattr(reader, a, None) for a in ("_dbfile", "_basepos", "_count"))
     if dbfile is not None and base is not None and count is not None and count <= n:
+        PATHS["lengths: one read"] += 1
         out[:count] = np.frombuffer(bytes(dbfile.get(base, count)), dtype=np.uint8)
     else:
+        PATHS["lengths: one at a time"] += 1
         out[:] = np.fromiter((reader[i] for i in range(n)), dtype=np.uint8, count=n)
     return out
 

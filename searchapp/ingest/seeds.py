@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from . import yamlload
+from . import safe_yaml
 from .clean import canonical_url, clean_text, clean_url
 
 KNOWN_FIELDS = (
@@ -93,8 +93,8 @@ def parse_bytes(data: bytes, rel: str, limits: Limits = Limits()) -> ParsedSeed:
     text = _decode(data, rel, warnings)
     yaml_text, first_line = _front_matter(text, rel)
     try:
-        node = yamlload.compose(yaml_text, limits.max_nodes)
-    except yamlload.TooLarge as exc:
+        node = safe_yaml.compose(yaml_text, limits.max_nodes)
+    except safe_yaml.TooLarge as exc:
         _reject(rel, _line(exc.line, first_line), str(exc))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -105,7 +105,7 @@ def parse_bytes(data: bytes, rel: str, limits: Limits = Limits()) -> ParsedSeed:
     if not isinstance(node, yaml.MappingNode):
         _reject(rel, first_line, "front matter must be a mapping of field: value")
     try:
-        data_map = yamlload.construct(node)
+        data_map = safe_yaml.construct(node)
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         _reject(rel, _line(mark.line if mark else None, first_line),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .search import Hit, QuerySummary, SearchResult
-from .terms import Terms
+from .results import Hit, QuerySummary, SearchResult
+from .distinctive import Terms
 from .timeline import Timeline
 
 

@@ -1,4 +1,4 @@
-"""A least-recently-used cache bounded by the bytes its values hold, not by their number.
+"""Least-recently-used caches bounded by the bytes their values hold, not by their number.
 
 One cached posting list can be 8 bytes or 8 MB, and one cached search can hold the match
 arrays of a single record or of a million, so a count of entries says nothing about memory.
@@ -52,3 +52,13 @@ class ByteLRU(Generic[V]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class PostingCache(ByteLRU):
+    """Arrays read from immutable segments, keyed by (segment id, ...), within a byte budget."""
+
+    def __init__(self, max_bytes: int = 192 * 2**20):
+        super().__init__(max_bytes, lambda arrays: sum(a.nbytes for a in arrays) + 200)
+
+    def forget_segments(self, live_segment_ids: set[str]) -> None:
+        self.forget(lambda key: key[0] not in live_segment_ids)

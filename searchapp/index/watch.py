@@ -14,17 +14,17 @@ from typing import Callable
 from .indexer import Indexer, Summary, scan
 
 
-def watch(indexer: Indexer, cfg: dict, report: Callable[[Summary], None], full_first: bool = False,
+def watch(indexer: Indexer, settings, report: Callable[[Summary], None], full_first: bool = False,
           stop: Callable[[], bool] = lambda: False) -> None:
     report(indexer.run(full=full_first))
     indexed = _signature(indexer)
     while not stop():
-        time.sleep(cfg["watch_interval"])
+        time.sleep(settings.watch_interval)
         current = _signature(indexer)
         if current == indexed:
             continue
         newest = max((mtime for _, mtime in current.values()), default=0)
-        if time.time() - newest / 1e9 < cfg["watch_settle"]:
+        if time.time() - newest / 1e9 < settings.watch_settle:
             continue  # something is still being written: wait until it settles
         report(indexer.run())
         indexed = current

@@ -1,4 +1,4 @@
-"""Facet values and dates of every document as NumPy arrays, for counting, filtering and sorting.
+"""Facets: values and dates of every document as NumPy arrays, and the counts a search shows.
 
 Column values are decoded once per index segment (segments never change once written)
 into ordinals of vocabularies that only grow, so a new generation re-decodes only its new
@@ -8,14 +8,20 @@ document numbers, never a walk over stored fields or Whoosh's `groupedby`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Sequence
-
 import re
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from .schema import NO_DATE, TOPIC_SEPARATOR
+from ..engine import segments
+from ..index.schema import FACETS, NO_DATE, TOPIC_SEPARATOR
+from .request import SearchRequest
+from .results import FacetValue
+
+if TYPE_CHECKING:
+    from .answer import Matches
+
+TOP_BARS = 8  # sources and topics shown as bars above the results
 
 SINGLE = {"provider": "c_provider", "category": "c_category", "type": "c_type", "kind": "c_kind"}
 TOPIC_COLUMN = "c_topic"
@@ -75,18 +81,11 @@ def _read_column(leaf, name: str, n: int, dtype, convert, default) -> np.ndarray
     return np.fromiter((convert(v) for v in reader), dtype=dtype, count=n)
 
 
-@dataclass
-class FacetCount:
-    value: str
-    count: int
-    selected: bool
-
-
 class Columns:
     """Arrays over the global document numbers of one searcher."""
 
     def __init__(self, searcher, cache: SegmentCache):
-        self.leaves = leaves = _leaves(searcher)  # (segment reader, first docnum, segment id)
+        self.leaves = leaves = segments.leaves(searcher)
         cache.forget({sid for _, _, sid in leaves})
         self.cache = cache
         self.size = searcher.reader().doc_count_all()
@@ -94,7 +93,7 @@ class Columns:
         self.dates = self._concat(leaves, "date")
         years = self.dates.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
         self.years = np.where(self.dates == NO_DATE, -1, years)
-        self.alive = _alive(leaves, self.size)
+        self.alive = segments.alive(leaves, self.size)
         self.all_docs = np.flatnonzero(self.alive)
         dates = self.dates[self.all_docs]
         self.all_dated = np.sort(dates[dates != NO_DATE])  # the baseline for shares of attention
@@ -193,20 +192,31 @@ class Columns:
         return self._newest
 
 
-def _leaves(searcher) -> list[tuple[object, int, str]]:
-    out = []
-    for leaf, offset in searcher.reader().leaf_readers():
-        segment = leaf.segment()
-        out.append((leaf, offset, segment.segment_id() if segment else f"ram-{id(leaf)}"))
-    return out
+def facet_counts(cols: Columns, req: SearchRequest, found: "Matches", facet_max: int
+                 ) -> tuple[dict[str, list[FacetValue]], dict[str, list[tuple[str, int]]]]:
+    """Counts per facet, each as if its own selection were off (disjunctive faceting), and
+    the top sources and topics of the results themselves.
 
-
-def _alive(leaves, size: int) -> np.ndarray:
-    alive = np.ones(size, dtype=bool)
-    for leaf, offset, _ in leaves:
-        if leaf.has_deletions():
-            n = leaf.doc_count_all()
-            seg = np.zeros(n, dtype=bool)
-            seg[np.fromiter(leaf.all_doc_ids(), dtype=np.int64)] = True
-            alive[offset:offset + n] = seg
-    return alive
+    A facet with no selection of its own is counted over the final matches, so only
+    selected facets need their own subset of the matches.
+    """
+    out: dict[str, list[FacetValue]] = {}
+    of_final: dict[str, list[tuple[str, int]]] = {}
+    for facet in FACETS:
+        selected = req.filters.get(facet, ())
+        if facet in found.masks:
+            keep = np.ones(len(found.base), dtype=bool)
+            for other, m in found.masks.items():
+                if other != facet:
+                    keep &= m
+            counts = cols.count(facet, found.base[keep])
+        else:
+            counts = of_final[facet] = cols.count(facet, found.final)
+        counted = dict(counts)
+        # Selected values first (so a selection is never hidden under "more"), then by count.
+        pinned = [FacetValue(v, counted.get(v, 0), True) for v in selected]
+        rest = [FacetValue(v, c, False) for v, c in counts if v not in selected]
+        out[facet] = pinned + rest[: max(0, facet_max - len(pinned))]
+    top = {f: (of_final.get(f) or cols.count(f, found.final))[:TOP_BARS]
+           for f in ("provider", "topic")}
+    return out, top

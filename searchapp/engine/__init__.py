@@ -1,0 +1,33 @@
+"""Our driver for Whoosh: the only code that touches Whoosh's private parts.
+
+Reading segments without copying them (zerocopy), postings and field lengths as NumPy
+arrays (postings), scoring whole queries over those arrays (scoring) with the ranking model
+(ranking), bounded expansion of prefixes, wildcards and fuzzy terms (expand), segments and
+live documents (segments), byte-bounded caches (cache). It knows nothing of seeds, our
+schema or the web. `WHOOSH_PRIVATE` lists every private name of Whoosh used here; a test
+checks each one still exists and that every fast path built on them is taken, so an
+upgrade of Whoosh fails loudly in this one place instead of slowing down silently.
+"""
+
+# (module, dotted name within it) of every Whoosh internal the engine relies on.
+WHOOSH_PRIVATE = (
+    ("whoosh.codec.whoosh3", "W3LeafMatcher._read_ids"),
+    ("whoosh.codec.whoosh3", "W3LeafMatcher._read_weights"),
+    ("whoosh.codec.whoosh3", "W3LeafMatcher._next_block"),
+    ("whoosh.codec.whoosh3", "_lenfield"),
+    ("whoosh.codec.whoosh3", "LENGTHS_COLUMN"),
+    ("whoosh.matching.wrappers", "FilterMatcher"),
+    ("whoosh.util.numeric", "byte_to_length"),
+    ("whoosh.filedb.structfile", "BufferFile.__init__"),
+    ("whoosh.query", "Prefix._btexts"),
+    ("whoosh.query", "Wildcard._btexts"),
+    ("whoosh.query", "Wildcard._get_pattern"),
+    ("whoosh.query", "Wildcard._find_prefix"),
+    ("whoosh.query", "FuzzyTerm._btexts"),
+    ("whoosh.qparser", "PrefixPlugin.PrefixNode"),
+    ("whoosh.qparser", "WildcardPlugin.WildcardNode"),
+    ("whoosh.qparser", "WildcardPlugin.do_wildcards"),
+)
+# Instance attributes read at run time (not checkable on the classes): W3LeafMatcher's
+# `_ids` and `_weights`, a segment reader's `_perdoc`, a length column reader's `_dbfile`,
+# `_basepos` and `_count`, and the `_MAIN_*.toc` file names; the fast-path test covers them.

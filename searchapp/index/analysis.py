@@ -1,0 +1,97 @@
+"""Every text analyser searchapp uses, built here and nowhere else.
+
+Index time and query time must cut and normalise words the same way, or queries silently
+miss: the query analysers below are the index analysers with one difference each, said
+where it is made (a test checks that plain words come out the same both ways). Whoosh
+pickles the index analysers into the index, so they are built from Whoosh's own classes
+only; any change to what they produce bumps `schema.FORMAT`.
+"""
+
+from __future__ import annotations
+
+from whoosh.analysis import (STOP_WORDS as WHOOSH_STOP_WORDS, CharsetFilter, Filter,
+                             LowercaseFilter, RegexTokenizer, StemFilter, StopFilter)
+from whoosh.support.charset import accent_map
+
+# Words too common in news prose to carry meaning; short on purpose (see the README).
+STOP_WORDS = frozenset("""a an and are as at be but by for from has have in is it its of on or
+s t that the their this to was were will with""".split())
+
+# Words common in any news prose: left out of distinctive words, where they would only be
+# distinctive by accident.
+NOISE = frozenset(WHOOSH_STOP_WORDS | STOP_WORDS | set(
+    """about after against also been before being can could did does had he her his how i
+    into just like may many
+    more most much new not now one only other our over said says she so some than them
+    then there these they those through two up us use used using very was we what when
+    where which while who why would year years you your""".split()))
+
+STEM_CACHE = 100_000
+
+
+def _folding():
+    return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+
+
+# -- index time -------------------------------------------------------------------------------
+
+def stemmed():
+    """English words, lower-cased, accents folded, stemmed: `Cafés` and `cafe` match (title, excerpt)."""
+    return _folding() | StopFilter(stoplist=STOP_WORDS, minsize=1) | StemFilter(
+        lang="en", cachesize=STEM_CACHE)
+
+
+def folded():
+    """Lower-cased and accent-folded but not stemmed (source and topic names; prefixes)."""
+    return _folding()
+
+
+def body():
+    """Title and excerpt as written (folded, not stemmed, stop words out): term vectors for
+    distinctive words, and the words spelling suggestions come from."""
+    return _folding() | StopFilter(stoplist=STOP_WORDS, minsize=2)
+
+
+# -- query time -------------------------------------------------------------------------------
+
+class StemUnlessPattern(Filter):
+    """Stems words but leaves prefix and wildcard patterns alone (`fles*` must not become `fle*`)."""
+
+    def __init__(self, lang: str = "en", cachesize: int = STEM_CACHE):
+        self.stemmer = StemFilter(lang=lang, cachesize=cachesize)
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __call__(self, tokens):
+        for t in tokens:
+            if "*" in t.text or "?" in t.text:
+                yield t
+            else:
+                yield from self.stemmer(iter((t,)))
+
+
+def query_stemmed():
+    """`stemmed()` for the query parser: the same, except that patterns are not stemmed."""
+    return _folding() | StopFilter(stoplist=STOP_WORDS, minsize=1) | StemUnlessPattern()
+
+
+def query_folded():
+    """`folded()` for the query parser, plus the stop words: a word that no field a bare word
+    is looked for in keeps drops out of the query, where one that some field kept would be
+    required (and `the` would have to be in a source's name)."""
+    return _folding() | StopFilter(stoplist=STOP_WORDS, minsize=1)
+
+
+_FOLD = _folding()
+
+
+def fold_pattern(text: str) -> str:
+    """A prefix or pattern as typed, lower-cased and accent-folded but not cut into words."""
+    return "".join(t.text for t in _FOLD(text, tokenize=False, mode="query"))
+
+
+def fold_word(word: str) -> str:
+    """A word of the query as the unstemmed fields store it (`Don't` -> `dont`), for
+    distinctive words and spelling suggestions."""
+    return "".join(t.text for t in _FOLD(word))

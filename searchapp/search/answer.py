@@ -1,0 +1,257 @@
+"""What one search computes from one snapshot and one request: matches, ranking, counts,
+timeline, suggestion and highlights. Nothing here keeps state between searches; the
+searcher module decides what is cached and for how long.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+from whoosh import query as wq
+
+from ..engine.expand import expansions, is_expanding
+from ..index import analysis
+from ..index.schema import NO_DATE
+from . import distinctive, timeline as timeline_mod
+from .distinctive import Terms
+from .facets import Columns, facet_counts
+from .highlight import mark
+from .parser import ParsedQuery, parse_user_query
+from .request import SearchRequest
+from .results import FacetValue, Hit, QuerySummary
+from .snapshot import Snapshot
+from .suggest import SUGGEST_BELOW, suggest
+from .timeline import Timeline
+
+_STEMMED = analysis.stemmed()  # highlighting finds the query's terms as the index cut them
+
+
+@dataclass
+class Limits:
+    """What the settings bound a search by."""
+
+    facet_max: int = 500
+    max_wildcard_terms: int = 512
+
+
+@dataclass
+class Matches:
+    base: np.ndarray  # matching the text and dates
+    final: np.ndarray  # ... and every facet filter
+    masks: dict[str, np.ndarray]  # per facet, over `base`
+    ranked: tuple[np.ndarray, np.ndarray] | None  # `final` best first, with scores
+
+
+@dataclass
+class Prepared:
+    """A search but for its page of hits: what recent searches keep."""
+
+    parsed: ParsedQuery
+    found: Matches
+    facets: dict[str, list[FacetValue]]
+    top: dict[str, list[tuple[str, int]]]
+    suggestion: str | None
+    timeline: Timeline
+    highlight: dict[str, frozenset[str]]
+    terms: Terms | None = None  # filled in when first asked for
+
+    def nbytes(self) -> int:
+        arrays = [self.found.base, self.found.final, *self.found.masks.values(),
+                  *(self.found.ranked or ())]
+        values = sum(len(v) for v in self.facets.values()) + len(self.timeline.buckets)
+        return sum(a.nbytes for a in arrays) + 200 * values + 4096
+
+
+def search_key(req: SearchRequest) -> tuple:
+    """What decides a search's matches, counts and timeline (not its page, nor the chart's scale)."""
+    return (req.q, req.match, req.typing, req.effective_sort, req.date_from, req.date_to,
+            req.interval, tuple(sorted((f, tuple(v)) for f, v in req.filters.items())))
+
+
+class Clock:
+    """Milliseconds spent in each phase of a search."""
+
+    def __init__(self) -> None:
+        self.started = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round((now - self.last) * 1000, 3)
+        self.last = now
+
+    def total(self) -> float:
+        return round((time.perf_counter() - self.started) * 1000, 1)
+
+
+def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock) -> Prepared:
+    """Everything of a search but its page of hits and its distinctive words."""
+    parsed = parse(snap, req, limits)
+    clock.lap("open")
+    found = matching(snap, parsed, req)
+    clock.lap("match")
+    facets, top = facet_counts(snap.columns, req, found, limits.facet_max)
+    clock.lap("facets")
+    suggestion = None
+    if req.q and len(found.final) < SUGGEST_BELOW:
+        suggestion = suggest(snap.searcher, req.q)
+    clock.lap("suggest")
+    line = timeline_of(snap.columns, found.final, req.interval or None)
+    clock.lap("timeline")
+    return Prepared(parsed, found, facets, top, suggestion, line, highlight_terms(snap, parsed))
+
+
+def terms_of(snap: Snapshot, done: Prepared, req: SearchRequest) -> Terms:
+    """The distinctive words of a prepared search, computed once and kept with it."""
+    if done.terms is None:
+        done.terms = distinctive.of_query(snap.searcher.reader(), done.found.final,
+                                          len(snap.columns.all_docs), req.q)
+    return done.terms
+
+
+def parse(snap: Snapshot, req: SearchRequest, limits: Limits) -> ParsedQuery:
+    """The user's query, with every prefix, wildcard and fuzzy term expanded once, over the
+    whole index, into the index terms it stands for.
+
+    Whoosh would otherwise expand them per segment, so the `max_wildcard_terms` cap and
+    the typed word's "most frequent completions" would depend on how the index happens
+    to be split (an incremental index could answer differently from a full rebuild), and
+    highlighting would expand them again, maybe differently.
+    """
+    parsed = parse_user_query(req.q, req.match, req.typing)
+    if parsed.query is None or parsed.query is wq.NullQuery:
+        return parsed
+    reader = snap.searcher.reader()
+
+    def expand(node):
+        if not is_expanding(node):
+            return node
+        field = node.field()
+        texts = expansions(node, reader, limits.max_wildcard_terms)
+        if not texts:
+            return wq.NullQuery
+        if isinstance(node, wq.FuzzyTerm):
+            # A fuzzy term's matches keep its weight (the title's, and any `^n` typed).
+            return wq.Or([wq.Term(field, t, boost=node.boost) for t in texts])
+        # A prefix or wildcard scores as one constant match, as Whoosh scores it itself.
+        constant = wq.ConstantScoreQuery(wq.Or([wq.Term(field, t) for t in texts]),
+                                         score=node.boost)
+        constant.boost = 1.0  # normalize() multiplies boosts of nested groups through it
+        return constant
+
+    return ParsedQuery(parsed.query.accept(expand).normalize(), parsed.notice)
+
+
+def matching(snap: Snapshot, parsed: ParsedQuery, req: SearchRequest, rank: bool = True) -> Matches:
+    """Documents matching the text and dates (`base`), per-facet masks, all filters (`final`).
+
+    A relevance-sorted text query scores every match in one pass over arrays
+    (engine/scoring.py), which the counts need anyway; other sorts only ask which documents
+    match.
+    """
+    cols = snap.columns
+    ranked = None
+    if parsed.query is None:
+        base = cols.all_docs
+    elif parsed.query is wq.NullQuery:
+        base = np.zeros(0, dtype=np.int64)
+    else:
+        q = parsed.query
+        if rank and req.effective_sort == "relevance":
+            scored = snap.scorer.run(q)
+            order = np.lexsort((scored.docs, -scored.scores))  # best first, ties as Whoosh
+            ranked = (scored.docs[order], scored.scores[order])
+            base = scored.docs
+        else:
+            base = snap.scorer.docs(q)
+    low, high = req.range_seconds()
+    if low is not None or high is not None:
+        base = cols.in_range(base, low, high)
+    masks = {facet: cols.mask(facet, base, values) for facet, values in req.filters.items()}
+    keep = np.ones(len(base), dtype=bool)
+    for m in masks.values():
+        keep &= m
+    final = base[keep]
+    if ranked is not None and len(final) < len(ranked[0]):
+        inside = np.isin(ranked[0], final, assume_unique=True)
+        ranked = (ranked[0][inside], ranked[1][inside])
+    return Matches(base, final, masks, ranked)
+
+
+def page_order(snap: Snapshot, req: SearchRequest, found: Matches) -> list[tuple[int, float | None]]:
+    """(document number, score) of the request's page of hits."""
+    start = (req.page - 1) * req.per_page
+    stop = start + req.per_page
+    if found.ranked is not None:
+        docs, scores = found.ranked
+        return [(int(d), float(sc)) for d, sc in zip(docs[start:stop], scores[start:stop])]
+    if start >= len(found.final):
+        return []
+    docs = snap.columns.by_date(found.final, newest=(req.effective_sort != "oldest"), stop=stop)
+    return [(int(d), None) for d in docs[start:stop]]
+
+
+def full_order(snap: Snapshot, req: SearchRequest, found: Matches) -> np.ndarray:
+    """Every match in result order (for exports)."""
+    if found.ranked is not None:
+        return found.ranked[0]
+    return snap.columns.by_date(found.final, newest=(req.effective_sort != "oldest"),
+                                stop=len(found.final))
+
+
+def hits(snap: Snapshot, terms: dict[str, frozenset[str]], order) -> list[Hit]:
+    out = []
+    for docnum, score in order:
+        record = snap.record(docnum)
+        out.append(Hit(record["id"], record, score,
+                       mark(record["title"], terms["title"], _STEMMED),
+                       mark(record["excerpt"], terms["excerpt"], _STEMMED)))
+    return out
+
+
+def highlight_terms(snap: Snapshot, parsed: ParsedQuery) -> dict[str, frozenset[str]]:
+    """The index terms of the query in titles and excerpts: what `mark` looks for."""
+    found: dict[str, set[str]] = {"title": set(), "excerpt": set()}
+    if parsed.query is not None and parsed.query is not wq.NullQuery:
+        # Not Query.existing_terms: its loop variable shadows its `fieldname` argument, so
+        # after the first term it skips every leaf of another field (excerpts went unmarked).
+        reader = snap.searcher.reader()
+        for leaf in parsed.query.leaves():
+            for fieldname, text in leaf.expanded_terms(reader, phrases=True):
+                if fieldname in found:
+                    found[fieldname].add(text.decode("utf-8") if isinstance(text, bytes) else text)
+    return {k: frozenset(v) for k, v in found.items()}
+
+
+def timeline_of(cols: Columns, final: np.ndarray, interval: str | None) -> Timeline:
+    if len(final) == len(cols.all_docs):  # everything: the baseline is the answer
+        return timeline_mod.build(cols.all_dated, cols.all_dated,
+                                  len(final) - len(cols.all_dated), interval)
+    dates = cols.dates[final]
+    dated = dates[dates != NO_DATE]
+    return timeline_mod.build(dated, cols.all_dated, len(final) - len(dated), interval)
+
+
+def compare(snap: Snapshot, requests: list[SearchRequest], limits: Limits,
+            interval: str | None = None, top: int = 5) -> list[QuerySummary]:
+    """Several queries on one time axis (the span of all their matches), with top facets."""
+    cols = snap.columns
+    matched = []
+    for req in requests:
+        parsed = parse(snap, replace(req, typing=False), limits)
+        matched.append((req, parsed, matching(snap, parsed, req, rank=False).final))
+    dated = [d[d != NO_DATE] for d in (cols.dates[f] for _, _, f in matched)]
+    nonempty = [d for d in dated if len(d)]
+    span = (int(min(d.min() for d in nonempty)), int(max(d.max() for d in nonempty))) \
+        if nonempty else None
+    out = []
+    for (req, parsed, final), dates in zip(matched, dated):
+        line = timeline_mod.build(dates, cols.all_dated, len(final) - len(dates),
+                                  interval, span) if span else \
+            Timeline(interval or "day", (), len(final))
+        out.append(QuerySummary(req, int(len(final)), line,
+                                {f: cols.count(f, final)[:top] for f in ("provider", "topic")},
+                                parsed.notice))
+    return out

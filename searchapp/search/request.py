@@ -1,0 +1,207 @@
+"""What a search asks for: URL parameters read into a `SearchRequest`, refused clearly when bad.
+
+The same object comes from the web page, the API, the exports and `searchapp search`, and
+turns back into the canonical URL parameters that pages link to and htmx pushes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Iterable, Mapping
+
+from ..index.schema import FACETS
+from .timeline import INTERVALS
+
+SORTS = ("relevance", "newest", "oldest")
+SCALES = ("count", "share")
+MATCHES = ("all", "any")
+# URL parameter of each facet filter; `source` is accepted as another name for provider.
+FACET_PARAMS = {"topic": "topic", "provider": "provider", "category": "category",
+                "type": "type", "kind": "kind", "year": "year"}
+PARAM_ALIASES = {"source": "provider", "topics": "topic", "providers": "provider"}
+
+
+class BadRequest(ValueError):
+    """A parameter a request cannot be answered with; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    q: str = ""
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = "relevance"
+    match: str = "all"
+    page: int = 1
+    per_page: int = 20
+    typing: bool = True  # the last word is still being typed: also match it as a prefix
+    interval: str = ""  # timeline periods: day, week, month, year; empty chooses from the span
+    scale: str = "count"  # timeline shows counts, or share of all records in each period
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Iterable[str]], per_page: int = 20,
+                    max_per_page: int = 100, max_page: int = 500,
+                    max_query_length: int = 500) -> "SearchRequest":
+        """Read a request from URL parameters (each a list of values), refusing bad ones clearly."""
+        def one(name: str, default: str = "") -> str:
+            values = [v for v in params.get(name, ()) if v is not None]
+            return values[-1].strip() if values else default
+
+        values = [v for v in params.get("q", ()) if v is not None]
+        q = values[-1] if values and values[-1].strip() else ""  # a trailing space ends a word
+        if len(q) > max_query_length:
+            raise BadRequest(f"q is {len(q)} characters long; the limit is {max_query_length}")
+        filters: dict[str, list[str]] = {}
+        for name, values in params.items():
+            facet = FACET_PARAMS.get(PARAM_ALIASES.get(name, name))
+            if facet:
+                for v in values:
+                    if v and v.strip() and v.strip() not in filters.setdefault(facet, []):
+                        filters[facet].append(v.strip())
+        sort = one("sort", "relevance") or "relevance"
+        if sort not in SORTS:
+            raise BadRequest(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        match = one("match", "all") or "all"
+        if match not in MATCHES:
+            raise BadRequest(f"match must be all or any, not {match!r}")
+        page = _int(one("page", "1") or "1", "page", 1, max_page)
+        size = _int(one("per_page", str(per_page)) or str(per_page), "per_page", 1, max_per_page)
+        interval = one("interval")
+        if interval and interval not in INTERVALS:
+            raise BadRequest(f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}")
+        scale = one("scale", "count") or "count"
+        if scale not in SCALES:
+            raise BadRequest(f"scale must be count or share, not {scale!r}")
+        date_from = _date(one("from"), "from", end=False)
+        date_to = _date(one("to"), "to", end=True)
+        if date_from and date_to and date_from > date_to:
+            raise BadRequest(f"from ({date_from}) is after to ({date_to})")
+        return cls(q=q, filters={k: tuple(v) for k, v in filters.items() if v},
+                   date_from=date_from, date_to=date_to, sort=sort, match=match, page=page,
+                   per_page=size, typing=one("typing", "1") != "0", interval=interval,
+                   scale=scale)
+
+    def params(self, **changes) -> list[tuple[str, str]]:
+        """This request as URL parameters (defaults left out), with `changes` applied."""
+        req = replace(self, **changes) if changes else self
+        out: list[tuple[str, str]] = []
+        if req.q:
+            out.append(("q", req.q))
+        for facet in FACETS:
+            out.extend((facet, v) for v in req.filters.get(facet, ()))
+        if req.date_from:
+            out.append(("from", req.date_from.isoformat()))
+        if req.date_to:
+            out.append(("to", req.date_to.isoformat()))
+        if req.sort != "relevance":
+            out.append(("sort", req.sort))
+        if req.match != "all":
+            out.append(("match", req.match))
+        if req.interval:
+            out.append(("interval", req.interval))
+        if req.scale != "count":
+            out.append(("scale", req.scale))
+        if req.page != 1:
+            out.append(("page", str(req.page)))
+        return out
+
+    def toggled(self, facet: str, value: str) -> "SearchRequest":
+        """The same search with `value` of `facet` selected if it was not, unselected if it was."""
+        current = self.filters.get(facet, ())
+        values = tuple(v for v in current if v != value) if value in current else current + (value,)
+        filters = {k: v for k, v in self.filters.items() if k != facet}
+        if values:
+            filters[facet] = values
+        return replace(self, filters=filters, page=1)
+
+    @property
+    def has_filters(self) -> bool:
+        return bool(self.filters or self.date_from or self.date_to)
+
+    @property
+    def effective_sort(self) -> str:
+        """An empty query has no relevance: it browses newest first unless told otherwise."""
+        return "newest" if not self.q.strip() and self.sort == "relevance" else self.sort
+
+    def range_seconds(self) -> tuple[int | None, int | None]:
+        low = _epoch(self.date_from) if self.date_from else None
+        high = _epoch(self.date_to + timedelta(days=1)) - 1 if self.date_to else None
+        return low, high
+
+
+def _int(text: str, name: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequest(f"{name} must be a whole number, not {text!r}") from None
+    if value < low:
+        raise BadRequest(f"{name} must be at least {low}")
+    if value > high:
+        raise BadRequest(f"{name} must be at most {high}")
+    return value
+
+
+def _date(text: str, name: str, end: bool) -> date | None:
+    """YYYY-MM-DD, or YYYY-MM / YYYY meaning the whole month or year."""
+    if not text:
+        return None
+    try:
+        if re.fullmatch(r"\d{4}", text, re.ASCII):
+            year = int(text)
+            if not 1 <= year <= 9998:
+                raise ValueError
+            return date(year, 12, 31) if end else date(year, 1, 1)
+        if re.fullmatch(r"\d{4}-\d{1,2}", text, re.ASCII):
+            year, month = map(int, text.split("-"))
+            if not 1 <= year <= 9998:
+                raise ValueError
+            first = date(year, month, 1)
+            if not end:
+                return first
+            return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        day = date.fromisoformat(text)
+        if not 1 <= day.year <= 9998:
+            raise ValueError
+        return day
+    except (ValueError, OverflowError):
+        raise BadRequest(f"{name} must be a date like 2021-08-23 (or 2021-08, 2021), "
+                         f"not {text!r}") from None
+
+
+def _epoch(day: date) -> int:
+    return int(datetime.combine(day, time(), tzinfo=timezone.utc).timestamp())
+
+
+# -- comparing queries ---------------------------------------------------------------------
+
+_NUMBERED = re.compile(r"^(.*?)([1-4])$")
+MAX_COMPARED = 4
+
+
+def compare_requests(params: Mapping[str, Iterable[str]], **limits) -> list[SearchRequest]:
+    """2 to 4 searches from `q=a&q=b` (or `q1=a&q2=b`); unnumbered filters apply to every
+    query, numbered ones (`provider2=Sky`, `from1=2021-01`) to that query alone."""
+    params = {k: [v for v in vs if v is not None] for k, vs in params.items()}
+    numbered = sorted(int(k[1:]) for k in params if re.fullmatch(r"q[1-4]", k))
+    if numbered:
+        queries = [(n, (params[f"q{n}"] or [""])[-1]) for n in numbered]
+    else:
+        queries = list(enumerate(params.get("q", []), start=1))
+    queries = [(n, q) for n, q in queries if q.strip()]
+    if not 2 <= len(queries) <= MAX_COMPARED:
+        raise BadRequest(f"compare needs 2 to {MAX_COMPARED} queries (q=...&q=...), "
+                         f"got {len(queries)}")
+    shared = {k: v for k, v in params.items() if not _NUMBERED.match(k) and k != "q"}
+    out = []
+    for n, q in queries:
+        own: dict[str, list[str]] = {name: list(values) for name, values in shared.items()}
+        for key, values in params.items():
+            m = _NUMBERED.match(key)
+            if m and m.group(2) == str(n) and m.group(1) not in ("q", ""):
+                own[m.group(1)] = own.get(m.group(1), []) + list(values)
+        own.update(q=[q], typing=["0"])
+        out.append(SearchRequest.from_params(own, **limits))
+    return out

@@ -1,0 +1,67 @@
+"""What a search answers with: one result object that the page, the API, the exports and the
+command line all render."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .distinctive import Terms
+from .request import SearchRequest
+from .timeline import Timeline
+
+
+@dataclass
+class Hit:
+    id: str
+    record: dict[str, Any]
+    score: float | None
+    title_html: str
+    excerpt_html: str
+
+
+@dataclass
+class FacetValue:
+    value: str
+    count: int
+    selected: bool
+
+
+@dataclass(kw_only=True)
+class SearchResult:
+    request: SearchRequest
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[FacetValue]]
+    took_ms: float
+    suggestion: str | None = None
+    notice: str | None = None
+    generation: str = ""
+    timeline: Timeline | None = None
+    terms: Terms | None = None
+    top: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # of the results themselves
+    timings: dict[str, float] = field(default_factory=dict)  # ms per phase, for benchmarks
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.request.per_page))
+
+
+@dataclass
+class QuerySummary:
+    """One query of a comparison: its total, its timeline on the shared axis, its top facets."""
+
+    request: SearchRequest
+    total: int
+    timeline: Timeline
+    top: dict[str, list[tuple[str, int]]]
+    notice: str | None
+
+
+@dataclass
+class IndexStats:
+    records: int
+    generation: str
+    updated: datetime | None

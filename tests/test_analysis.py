@@ -1,0 +1,55 @@
+"""Index time and query time cut words the same way: if they drifted apart, queries would
+silently miss. Every analyser comes from searchapp/index/analysis.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from searchapp.index import analysis
+from searchapp.index.schema import build_schema
+from searchapp.search.parser import _SCHEMA as QUERY_SCHEMA
+
+TEXTS = ["Facial recognition cameras", "Cafés and CAFE: naïve façade", "The police were running",
+         "don't stop-and-search", "Ünïcödé Straße 2021 élection"]
+
+
+def tokens(analyzer, text: str, **kw) -> list[str]:
+    return [t.text for t in analyzer(text, **kw)]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+@pytest.mark.parametrize("field", ["title", "excerpt", "source", "topic"])
+def test_query_words_are_cut_as_the_index_cut_them(field, text):
+    index_side = build_schema()[field].analyzer
+    query_side = QUERY_SCHEMA[field].analyzer
+    indexed = tokens(index_side, text)
+    queried = tokens(query_side, text, mode="query")
+    if field in ("source", "topic"):  # the query side also drops stop words (see analysis.py)
+        indexed = [t for t in indexed if t not in analysis.STOP_WORDS]
+    assert queried == indexed
+
+
+def test_patterns_are_not_stemmed_at_query_time_only():
+    assert tokens(analysis.query_stemmed(), "running") == tokens(analysis.stemmed(), "running")
+    assert [t.text for t in analysis.StemUnlessPattern()(_tokens("flies*", "flies"))] == \
+        ["flies*", "fli"]
+
+
+def _tokens(*texts):
+    from whoosh.analysis import Token
+    for text in texts:
+        yield Token(text=text)
+
+
+def test_folding_a_word_and_a_pattern():
+    assert analysis.fold_word("Don't") == "dont"
+    assert analysis.fold_pattern("Café*") == "cafe*"
+
+
+def test_the_index_analysers_are_whooshs_own_classes():
+    """Whoosh pickles them into the index: a class of ours there would tie old indexes to our
+    module names."""
+    for name, field in build_schema().items():
+        analyzer = getattr(field, "analyzer", None)
+        for part in getattr(analyzer, "items", [analyzer] if analyzer else []):
+            assert type(part).__module__.startswith("whoosh."), (name, type(part))

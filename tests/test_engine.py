@@ -1,0 +1,82 @@
+"""The engine's fence around Whoosh: every private name it relies on still exists, and every
+fast path built on them is really taken. An upgrade of Whoosh that moves one fails here, by
+name, instead of quietly falling back to the slow path."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from whoosh import query as wq
+from whoosh.filedb.structfile import BufferFile
+
+from searchapp.engine import WHOOSH_PRIVATE, postings
+from searchapp.engine.expand import BoundedPrefix, BoundedWildcard
+from searchapp.engine.zerocopy import MemoryViewFile
+from searchapp.search import SearchIndex, SearchRequest, answer
+from searchapp.search.parser import parse_user_query
+from conftest import build, write_generated
+
+
+@pytest.mark.parametrize("module,name", WHOOSH_PRIVATE, ids=lambda v: str(v))
+def test_every_private_name_the_engine_relies_on_exists(module, name):
+    found = importlib.import_module(module)
+    for part in name.split("."):
+        found = getattr(found, part)  # AttributeError names what went missing
+    assert found is not None
+
+
+@pytest.fixture(scope="module")
+def big_index(tmp_path_factory):
+    """Enough records that common words have postings in blocks (more than 128 of them)."""
+    root = tmp_path_factory.mktemp("engine")
+    write_generated(root / "seeds", 600)
+    build(root / "seeds", root / "index")
+    index = SearchIndex(root / "index")
+    yield index
+    index.close()
+
+
+def test_postings_and_lengths_are_read_a_block_at_a_time(big_index):
+    postings.PATHS.clear()
+    big_index.forget_recent()
+    result = big_index.search(SearchRequest(q="police OR camera", typing=False))
+    assert result.total > 128
+    assert postings.PATHS["postings: blocks"] > 0
+    assert postings.PATHS["lengths: one read"] > 0
+    assert postings.PATHS["lengths: one at a time"] == 0
+
+
+def test_segments_are_read_in_place(big_index):
+    with big_index.using() as snap:
+        for leaf, _, _ in snap.columns.leaves:
+            files = [f for f in vars(leaf._terms).values() if isinstance(f, BufferFile)]
+            assert files and all(isinstance(f.file, MemoryViewFile) for f in files)
+
+
+def test_prefixes_and_wildcards_are_bounded_and_not_stemmed():
+    q = parse_user_query("flies* AND c?mera", typing=False).query
+    leaves = list(q.leaves())
+    prefixes = [leaf for leaf in leaves if isinstance(leaf, BoundedPrefix)]
+    wildcards = [leaf for leaf in leaves if isinstance(leaf, BoundedWildcard)]
+    assert {p.text for p in prefixes} == {"flies"}  # not `fli`, the stem
+    assert {w.text for w in wildcards} == {"c?mera"}
+
+
+def test_the_typed_word_expands_to_its_most_frequent_completions_only(big_index):
+    with big_index.using() as snap:
+        parsed = answer.parse(snap, SearchRequest(q="so"), big_index.limits)  # too short: a word
+        assert not any(isinstance(n, wq.ConstantScoreQuery) for n in parsed.query.children())
+        parsed = answer.parse(snap, SearchRequest(q="hosp"), big_index.limits)
+        expanded = {n.text for n in parsed.query.leaves() if isinstance(n, wq.Term)}
+        assert expanded and all(t.startswith("hosp") for t in expanded)
+
+
+@pytest.mark.parametrize("q", ["title:1*", "title:1?3", "title:*3"])
+def test_prefixes_and_wildcards_expand_to_at_most_the_set_number_of_terms(big_index, q):
+    index = SearchIndex(big_index.root, max_wildcard_terms=3)
+    with index.using() as snap:
+        parsed = answer.parse(snap, SearchRequest(q=q, typing=False), index.limits)
+        terms = [n for n in parsed.query.leaves() if isinstance(n, wq.Term)]
+    index.close()
+    assert len(terms) == 3  # the generated titles end in numbers: far more than 3 match
