@@ -75,12 +75,11 @@ def _run(cfg: Settings, full: bool) -> Summary:
 
 @contextmanager
 def _progress_bar() -> Iterator:
-    """A progress callback drawing click's progress bar on a terminal, for long runs only
-    (click draws nothing when standard error is not a terminal)."""
+    """A progress callback drawing click's progress bar on a terminal, for long runs only."""
     bars: list = []
 
     def progress(done: int, total: int) -> None:
-        if total < PROGRESS_FROM:
+        if total < PROGRESS_FROM or not sys.stderr.isatty():
             return
         if not bars:
             bars.append(click.progressbar(length=total, label="reading seed files",

@@ -2,7 +2,7 @@
 
 whoosh-reloaded 2.7.5 memory-maps each segment file, then wraps each mapped region in
 `BufferFile`, whose `BytesIO(buf)` copies it. At 100k records that copy is ~58 ms per
-searcher opened and most of the server's memory (see WHOOSH-NOTES.md). Here `BufferFile`
+searcher opened and most of the server's memory (see docs/whoosh-notes.md). Here `BufferFile`
 reads the mapped region through a small file-like view instead: same bytes, no copy, the
 kernel's page cache shared by every searcher and process. `install()` is called by the
 modules that open indexes; it is idempotent. Worth offering upstream.

@@ -4,9 +4,11 @@ column arrays, the array scorer, and records by document number or id."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
+from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
 from ..engine import segments
@@ -21,7 +23,7 @@ class Snapshot:
 
     def __init__(self, build: Path, ix, cache: SegmentCache, postings: PostingCache):
         self.build, self.ix = build, ix
-        self.searcher: Searcher = ix.searcher(weighting=WEIGHTING)
+        self.searcher: Searcher = _open_searcher(ix)
         self.toc_generation = self.searcher.reader().generation()
         self.generation = f"{build.name}:{self.toc_generation}"
         self.columns = Columns(self.searcher, cache)
@@ -45,3 +47,20 @@ class Snapshot:
     def close(self) -> None:
         self.searcher.close()
         self.ix.close()
+
+
+# whoosh-ng checks every segment file before opening and says IndexCorruptedError when a
+# commit has just merged one away; whoosh-reloaded retried on its own.
+_SEGMENT_GONE = getattr(whoosh_index, "IndexCorruptedError", OSError)
+
+
+def _open_searcher(ix, tries: int = 10) -> Searcher:
+    """A searcher on the index's latest generation, retried while a commit replaces segments."""
+    for attempt in range(tries):
+        try:
+            return ix.searcher(weighting=WEIGHTING)
+        except _SEGMENT_GONE:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.02)
+    raise AssertionError("unreachable")
