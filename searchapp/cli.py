@@ -168,27 +168,31 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
 @_common
 @click.option("--host", help="Address to bind [setting: host, default 127.0.0.1].")
 @click.option("--port", type=int, help="Port [setting: port, default 5000].")
-@click.option("--threads", type=int, help="Worker threads [setting: threads, default 8].")
+@click.option("--workers", type=int,
+              help="Processes serving requests [setting: workers, default 0: one per core].")
+@click.option("--threads", type=int, help="Threads per process [setting: threads, default 8].")
 @click.option("--reindex/--no-reindex", default=False,
               help="Bring the index up to date before serving.")
 @click.pass_context
-def serve_cmd(ctx, seeds_dir, index_dir, host, port, threads, reindex):
-    """Serve the search site with waitress (a production WSGI server)."""
-    cfg = _settings(ctx, seeds=seeds_dir, index=index_dir, host=host, port=port, threads=threads)
+def serve_cmd(ctx, seeds_dir, index_dir, host, port, workers, threads, reindex):
+    """Serve the search site: gunicorn processes on every core (waitress where there is none)."""
+    cfg = _settings(ctx, seeds=seeds_dir, index=index_dir, host=host, port=port,
+                    workers=workers, threads=threads)
     if reindex:
         summary = _run(cfg, full=False)
         if not summary.ok:
             click.echo("some seed files were rejected (see above); serving the rest", err=True)
-    from waitress import serve
-
     from .web import create_app
+    from .web.server import default_workers, serve
     app = create_app(cfg)
-    app.config["SEARCHAPP_FREEZE_GC"] = True  # this process only serves: see SearchIndex
+    app.config["SEARCHAPP_FREEZE_GC"] = True  # these processes only serve: see SearchIndex
     if cfg.host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: serving on {cfg.host}, reachable from other machines", err=True)
-    click.echo(f"serving {cfg.index} on http://{cfg.host}:{cfg.port}/ (Ctrl-C stops)")
+    processes = cfg.workers or default_workers()
+    click.echo(f"serving {cfg.index} on http://{cfg.host}:{cfg.port}/ with {processes} "
+               f"process{'es' if processes > 1 else ''} (Ctrl-C stops)")
     sys.stdout.flush()
-    serve(app, host=cfg.host, port=cfg.port, threads=cfg.threads, ident="searchapp")
+    serve(app, cfg.host, cfg.port, processes, cfg.threads)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -50,7 +50,8 @@ class Settings:
     index: Path = _setting("index", "Folder the index lives in (created when missing).")
     host: str = _setting("127.0.0.1", "Address `searchapp serve` binds to.")
     port: int = _setting(5000, "Port `searchapp serve` listens on.")
-    threads: int = _setting(8, "Worker threads of the WSGI server.")
+    workers: int = _setting(0, "Processes `searchapp serve` answers with (0: one per core).")
+    threads: int = _setting(8, "Threads of each serving process.")
     max_seed_bytes: int = _setting(4 * 1024 * 1024,
                                    "Seed files larger than this many bytes are rejected.")
     max_yaml_nodes: int = _setting(
@@ -68,7 +69,9 @@ class Settings:
     per_page: int = _setting(20, "Results per page when the request does not say.")
     max_per_page: int = _setting(100, "Largest page size a request may ask for.")
     max_page: int = _setting(500, "Highest page number a request may ask for.")
-    max_query_length: int = _setting(500, "Longest query, in characters, that is searched.")
+    max_query_length: int = _setting(
+        10000, "Longest query, in characters, that is searched; longer text is cut, with a "
+               "notice.")
     max_wildcard_terms: int = _setting(512,
                                        "Most index terms one prefix or wildcard may expand to.")
     facet_size: int = _setting(10, "Facet values shown before \"more\".")

@@ -210,3 +210,20 @@ def test_hostile_corpus_in_a_real_browser(page, live_site, screenshots):
     assert page.locator("script:not([src])").count() == 0
     assert page.locator("img").count() == 0
     only_local(page, live_site)
+
+
+def test_typing_a_phrase_letter_by_letter_never_shows_zero_results(page, live_site):
+    """Every keystroke's answer, from the third letter on, finds the records the whole words
+    find: a half-typed word is matched against words as written, not against their stems."""
+    page.goto(live_site.url + "/")
+    box = page.locator("#q")
+    box.click()
+    typed = ""
+    for char in "facial recognition":
+        typed += char
+        page.keyboard.type(char)
+        if len(typed) < 3:
+            continue
+        expect(count(page)).to_contain_text(f"for “{typed}”")
+        total = int(count(page).locator("strong").inner_text().replace(",", ""))
+        assert total > 0, typed

@@ -80,3 +80,21 @@ def test_prefixes_and_wildcards_expand_to_at_most_the_set_number_of_terms(big_in
         terms = [n for n in parsed.query.leaves() if isinstance(n, wq.Term)]
     index.close()
     assert len(terms) == 3  # the generated titles end in numbers: far more than 3 match
+
+
+def test_a_phrase_is_found_wherever_its_words_stand(tmp_path):
+    """Positions are read back as written, at every position (whoosh-ng 5.4 mistakes a
+    position value ending in byte 46 for a pickle and fails; see docs/whoosh-notes.md)."""
+    from conftest import build
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    filler = " ".join(f"w{i}" for i in range(45))
+    (seeds / "a.txt").write_text(f'---\ntitle: "Late phrase"\nexcerpt: "{filler} alpha beta"\n'
+                                 'webUrl: "https://example.org/a"\n---\n', encoding="utf-8")
+    build(seeds, tmp_path / "index")
+    index = SearchIndex(tmp_path / "index")
+    try:
+        assert index.search(SearchRequest(q='"alpha beta"', typing=False)).total == 1
+        assert index.search(SearchRequest(q='"w44 alpha"', typing=False)).total == 1
+    finally:
+        index.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from searchapp.search.suggest import suggest
 from searchapp.search import BadRequest, SearchIndex, SearchRequest
 from conftest import FIXTURES, build, copy_seeds
 
@@ -190,7 +191,6 @@ def test_more_like_this(index):
     ({"from": ["2021-13-45"]}, "from must be a date"),
     ({"from": ["2022-01-01"], "to": ["2021-01-01"]}, "is after to"),
     ({"match": ["some"]}, "match must be all or any"),
-    ({"q": ["x" * 501]}, "the limit is 500"),
 ])
 def test_bad_parameters_are_refused_clearly(params, message):
     with pytest.raises(BadRequest, match=message):
@@ -198,8 +198,11 @@ def test_bad_parameters_are_refused_clearly(params, message):
 
 
 def test_suggestion_replaces_whole_words_only(index):
-    result = search(index, q="recogniton recognitonal", typing="0")
-    assert result.suggestion == "recognition recognitonal"  # not "recognitionl"
+    with index.using() as snap:
+        fixed = suggest(snap.speller, snap.searcher.reader(), "recogniton recognitonal")
+    assert fixed == "recognition recognitonal"  # not "recognitionl"
+    # Offered only when the corrected query finds something:
+    assert search(index, q="recogniton recognitonal", typing="0").suggestion is None
     assert search(index, q="facial recogniton", typing="0").suggestion == "facial recognition"
 
 
@@ -238,3 +241,99 @@ def test_nested_prefixes_search(index, q):
     """Found by the scoring property test: a prefix inside nested OR groups crashed parsing."""
     result = search(index, q=q)
     assert result.total > 0
+
+
+# -- what people type that the parser used to misread -------------------------------------------
+
+@pytest.mark.parametrize("q,expected", [("recogniti*", 24), ("recogni?ion", 24),
+                                        ("facial recognitio", 22), ("facial recogniti", 22)])
+def test_prefixes_match_words_as_written_not_their_stems(index, q, expected):
+    """`recognit` is the stem; `recogniti` is a prefix of the word as written."""
+    assert search(index, q=q, typing="1" if " " in q else "0").total == expected
+
+
+def test_letters_too_short_to_complete_take_nothing_away(index):
+    assert search(index, q="facial r").total == search(index, q="facial").total == 22
+    assert search(index, q="facial uk").total < 22  # a real two-letter word still counts
+
+
+def test_a_lone_minus_word_is_everything_without_it(index):
+    everything = search(index).total
+    without = search(index, q="-police", typing="0")
+    assert without.notice is None
+    assert without.total == search(index, q="NOT police", typing="0").total
+    assert 0 < without.total < everything
+    assert not any("police" in (h.record["title"] + h.record["excerpt"]).lower()
+                   for h in without.hits)
+
+
+def test_year_and_date_in_the_query_are_the_date_filter(index):
+    req = SearchRequest.from_params({"q": ["facial year:2021"]})
+    assert (req.q, str(req.date_from), str(req.date_to)) == ("facial ", "2021-01-01", "2021-12-31")
+    req = SearchRequest.from_params({"q": ["date:2021-03..2021-08 ban"], "from": ["2021-05-02"]})
+    assert (req.q, str(req.date_from), str(req.date_to)) == ("ban", "2021-05-02", "2021-08-31")
+    result = search(index, q="facial year:2021")
+    assert result.total == search(index, q="facial", **{"from": "2021", "to": "2021"}).total
+    assert all(h.record["published"].startswith("2021") for h in result.hits) and result.hits
+
+
+def test_a_field_that_does_not_exist_is_searched_as_words_and_said(index):
+    result = search(index, q="colour:facial", typing="0")
+    assert result.total == search(index, q="colour facial", typing="0").total
+    assert "There is no field colour:" in result.notice and "title:" in result.notice
+
+
+def test_a_pasted_paragraph_finds_records_like_it(index):
+    text = ("Civil liberties groups have called on the government to ban the use of live "
+            "facial recognition cameras by police forces, saying the technology is intrusive, "
+            "inaccurate and has been deployed without any parliamentary debate or clear legal "
+            "basis for doing so across the country.")
+    result = search(index, q=text)
+    assert "records like this text" in result.notice
+    top = result.hits[0].record["title"].lower()
+    assert result.total > 10 and "facial" in top and "recognition" in top
+
+
+def test_text_past_the_limit_is_cut_and_said(index):
+    result = search(index, q="facial " * 2000)
+    assert result.request.q.startswith("facial facial") and len(result.request.q) <= 10_000
+    assert "14,000 characters long" in result.notice and result.total == 22
+
+
+@pytest.fixture(scope="module")
+def typo_index(tmp_path_factory):
+    """Generated records where `police` is common and one record misspells it `polcie`."""
+    from conftest import write_generated
+    base = tmp_path_factory.mktemp("typos")
+    write_generated(base / "seeds", 300)
+    (base / "seeds" / "typo.txt").write_text(
+        '---\ntitle: "Polcie chief resigns"\nexcerpt: "The polcie chief of the town resigned."\n'
+        'webUrl: "https://typo.example/1"\n---\n', encoding="utf-8")
+    build(base / "seeds", base / "index")
+    index = SearchIndex(base / "index")
+    yield index
+    index.close()
+
+
+@pytest.mark.parametrize("q,suggestion", [
+    ("polcie", "police"),  # found once, as a slip: the common word is offered
+    ("pollice", "police"),  # found nowhere
+    ("hospitl", "hospital"),
+    ("budget", None),  # a good word is left alone
+    ("qqqq", None),  # nothing close
+])
+def test_did_you_mean_offers_a_far_more_common_word(typo_index, q, suggestion):
+    result = typo_index.search(SearchRequest(q=q, typing=False))
+    assert result.suggestion == suggestion
+
+
+def test_the_spelling_index_keeps_up_with_the_index(tmp_path):
+    from conftest import write_generated
+    write_generated(tmp_path / "seeds", 30)
+    build(tmp_path / "seeds", tmp_path / "index")
+    index = SearchIndex(tmp_path / "index")
+    assert index.search(SearchRequest(q="zebrra", typing=False)).suggestion is None
+    write_generated(tmp_path / "seeds", 30, start=100, word="zebra")  # the index doubles
+    build(tmp_path / "seeds", tmp_path / "index")
+    assert index.search(SearchRequest(q="zebrra", typing=False)).suggestion == "zebra"
+    index.close()

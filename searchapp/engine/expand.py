@@ -8,6 +8,7 @@ a typed word is completed in and how a prefix is folded.
 
 from __future__ import annotations
 
+import copy
 import heapq
 import itertools
 import re
@@ -65,8 +66,12 @@ def is_expanding(node: wq.Query) -> bool:
     return isinstance(node, (Expanding, wq.FuzzyTerm))
 
 
-def expansions(node: wq.Query, reader, limit: int) -> list[str]:
-    """The index terms (as text) a prefix, wildcard or fuzzy term stands for, at most `limit`."""
+def expansions(node: wq.Query, reader, limit: int, over: str | None = None) -> list[str]:
+    """The index terms (as text) a prefix, wildcard or fuzzy term stands for, at most `limit`;
+    with `over`, the terms of that other field it matches (a prefix or wildcard only)."""
+    if over is not None and isinstance(node, Expanding):
+        node = copy.copy(node)
+        node.fieldname = over
     if isinstance(node, Expanding):
         node.limit = limit
     texts = itertools.islice(node._btexts(reader), limit)

@@ -9,6 +9,9 @@ only; any change to what they produce bumps `schema.FORMAT`.
 
 from __future__ import annotations
 
+import threading
+from typing import Callable, TypeVar
+
 from whoosh.analysis import (STOP_WORDS as WHOOSH_STOP_WORDS, CharsetFilter, Filter,
                              LowercaseFilter, RegexTokenizer, StemFilter, StopFilter)
 from whoosh.support.charset import accent_map
@@ -27,6 +30,21 @@ NOISE = frozenset(WHOOSH_STOP_WORDS | STOP_WORDS | set(
     where which while who why would year years you your""".split()))
 
 STEM_CACHE = 100_000
+T = TypeVar("T")
+
+
+def per_thread(make: Callable[[], T]) -> Callable[[], T]:
+    """One `make()` per thread: a stemmer's cache is not safe to share between threads, and
+    searches run side by side."""
+    local = threading.local()
+
+    def get() -> T:
+        value = getattr(local, "value", None)
+        if value is None:
+            value = local.value = make()
+        return value
+
+    return get
 
 
 def _folding():
@@ -95,3 +113,12 @@ def fold_word(word: str) -> str:
     """A word of the query as the unstemmed fields store it (`Don't` -> `dont`), for
     distinctive words and spelling suggestions."""
     return "".join(t.text for t in _FOLD(word))
+
+
+_STEM = per_thread(stemmed)
+
+
+def stem_word(word: str) -> str | None:
+    """One word as the stemmed fields store it (None for a stop word)."""
+    found = [t.text for t in _STEM()(word, mode="query")]
+    return found[0] if found else None

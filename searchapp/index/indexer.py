@@ -28,7 +28,7 @@ from whoosh import index as whoosh_index
 from ..engine import zerocopy
 from ..ingest import records
 from ..ingest.seeds import Limits, Problem, SeedRejected, parse_bytes
-from . import store
+from . import spelling, store
 from .manifest import HELD, Manifest
 from .schema import source_token, to_document
 
@@ -149,6 +149,9 @@ class Indexer:
                 self._apply(ix, plan.writes)
             if plan.writes or plan.loaded or plan.manifest.files != plan.before.files:
                 plan.manifest.write(build, ix.latest_generation())
+            with ix.searcher() as searcher:
+                if spelling.stale(build, searcher.doc_count()):
+                    spelling.build(build, searcher.reader(), searcher.doc_count())
         finally:
             ix.close()
         return summary
@@ -275,6 +278,8 @@ class Indexer:
             raise
         finally:
             gc.unfreeze()
+        with ix.searcher() as searcher:
+            spelling.build(build, searcher.reader(), searcher.doc_count())
         entries = {l.rel: l.entry for l in good}
         for rel in held:
             entries[rel] = old_manifest.get(rel) or dict(HELD)

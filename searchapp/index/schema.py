@@ -23,6 +23,10 @@ FACETS = ("topic", "provider", "category", "type", "year", "kind")
 # One stored value per document for each facet; topics join with this separator.
 TOPIC_SEPARATOR = "\x1f"
 NO_DATE = -(2**62)
+# Fields stemmed at index time, and the field holding their words as written: a prefix or
+# wildcard is matched against the words as written (`recogniti*` finds `recognition`, though
+# the stem is `recognit`), then searched as the stems those words make.
+WORDS_AS_WRITTEN = {"title": "body", "excerpt": "body"}
 
 
 def _column(field: fields.FieldType, column: columns.Column) -> fields.FieldType:

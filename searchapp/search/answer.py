@@ -11,21 +11,22 @@ from dataclasses import dataclass, replace
 import numpy as np
 from whoosh import query as wq
 
-from ..engine.expand import expansions, is_expanding
+from ..engine.expand import BoundedPrefix, expansions, is_expanding
 from ..index import analysis
-from ..index.schema import NO_DATE
+from ..index.analysis import fold_word
+from ..index.schema import NO_DATE, WORDS_AS_WRITTEN
 from . import distinctive, timeline as timeline_mod
 from .distinctive import Terms
 from .facets import Columns, facet_counts
 from .highlight import mark
-from .parser import ParsedQuery, parse_user_query
+from .parser import ParsedQuery, is_pasted_text, parse_user_query, query_words
 from .request import SearchRequest
 from .results import FacetValue, Hit, QuerySummary
 from .snapshot import Snapshot
-from .suggest import SUGGEST_BELOW, suggest
+from .suggest import MORE_COMMON, SUGGEST_BELOW, suggest
 from .timeline import Timeline
 
-_STEMMED = analysis.stemmed()  # highlighting finds the query's terms as the index cut them
+_STEMMED = analysis.per_thread(analysis.stemmed)  # highlights find terms as the index cut them
 
 
 @dataclass
@@ -95,8 +96,13 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock) ->
     facets, top = facet_counts(snap.columns, req, found, limits.facet_max)
     clock.lap("facets")
     suggestion = None
-    if req.q and len(found.final) < SUGGEST_BELOW:
-        suggestion = suggest(snap.searcher, req.q)
+    if req.q and len(found.final) < SUGGEST_BELOW and not is_pasted_text(req.q):
+        suggestion = suggest(snap.speller, snap.searcher.reader(), req.q)
+        if suggestion is not None:
+            fixed = parse(snap, replace(req, q=suggestion, shortened=0), limits)
+            better = len(matching(snap, fixed, req, rank=False).final)
+            if better == 0 or better < MORE_COMMON * len(found.final):
+                suggestion = None
     clock.lap("suggest")
     line = timeline_of(snap.columns, found.final, req.interval or None)
     clock.lap("timeline")
@@ -120,16 +126,27 @@ def parse(snap: Snapshot, req: SearchRequest, limits: Limits) -> ParsedQuery:
     to be split (an incremental index could answer differently from a full rebuild), and
     highlighting would expand them again, maybe differently.
     """
-    parsed = parse_user_query(req.q, req.match, req.typing)
+    reader = snap.searcher.reader()
+    if is_pasted_text(req.q):
+        words = _telling_words(reader, req.q)
+        parsed = parse_user_query(" ".join(words), "any", typing=False)
+        parsed.notice = (f"Searching for records like this text: any of its {len(words)} most "
+                         "distinctive words, best matches first.")
+    else:
+        parsed = parse_user_query(req.q, req.match, req.typing,
+                                  known=lambda word: (_WRITTEN, fold_word(word)) in reader)
+    if req.shortened:
+        parsed.notice = " ".join(filter(None, (
+            f"Your text was {req.shortened:,} characters long; its first {len(req.q):,} were "
+            "searched.", parsed.notice)))
     if parsed.query is None or parsed.query is wq.NullQuery:
         return parsed
-    reader = snap.searcher.reader()
 
     def expand(node):
         if not is_expanding(node):
             return node
         field = node.field()
-        texts = expansions(node, reader, limits.max_wildcard_terms)
+        texts = _expanded(node, reader, limits.max_wildcard_terms)
         if not texts:
             return wq.NullQuery
         if isinstance(node, wq.FuzzyTerm):
@@ -142,6 +159,40 @@ def parse(snap: Snapshot, req: SearchRequest, limits: Limits) -> ParsedQuery:
         return constant
 
     return ParsedQuery(parsed.query.accept(expand).normalize(), parsed.notice)
+
+
+_WRITTEN = WORDS_AS_WRITTEN["title"]  # the field of every title and excerpt word as written
+PASTED_WORDS = 30  # words of a pasted text searched: its rarest in the collection
+
+
+def _telling_words(reader, text: str) -> list[str]:
+    """The words of a pasted text that say most about it: those fewest records contain
+    (but some do), leaving out noise words."""
+    found = {}
+    for word in query_words(text):
+        folded = fold_word(word)
+        if len(folded) < 3 or folded in analysis.NOISE or folded.isdigit() or folded in found:
+            continue
+        df = reader.doc_frequency(_WRITTEN, folded)
+        if df:
+            found[folded] = df
+    return sorted(found, key=lambda w: (found[w], w))[:PASTED_WORDS]
+
+
+def _expanded(node, reader, limit: int) -> list[str]:
+    """The index terms a prefix, wildcard or fuzzy term stands for. In a stemmed field, a
+    prefix or wildcard is matched against the words as written and searched as their stems,
+    so every prefix of a word finds what the word finds; the typed word's completions keep
+    the word itself when it is one."""
+    written = WORDS_AS_WRITTEN.get(node.field())
+    if written is None or isinstance(node, wq.FuzzyTerm):
+        return expansions(node, reader, limit)
+    words = expansions(node, reader, limit, over=written)
+    if isinstance(node, BoundedPrefix) and node.best and (written, node.text) in reader \
+            and node.text not in words:
+        words.append(node.text)
+    stems = (analysis.stem_word(w) for w in words)
+    return list(dict.fromkeys(s for s in stems if s))
 
 
 def matching(snap: Snapshot, parsed: ParsedQuery, req: SearchRequest, rank: bool = True) -> Matches:
@@ -206,8 +257,8 @@ def hits(snap: Snapshot, terms: dict[str, frozenset[str]], order) -> list[Hit]:
     for docnum, score in order:
         record = snap.record(docnum)
         out.append(Hit(record["id"], record, score,
-                       mark(record["title"], terms["title"], _STEMMED),
-                       mark(record["excerpt"], terms["excerpt"], _STEMMED)))
+                       mark(record["title"], terms["title"], _STEMMED()),
+                       mark(record["excerpt"], terms["excerpt"], _STEMMED())))
     return out
 
 

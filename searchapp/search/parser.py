@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from whoosh import fields, qparser, query as wq
 
@@ -26,7 +27,7 @@ TYPED_PREFIX_MIN = 3  # characters: `fo` would expand to half the vocabulary
 TYPED_MARK = "**"
 
 
-def _query_schema() -> fields.Schema:
+def query_schema() -> fields.Schema:
     """The fields a user may name, analysed as the index analyses them (see analysis.py)."""
     stemmed, folded = analysis.query_stemmed(), analysis.query_folded()
     return fields.Schema(
@@ -51,7 +52,6 @@ def _prefix_query(fieldname: str, text: str, boost: float, typed: bool) -> wq.Qu
     return q
 
 
-_SCHEMA = _query_schema()
 _FIELD_ALIASES = {"source": ["provider", "sources", "site", "domain"], "topic": ["topics"]}
 _LAST_WORD = re.compile(r"(^|[\s(])([^\W_][\w'’.-]*)$")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
@@ -63,11 +63,11 @@ class ParsedQuery:
     notice: str | None = None
 
 
-def _parser(match: str) -> qparser.QueryParser:
+def _parser(match: str, schema: fields.Schema) -> qparser.QueryParser:
     # (OrGroup.factory(0.9)'s coordination bonus is lost anyway: PlusMinusPlugin rebuilds
     # the top group as a plain OrGroup.)
     group = qparser.OrGroup if match == "any" else qparser.AndGroup
-    parser = qparser.MultifieldParser(list(FIELD_WEIGHTS), _SCHEMA, fieldboosts=FIELD_WEIGHTS,
+    parser = qparser.MultifieldParser(list(FIELD_WEIGHTS), schema, fieldboosts=FIELD_WEIGHTS,
                                       group=group)
     parser.remove_plugin_class(qparser.SingleQuotePlugin)
     # Whoosh's own WildcardPlugin goes first: left in, it tags `*a*` before ours can bound it.
@@ -81,19 +81,27 @@ def _parser(match: str) -> qparser.QueryParser:
     return parser
 
 
-_PARSERS = {m: _parser(m) for m in MATCHES}
+def _make_parsers() -> dict[str, qparser.QueryParser]:
+    schema = query_schema()
+    return {m: _parser(m, schema) for m in MATCHES}
 
 
-def parse_user_query(text: str, match: str = "all", typing: bool = True) -> ParsedQuery:
-    """The Whoosh query for what the user typed; never raises on odd syntax."""
+_parsers = analysis.per_thread(_make_parsers)
+
+
+def parse_user_query(text: str, match: str = "all", typing: bool = True,
+                     known: Callable[[str], bool] | None = None) -> ParsedQuery:
+    """The Whoosh query for what the user typed; never raises on odd syntax. `known` says
+    whether a word is in the index (a short last word that is not is still being typed)."""
     typing = typing and bool(text) and not text[-1].isspace()  # a space ends the last word
     text = text.strip() if text else ""
     if not text:
         return ParsedQuery(None)
-    source = _with_prefix_for_last_word(text) if typing else text
-    notice = _syntax_problem(text)
+    text, rewritten = _plain_reading(text)
+    source = _with_prefix_for_last_word(text, known) if typing else text
+    notice = rewritten or _syntax_problem(text)
     try:
-        q = _PARSERS[match].parse(source)
+        q = _parsers()[match].parse(source)
     except Exception:  # the parser's own bugs on odd input: fall back to the words
         q, notice = None, "Your query could not be read as search syntax; searched for its words."
     if q is None or _has_error(q):
@@ -103,6 +111,41 @@ def parse_user_query(text: str, match: str = "all", typing: bool = True) -> Pars
     if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
         return ParsedQuery(wq.NullQuery, notice or "Only very common words: nothing to search for.")
     return ParsedQuery(q, notice)
+
+
+FIELDS = ("title", "excerpt", "source", "topic", "category", "type", "kind")
+_KNOWN_FIELDS = set(FIELDS) | {a for names in _FIELD_ALIASES.values() for a in names}
+_FIELD_PREFIX = re.compile(r"(?<![\w:/.])([^\W\d_]\w*):(?=[^\s:/])")
+_NEGATIONS_ONLY = re.compile(r"\s*-[^\s\-\"()]\S*(?:\s+-[^\s\-\"()]\S*)*\s*")
+
+
+def _plain_reading(text: str) -> tuple[str, str | None]:
+    """What people type that the parser would misread, said as they meant it: a lone `-word`
+    is everything without it (as `NOT word` is); a field that does not exist is searched as
+    words, with a notice naming the fields there are; a field name in capitals is the field."""
+    if _NEGATIONS_ONLY.fullmatch(text):
+        return re.sub(r"(^|\s)-(?=\S)", r"\1NOT ", text), None
+    unknown: list[str] = []
+
+    def field(m: re.Match) -> str:
+        name = m.group(1)
+        if name.lower() in _KNOWN_FIELDS:
+            return f"{name.lower()}:"
+        unknown.append(name)
+        return f"{name} "
+
+    parts = text.split('"')
+    parts[::2] = [_FIELD_PREFIX.sub(field, part) for part in parts[::2]]  # not inside phrases
+    text = '"'.join(parts)
+    if not unknown:
+        return text, None
+    if {n.lower() for n in unknown} <= {"year", "date"}:
+        return text, ("year: takes a year (1987), date: a day, month or year, or two of them "
+                      "(1987-03..1987-06); searched as words.")
+    names = ", ".join(f"{n}:" for n in dict.fromkeys(unknown))
+    return text, (f"There is no field {names} searched as words. Fields: "
+                  f"{', '.join(f + ':' for f in FIELDS)}; year: and date: "
+                  "(1987, 1987-03 or 1987-03..1987-06) narrow the dates.")
 
 
 MAX_FUZZY_DISTANCE = 2  # `word~9` would take seconds per segment, for nothing useful
@@ -124,17 +167,32 @@ def _tame(q: wq.Query) -> wq.Query:
     return q
 
 
-def _with_prefix_for_last_word(text: str) -> str:
+def _with_prefix_for_last_word(text: str, known: Callable[[str], bool] | None = None) -> str:
     """`facial recog` searches `facial (recog OR recog*)`: results keep up as the user types."""
     if text.count('"') % 2:
         return text
     m = _LAST_WORD.search(text)
-    if not m or len(m.group(2)) < TYPED_PREFIX_MIN or m.group(2).upper() in ("AND", "OR", "NOT"):
+    if not m or m.group(2).upper() in _OPERATORS:
         return text
     word = m.group(2)
+    if len(word) < TYPED_PREFIX_MIN:
+        return text if known is None or known(word) else _optional_last_word(text, m.start(2), word)
     if word.lower() in analysis.STOP_WORDS:
         return text  # `ban on` is two words, not `ban` and something starting with `on`
     return f"{text[:m.start(2)]}({word} OR {word}{TYPED_MARK})"
+
+
+_OPERATORS = ("AND", "OR", "NOT", "ANDMAYBE", "ANDNOT")
+
+
+def _optional_last_word(text: str, start: int, word: str) -> str:
+    """`facial r`: letters too short to complete, and no word of the index, rank what `facial`
+    finds and take nothing away (a word such as `uk` is searched as typed)."""
+    rest = text[:start].rstrip()
+    if not rest or not text[start - 1].isspace() or rest[-1] in "(:-+" \
+            or rest.split()[-1].upper() in _OPERATORS or rest.count("(") != rest.count(")"):
+        return text
+    return f"({rest}) ANDMAYBE {word}"
 
 
 def _syntax_problem(text: str) -> str | None:
@@ -153,14 +211,23 @@ def _has_error(q: wq.Query) -> bool:
 def _words_query(text: str, match: str) -> wq.Query:
     """Just the words of `text`, as plain terms (the fallback for unreadable syntax)."""
     words = " ".join(_WORD.findall(text))
-    parser = qparser.MultifieldParser(list(FIELD_WEIGHTS), _SCHEMA, fieldboosts=FIELD_WEIGHTS,
-                                      group=qparser.OrGroup if match == "any" else qparser.AndGroup)
+    parser = qparser.MultifieldParser(list(FIELD_WEIGHTS), query_schema(),
+                                      fieldboosts=FIELD_WEIGHTS, group=qparser.OrGroup if match == "any" else qparser.AndGroup)
     parser.remove_plugin_class(qparser.SingleQuotePlugin)
     for plugin in (qparser.FieldsPlugin, qparser.WildcardPlugin, qparser.PhrasePlugin,
                    qparser.GroupPlugin, qparser.OperatorsPlugin, qparser.BoostPlugin,
                    qparser.RangePlugin, qparser.EveryPlugin):
         parser.remove_plugin_class(plugin)
     return parser.parse(words) if words else wq.NullQuery
+
+
+LONG_TEXT_WORDS = 25  # more words than this, without AND/OR/NOT: a pasted text
+_OPERATOR_WORD = re.compile(r"(?<!\S)(?:AND|OR|NOT|ANDNOT|ANDMAYBE)(?!\S)")
+
+
+def is_pasted_text(text: str) -> bool:
+    """A paragraph pasted to find coverage like it, rather than a query written to match."""
+    return len(_WORD.findall(text or "")) > LONG_TEXT_WORDS and not _OPERATOR_WORD.search(text)
 
 
 def query_words(text: str) -> list[str]:

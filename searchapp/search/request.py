@@ -40,11 +40,12 @@ class SearchRequest:
     typing: bool = True  # the last word is still being typed: also match it as a prefix
     interval: str = ""  # timeline periods: day, week, month, year; empty chooses from the span
     scale: str = "count"  # timeline shows counts, or share of all records in each period
+    shortened: int = 0  # the length of a query cut to `max_query_length`, or 0
 
     @classmethod
     def from_params(cls, params: Mapping[str, Iterable[str]], per_page: int = 20,
                     max_per_page: int = 100, max_page: int = 500,
-                    max_query_length: int = 500) -> "SearchRequest":
+                    max_query_length: int = 10_000) -> "SearchRequest":
         """Read a request from URL parameters (each a list of values), refusing bad ones clearly."""
         def one(name: str, default: str = "") -> str:
             values = [v for v in params.get(name, ()) if v is not None]
@@ -52,8 +53,11 @@ class SearchRequest:
 
         values = [v for v in params.get("q", ()) if v is not None]
         q = values[-1] if values and values[-1].strip() else ""  # a trailing space ends a word
-        if len(q) > max_query_length:
-            raise BadRequest(f"q is {len(q)} characters long; the limit is {max_query_length}")
+        asked = len(q)
+        if asked > max_query_length:  # a pasted article: its beginning is searched, and said so
+            cut = q[:max_query_length]
+            q = cut[:cut.rstrip().rfind(" ")] if " " in cut.strip() else cut
+        shortened = asked if asked > max_query_length else 0
         filters: dict[str, list[str]] = {}
         for name, values in params.items():
             facet = FACET_PARAMS.get(PARAM_ALIASES.get(name, name))
@@ -77,12 +81,13 @@ class SearchRequest:
             raise BadRequest(f"scale must be count or share, not {scale!r}")
         date_from = _date(one("from"), "from", end=False)
         date_to = _date(one("to"), "to", end=True)
+        q, date_from, date_to = _dates_in_query(q, date_from, date_to)
         if date_from and date_to and date_from > date_to:
             raise BadRequest(f"from ({date_from}) is after to ({date_to})")
         return cls(q=q, filters={k: tuple(v) for k, v in filters.items() if v},
                    date_from=date_from, date_to=date_to, sort=sort, match=match, page=page,
                    per_page=size, typing=one("typing", "1") != "0", interval=interval,
-                   scale=scale)
+                   scale=scale, shortened=shortened)
 
     def params(self, **changes) -> list[tuple[str, str]]:
         """This request as URL parameters (defaults left out), with `changes` applied."""
@@ -169,6 +174,26 @@ def _date(text: str, name: str, end: bool) -> date | None:
     except (ValueError, OverflowError):
         raise BadRequest(f"{name} must be a date like 2021-08-23 (or 2021-08, 2021), "
                          f"not {text!r}") from None
+
+
+_DAY = r"\d{4}(?:-\d{1,2}){0,2}"
+_DATE_TOKEN = re.compile(rf"(?<!\S)(?:year|date):({_DAY})(?:\.\.({_DAY}))?(?!\S)",
+                         re.ASCII | re.IGNORECASE)
+
+
+def _dates_in_query(q: str, low: date | None, high: date | None
+                    ) -> tuple[str, date | None, date | None]:
+    """`year:1987`, `date:1987-03` and `date:1987-03..1987-06` in the query are the date
+    filter: taken out of the text and intersected with From and To."""
+    for m in _DATE_TOKEN.finditer(q):
+        start = _date(m.group(1), "date", end=False)
+        end = _date(m.group(2) or m.group(1), "date", end=True)
+        low = max(low, start) if low else start
+        high = min(high, end) if high else end
+    if low is None and high is None or not _DATE_TOKEN.search(q):
+        return q, low, high
+    rest = re.sub(r"\s{2,}", " ", _DATE_TOKEN.sub(" ", q)).lstrip()
+    return ("" if not rest.strip() else rest), low, high
 
 
 def _epoch(day: date) -> int:

@@ -3,9 +3,8 @@ a reindex commits (never per request), and the recent searches of that generatio
 
 The web views, the JSON API, the exports and the `searchapp search` command all call
 `SearchIndex.search`, so they agree on what matches, in what order, with which counts.
-What one search computes is `answer.py`'s. Whoosh's file objects are not safe to share
-between threads and pure-Python search gains nothing from running two at once, so
-searches take turns on one lock.
+What one search computes is `answer.py`'s. Each thread searches through a snapshot of its
+own (snapshot.py), so no search waits for another.
 """
 
 from __future__ import annotations
@@ -30,11 +29,11 @@ from .distinctive import Terms
 from .facets import SegmentCache
 from .request import SearchRequest
 from .results import IndexStats, QuerySummary, SearchResult
-from .snapshot import Snapshot
+from .snapshot import Generation, Snapshot, open_searcher
 
 
 class SearchIndex:
-    """Opens nothing until the first search; `close()` lets go of the open snapshot."""
+    """Opens nothing until the first search; `close()` lets go of every open snapshot."""
 
     def __init__(self, root: Path, facet_max: int = 500, max_wildcard_terms: int = 512,
                  posting_cache_mb: int = 192, recent_cache_mb: int = 64, freeze_gc: bool = False):
@@ -44,8 +43,10 @@ class SearchIndex:
         self.posting_cache_bytes = posting_cache_mb * 2**20
         self._recent: ByteLRU[Prepared] = ByteLRU(recent_cache_mb * 2**20, Prepared.nbytes)
         self.freeze_gc = freeze_gc
-        self.lock = threading.RLock()
-        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()  # held only to switch generations and count users
+        self._gen: Generation | None = None
+        self._local = threading.local()  # each thread's own snapshot
+        self._open: set[Snapshot] = set()
         self._cache: tuple[str, SegmentCache, PostingCache] | None = None
 
     @classmethod
@@ -53,7 +54,7 @@ class SearchIndex:
         """The index as the settings describe it: the one way the CLI and the web app make it.
 
         `recent=False` for a process that runs one search and exits (nothing to repeat);
-        `freeze_gc` for a process that only serves (see `_current`).
+        `freeze_gc` for a process that only serves (see `_generation`).
         """
         return cls(settings.index, facet_max=settings.facet_max,
                    max_wildcard_terms=settings.max_wildcard_terms,
@@ -61,76 +62,117 @@ class SearchIndex:
                    recent_cache_mb=settings.recent_cache_mb if recent else 0,
                    freeze_gc=freeze_gc)
 
-    # -- the snapshot's lifecycle -----------------------------------------------------------
+    # -- snapshots: one per thread, on the latest generation -------------------------------
 
     @contextmanager
     def using(self) -> Iterator[Snapshot]:
-        """The current snapshot, reopened first if the index changed; held under the lock."""
-        with self.lock:
-            snap = self.hold()
-            try:
-                yield snap
-            finally:
-                self.release(snap)
+        """This thread's snapshot, reopened first if the index changed."""
+        snap = self.hold()
+        try:
+            yield snap
+        finally:
+            self.release(snap)
 
     def hold(self) -> Snapshot:
-        """The current snapshot, kept open until `release`, even across a reindex."""
-        with self.lock:
-            snap = self._current()
-            snap.users += 1
-            return snap
+        """This thread's snapshot on the latest generation, kept open until `release` even
+        across a reindex."""
+        snap = getattr(self._local, "snap", None)
+        if snap is not None and not snap.retired and snap.current(store.live_build(self.root)):
+            with self._lock:
+                if not snap.retired:
+                    snap.users += 1
+                    return snap
+        fresh = self._open_snapshot()
+        with self._lock:
+            self._local.snap = fresh
+            fresh.users += 1
+            if snap is not None:
+                self._retire(snap)
+            for other in list(self._open):  # idle snapshots of other threads, now stale
+                if other.gen is not self._gen and other.users == 0:
+                    self._retire(other)
+        return fresh
 
     def release(self, snap: Snapshot) -> None:
         """A replaced snapshot is closed when its last user lets go of it."""
-        with self.lock:
+        with self._lock:
             snap.users -= 1
             if snap.retired and snap.users == 0:
-                snap.close()
+                self._close(snap)
 
-    def _current(self) -> Snapshot:
-        snap = self._snapshot
-        if snap is not None and store.live_build(self.root) == snap.build \
-                and snap.ix.latest_generation() == snap.toc_generation:
-            return snap
-        fresh = self._open()
-        if snap is not None:
-            snap.retired = True
-            if snap.users == 0:
-                snap.close()
-        self._snapshot = fresh
-        self._recent.forget(lambda key: key[0] != fresh.generation)
-        if self.freeze_gc:
-            # A process that only serves (`searchapp serve`): what the snapshot holds lives
-            # until the next reindex, so take it out of the garbage collector's full passes,
-            # which would otherwise scan it in the middle of searches. It freezes every
-            # object of the process, which is why it is not the default.
-            gc.unfreeze()
-            gc.collect()
-            gc.freeze()
-        return fresh
+    def _retire(self, snap: Snapshot) -> None:
+        """No longer handed out; closed now if unused, else by its last `release`."""
+        snap.retired = True
+        if snap.users == 0:
+            self._close(snap)
 
-    def _open(self) -> Snapshot:
-        for attempt in range(3):  # a full rebuild may swap builds between reading CURRENT and opening
+    def _close(self, snap: Snapshot) -> None:
+        if snap in self._open:  # once: another thread's sweep may have closed it already
+            self._open.discard(snap)
+            snap.close()
+
+    def _open_snapshot(self) -> Snapshot:
+        for attempt in range(5):  # a reindex may land between reading CURRENT and opening
             build = store.live_build(self.root)
             try:
                 ix = store.open_live(self.root)
+                searcher = open_searcher(ix)
             except (FileNotFoundError, whoosh_index.EmptyIndexError):
-                if attempt == 2:
+                if attempt == 4:
                     raise
                 time.sleep(0.05)
                 continue
+            gen = self._generation(build, searcher)
+            try:
+                if gen is None:
+                    raise ValueError("a newer generation is open")
+                snap = Snapshot(gen, ix, searcher)
+            except ValueError:
+                searcher.close()
+                ix.close()
+                continue
+            with self._lock:
+                self._open.add(snap)
+            return snap
+        raise store.NoIndex(f"the index in {self.root} kept changing while it was opened")
+
+    def _generation(self, build: Path, searcher) -> Generation | None:
+        """The shared generation `searcher` is on, made when it is new; None when the searcher
+        is older than the one already open (a reindex landed while it opened)."""
+        toc = searcher.reader().generation()
+        with self._lock:
+            gen = self._gen
+            if gen is not None and gen.build == build:
+                if gen.toc_generation == toc:
+                    return gen
+                if gen.toc_generation > toc:
+                    return None
             if self._cache is None or self._cache[0] != build.name:
                 self._cache = (build.name, SegmentCache(), PostingCache(self.posting_cache_bytes))
-            return Snapshot(build, ix, self._cache[1], self._cache[2])
-        raise store.NoIndex(f"no index in {self.root}")
+            gen = self._gen = Generation(build, searcher, self._cache[1], self._cache[2])
+            self._recent.forget(lambda key: key[0] != gen.name)
+            if self.freeze_gc:
+                # A process that only serves (`searchapp serve`): what the generation holds
+                # lives until the next reindex, so take it out of the garbage collector's full
+                # passes, which would otherwise scan it in the middle of searches. It freezes
+                # every object of the process, which is why it is not the default.
+                gc.unfreeze()
+                gc.collect()
+                gc.freeze()
+            return gen
 
     def close(self) -> None:
-        with self.lock:
-            if self._snapshot is not None:
-                self._snapshot.retired = True
-                if self._snapshot.users == 0:
-                    self._snapshot.close()
-                self._snapshot = None
+        """Close every snapshot not in use; those in use close when let go of."""
+        with self._lock:
+            for snap in list(self._open):
+                self._retire(snap)
+            self._gen = None
+        self._local = threading.local()
+
+    def snapshots(self) -> list[tuple[str, int]]:
+        """(generation, users) of every open snapshot: for health checks and tests."""
+        with self._lock:
+            return [(snap.generation, snap.users) for snap in self._open]
 
     def close_at_exit(self) -> "SearchIndex":
         atexit.register(self.close)
@@ -157,7 +199,7 @@ class SearchIndex:
         where they are fetched separately, as the page does while the user types.
         """
         clock = Clock()
-        with self.using() as snap:  # parsing too: Whoosh's stemming cache is not thread-safe
+        with self.using() as snap:
             done = self._prepared(snap, req, clock)
             hits = answer.hits(snap, done.highlight, answer.page_order(snap, req, done.found))
             clock.lap("hits")
@@ -187,14 +229,16 @@ class SearchIndex:
         """Every matching record in result order, in batches, so memory stays flat.
 
         The matching runs now (so a missing index fails before a response starts); the
-        records are read batch by batch, letting other searches run in between, from the
-        snapshot the export began with even if a reindex lands meanwhile. The caller must
-        close() the export (a response that is never read, as for HEAD, still lets go).
+        records are then read batch by batch through a snapshot of the export's own, of the
+        generation it began with, even if a reindex lands meanwhile. The caller must close()
+        the export (a response that is never read, as for HEAD, still lets go).
         """
-        snap = self.hold()
+        snap = self._open_snapshot()
+        with self._lock:
+            snap.users += 1
+            snap.retired = True  # nobody else's: closed when the export lets go
         try:
-            with self.lock:
-                order = answer.full_order(snap, req, self._prepared(snap, req, Clock()).found)
+            order = answer.full_order(snap, req, self._prepared(snap, req, Clock()).found)
         except BaseException:
             self.release(snap)
             raise
@@ -235,8 +279,7 @@ class Export:
     def __iter__(self) -> Iterator[list[dict[str, Any]]]:
         try:
             for start in range(0, len(self.order), self.batch):
-                with self.index.lock:
-                    yield [self.snap.record(int(d)) for d in self.order[start:start + self.batch]]
+                yield [self.snap.record(int(d)) for d in self.order[start:start + self.batch]]
         finally:
             self.close()
 

@@ -1,10 +1,19 @@
-"""One open searcher on one generation of the index, with everything searches read from it:
-column arrays, the array scorer, and records by document number or id."""
+"""One generation of the index as searches read it, and one thread's open view of it.
+
+A `Generation` is what every thread shares: the column arrays, the posting cache, the
+spelling index, built once when a reindex lands and never changed. A `Snapshot` is one
+thread's own Whoosh index and searcher on that generation (Whoosh's file objects and
+stemming caches are not safe to share), with the array scorer over its segments. Opening
+one reads no segment into memory (engine/zerocopy.py), so every thread can have its own
+and no search waits for another.
+"""
 
 from __future__ import annotations
 
 import json
+import threading
 import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +24,54 @@ from ..engine import segments
 from ..engine.cache import PostingCache
 from ..engine.ranking import WEIGHTING
 from ..engine.scoring import ArrayScorer
+from ..index.spelling import Speller
 from .facets import Columns, SegmentCache
 
 
-class Snapshot:
-    """Never changes once open; a reindex makes a new one (see searcher.SearchIndex)."""
+class Generation:
+    """What every search of one index generation shares; immutable once made."""
 
-    def __init__(self, build: Path, ix, cache: SegmentCache, postings: PostingCache):
-        self.build, self.ix = build, ix
-        self.searcher: Searcher = _open_searcher(ix)
-        self.toc_generation = self.searcher.reader().generation()
-        self.generation = f"{build.name}:{self.toc_generation}"
-        self.columns = Columns(self.searcher, cache)
+    def __init__(self, build: Path, searcher: Searcher, cache: SegmentCache, postings: PostingCache):
+        self.build = build
+        self.toc_generation = searcher.reader().generation()
+        self.name = f"{build.name}:{self.toc_generation}"
+        self.columns = Columns(searcher, cache)
         postings.forget_segments({sid for _, _, sid in self.columns.leaves})
-        self.scorer = ArrayScorer(self.searcher, self.columns.leaves, self.columns.alive, postings)
+        self.postings = postings
+        self.updated = segments.committed_at(build)
+        self._speller_lock = threading.Lock()
+
+    @cached_property
+    def speller(self) -> Speller | None:
+        """The build's spelling index, opened when first needed (memory-mapped: every process
+        shares one copy)."""
+        with self._speller_lock:
+            return Speller.open(self.build)
+
+
+class Snapshot:
+    """One thread's searcher on one generation; used by that thread only."""
+
+    def __init__(self, gen: Generation, ix, searcher: Searcher):
+        self.gen, self.ix, self.searcher = gen, ix, searcher
+        self.generation = gen.name
+        self.build = gen.build
+        self.columns = gen.columns
+        self.updated = gen.updated
+        leaves = segments.leaves(searcher)
+        if [sid for _, _, sid in leaves] != [sid for _, _, sid in gen.columns.leaves]:
+            raise ValueError("the searcher is not on this generation")
+        self.scorer = ArrayScorer(searcher, leaves, gen.columns.alive, gen.postings)
         self.users = 0
         self.retired = False
-        self.updated = segments.committed_at(build)
+
+    @property
+    def speller(self) -> Speller | None:
+        return self.gen.speller
+
+    def current(self, build: Path | None) -> bool:
+        """Whether this is still the live build's latest generation."""
+        return build == self.build and self.ix.latest_generation() == self.gen.toc_generation
 
     def record(self, docnum: int) -> dict[str, Any]:
         """The record stored at one document number, as the indexer merged it."""
@@ -54,7 +94,7 @@ class Snapshot:
 _SEGMENT_GONE = getattr(whoosh_index, "IndexCorruptedError", OSError)
 
 
-def _open_searcher(ix, tries: int = 10) -> Searcher:
+def open_searcher(ix, tries: int = 10) -> Searcher:
     """A searcher on the index's latest generation, retried while a commit replaces segments."""
     for attempt in range(tries):
         try:

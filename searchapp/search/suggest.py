@@ -1,40 +1,47 @@
-""""Did you mean": each word of a query that the index does not know, replaced by its nearest
-known word from titles and excerpts as written."""
+""""Did you mean": the query with each word the index does not know, or knows only as a rare
+slip, replaced by the closest word of the index that is far more common.
+
+Candidates come from the spelling index the indexer builds (index/spelling.py), and are
+checked against the live index, so a suggestion is always a word some record has.
+"""
 
 from __future__ import annotations
 
 import re
 
-from ..index.analysis import fold_word
+from ..index.analysis import NOISE, fold_word
+from ..index.spelling import FIELD, Speller, distance
 from .parser import query_words
 
-FIELD = "body"  # title and excerpt words, unstemmed
-SUGGEST_BELOW = 3  # offer "did you mean" when a query finds fewer records than this
+SUGGEST_BELOW = 50  # look for a better spelling when a query finds fewer records than this
+MORE_COMMON = 20  # a known word is replaced only by one in this many times more records
+MAX_WORDS = 8  # words of one query looked at (a pasted paragraph gets no suggestion)
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 
 
-def suggest(searcher, q: str) -> str | None:
-    """The query with each unknown word replaced by its nearest known word; None if none is."""
-    reader = searcher.reader()
-    corrector = searcher.corrector(FIELD)
-    changed, out = False, q
-    for word in dict.fromkeys(query_words(q)):
+def suggest(speller: Speller | None, reader, q: str) -> str | None:
+    """The query with its doubtful words replaced; None when there is nothing better."""
+    if speller is None:
+        return None
+    out, changed = q, False
+    words = [w for w in dict.fromkeys(query_words(q)) if w not in _OPERATORS]
+    for word in words[:MAX_WORDS]:
         folded = fold_word(word)
-        if len(folded) < 3 or word in ("AND", "OR", "NOT") or (FIELD, folded) in reader:
+        if len(folded) < 3 or folded.isdigit() or folded in NOISE:
             continue
-        options = corrector.suggest(folded, limit=3)
-        if options:
-            best = min(options, key=lambda s: (_distance(s, folded), s))
+        best = _better(speller, reader, folded)
+        if best:
             out = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", best, out)
             changed = True
     return out if changed and out != q else None
 
 
-def _distance(a: str, b: str) -> int:
-    """Levenshtein distance: the corrector's options, closest first."""
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
+def _better(speller: Speller, reader, word: str) -> str | None:
+    """The closest word far more common than `word`, the most common of equally close ones."""
+    have = reader.doc_frequency(FIELD, word)
+    options = []
+    for candidate in speller.candidates(word):
+        df = reader.doc_frequency(FIELD, candidate)
+        if df and df >= MORE_COMMON * have:
+            options.append((distance(word, candidate), -df, candidate))
+    return min(options)[2] if options else None

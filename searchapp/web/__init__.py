@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, g, request
 
 from .. import settings as settings_mod
 from ..search import SearchIndex
@@ -33,9 +34,19 @@ def create_app(config: settings_mod.Settings | Mapping[str, Any] | None = None) 
 
     from . import views
     app.register_blueprint(views.bp)
+    app.before_request(_start_clock)
     app.before_request(_readable_query_string)
     app.after_request(_security_headers)
     return app
+
+
+def _start_clock():
+    g.started = time.perf_counter()
+
+
+def elapsed_ms() -> float:
+    """Milliseconds since this request reached the app: what a page says a search took."""
+    return round((time.perf_counter() - g.started) * 1000, 1)
 
 
 def _readable_query_string():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 from datetime import datetime, timezone
 from typing import Iterator
@@ -19,7 +20,7 @@ from ..index.schema import FACETS
 from ..search.request import BadRequest, SearchRequest, compare_requests
 from ..search.serialize import (EXPORT_COLUMNS, record_to_export, record_to_row, result_to_json,
                                 summary_to_json)
-from . import charts, search_index
+from . import charts, elapsed_ms, search_index
 
 bp = Blueprint("search", __name__)
 
@@ -69,6 +70,7 @@ def search():
     partial = _wants_partial()
     req = _search_request()
     result = search_index().search(req, terms=not partial)
+    result.took_ms = elapsed_ms()
     return _render_search(result, req, partial)
 
 
@@ -173,7 +175,9 @@ def api_compare():
 @bp.route("/api/search")
 def api_search():
     """The search as JSON: the stable contract documented in the README."""
-    return jsonify(result_to_json(search_index().search(_search_request())))
+    result = search_index().search(_search_request())
+    result.took_ms = elapsed_ms()
+    return jsonify(result_to_json(result))
 
 
 @bp.route("/doc/<record_id>")
@@ -257,7 +261,8 @@ def healthz():
     except store.IndexProblem as exc:
         return jsonify(status="unavailable", error=str(exc)), 503
     return jsonify(status="ok", records=stats.records, generation=stats.generation,
-                   updated=stats.updated.isoformat() if stats.updated else None)
+                   updated=stats.updated.isoformat() if stats.updated else None,
+                   process=os.getpid())
 
 
 @bp.app_errorhandler(BadRequest)

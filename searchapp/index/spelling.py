@@ -1,0 +1,140 @@
+"""The spelling index: every word of the titles and excerpts as written, findable from a
+misspelling in well under a millisecond, built by the indexer beside the index.
+
+A deletion index, as SymSpell has it: each word is filed under itself and under each
+string made by deleting one of its first `PREFIX` letters; a misspelling is looked up under
+itself and the strings made by deleting up to two of its letters. Two strings that meet
+there are close (one letter wrong, missing, extra or swapped, and most two-letter slips),
+and the true distance is then checked on the few candidates. The files are NumPy arrays
+opened memory-mapped, so every server process shares one copy through the page cache.
+Which of the candidates to offer, and when, is `search/suggest.py`'s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import store
+
+FOLDER = "spelling"
+FIELD = "body"  # title and excerpt words, folded, not stemmed
+PREFIX = 10  # letters of a word its deletions are made from (longer words: the rest must match)
+MIN_LENGTH = 3
+# An incremental run rebuilds the spelling index when the index has grown by this share
+# since it was built; in between, new words wait (a suggestion is always checked against
+# the live index, so a deleted word is never offered).
+REBUILD_GROWTH = 0.1
+
+
+def _key(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _deletions(word: str, depth: int) -> set[str]:
+    """`word` (cut to PREFIX letters) and every string made by deleting up to `depth` letters."""
+    found = {word[:PREFIX]}
+    edge = set(found)
+    for _ in range(depth):
+        edge = {w[:i] + w[i + 1:] for w in edge for i in range(len(w)) if len(w) > 1}
+        found |= edge
+    return found
+
+
+def build(build_dir: Path, reader, records: int) -> None:
+    """Write the spelling index of the index `reader` reads (called by the indexer)."""
+    words = [w.decode("utf-8") if isinstance(w, bytes) else w for w in reader.lexicon(FIELD)]
+    words = [w for w in words if len(w) >= MIN_LENGTH and not any(c.isdigit() for c in w)]
+    keys, owners = [], []
+    for n, word in enumerate(words):
+        for variant in _deletions(word, 1):
+            keys.append(_key(variant))
+            owners.append(n)
+    keys_a = np.array(keys, dtype=np.uint64)
+    order = np.argsort(keys_a, kind="stable")
+    folder = build_dir / FOLDER
+    tmp = build_dir / f".{FOLDER}.tmp"
+    tmp.mkdir(exist_ok=True)
+    np.save(tmp / "keys.npy", keys_a[order])
+    np.save(tmp / "owners.npy", np.array(owners, dtype=np.uint32)[order])
+    (tmp / "words.txt").write_text("\n".join(words), encoding="utf-8")
+    (tmp / "meta.json").write_text(json.dumps({"records": records, "words": len(words)}),
+                                   encoding="utf-8")
+    if folder.exists():
+        old = build_dir / f".{FOLDER}.old"
+        os.replace(folder, old)
+        os.replace(tmp, folder)
+        for f in old.iterdir():
+            f.unlink()
+        old.rmdir()
+    else:
+        os.replace(tmp, folder)
+
+
+def stale(build_dir: Path, records: int) -> bool:
+    """Whether an incremental run should rebuild the spelling index (missing, or outgrown)."""
+    meta = store.read_json(build_dir / FOLDER / "meta.json")
+    built = meta.get("records")
+    return not isinstance(built, int) or records > built * (1 + REBUILD_GROWTH) \
+        or records < built * (1 - REBUILD_GROWTH)
+
+
+@dataclass
+class Speller:
+    """Close words of the index, from the files `build` wrote."""
+
+    keys: np.ndarray
+    owners: np.ndarray
+    words: list[str]
+
+    @classmethod
+    def open(cls, build_dir: Path) -> "Speller | None":
+        folder = build_dir / FOLDER
+        try:
+            keys = np.load(folder / "keys.npy", mmap_mode="r")
+            owners = np.load(folder / "owners.npy", mmap_mode="r")
+            words = (folder / "words.txt").read_text(encoding="utf-8").split("\n")
+        except (OSError, ValueError):
+            return None
+        return cls(keys, owners, words)
+
+    def candidates(self, word: str, limit: int = 64) -> list[str]:
+        """Words of the index at most two letters from `word` (not `word` itself), nearest first."""
+        lookups = np.array(sorted(_key(v) for v in _deletions(word, 2)), dtype=np.uint64)
+        lo = np.searchsorted(self.keys, lookups, side="left")
+        hi = np.searchsorted(self.keys, lookups, side="right")
+        owners = set()
+        for a, b in zip(lo.tolist(), hi.tolist()):
+            owners.update(self.owners[a:b].tolist())
+            if len(owners) > 4 * limit:
+                break
+        found = []
+        for n in owners:
+            candidate = self.words[n]
+            if candidate != word:
+                d = distance(word, candidate)
+                if d <= 2:
+                    found.append((d, candidate))
+        return [w for _, w in sorted(found)[:limit]]
+
+
+def distance(a: str, b: str) -> int:
+    """Damerau-Levenshtein distance (optimal string alignment): a swap of two letters is one."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, prev2[j - 2] + 1)
+            cur.append(cost)
+        prev2, prev = prev, cur
+    return prev[-1]
