@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -38,11 +39,13 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
 import fts_peer  # noqa: E402
+import user_mix  # noqa: E402
 from bench_index import machine, query_for  # noqa: E402
 from bench_search import MIX  # noqa: E402
 from generate import write_seeds  # noqa: E402
 from searchapp.index import store  # noqa: E402
 from searchapp.search import SearchIndex, SearchRequest  # noqa: E402
+from searchapp.search.suggest import suggest  # noqa: E402
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 TYPED = ["police technology", "oil prices", "government"]  # typed a key at a time
@@ -237,6 +240,7 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False) -> N
     rows.append(("empty browse with all facets p50/p95, ms", "/".join(f"{x:.1f}" for x in pct(browse)[:2]), "", ""))
     cached = [index.search(SearchRequest(), terms=False).took_ms for _ in range(20)]
     rows.append(("  same, kept for the generation", "/".join(f"{x:.1f}" for x in pct(cached)[:2]), "", ""))
+    rows += typed_mix(index, conn, runs)
     index.close()
 
     # The real server: HTTP under concurrent clients, then 100 new files until it finds them.
@@ -247,8 +251,14 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False) -> N
     try:
         _wait_up(base)
         urls = ["/search?" + urlencode(params) for _, params, _, _ in mix]
+        cpu = resource.getrusage(resource.RUSAGE_SELF)
+        t = time.perf_counter()
         rps, lat, errors = http_load(base, urls, clients, rounds=1)
+        client_cpu = _cpu_seconds(cpu) / (time.perf_counter() - t)
         rows.append((f"HTTP, {clients} clients: requests/s; p95 ms; errors", f"{rps:.1f}; {lat[1]:.0f}; {errors}", "", ""))
+        rows.append(("  the load client's own CPU use, cores", f"{client_cpu:.2f}", "", ""))
+        rows += http_typed(base)
+        rows += light_beside_heavy(base)
         # By number, not by sorting names: gen_1000001 sorts before gen_999999.
         added = write_seeds(seeds, 100, seed=1, start_index=count + 1)
         q = query_for(fts_peer.read_seed(added[-1])["title"])
@@ -270,6 +280,99 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False) -> N
     print(f"\n{'':{width}}  {'searchapp':>22}  {'sqlite fts5':>18}  {'ratio':>14}")
     for name, mine, peer, ratio in rows:
         print(f"{name:{width}}  {mine:>22}  {peer:>18}  {ratio:>14}")
+
+
+def typed_mix(index: SearchIndex, conn, runs: int) -> list[tuple[str, str, str, str]]:
+    """What researchers type (bench/user_mix.py), in process, each beside the peer."""
+    mix = user_mix.cases()
+    ours, theirs, slowest = [], [], (0.0, "")
+    for _ in range(runs):
+        for label, q, match in mix:
+            req = SearchRequest.from_params({"q": [q]})
+            index.forget_recent()
+            t = time.perf_counter()
+            index.search(req, terms=False)
+            middle = time.perf_counter()
+            try:
+                fts_peer.search(conn, match, {})
+            except Exception:  # a shape FTS5 cannot read: nothing to time
+                pass
+            end = time.perf_counter()
+            ours.append((middle - t) * 1000)
+            theirs.append((end - middle) * 1000)
+            slowest = max(slowest, ((middle - t) * 1000, f"{label}: {q[:40]}"))
+    a, b = pct(ours), pct(theirs)
+    spelled = []
+    with index.using() as snap:
+        for label, q, _ in mix:
+            if label == "typo":
+                t = time.perf_counter()
+                suggest(snap.speller, snap.searcher.reader(), q)
+                spelled.append((time.perf_counter() - t) * 1000)
+    return [(f"typing, typos, wildcards, ORs, pastes p50/p95/p99, ms ({len(mix)} x {runs})",
+             "/".join(f"{x:.1f}" for x in a), "/".join(f"{x:.1f}" for x in b),
+             "/".join(f"{x / y:.2f}" for x, y in zip(a, b)) + "x"),
+            ("  slowest single query, ms", f"{slowest[0]:.0f}", "", slowest[1]),
+            ("  did-you-mean lookup p50/p95, ms", "/".join(f"{x:.2f}" for x in pct(spelled)[:2]),
+             "", "")]
+
+
+def http_typed(base: str) -> list[tuple[str, str, str, str]]:
+    """The same mix through HTTP (/api/search), one client, as a browser sends it."""
+    latencies = []
+    for _, q, _ in user_mix.cases():
+        t = time.perf_counter()
+        with urllib.request.urlopen(f"{base}/api/search?{urlencode({'q': q})}", timeout=60) as r:
+            r.read()
+        latencies.append((time.perf_counter() - t) * 1000)
+    a = pct(latencies)
+    return [("  the same through HTTP /api/search p50/p95/p99, ms",
+             "/".join(f"{x:.1f}" for x in a), "", "")]
+
+
+def light_beside_heavy(base: str, seconds: float = 10) -> list[tuple[str, str, str, str]]:
+    """A light query, again and again, while 4 clients run the mix's heaviest queries."""
+    heavy = user_mix.heavy(user_mix.cases())
+    words = user_mix.common_words(40)
+    stop = threading.Event()
+
+    def load(n: int) -> None:
+        i = n
+        while not stop.is_set():  # a new date each time: no recent search to reuse
+            day = f"2019-01-{1 + i % 28:02d}"
+            try:
+                with urllib.request.urlopen(f"{base}/api/search?{urlencode({'q': heavy[i % len(heavy)], 'from': day})}",
+                                            timeout=120) as r:
+                    r.read()
+            except OSError:
+                pass
+            i += 1
+
+    threads = [threading.Thread(target=load, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    latencies = []
+    started = time.perf_counter()
+    i = 0
+    while time.perf_counter() - started < seconds:
+        day = f"2019-{1 + i % 12:02d}-{1 + i % 28:02d}"
+        t = time.perf_counter()
+        with urllib.request.urlopen(f"{base}/api/search?{urlencode({'q': words[i % len(words)], 'from': day, 'typing': '0'})}",
+                                    timeout=60) as r:
+            r.read()
+        latencies.append((time.perf_counter() - t) * 1000)
+        i += 1
+    stop.set()
+    for t in threads:
+        t.join()
+    a = pct(latencies)
+    return [(f"light query beside 4 heavy ones p50/p95/p99, ms ({len(latencies)})",
+             "/".join(f"{x:.1f}" for x in a), "", "")]
+
+
+def _cpu_seconds(before) -> float:
+    now = resource.getrusage(resource.RUSAGE_SELF)
+    return (now.ru_utime - before.ru_utime) + (now.ru_stime - before.ru_stime)
 
 
 def _ratio(mine: float, peer: float) -> str:

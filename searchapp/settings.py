@@ -74,6 +74,9 @@ class Settings:
                "notice.")
     max_wildcard_terms: int = _setting(512,
                                        "Most index terms one prefix or wildcard may expand to.")
+    search_budget_ms: int = _setting(
+        500, "Milliseconds one search may spend matching; past them it answers with what it "
+             "found, and says so (0: no limit).")
     facet_size: int = _setting(10, "Facet values shown before \"more\".")
     facet_max: int = _setting(500, "Most values of one facet the API lists.")
     facet_page_max: int = _setting(

@@ -52,3 +52,14 @@ def test_searches_answer_while_two_exports_are_being_read(big):
         r.close()  # as a server does when the client has what it wants, or goes
     assert sum(users for _, users in index.snapshots()) == 0
     index.close()
+
+
+def test_a_search_past_its_time_budget_answers_with_what_it_has(big):
+    index = SearchIndex(big, max_wildcard_terms=5000, recent_cache_mb=0, budget_ms=1)
+    result = index.search(SearchRequest(q=HEAVY, typing=False, match="any"))
+    assert "stopped after 1 ms" in result.notice
+    unbounded = SearchIndex(big, max_wildcard_terms=5000, recent_cache_mb=0, budget_ms=0)
+    full = unbounded.search(SearchRequest(q=HEAVY, typing=False, match="any"))
+    assert full.notice is None and full.total >= result.total
+    index.close()
+    unbounded.close()

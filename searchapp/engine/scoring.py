@@ -16,6 +16,7 @@ For a query matching 12,000 records this is a handful of NumPy operations rather
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,15 +45,34 @@ class ArrayScorer:
 
     def __init__(self, searcher, leaves, alive: np.ndarray, cache: PostingCache):
         self.searcher, self.leaves, self.alive, self.cache = searcher, leaves, alive, cache
+        self.deadline: float | None = None
+        self.cut_short = False
         self._all = np.flatnonzero(alive)
 
     # -- the query tree ---------------------------------------------------------------------
 
-    def run(self, q: wq.Query) -> Scored:
+    def run(self, q: wq.Query, deadline: float | None = None) -> Scored:
+        """Every match of `q` with its score. Past `deadline` (a `time.perf_counter()`
+        value) no more postings are read: the words not reached match nothing, and
+        `cut_short` says so."""
+        self._start(deadline)
         return self._node(q)
 
+    def matching(self, q: wq.Query, deadline: float | None = None) -> np.ndarray:
+        """Only which documents match (sorting by date, counting), within `deadline` as `run`."""
+        self._start(deadline)
+        return self.docs(q)
+
+    def _start(self, deadline: float | None) -> None:
+        self.deadline, self.cut_short = deadline, False  # one search at a time: see snapshot.py
+
+    def _over(self) -> bool:
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            self.cut_short = True
+        return self.cut_short
+
     def docs(self, q) -> np.ndarray:
-        """Only which documents match (sorting by date, counting): no scores computed."""
+        """Only which documents match: no scores computed."""
         kind = type(q)
         if kind is wq.Term:
             btext = self._btext(q.fieldname, q.text)
@@ -139,6 +159,8 @@ class ArrayScorer:
 
     def _term_postings(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         """Global (docs, weights) of a term over live documents."""
+        if self._over():
+            return _NO_DOCS, _NO_SCORES
         docs, weights = [], []
         for leaf, offset, sid in self.leaves:
             ids, w = self.cache.get((sid, "p", fieldname, btext),
@@ -205,6 +227,8 @@ class ArrayScorer:
         """Documents where the words follow each other, scored by the sum of the words' own
         scores in the field."""
         fieldname = q.fieldname
+        if self._over():
+            return Scored.empty()
         field = self.searcher.schema[fieldname] if fieldname in self.searcher.schema else None
         if field is None or not field.format or not field.format.supports("positions"):
             return Scored.empty()

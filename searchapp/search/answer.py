@@ -35,6 +35,7 @@ class Limits:
 
     facet_max: int = 500
     max_wildcard_terms: int = 512
+    budget_ms: float = 500  # matching stops here and answers with what it has
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Matches:
     final: np.ndarray  # ... and every facet filter
     masks: dict[str, np.ndarray]  # per facet, over `base`
     ranked: tuple[np.ndarray, np.ndarray] | None  # `final` best first, with scores
+    cut_short: bool = False  # the search's time budget ran out: what it found so far
 
 
 @dataclass
@@ -59,6 +61,8 @@ class Prepared:
     terms: Terms | None = None  # filled in when first asked for
 
     def nbytes(self) -> int:
+        if self.found.cut_short:
+            return 2**62  # larger than any cache: a search cut short is not kept, but rerun
         arrays = [self.found.base, self.found.final, *self.found.masks.values(),
                   *(self.found.ranked or ())]
         values = sum(len(v) for v in self.facets.values()) + len(self.timeline.buckets)
@@ -89,9 +93,14 @@ class Clock:
 
 def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock) -> Prepared:
     """Everything of a search but its page of hits and its distinctive words."""
-    parsed = parse(snap, req, limits)
+    deadline = time.perf_counter() + limits.budget_ms / 1000 if limits.budget_ms else None
+    parsed = parse(snap, req, limits, deadline)
     clock.lap("open")
-    found = matching(snap, parsed, req)
+    found = matching(snap, parsed, req, deadline=deadline)
+    if found.cut_short:
+        parsed.notice = " ".join(filter(None, (parsed.notice, (
+            f"This search was stopped after {limits.budget_ms:g} ms: the results are what it "
+            "found by then. Fewer or plainer words will find everything."))))
     clock.lap("match")
     facets, top = facet_counts(snap.columns, req, found, limits.facet_max)
     clock.lap("facets")
@@ -99,8 +108,8 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock) ->
     if req.q and len(found.final) < SUGGEST_BELOW and not is_pasted_text(req.q):
         suggestion = suggest(snap.speller, snap.searcher.reader(), req.q)
         if suggestion is not None:
-            fixed = parse(snap, replace(req, q=suggestion, shortened=0), limits)
-            better = len(matching(snap, fixed, req, rank=False).final)
+            fixed = parse(snap, replace(req, q=suggestion, shortened=0), limits, deadline)
+            better = len(matching(snap, fixed, req, rank=False, deadline=deadline).final)
             if better == 0 or better < MORE_COMMON * len(found.final):
                 suggestion = None
     clock.lap("suggest")
@@ -117,7 +126,8 @@ def terms_of(snap: Snapshot, done: Prepared, req: SearchRequest) -> Terms:
     return done.terms
 
 
-def parse(snap: Snapshot, req: SearchRequest, limits: Limits) -> ParsedQuery:
+def parse(snap: Snapshot, req: SearchRequest, limits: Limits,
+          deadline: float | None = None) -> ParsedQuery:
     """The user's query, with every prefix, wildcard and fuzzy term expanded once, over the
     whole index, into the index terms it stands for.
 
@@ -142,11 +152,21 @@ def parse(snap: Snapshot, req: SearchRequest, limits: Limits) -> ParsedQuery:
     if parsed.query is None or parsed.query is wq.NullQuery:
         return parsed
 
+    done: dict[tuple, list[str]] = {}  # title and excerpt expand over the same words
+
     def expand(node):
         if not is_expanding(node):
             return node
         field = node.field()
-        texts = _expanded(node, reader, limits.max_wildcard_terms)
+        if deadline is not None and time.perf_counter() > deadline:
+            parsed.cut_short = True
+            return wq.NullQuery
+        key = (type(node), WORDS_AS_WRITTEN.get(field, field), node.text,
+               getattr(node, "best", None), getattr(node, "maxdist", None),
+               getattr(node, "prefixlength", None))
+        if key not in done:
+            done[key] = _expanded(node, reader, limits.max_wildcard_terms)
+        texts = done[key]
         if not texts:
             return wq.NullQuery
         if isinstance(node, wq.FuzzyTerm):
@@ -158,7 +178,7 @@ def parse(snap: Snapshot, req: SearchRequest, limits: Limits) -> ParsedQuery:
         constant.boost = 1.0  # normalize() multiplies boosts of nested groups through it
         return constant
 
-    return ParsedQuery(parsed.query.accept(expand).normalize(), parsed.notice)
+    return ParsedQuery(parsed.query.accept(expand).normalize(), parsed.notice, parsed.cut_short)
 
 
 _WRITTEN = WORDS_AS_WRITTEN["title"]  # the field of every title and excerpt word as written
@@ -195,7 +215,8 @@ def _expanded(node, reader, limit: int) -> list[str]:
     return list(dict.fromkeys(s for s in stems if s))
 
 
-def matching(snap: Snapshot, parsed: ParsedQuery, req: SearchRequest, rank: bool = True) -> Matches:
+def matching(snap: Snapshot, parsed: ParsedQuery, req: SearchRequest, rank: bool = True,
+             deadline: float | None = None) -> Matches:
     """Documents matching the text and dates (`base`), per-facet masks, all filters (`final`).
 
     A relevance-sorted text query scores every match in one pass over arrays
@@ -203,7 +224,7 @@ def matching(snap: Snapshot, parsed: ParsedQuery, req: SearchRequest, rank: bool
     match.
     """
     cols = snap.columns
-    ranked = None
+    ranked, cut_short = None, parsed.cut_short
     if parsed.query is None:
         base = cols.all_docs
     elif parsed.query is wq.NullQuery:
@@ -211,12 +232,13 @@ def matching(snap: Snapshot, parsed: ParsedQuery, req: SearchRequest, rank: bool
     else:
         q = parsed.query
         if rank and req.effective_sort == "relevance":
-            scored = snap.scorer.run(q)
+            scored = snap.scorer.run(q, deadline)
             order = np.lexsort((scored.docs, -scored.scores))  # best first, ties as Whoosh
             ranked = (scored.docs[order], scored.scores[order])
             base = scored.docs
         else:
-            base = snap.scorer.docs(q)
+            base = snap.scorer.matching(q, deadline)
+        cut_short = snap.scorer.cut_short or parsed.cut_short
     low, high = req.range_seconds()
     if low is not None or high is not None:
         base = cols.in_range(base, low, high)
@@ -228,7 +250,7 @@ def matching(snap: Snapshot, parsed: ParsedQuery, req: SearchRequest, rank: bool
     if ranked is not None and len(final) < len(ranked[0]):
         inside = np.isin(ranked[0], final, assume_unique=True)
         ranked = (ranked[0][inside], ranked[1][inside])
-    return Matches(base, final, masks, ranked)
+    return Matches(base, final, masks, ranked, cut_short)
 
 
 def page_order(snap: Snapshot, req: SearchRequest, found: Matches) -> list[tuple[int, float | None]]:
@@ -290,9 +312,10 @@ def compare(snap: Snapshot, requests: list[SearchRequest], limits: Limits,
     """Several queries on one time axis (the span of all their matches), with top facets."""
     cols = snap.columns
     matched = []
+    deadline = time.perf_counter() + limits.budget_ms / 1000 if limits.budget_ms else None
     for req in requests:
-        parsed = parse(snap, replace(req, typing=False), limits)
-        matched.append((req, parsed, matching(snap, parsed, req, rank=False).final))
+        parsed = parse(snap, replace(req, typing=False), limits, deadline)
+        matched.append((req, parsed, matching(snap, parsed, req, rank=False, deadline=deadline).final))
     dated = [d[d != NO_DATE] for d in (cols.dates[f] for _, _, f in matched)]
     nonempty = [d for d in dated if len(d)]
     span = (int(min(d.min() for d in nonempty)), int(max(d.max() for d in nonempty))) \

@@ -61,6 +61,7 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 class ParsedQuery:
     query: wq.Query | None  # None: match every record
     notice: str | None = None
+    cut_short: bool = False  # the search's time budget ran out while expanding it
 
 
 def _parser(match: str, schema: fields.Schema) -> qparser.QueryParser:
@@ -95,7 +96,7 @@ def parse_user_query(text: str, match: str = "all", typing: bool = True,
     whether a word is in the index (a short last word that is not is still being typed)."""
     typing = typing and bool(text) and not text[-1].isspace()  # a space ends the last word
     text = text.strip() if text else ""
-    if not text:
+    if not text or text in _EVERYTHING:
         return ParsedQuery(None)
     text, rewritten = _plain_reading(text)
     source = _with_prefix_for_last_word(text, known) if typing else text
@@ -183,6 +184,7 @@ def _with_prefix_for_last_word(text: str, known: Callable[[str], bool] | None = 
 
 
 _OPERATORS = ("AND", "OR", "NOT", "ANDMAYBE", "ANDNOT")
+_EVERYTHING = {"*", "**", "*:*", "?*", "*?"}  # browsing, not a wildcard over every word
 
 
 def _optional_last_word(text: str, start: int, word: str) -> str:

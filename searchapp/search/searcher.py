@@ -36,10 +36,12 @@ class SearchIndex:
     """Opens nothing until the first search; `close()` lets go of every open snapshot."""
 
     def __init__(self, root: Path, facet_max: int = 500, max_wildcard_terms: int = 512,
-                 posting_cache_mb: int = 192, recent_cache_mb: int = 64, freeze_gc: bool = False):
+                 posting_cache_mb: int = 192, recent_cache_mb: int = 64, freeze_gc: bool = False,
+                 budget_ms: float = 500):
         zerocopy.install()
         self.root = Path(root)
-        self.limits = Limits(facet_max=facet_max, max_wildcard_terms=max_wildcard_terms)
+        self.limits = Limits(facet_max=facet_max, max_wildcard_terms=max_wildcard_terms,
+                             budget_ms=budget_ms)
         self.posting_cache_bytes = posting_cache_mb * 2**20
         self._recent: ByteLRU[Prepared] = ByteLRU(recent_cache_mb * 2**20, Prepared.nbytes)
         self.freeze_gc = freeze_gc
@@ -60,7 +62,7 @@ class SearchIndex:
                    max_wildcard_terms=settings.max_wildcard_terms,
                    posting_cache_mb=settings.posting_cache_mb,
                    recent_cache_mb=settings.recent_cache_mb if recent else 0,
-                   freeze_gc=freeze_gc)
+                   freeze_gc=freeze_gc, budget_ms=settings.search_budget_ms)
 
     # -- snapshots: one per thread, on the latest generation -------------------------------
 

@@ -1,0 +1,113 @@
+"""`searchapp serve --workers 2`: two processes answer, share the index, and both see a
+reindex without a restart; a light search answers while the heaviest query runs."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from conftest import build, copy_seeds
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str, timeout: float = 30) -> dict:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture
+def server(tmp_path):
+    seeds = copy_seeds(tmp_path / "seeds")
+    build(seeds, tmp_path / "index")
+    port = free_port()
+    proc = subprocess.Popen([str(BIN / "searchapp"), "serve", "--index", str(tmp_path / "index"),
+                             "--port", str(port), "--workers", "2", "--threads", "4"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            get(base + "/healthz", timeout=2)
+            break
+        except OSError:
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.05)
+    yield base, seeds, tmp_path / "index"
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def answering_processes(base: str, path: str, tries: int = 400) -> dict[int, dict]:
+    """The answers of each process to `path` (gunicorn hands connections to either)."""
+    seen: dict[int, dict] = {}
+    for _ in range(tries):
+        health = get(base + "/healthz")
+        seen[health["process"]] = {**get(base + path), **health}
+        if len(seen) == 2:
+            break
+    return seen
+
+
+def test_two_processes_answer_and_both_see_a_reindex(server):
+    base, seeds, index = server
+    before = answering_processes(base, "/api/search?q=zeppelin&typing=0")
+    assert len(before) == 2, "only one process answered"
+    assert all(answer["total"] == 0 for answer in before.values())
+    (seeds / "late.txt").write_text('---\ntitle: "Late breaking zeppelin story"\n---\n',
+                                    encoding="utf-8")
+    build(seeds, index)
+    after = answering_processes(base, "/api/search?q=zeppelin&typing=0")
+    assert len(after) == 2
+    assert all(answer["total"] == 1 and answer["records"] == 24 for answer in after.values())
+
+
+def test_a_light_search_answers_while_heavy_ones_run(tmp_path):
+    from conftest import write_generated
+    write_generated(tmp_path / "seeds", 3000)
+    build(tmp_path / "seeds", tmp_path / "index")
+    port = free_port()
+    proc = subprocess.Popen([str(BIN / "searchapp"), "serve", "--index", str(tmp_path / "index"),
+                             "--port", str(port), "--workers", "2", "--threads", "4"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                get(base + "/healthz", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.05)
+        heavy = " OR ".join(f"*{c}*" for c in "aeioulnrstcdmpbghkvwy")
+        order: list[str] = []
+
+        def run_heavy():
+            get(f"{base}/api/search?{urlencode({'q': heavy, 'typing': '0'})}", timeout=120)
+            order.append("heavy")
+
+        threads = [threading.Thread(target=run_heavy) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.2)  # let them begin; what is asserted is the order, not a time
+        assert get(f"{base}/api/search?q=ban&typing=0")["total"] > 0
+        order.append("light")
+        for t in threads:
+            t.join()
+        assert order[0] == "light", order  # behind a lock it would come after a heavy one
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
