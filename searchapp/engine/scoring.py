@@ -262,6 +262,8 @@ class ArrayScorer:
 
     def _whoosh(self, q) -> Scored:
         """Whoosh's own matches and scores, for query shapes this module does not compute."""
+        if self._over():
+            return Scored.empty()
         top = self.searcher.search(q, limit=None).top_n
         if not top:
             return Scored.empty()

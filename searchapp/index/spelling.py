@@ -13,10 +13,13 @@ Which of the candidates to offer, and when, is `search/suggest.py`'s.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+import re
 
 import numpy as np
 
@@ -49,9 +52,10 @@ def _deletions(word: str, depth: int) -> set[str]:
 def build(build_dir: Path, reader, records: int) -> None:
     """Write the spelling index of the index `reader` reads (called by the indexer)."""
     words = [w.decode("utf-8") if isinstance(w, bytes) else w for w in reader.lexicon(FIELD)]
-    words = [w for w in words if len(w) >= MIN_LENGTH and not any(c.isdigit() for c in w)]
     keys, owners = [], []
-    for n, word in enumerate(words):
+    for n, word in enumerate(words):  # every word is listed (patterns match any of them) ...
+        if len(word) < MIN_LENGTH or any(c.isdigit() for c in word):
+            continue  # ... but only real words are offered as spellings
         for variant in _deletions(word, 1):
             keys.append(_key(variant))
             owners.append(n)
@@ -86,11 +90,18 @@ def stale(build_dir: Path, records: int) -> bool:
 
 @dataclass
 class Speller:
-    """Close words of the index, from the files `build` wrote."""
+    """Close words of the index, and the words matching a pattern, from the files `build`
+    wrote: every title and excerpt word as written, in the index's order."""
 
     keys: np.ndarray
     owners: np.ndarray
     words: list[str]
+    text: str  # the words, one a line: a pattern is matched against all of them at C speed
+
+    def matching(self, pattern: str, limit: int) -> list[str]:
+        """Up to `limit` words matching a wildcard pattern (`*` any letters, `?` one)."""
+        return matching_lines(self.text, pattern, limit)
+
 
     @classmethod
     def open(cls, build_dir: Path) -> "Speller | None":
@@ -98,10 +109,10 @@ class Speller:
         try:
             keys = np.load(folder / "keys.npy", mmap_mode="r")
             owners = np.load(folder / "owners.npy", mmap_mode="r")
-            words = (folder / "words.txt").read_text(encoding="utf-8").split("\n")
+            text = (folder / "words.txt").read_text(encoding="utf-8")
         except (OSError, ValueError):
             return None
-        return cls(keys, owners, words)
+        return cls(keys, owners, text.split("\n"), text)
 
     def candidates(self, word: str, limit: int = 64) -> list[str]:
         """Words of the index at most two letters from `word` (not `word` itself), nearest first."""
@@ -138,3 +149,11 @@ def distance(a: str, b: str) -> int:
             cur.append(cost)
         prev2, prev = prev, cur
     return prev[-1]
+
+
+def matching_lines(text: str, pattern: str, limit: int) -> list[str]:
+    """Up to `limit` lines of `text` matching a wildcard pattern, found at C speed."""
+    regex = "".join("[^\n]*" if c == "*" else "[^\n]" if c == "?" else re.escape(c)
+                    for c in pattern)
+    found = re.finditer(f"^{regex}$", text, re.MULTILINE)
+    return [m.group(0) for m in itertools.islice(found, limit)]

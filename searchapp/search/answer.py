@@ -6,15 +6,18 @@ searcher module decides what is cached and for how long.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
+from typing import ContextManager
 
 import numpy as np
 from whoosh import query as wq
 
-from ..engine.expand import BoundedPrefix, expansions, is_expanding
+from ..engine.expand import BoundedPrefix, BoundedWildcard, expansions, is_expanding
 from ..index import analysis
 from ..index.analysis import fold_word
 from ..index.schema import NO_DATE, WORDS_AS_WRITTEN
+from ..index.spelling import matching_lines
 from . import distinctive, timeline as timeline_mod
 from .distinctive import Terms
 from .facets import Columns, facet_counts
@@ -91,18 +94,28 @@ class Clock:
         return round((time.perf_counter() - self.started) * 1000, 1)
 
 
-def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock) -> Prepared:
-    """Everything of a search but its page of hits and its distinctive words."""
+def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock,
+            heavy_lane: ContextManager = nullcontext()) -> Prepared:
+    """Everything of a search but its page of hits and its distinctive words.
+
+    A heavy query (one that stands for many index terms) is matched in `heavy_lane`, which
+    lets few run at once: light searches beside it keep a core to answer on. Its time budget
+    starts when it gets its turn.
+    """
     deadline = time.perf_counter() + limits.budget_ms / 1000 if limits.budget_ms else None
     parsed = parse(snap, req, limits, deadline)
     clock.lap("open")
-    found = matching(snap, parsed, req, deadline=deadline)
-    if found.cut_short:
-        parsed.notice = " ".join(filter(None, (parsed.notice, (
-            f"This search was stopped after {limits.budget_ms:g} ms: the results are what it "
-            "found by then. Fewer or plainer words will find everything."))))
-    clock.lap("match")
-    facets, top = facet_counts(snap.columns, req, found, limits.facet_max)
+    heavy = parsed.query is not None and _terms_in(parsed.query) > HEAVY_TERMS
+    with heavy_lane if heavy else nullcontext():
+        if heavy and limits.budget_ms:
+            deadline = time.perf_counter() + limits.budget_ms / 1000
+        found = matching(snap, parsed, req, deadline=deadline)
+        if found.cut_short:
+            parsed.notice = " ".join(filter(None, (parsed.notice, (
+                f"This search was stopped after {limits.budget_ms:g} ms: the results are what "
+                "it found by then. Fewer or plainer words will find everything."))))
+        clock.lap("match")
+        facets, top = facet_counts(snap.columns, req, found, limits.facet_max)
     clock.lap("facets")
     suggestion = None
     if req.q and len(found.final) < SUGGEST_BELOW and not is_pasted_text(req.q):
@@ -153,6 +166,7 @@ def parse(snap: Snapshot, req: SearchRequest, limits: Limits,
         return parsed
 
     done: dict[tuple, list[str]] = {}  # title and excerpt expand over the same words
+    room = [MAX_QUERY_TERMS]  # index terms the whole query may still stand for
 
     def expand(node):
         if not is_expanding(node):
@@ -165,7 +179,8 @@ def parse(snap: Snapshot, req: SearchRequest, limits: Limits,
                getattr(node, "best", None), getattr(node, "maxdist", None),
                getattr(node, "prefixlength", None))
         if key not in done:
-            done[key] = _expanded(node, reader, limits.max_wildcard_terms)
+            done[key] = _expanded(node, reader, min(limits.max_wildcard_terms, room[0]), snap)
+            room[0] -= len(done[key])
         texts = done[key]
         if not texts:
             return wq.NullQuery
@@ -181,6 +196,12 @@ def parse(snap: Snapshot, req: SearchRequest, limits: Limits,
     return ParsedQuery(parsed.query.accept(expand).normalize(), parsed.notice, parsed.cut_short)
 
 
+MAX_QUERY_TERMS = 1024  # index terms all of a query's patterns may stand for together
+HEAVY_TERMS = 200  # a query standing for more index terms than this is matched in the heavy lane
+
+
+def _terms_in(q: wq.Query) -> int:
+    return sum(1 for _ in q.leaves())
 _WRITTEN = WORDS_AS_WRITTEN["title"]  # the field of every title and excerpt word as written
 PASTED_WORDS = 30  # words of a pasted text searched: its rarest in the collection
 
@@ -199,15 +220,22 @@ def _telling_words(reader, text: str) -> list[str]:
     return sorted(found, key=lambda w: (found[w], w))[:PASTED_WORDS]
 
 
-def _expanded(node, reader, limit: int) -> list[str]:
+def _expanded(node, reader, limit: int, snap: Snapshot) -> list[str]:
     """The index terms a prefix, wildcard or fuzzy term stands for. In a stemmed field, a
     prefix or wildcard is matched against the words as written and searched as their stems,
     so every prefix of a word finds what the word finds; the typed word's completions keep
     the word itself when it is one."""
-    written = WORDS_AS_WRITTEN.get(node.field())
-    if written is None or isinstance(node, wq.FuzzyTerm):
+    field = node.field()
+    written = WORDS_AS_WRITTEN.get(field)
+    if isinstance(node, BoundedWildcard) and field in reader.schema:
+        # Every word of the field is tried, at C speed, not the first few thousand in Python.
+        words = matching_lines(snap.vocabulary(written or field), node.text, limit)
+        if written is None:
+            return words
+    elif written is None or isinstance(node, wq.FuzzyTerm):
         return expansions(node, reader, limit)
-    words = expansions(node, reader, limit, over=written)
+    else:
+        words = expansions(node, reader, limit, over=written)
     if isinstance(node, BoundedPrefix) and node.best and (written, node.text) in reader \
             and node.text not in words:
         words.append(node.text)

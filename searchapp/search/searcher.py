@@ -50,6 +50,9 @@ class SearchIndex:
         self._local = threading.local()  # each thread's own snapshot
         self._open: set[Snapshot] = set()
         self._cache: tuple[str, SegmentCache, PostingCache] | None = None
+        # Heavy queries are matched one at a time per process (see answer.prepare): with a
+        # process per core, light searches always find a core free enough to answer on.
+        self._heavy_lane = threading.Semaphore(1)
 
     @classmethod
     def from_settings(cls, settings, recent: bool = True, freeze_gc: bool = False) -> "SearchIndex":
@@ -219,7 +222,8 @@ class SearchIndex:
 
     def _prepared(self, snap: Snapshot, req: SearchRequest, clock: Clock) -> Prepared:
         key = (snap.generation, answer.search_key(req))
-        return self._recent.get(key, lambda: answer.prepare(snap, req, self.limits, clock))
+        return self._recent.get(key, lambda: answer.prepare(snap, req, self.limits, clock,
+                                                             self._heavy_lane))
 
     def compare(self, requests: list[SearchRequest], interval: str | None = None,
                 top: int = 5) -> list[QuerySummary]:

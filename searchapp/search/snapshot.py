@@ -24,7 +24,7 @@ from ..engine import segments
 from ..engine.cache import PostingCache
 from ..engine.ranking import WEIGHTING
 from ..engine.scoring import ArrayScorer
-from ..index.spelling import Speller
+from ..index.spelling import FIELD as SPELLING_FIELD, Speller
 from .facets import Columns, SegmentCache
 
 
@@ -40,6 +40,18 @@ class Generation:
         self.postings = postings
         self.updated = segments.committed_at(build)
         self._speller_lock = threading.Lock()
+        self._vocabularies: dict[str, str] = {}
+
+    def vocabulary(self, field: str, reader) -> str:
+        """Every word of a field, one a line, for matching patterns against all of them:
+        read once per generation (titles and excerpts come with the spelling index)."""
+        text = self._vocabularies.get(field)
+        if text is None:
+            speller = self.speller if field == SPELLING_FIELD else None
+            text = speller.text if speller is not None else "\n".join(
+                t.decode("utf-8") if isinstance(t, bytes) else t for t in reader.lexicon(field))
+            self._vocabularies[field] = text
+        return text
 
     @cached_property
     def speller(self) -> Speller | None:
@@ -68,6 +80,9 @@ class Snapshot:
     @property
     def speller(self) -> Speller | None:
         return self.gen.speller
+
+    def vocabulary(self, field: str) -> str:
+        return self.gen.vocabulary(field, self.searcher.reader())
 
     def current(self, build: Path | None) -> bool:
         """Whether this is still the live build's latest generation."""
