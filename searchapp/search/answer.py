@@ -203,7 +203,7 @@ HEAVY_TERMS = 200  # a query standing for more index terms than this is matched 
 def _terms_in(q: wq.Query) -> int:
     return sum(1 for _ in q.leaves())
 _WRITTEN = WORDS_AS_WRITTEN["title"]  # the field of every title and excerpt word as written
-PASTED_WORDS = 30  # words of a pasted text searched: its rarest in the collection
+PASTED_WORDS = 100  # words of a pasted text searched (the rarest in the collection, if more)
 
 
 def _telling_words(reader, text: str) -> list[str]:

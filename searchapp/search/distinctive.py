@@ -62,9 +62,12 @@ def distinctive(reader, docs: np.ndarray, collection_size: int, exclude: set[str
             present.update(text for text, _ in reader.vector_as("frequency", docnum, FIELD))
     scale = matching / len(chosen)
     rest = collection_size - matching
+    # A word in fewer than 1% of the records read cannot be among the most distinctive of a
+    # large set (and looking up how common each is in the collection is most of the cost).
+    least = 1 if len(chosen) <= 10 else max(2, len(chosen) // 100)
     scored = []
     for text, seen in present.items():
-        if seen < 2 and len(chosen) > 10 or _boring(text, exclude):
+        if seen < least or _boring(text, exclude):
             continue
         background = reader.doc_frequency(FIELD, text)
         inside = min(seen * scale, background)
