@@ -337,3 +337,17 @@ def test_the_spelling_index_keeps_up_with_the_index(tmp_path):
     build(tmp_path / "seeds", tmp_path / "index")
     assert index.search(SearchRequest(q="zebrra", typing=False)).suggestion == "zebra"
     index.close()
+
+
+@pytest.mark.parametrize("text", ["facial recognition", "civil liberties groups", "police ban"])
+def test_every_keystroke_of_a_real_phrase_finds_records(index, text):
+    for end in range(3, len(text) + 1):
+        assert search(index, q=text[:end]).total > 0, text[:end]
+
+
+def test_a_typed_prefix_completes_to_the_words_most_records_hold(index):
+    with index.using() as snap:
+        completions = snap.speller.completions("re", 3)
+        counts = [snap.searcher.reader().doc_frequency("body", w) for w in completions]
+    assert len(completions) == 3 and all(w.startswith("re") for w in completions)
+    assert counts == sorted(counts, reverse=True) and "recognition" in completions

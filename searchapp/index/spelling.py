@@ -12,6 +12,7 @@ Which of the candidates to offer, and when, is `search/suggest.py`'s.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import itertools
 import json
@@ -29,6 +30,7 @@ FOLDER = "spelling"
 FIELD = "body"  # title and excerpt words, folded, not stemmed
 PREFIX = 10  # letters of a word its deletions are made from (longer words: the rest must match)
 MIN_LENGTH = 3
+VERSION = 2  # of the files below: an index with an older spelling index gets a new one
 # An incremental run rebuilds the spelling index when the index has grown by this share
 # since it was built; in between, new words wait (a suggestion is always checked against
 # the live index, so a deleted word is never offered).
@@ -51,7 +53,10 @@ def _deletions(word: str, depth: int) -> set[str]:
 
 def build(build_dir: Path, reader, records: int) -> None:
     """Write the spelling index of the index `reader` reads (called by the indexer)."""
-    words = [w.decode("utf-8") if isinstance(w, bytes) else w for w in reader.lexicon(FIELD)]
+    words, df = [], []
+    for text, info in reader.iter_field(FIELD):  # one pass: each word with its record count
+        words.append(text.decode("utf-8") if isinstance(text, bytes) else text)
+        df.append(info.doc_frequency())
     keys, owners = [], []
     for n, word in enumerate(words):  # every word is listed (patterns match any of them) ...
         if len(word) < MIN_LENGTH or any(c.isdigit() for c in word):
@@ -66,9 +71,10 @@ def build(build_dir: Path, reader, records: int) -> None:
     tmp.mkdir(exist_ok=True)
     np.save(tmp / "keys.npy", keys_a[order])
     np.save(tmp / "owners.npy", np.array(owners, dtype=np.uint32)[order])
+    np.save(tmp / "df.npy", np.array(df, dtype=np.uint32))
     (tmp / "words.txt").write_text("\n".join(words), encoding="utf-8")
-    (tmp / "meta.json").write_text(json.dumps({"records": records, "words": len(words)}),
-                                   encoding="utf-8")
+    (tmp / "meta.json").write_text(json.dumps({"records": records, "words": len(words),
+                                               "version": VERSION}), encoding="utf-8")
     if folder.exists():
         old = build_dir / f".{FOLDER}.old"
         os.replace(folder, old)
@@ -84,7 +90,8 @@ def stale(build_dir: Path, records: int) -> bool:
     """Whether an incremental run should rebuild the spelling index (missing, or outgrown)."""
     meta = store.read_json(build_dir / FOLDER / "meta.json")
     built = meta.get("records")
-    return not isinstance(built, int) or records > built * (1 + REBUILD_GROWTH) \
+    return not isinstance(built, int) or meta.get("version") != VERSION \
+        or records > built * (1 + REBUILD_GROWTH) \
         or records < built * (1 - REBUILD_GROWTH)
 
 
@@ -97,6 +104,18 @@ class Speller:
     owners: np.ndarray
     words: list[str]
     text: str  # the words, one a line: a pattern is matched against all of them at C speed
+    df: np.ndarray  # records holding each word, when the spelling index was built
+
+    def completions(self, prefix: str, limit: int) -> list[str]:
+        """The `limit` words starting with `prefix` that the most records hold."""
+        lo = bisect.bisect_left(self.words, prefix)
+        hi = bisect.bisect_left(self.words, prefix + "\U0010ffff")
+        if hi - lo <= limit:
+            return self.words[lo:hi]
+        counts = np.asarray(self.df[lo:hi])
+        best = np.argpartition(-counts, limit - 1)[:limit]
+        best = best[np.lexsort((best, -counts[best]))]
+        return [self.words[lo + int(i)] for i in best]
 
     def matching(self, pattern: str, limit: int) -> list[str]:
         """Up to `limit` words matching a wildcard pattern (`*` any letters, `?` one)."""
@@ -110,9 +129,11 @@ class Speller:
             keys = np.load(folder / "keys.npy", mmap_mode="r")
             owners = np.load(folder / "owners.npy", mmap_mode="r")
             text = (folder / "words.txt").read_text(encoding="utf-8")
+            df = np.load(folder / "df.npy", mmap_mode="r")
         except (OSError, ValueError):
             return None
-        return cls(keys, owners, text.split("\n"), text)
+        words = text.split("\n")
+        return cls(keys, owners, words, text, df) if len(df) == len(words) else None
 
     def candidates(self, word: str, limit: int = 64) -> list[str]:
         """Words of the index at most two letters from `word` (not `word` itself), nearest first."""

@@ -234,6 +234,9 @@ def _expanded(node, reader, limit: int, snap: Snapshot) -> list[str]:
             return words
     elif written is None or isinstance(node, wq.FuzzyTerm):
         return expansions(node, reader, limit)
+    elif isinstance(node, BoundedPrefix) and snap.speller is not None:
+        # The completions most records hold, of every word with this prefix.
+        words = snap.speller.completions(node.text, min(limit, node.best or limit))
     else:
         words = expansions(node, reader, limit, over=written)
     if isinstance(node, BoundedPrefix) and node.best and (written, node.text) in reader \

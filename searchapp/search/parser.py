@@ -23,7 +23,7 @@ from .request import MATCHES
 # frequent completions. `**` marks it for the parser (to a user it means the same as `*`).
 TYPED_PREFIX_FIELDS = ("title", "excerpt")
 TYPED_PREFIX_TERMS = 10
-TYPED_PREFIX_MIN = 3  # characters: `fo` would expand to half the vocabulary
+TYPED_PREFIX_MIN = 2  # characters: a single letter is too little to complete
 TYPED_MARK = "**"
 
 
