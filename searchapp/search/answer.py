@@ -62,6 +62,7 @@ class Prepared:
     timeline: Timeline
     highlight: dict[str, frozenset[str]]
     terms: Terms | None = None  # filled in when first asked for
+    suggestion_total: int = 0  # records the suggestion finds
 
     def nbytes(self) -> int:
         if self.found.cut_short:
@@ -117,18 +118,19 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock,
         clock.lap("match")
         facets, top = facet_counts(snap.columns, req, found, limits.facet_max)
     clock.lap("facets")
-    suggestion = None
+    suggestion, better = None, 0
     if req.q and len(found.final) < SUGGEST_BELOW and not is_pasted_text(req.q):
         suggestion = suggest(snap.speller, snap.searcher.reader(), req.q)
         if suggestion is not None:
             fixed = parse(snap, replace(req, q=suggestion, shortened=0), limits, deadline)
             better = len(matching(snap, fixed, req, rank=False, deadline=deadline).final)
             if better == 0 or better < MORE_COMMON * len(found.final):
-                suggestion = None
+                suggestion, better = None, 0
     clock.lap("suggest")
     line = timeline_of(snap.columns, found.final, req.interval or None)
     clock.lap("timeline")
-    return Prepared(parsed, found, facets, top, suggestion, line, highlight_terms(snap, parsed))
+    return Prepared(parsed, found, facets, top, suggestion, line, highlight_terms(snap, parsed),
+                    suggestion_total=better)
 
 
 def terms_of(snap: Snapshot, done: Prepared, req: SearchRequest) -> Terms:

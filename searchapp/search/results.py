@@ -37,6 +37,7 @@ class SearchResult:
     facets: dict[str, list[FacetValue]]
     took_ms: float
     suggestion: str | None = None
+    suggestion_total: int = 0  # records the suggestion finds
     notice: str | None = None
     generation: str = ""
     timeline: Timeline | None = None

@@ -43,6 +43,7 @@ def result_to_json(result: SearchResult) -> dict[str, Any]:
                           for v in values]
                    for name, values in result.facets.items()},
         "suggestion": result.suggestion,
+        "suggestion_total": result.suggestion_total,
         "generation": result.generation,
         "interval": result.timeline.interval if result.timeline else None,
         "timeline": timeline_to_json(result.timeline) if result.timeline else [],
