@@ -5,6 +5,7 @@ searcher module decides what is cached and for how long.
 
 from __future__ import annotations
 
+import re
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
@@ -103,10 +104,14 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock,
     lets few run at once: light searches beside it keep a core to answer on. Its time budget
     starts when it gets its turn.
     """
+    if heavy_lane is not _IN_LANE and looks_heavy(req.q):
+        with heavy_lane:  # its expansion is heavy too: all of it takes the lane
+            return prepare(snap, req, limits, clock, _IN_LANE)
     deadline = time.perf_counter() + limits.budget_ms / 1000 if limits.budget_ms else None
     parsed = parse(snap, req, limits, deadline)
     clock.lap("open")
-    heavy = parsed.query is not None and _terms_in(parsed.query) > HEAVY_TERMS
+    heavy = heavy_lane is not _IN_LANE and parsed.query is not None \
+        and _terms_in(parsed.query) > HEAVY_TERMS
     with heavy_lane if heavy else nullcontext():
         if heavy and limits.budget_ms:
             deadline = time.perf_counter() + limits.budget_ms / 1000
@@ -200,6 +205,15 @@ def parse(snap: Snapshot, req: SearchRequest, limits: Limits,
 
 MAX_QUERY_TERMS = 1024  # index terms all of a query's patterns may stand for together
 HEAVY_TERMS = 200  # a query standing for more index terms than this is matched in the heavy lane
+
+
+_PATTERN = re.compile(r"[*?]")
+_IN_LANE = nullcontext()  # the heavy lane is already held
+
+
+def looks_heavy(q: str) -> bool:
+    """Many patterns, or a pasted text: heavy to expand, before anything is parsed."""
+    return len(_PATTERN.findall(q)) >= 4 or is_pasted_text(q)
 
 
 def _terms_in(q: wq.Query) -> int:
