@@ -351,3 +351,27 @@ def test_a_typed_prefix_completes_to_the_words_most_records_hold(index):
         counts = [snap.searcher.reader().doc_frequency("body", w) for w in completions]
     assert len(completions) == 3 and all(w.startswith("re") for w in completions)
     assert counts == sorted(counts, reverse=True) and "recognition" in completions
+
+
+def test_a_pasted_text_of_words_no_record_has_finds_nothing(index):
+    text = " ".join(f"qzx{n}word" for n in range(40))
+    result = search(index, q=text.replace("0", "o").replace("1", "i"))
+    assert result.total == 0 and "None of the words" in result.notice
+
+
+def test_a_pattern_that_matches_nothing_is_not_left_out(index):
+    assert search(index, q="facial xyzq*", typing="0").total == 0
+    assert search(index, q="facial -xyzq*", typing="0").total == search(index, q="facial").total
+
+
+def test_a_new_word_is_completed_before_the_spelling_index_is_rebuilt(tmp_path):
+    seeds = copy_seeds(tmp_path / "seeds")
+    build(seeds, tmp_path / "index")
+    index = SearchIndex(tmp_path / "index")
+    assert index.search(SearchRequest(q="zeppelinol")).total == 0
+    (seeds / "late.txt").write_text('---\ntitle: "Zeppelinology for beginners"\n---\n',
+                                    encoding="utf-8")
+    build(seeds, tmp_path / "index")  # one record more: the spelling index is kept as it was
+    assert index.search(SearchRequest(q="zeppelinol")).total == 1
+    assert index.search(SearchRequest(q="zeppelin*", typing=False)).total == 1
+    index.close()

@@ -149,9 +149,7 @@ class Indexer:
                 self._apply(ix, plan.writes)
             if plan.writes or plan.loaded or plan.manifest.files != plan.before.files:
                 plan.manifest.write(build, ix.latest_generation())
-            with ix.searcher() as searcher:
-                if spelling.stale(build, searcher.doc_count()):
-                    spelling.build(build, searcher.reader(), searcher.doc_count())
+            self._spell(build, ix, summary)
         finally:
             ix.close()
         return summary
@@ -278,8 +276,7 @@ class Indexer:
             raise
         finally:
             gc.unfreeze()
-        with ix.searcher() as searcher:
-            spelling.build(build, searcher.reader(), searcher.doc_count())
+        self._spell(build, ix, summary, always=True)
         entries = {l.rel: l.entry for l in good}
         for rel in held:
             entries[rel] = old_manifest.get(rel) or dict(HELD)
@@ -302,6 +299,19 @@ class Indexer:
             old_ix.close()
 
     # -- pieces -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _spell(build: Path, ix, summary: Summary, always: bool = False) -> None:
+        """Rebuild the spelling index when it is missing or outgrown. It only helps searches,
+        so failing to write it is a warning: the index commit before it stands."""
+        try:
+            with ix.searcher() as searcher:
+                if always or spelling.stale(build, searcher.doc_count()):
+                    spelling.build(build, searcher.reader(), searcher.doc_count())
+        except OSError as exc:
+            summary.warnings.append(Problem(str(build.name), None, "the spelling index could "
+                                            f"not be rebuilt ({exc.strerror or exc}); "
+                                            "suggestions use the one before"))
 
     def _merge(self, rid: str, drafts: list[dict | str], summary: Summary) -> dict | None:
         drafts = [json.loads(d) if isinstance(d, str) else d for d in drafts]

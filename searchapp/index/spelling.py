@@ -15,8 +15,9 @@ from __future__ import annotations
 import bisect
 import hashlib
 import itertools
-import json
 import os
+import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ import numpy as np
 from . import store
 
 FOLDER = "spelling"
+POINTER = "spelling.json"  # names the folder of the current version
 FIELD = "body"  # title and excerpt words, folded, not stemmed
 PREFIX = 10  # letters of a word its deletions are made from (longer words: the rest must match)
 MIN_LENGTH = 3
@@ -66,29 +68,33 @@ def build(build_dir: Path, reader, records: int) -> None:
             owners.append(n)
     keys_a = np.array(keys, dtype=np.uint64)
     order = np.argsort(keys_a, kind="stable")
-    folder = build_dir / FOLDER
-    tmp = build_dir / f".{FOLDER}.tmp"
-    tmp.mkdir(exist_ok=True)
+    # A new folder each time, then the pointer switched to it: a reader opening the spelling
+    # index sees one whole version, never files of two; the old folder goes afterwards.
+    name = f"{FOLDER}-{time.time_ns()}"
+    tmp = build_dir / f".{name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
     np.save(tmp / "keys.npy", keys_a[order])
     np.save(tmp / "owners.npy", np.array(owners, dtype=np.uint32)[order])
     np.save(tmp / "df.npy", np.array(df, dtype=np.uint32))
     (tmp / "words.txt").write_text("\n".join(words), encoding="utf-8")
-    (tmp / "meta.json").write_text(json.dumps({"records": records, "words": len(words),
-                                               "version": VERSION}), encoding="utf-8")
-    if folder.exists():
-        old = build_dir / f".{FOLDER}.old"
-        os.replace(folder, old)
-        os.replace(tmp, folder)
-        for f in old.iterdir():
-            f.unlink()
-        old.rmdir()
-    else:
-        os.replace(tmp, folder)
+    os.replace(tmp, build_dir / name)
+    store.write_json(build_dir / POINTER, {"folder": name, "records": records,
+                                           "words": len(words), "version": VERSION,
+                                           "generation": reader.generation()})
+    for old in build_dir.glob(f"{FOLDER}-*"):
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def built_for(build_dir: Path) -> dict:
+    """What the live spelling index was built from: records, words, index generation."""
+    return store.read_json(build_dir / POINTER)
 
 
 def stale(build_dir: Path, records: int) -> bool:
     """Whether an incremental run should rebuild the spelling index (missing, or outgrown)."""
-    meta = store.read_json(build_dir / FOLDER / "meta.json")
+    meta = built_for(build_dir)
     built = meta.get("records")
     return not isinstance(built, int) or meta.get("version") != VERSION \
         or records > built * (1 + REBUILD_GROWTH) \
@@ -105,6 +111,7 @@ class Speller:
     words: list[str]
     text: str  # the words, one a line: a pattern is matched against all of them at C speed
     df: np.ndarray  # records holding each word, when the spelling index was built
+    generation: int | None  # the index generation it was built from
 
     def completions(self, prefix: str, limit: int) -> list[str]:
         """The `limit` words starting with `prefix` that the most records hold."""
@@ -124,7 +131,10 @@ class Speller:
 
     @classmethod
     def open(cls, build_dir: Path) -> "Speller | None":
-        folder = build_dir / FOLDER
+        meta = built_for(build_dir)
+        if meta.get("version") != VERSION or not meta.get("folder"):
+            return None
+        folder = build_dir / meta["folder"]
         try:
             keys = np.load(folder / "keys.npy", mmap_mode="r")
             owners = np.load(folder / "owners.npy", mmap_mode="r")
@@ -133,7 +143,9 @@ class Speller:
         except (OSError, ValueError):
             return None
         words = text.split("\n")
-        return cls(keys, owners, words, text, df) if len(df) == len(words) else None
+        if len(df) != len(words):
+            return None
+        return cls(keys, owners, words, text, df, meta.get("generation"))
 
     def candidates(self, word: str, limit: int = 64) -> list[str]:
         """Words of the index at most two letters from `word` (not `word` itself), nearest first."""
@@ -172,9 +184,29 @@ def distance(a: str, b: str) -> int:
     return prev[-1]
 
 
+MAX_STARS = 6  # `*` runs in one pattern: each more multiplies how long a match may take
+
+
 def matching_lines(text: str, pattern: str, limit: int) -> list[str]:
-    """Up to `limit` lines of `text` matching a wildcard pattern, found at C speed."""
-    regex = "".join("[^\n]*" if c == "*" else "[^\n]" if c == "?" else re.escape(c)
-                    for c in pattern)
-    found = re.finditer(f"^{regex}$", text, re.MULTILINE)
+    """Up to `limit` lines of `text` matching a wildcard pattern, found at C speed.
+
+    A run of wildcards becomes one bounded step (`*?*?` is "two letters or more"), so a
+    pattern cannot make the regular expression backtrack without end; a pattern with more
+    than MAX_STARS runs holding `*` matches nothing.
+    """
+    parts, stars = [], 0
+    for run, group in itertools.groupby(pattern, key=lambda c: c in "*?"):
+        chars = "".join(group)
+        if not run:
+            parts.append(re.escape(chars))
+            continue
+        letters = chars.count("?")
+        if "*" in chars:
+            stars += 1
+            parts.append(f"[^\n]{{{letters},}}")
+        else:
+            parts.append(f"[^\n]{{{letters}}}")
+    if stars > MAX_STARS:
+        return []
+    found = re.finditer(f"^{''.join(parts)}$", text, re.MULTILINE)
     return [m.group(0) for m in itertools.islice(found, limit)]

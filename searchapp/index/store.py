@@ -61,7 +61,11 @@ def live_build(root: Path) -> Path | None:
 
 def open_live(root: Path):
     """Open the live Whoosh index, refusing one built with another format."""
-    build = live_build(root)
+    return open_build(root, live_build(root))
+
+
+def open_build(root: Path, build: Path | None):
+    """Open the Whoosh index of one build (the live one as read once by the caller)."""
     if build is None or not whoosh_index.exists_in(str(build)):
         raise NoIndex(f"no index in {root}: run `searchapp index` first")
     check_format(build)

@@ -159,12 +159,15 @@ def parse(snap: Snapshot, req: SearchRequest, limits: Limits,
     reader = snap.searcher.reader()
     if is_pasted_text(req.q):
         words = _telling_words(reader, req.q)
-        parsed = parse_user_query(" ".join(words), "any", typing=False)
-        parsed.notice = (f"Searching for records like this text: any of its {len(words)} most "
-                         "distinctive words, best matches first.")
+        if words:
+            parsed = parse_user_query(" ".join(words), "any", typing=False)
+            parsed.notice = (f"Searching for records like this text: any of its {len(words)} "
+                             "most distinctive words, best matches first.")
+        else:
+            parsed = ParsedQuery(wq.NullQuery, "None of the words of this text is in any record.")
     else:
         parsed = parse_user_query(req.q, req.match, req.typing,
-                                  known=lambda word: (_WRITTEN, fold_word(word)) in reader)
+                                  known=lambda word: _known(reader, word))
     if req.shortened:
         parsed.notice = " ".join(filter(None, (
             f"Your text was {req.shortened:,} characters long; its first {len(req.q):,} were "
@@ -182,15 +185,21 @@ def parse(snap: Snapshot, req: SearchRequest, limits: Limits,
         if deadline is not None and time.perf_counter() > deadline:
             parsed.cut_short = True
             return wq.NullQuery
-        key = (type(node), WORDS_AS_WRITTEN.get(field, field), node.text,
+        shared = not isinstance(node, wq.FuzzyTerm)  # fuzzy terms expand over their own field
+        key = (type(node), WORDS_AS_WRITTEN.get(field, field) if shared else field, node.text,
                getattr(node, "best", None), getattr(node, "maxdist", None),
                getattr(node, "prefixlength", None))
         if key not in done:
-            done[key] = _expanded(node, reader, min(limits.max_wildcard_terms, room[0]), snap)
+            if room[0] <= 0:
+                parsed.notice = parsed.notice or (
+                    f"This query stands for more than {MAX_QUERY_TERMS:,} words of the index; "
+                    "the patterns past them match nothing. Fewer patterns will find more.")
+            done[key] = _expanded(node, reader, min(limits.max_wildcard_terms, room[0]), snap) \
+                if room[0] > 0 else []
             room[0] -= len(done[key])
         texts = done[key]
-        if not texts:
-            return wq.NullQuery
+        if not texts:  # matches nothing (not left out: `a AND x*` must not find every `a`)
+            return wq.Term(field, NOTHING)
         if isinstance(node, wq.FuzzyTerm):
             # A fuzzy term's matches keep its weight (the title's, and any `^n` typed).
             return wq.Or([wq.Term(field, t, boost=node.boost) for t in texts])
@@ -218,7 +227,17 @@ def looks_heavy(q: str) -> bool:
 
 def _terms_in(q: wq.Query) -> int:
     return sum(1 for _ in q.leaves())
-_WRITTEN = WORDS_AS_WRITTEN["title"]  # the field of every title and excerpt word as written
+_WRITTEN = WORDS_AS_WRITTEN["title"]
+NOTHING = "\x00"  # a term no record has
+
+
+def _known(reader, word: str) -> bool:
+    """Whether a word is in the index as written, or stemmed (one-letter words are only
+    in the stemmed fields: `vitamin d`)."""
+    if (_WRITTEN, fold_word(word)) in reader:
+        return True
+    stem = analysis.stem_word(word)
+    return bool(stem) and any((field, stem) in reader for field in WORDS_AS_WRITTEN)  # the field of every title and excerpt word as written
 PASTED_WORDS = 100  # words of a pasted text searched (the rarest in the collection, if more)
 
 
@@ -250,7 +269,7 @@ def _expanded(node, reader, limit: int, snap: Snapshot) -> list[str]:
             return words
     elif written is None or isinstance(node, wq.FuzzyTerm):
         return expansions(node, reader, limit)
-    elif isinstance(node, BoundedPrefix) and snap.speller is not None:
+    elif isinstance(node, BoundedPrefix) and snap.gen.words_fresh:
         # The completions most records hold, of every word with this prefix.
         words = snap.speller.completions(node.text, min(limit, node.best or limit))
     else:
@@ -362,7 +381,11 @@ def compare(snap: Snapshot, requests: list[SearchRequest], limits: Limits,
     deadline = time.perf_counter() + limits.budget_ms / 1000 if limits.budget_ms else None
     for req in requests:
         parsed = parse(snap, replace(req, typing=False), limits, deadline)
-        matched.append((req, parsed, matching(snap, parsed, req, rank=False, deadline=deadline).final))
+        found = matching(snap, parsed, req, rank=False, deadline=deadline)
+        if found.cut_short:
+            parsed.notice = " ".join(filter(None, (parsed.notice, (
+                f"Stopped after {limits.budget_ms:g} ms: the counts are what it found by then."))))
+        matched.append((req, parsed, found.final))
     dated = [d[d != NO_DATE] for d in (cols.dates[f] for _, _, f in matched)]
     nonempty = [d for d in dated if len(d)]
     span = (int(min(d.min() for d in nonempty)), int(max(d.max() for d in nonempty))) \

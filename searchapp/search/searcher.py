@@ -14,6 +14,7 @@ import gc
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -45,7 +46,9 @@ class SearchIndex:
         self.posting_cache_bytes = posting_cache_mb * 2**20
         self._recent: ByteLRU[Prepared] = ByteLRU(recent_cache_mb * 2**20, Prepared.nbytes)
         self.freeze_gc = freeze_gc
-        self._lock = threading.Lock()  # held only to switch generations and count users
+        # Held briefly: to count users and to switch generations. Reentrant: a garbage
+        # collection under it may finalise an abandoned export, which releases its snapshot.
+        self._lock = threading.RLock()
         self._gen: Generation | None = None
         self._local = threading.local()  # each thread's own snapshot
         self._open: set[Snapshot] = set()
@@ -87,10 +90,9 @@ class SearchIndex:
                 if not snap.retired:
                     snap.users += 1
                     return snap
-        fresh = self._open_snapshot()
+        fresh = self._open_snapshot()  # held once already: no sweep can close it
         with self._lock:
             self._local.snap = fresh
-            fresh.users += 1
             if snap is not None:
                 self._retire(snap)
             for other in list(self._open):  # idle snapshots of other threads, now stale
@@ -102,8 +104,8 @@ class SearchIndex:
         """A replaced snapshot is closed when its last user lets go of it."""
         with self._lock:
             snap.users -= 1
-            if snap.retired and snap.users == 0:
-                self._close(snap)
+            if snap.users == 0 and (snap.retired or snap.gen is not self._gen):
+                self._retire(snap)  # replaced, or of a generation no longer served
 
     def _retire(self, snap: Snapshot) -> None:
         """No longer handed out; closed now if unused, else by its last `release`."""
@@ -116,27 +118,34 @@ class SearchIndex:
             self._open.discard(snap)
             snap.close()
 
-    def _open_snapshot(self) -> Snapshot:
+    def _open_snapshot(self, private: bool = False) -> Snapshot:
+        """A new snapshot on the live generation, already held once (and, when `private`,
+        never handed to anyone else: closed at its release)."""
         for attempt in range(5):  # a reindex may land between reading CURRENT and opening
             build = store.live_build(self.root)
             try:
-                ix = store.open_live(self.root)
-                searcher = open_searcher(ix)
+                ix = store.open_build(self.root, build)
             except (FileNotFoundError, whoosh_index.EmptyIndexError):
                 if attempt == 4:
                     raise
                 time.sleep(0.05)
                 continue
-            gen = self._generation(build, searcher)
+            searcher = snap = None
             try:
-                if gen is None:
-                    raise ValueError("a newer generation is open")
-                snap = Snapshot(gen, ix, searcher)
-            except ValueError:
-                searcher.close()
-                ix.close()
+                searcher = open_searcher(ix)
+                gen = self._generation(build, searcher)
+                snap = Snapshot(gen, ix, searcher) if gen is not None else None
+            except (FileNotFoundError, whoosh_index.EmptyIndexError, ValueError):
+                pass
+            finally:
+                if snap is None:  # failed, or a reindex landed meanwhile: try the newer one
+                    if searcher is not None:
+                        searcher.close()
+                    ix.close()
+            if snap is None:
                 continue
             with self._lock:
+                snap.users, snap.retired = 1, private
                 self._open.add(snap)
             return snap
         raise store.NoIndex(f"the index in {self.root} kept changing while it was opened")
@@ -145,6 +154,8 @@ class SearchIndex:
         """The shared generation `searcher` is on, made when it is new; None when the searcher
         is older than the one already open (a reindex landed while it opened)."""
         toc = searcher.reader().generation()
+        if build != store.live_build(self.root):
+            return None  # a full rebuild swapped builds while this one opened
         with self._lock:
             gen = self._gen
             if gen is not None and gen.build == build:
@@ -240,12 +251,11 @@ class SearchIndex:
         generation it began with, even if a reindex lands meanwhile. The caller must close()
         the export (a response that is never read, as for HEAD, still lets go).
         """
-        snap = self._open_snapshot()
-        with self._lock:
-            snap.users += 1
-            snap.retired = True  # nobody else's: closed when the export lets go
+        snap = self._open_snapshot(private=True)  # closed when the export lets go
         try:
-            order = answer.full_order(snap, req, self._prepared(snap, req, Clock()).found)
+            # Every match: an export is never cut short by the time budget of a search.
+            done = answer.prepare(snap, req, replace(self.limits, budget_ms=0), Clock())
+            order = answer.full_order(snap, req, done.found)
         except BaseException:
             self.release(snap)
             raise

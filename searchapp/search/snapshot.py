@@ -47,11 +47,19 @@ class Generation:
         read once per generation (titles and excerpts come with the spelling index)."""
         text = self._vocabularies.get(field)
         if text is None:
-            speller = self.speller if field == SPELLING_FIELD else None
+            speller = self.speller if field == SPELLING_FIELD and self.words_fresh else None
             text = speller.text if speller is not None else "\n".join(
                 t.decode("utf-8") if isinstance(t, bytes) else t for t in reader.lexicon(field))
             self._vocabularies[field] = text
         return text
+
+    @property
+    def words_fresh(self) -> bool:
+        """Whether the spelling index's word list is this generation's (an incremental run
+        rebuilds it only when the index has grown by a tenth): completions and patterns read
+        it only then, and the live index otherwise."""
+        speller = self.speller
+        return speller is not None and speller.generation == self.toc_generation
 
     @cached_property
     def speller(self) -> Speller | None:
