@@ -269,7 +269,9 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False) -> N
         t = time.perf_counter()
         fts_peer.load(conn, added)
         rows.append(("100 new seed files until searchable, s", f"{found:.2f}", f"{time.perf_counter() - t:.2f}", ""))
-        rows.append(("server peak memory, all processes, MB", f"{_server_peak_mb(server.pid):,.0f}", "", ""))
+        pss, peaks = _server_mb(server.pid)
+        rows.append(("server memory, all processes: PSS now; peak RSS added up, MB",
+                     f"{pss:,.0f}; {peaks:,.0f}", "", ""))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -380,11 +382,18 @@ def _light_beside_heavy(base: str, seconds: float, keystroke: bool) -> tuple[str
             "/".join(f"{x:.1f}" for x in a), "", "")
 
 
-def _server_peak_mb(pid: int) -> float:
-    """Peak resident memory of the server and its worker processes, added up (pages the
-    workers share through the page cache are counted in each: an upper bound)."""
+def _server_mb(pid: int) -> tuple[float, float]:
+    """Memory of the server and its worker processes: proportional set size now (pages the
+    processes share, such as the memory-mapped index, counted once) and the peaks of their
+    resident sizes added up (shared pages counted in each: an upper bound)."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return sum(peak_rss_mb(p) for p in [pid, *map(int, children)])
+    pids = [pid, *map(int, children)]
+    pss = 0.0
+    for p in pids:
+        for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                pss += int(line.split()[1]) / 1024
+    return pss, sum(peak_rss_mb(p) for p in pids)
 
 
 def _cpu_seconds(before) -> float:

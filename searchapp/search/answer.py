@@ -269,9 +269,14 @@ def _expanded(node, reader, limit: int, snap: Snapshot) -> list[str]:
             return words
     elif written is None or isinstance(node, wq.FuzzyTerm):
         return expansions(node, reader, limit)
-    elif isinstance(node, BoundedPrefix) and snap.gen.words_fresh:
-        # The completions most records hold, of every word with this prefix.
-        words = snap.speller.completions(node.text, min(limit, node.best or limit))
+    elif isinstance(node, BoundedPrefix) and snap.speller is not None:
+        # The completions most records hold, of every word with this prefix ...
+        wanted = min(limit, node.best or limit)
+        words = snap.speller.completions(node.text, wanted)
+        if not snap.gen.words_fresh:  # ... and of the live index's, when it has moved on
+            found = dict.fromkeys(words + expansions(node, reader, limit, over=written))
+            counts = {w: reader.doc_frequency(written, w) for w in found}
+            words = sorted((w for w in found if counts[w]), key=lambda w: (-counts[w], w))[:wanted]
     else:
         words = expansions(node, reader, limit, over=written)
     if isinstance(node, BoundedPrefix) and node.best and (written, node.text) in reader \
