@@ -375,3 +375,14 @@ def test_a_new_word_is_completed_before_the_spelling_index_is_rebuilt(tmp_path):
     assert index.search(SearchRequest(q="zeppelinol")).total == 1
     assert index.search(SearchRequest(q="zeppelin*", typing=False)).total == 1
     index.close()
+
+
+@pytest.mark.parametrize("fragment,safe", [
+    ("<mark>ban</mark> &amp; cameras", "<mark>ban</mark> &amp; cameras"),
+    ("<script>alert(1)</script><mark>x</mark>", "alert(1)<mark>x</mark>"),  # tags stripped
+    ('<mark onclick="x()">a</mark>', "<mark>a</mark>"),
+    ("<mark>unclosed", "<mark>unclosed</mark>"),
+])
+def test_only_bare_marks_reach_a_page(fragment, safe):
+    from searchapp.search.highlight import sanitize
+    assert sanitize(fragment) == safe

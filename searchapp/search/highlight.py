@@ -45,7 +45,15 @@ _CLEANERS = threading.local()  # a Cleaner keeps parser state: one per thread, m
 
 
 def sanitize(fragment: str) -> str:
-    """The last gate before a template: only <mark>, no attributes, everything else escaped."""
+    """The last gate before a template: only <mark>, no attributes, everything else escaped.
+
+    What `mark` makes is escaped text with bare `<mark>` tags: once those are taken out, no
+    `<` may be left, and such a fragment is already what bleach would return. Anything else
+    goes through bleach. (Bleach parses HTML and was a third of a results page's time.)
+    """
+    if "<" not in fragment.replace("<mark>", "").replace("</mark>", "") \
+            and fragment.count("<mark>") == fragment.count("</mark>"):
+        return fragment
     cleaner = getattr(_CLEANERS, "cleaner", None)
     if cleaner is None:
         cleaner = _CLEANERS.cleaner = Cleaner(tags=ALLOWED_TAGS, attributes={}, strip=True)
