@@ -5,6 +5,7 @@ searcher module decides what is cached and for how long.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from contextlib import nullcontext
@@ -273,8 +274,10 @@ def _expanded(node, reader, limit: int, snap: Snapshot) -> list[str]:
         # The completions most records hold, of every word with this prefix ...
         wanted = min(limit, node.best or limit)
         words = snap.speller.completions(node.text, wanted)
-        if not snap.gen.words_fresh:  # ... and of the live index's, when it has moved on
-            found = dict.fromkeys(words + expansions(node, reader, limit, over=written))
+        if not snap.gen.words_fresh:  # ... and the first of the live index's, when it has moved on
+            live = itertools.islice(reader.expand_prefix(written, node.text), wanted)
+            found = dict.fromkeys(words + [w.decode("utf-8") if isinstance(w, bytes) else w
+                                           for w in live])
             counts = {w: reader.doc_frequency(written, w) for w in found}
             words = sorted((w for w in found if counts[w]), key=lambda w: (-counts[w], w))[:wanted]
     else:

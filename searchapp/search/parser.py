@@ -23,6 +23,7 @@ from .request import MATCHES
 # frequent completions. `**` marks it for the parser (to a user it means the same as `*`).
 TYPED_PREFIX_FIELDS = ("title", "excerpt")
 TYPED_PREFIX_TERMS = 10
+SHORT_PREFIX_TERMS = 3
 TYPED_PREFIX_MIN = 2  # characters: a single letter is too little to complete
 TYPED_MARK = "**"
 
@@ -47,8 +48,8 @@ def _prefix_query(fieldname: str, text: str, boost: float, typed: bool) -> wq.Qu
     if typed and fieldname not in TYPED_PREFIX_FIELDS:
         return wq.NullQuery
     q = BoundedPrefix(fieldname, analysis.fold_pattern(text), boost=boost)
-    if typed:
-        q.best = TYPED_PREFIX_TERMS
+    if typed:  # two letters stand for many words: the few most common will do until a third
+        q.best = TYPED_PREFIX_TERMS if len(text) > TYPED_PREFIX_MIN else SHORT_PREFIX_TERMS
     return q
 
 
