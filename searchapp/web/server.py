@@ -39,6 +39,7 @@ def serve(app, host: str, port: int, workers: int, threads: int) -> None:
         "threads": threads,
         "timeout": 120,  # an export of everything streams for a while
         "graceful_timeout": 10,
+        "keepalive": 10,  # a browser typing keeps its connection, and so its process and caches
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",
