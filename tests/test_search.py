@@ -386,3 +386,8 @@ def test_a_new_word_is_completed_before_the_spelling_index_is_rebuilt(tmp_path):
 def test_only_bare_marks_reach_a_page(fragment, safe):
     from searchapp.search.highlight import sanitize
     assert sanitize(fragment) == safe
+
+
+def test_a_half_typed_word_is_completed_not_corrected(typo_index):
+    assert typo_index.search(SearchRequest(q="hospi")).suggestion is None  # begins "hospital"
+    assert typo_index.search(SearchRequest(q="hospitl")).suggestion == "hospital"

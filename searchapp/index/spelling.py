@@ -82,7 +82,7 @@ def build(build_dir: Path, reader, records: int) -> None:
     store.write_json(build_dir / POINTER, {"folder": name, "records": records,
                                            "words": len(words), "version": VERSION,
                                            "generation": reader.generation()})
-    for old in build_dir.glob(f"{FOLDER}-*"):
+    for old in [*build_dir.glob(f"{FOLDER}-*"), build_dir / FOLDER]:  # and the unversioned one
         if old.name != name:
             shutil.rmtree(old, ignore_errors=True)
 

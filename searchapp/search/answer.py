@@ -126,7 +126,7 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock,
     clock.lap("facets")
     suggestion, better = None, 0
     if req.q and len(found.final) < SUGGEST_BELOW and not is_pasted_text(req.q):
-        suggestion = suggest(snap.speller, snap.searcher.reader(), req.q)
+        suggestion = suggest(snap.speller, snap.searcher.reader(), req.q, req.typing)
         if suggestion is not None:
             fixed = parse(snap, replace(req, q=suggestion, shortened=0), limits, deadline)
             better = len(matching(snap, fixed, req, rank=False, deadline=deadline).final)

@@ -19,12 +19,19 @@ MAX_WORDS = 8  # words of one query looked at (a pasted paragraph gets no sugges
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 
 
-def suggest(speller: Speller | None, reader, q: str) -> str | None:
-    """The query with its doubtful words replaced; None when there is nothing better."""
+def suggest(speller: Speller | None, reader, q: str, typing: bool = False) -> str | None:
+    """The query with its doubtful words replaced; None when there is nothing better. While
+    `typing`, a last word that begins some longer word of the index is still being written:
+    it is completed (see parser.py), not corrected."""
     if speller is None:
         return None
     out, changed = q, False
-    words = [w for w in dict.fromkeys(query_words(q)) if w not in _OPERATORS]
+    words = query_words(q)
+    if typing and words and q and not q[-1].isspace():
+        last = fold_word(words[-1])
+        if any(w != last for w in speller.completions(last, 2)):
+            words = words[:-1]
+    words = [w for w in dict.fromkeys(words) if w not in _OPERATORS]
     for word in words[:MAX_WORDS]:
         folded = fold_word(word)
         if len(folded) < 3 or folded.isdigit() or folded in NOISE:
