@@ -130,7 +130,11 @@ def reference_scores(snap, q) -> dict[int, float] | None:
         if kind is wq.Not:
             out = matching_set(snap, node)
             return {d: 1.0 * node.boost for d in out}
-        if kind is wq.Phrase and node.slop == 1:
+        if kind is wq.Require:
+            a, b = walk(node.a), matching_set(snap, node.b)
+            return None if a is None else boosted({d: v for d, v in a.items() if d in b},
+                                                  node.boost)
+        if kind is wq.Phrase:
             docs = matching_set(snap, node)
             total = {d: 0.0 for d in docs}
             for w in node.words:
@@ -198,6 +202,8 @@ def test_the_index_has_segments_and_deletions(index):
     "camera~2", "police^3 OR privacy", "(police camera)^2 court", "police ANDMAYBE camera",
     "police REQUIRE camera", '"police camera"~3', "category:technology", "type:news",
     "changed", "changed police", "zzzznotaword", "police AND NOT camera AND NOT court",
+    '"facial police"~10', '"recognition facial"~4', '"live recognition"~2', "=cameras",
+    "=police camera", "=banned OR =ban", "face-recognition", "e-mail",
 ])
 @pytest.mark.parametrize("typing", [True, False])
 def test_matches_equal_whooshs_and_scores_the_references(index, q, typing):
@@ -219,7 +225,7 @@ def queries(draw) -> str:
     for _ in range(draw(st.integers(1, 4))):
         word = draw(st.sampled_from(WORDS))
         shape = draw(st.sampled_from(["plain", "prefix", "fuzzy", "boost", "field", "not",
-                                      "phrase", "minus"]))
+                                      "phrase", "minus", "near", "exact"]))
         if shape == "prefix":
             word += "*"
         elif shape == "fuzzy":
@@ -234,6 +240,10 @@ def queries(draw) -> str:
             word = "-" + word
         elif shape == "phrase":
             word = f'"{word} {draw(st.sampled_from(WORDS))}"'
+        elif shape == "near":
+            word = f'"{word} {draw(st.sampled_from(WORDS))}"~{draw(st.integers(1, 6))}'
+        elif shape == "exact":
+            word = "=" + word
         parts.append(word)
         parts.append(draw(st.sampled_from(["", "", "OR", "AND"])))
     return " ".join(p for p in parts[:-1] if p)

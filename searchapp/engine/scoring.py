@@ -123,7 +123,7 @@ class ArrayScorer:
         if kind is wq.Not:  # everything else, each scoring 1 (Whoosh's inverse matcher)
             docs = self._all[~np.isin(self._all, self.docs(q.query), assume_unique=True)]
             return self._boosted(Scored(docs, np.ones(len(docs))), q.boost)
-        if kind is wq.Phrase and q.slop == 1 and q.words:
+        if kind is wq.Phrase and q.slop >= 1 and q.words:
             return self._boosted(self._phrase(q), q.boost)
         return self._whoosh(q)
 
@@ -224,8 +224,14 @@ class ArrayScorer:
     # -- phrases ----------------------------------------------------------------------------
 
     def _phrase(self, q: wq.Phrase) -> Scored:
-        """Documents where the words follow each other, scored by the sum of the words' own
-        scores in the field."""
+        """Documents where the words follow each other in order, each at most `slop`
+        positions after the one before (1: next to it; `"facial ban"~5`: within 5), scored
+        by the sum of the words' own scores in the field.
+
+        As Whoosh's SpanNear2 matches: a chain of positions p0 < p1 < ..., each step
+        1..slop. A position continues a chain exactly when the nearest chain end before
+        it is close enough, so each step is one binary search over sorted (doc, position)
+        keys."""
         fieldname = q.fieldname
         if self._over():
             return Scored.empty()
@@ -245,12 +251,18 @@ class ArrayScorer:
         for leaf, offset, sid, lo, hi in self._segments(candidates):
             local = candidates[lo:hi] - offset
             chain = None
-            for step, b in enumerate(btexts):
+            for b in btexts:
                 pdocs, pos = self.cache.get((sid, "x", fieldname, b),
                                             lambda leaf=leaf, b=b: post.positions(leaf, fieldname, b))
                 keep = np.isin(pdocs, local)
-                keys = (pdocs[keep].astype(np.int64) << 32) + (pos[keep].astype(np.int64) - step)
-                chain = keys if chain is None else np.intersect1d(chain, keys)
+                keys = (pdocs[keep].astype(np.int64) << 32) + pos[keep].astype(np.int64)
+                if chain is not None and not len(chain):
+                    break
+                if chain is not None:
+                    before = np.searchsorted(chain, keys) - 1
+                    gap = keys - chain[np.maximum(before, 0)]
+                    keys = keys[(before >= 0) & (gap >= 1) & (gap <= q.slop)]
+                chain = keys
             found.append(np.unique(chain >> 32) + offset)
         docs = np.concatenate(found) if found else _NO_DOCS
         total = np.zeros(len(docs))

@@ -30,6 +30,7 @@ NOISE = frozenset(WHOOSH_STOP_WORDS | STOP_WORDS | set(
     where which while who why would year years you your""".split()))
 
 STEM_CACHE = 100_000
+STEMMED_FIELDS = ("title", "excerpt")  # analysed by `stemmed()`; the schema says so too
 T = TypeVar("T")
 
 
@@ -47,8 +48,15 @@ def per_thread(make: Callable[[], T]) -> Callable[[], T]:
     return get
 
 
+# A word, or words joined by `.` or `&` with nothing between: `U.S.` is `u.s`, `AT&T` is
+# `at&t` and `example.com` one word, where `at` and `t` alone would be stop words. Hyphens
+# and apostrophes split (`e-mail` is `e` `mail`); the query parser searches such a word as
+# the phrase it became.
+WORD_PATTERN = r"\w+(?:[.&]\w+)*"
+
+
 def _folding():
-    return RegexTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+    return RegexTokenizer(WORD_PATTERN) | LowercaseFilter() | CharsetFilter(accent_map)
 
 
 # -- index time -------------------------------------------------------------------------------

@@ -125,15 +125,21 @@ class Indexer:
             # Builds left by a run that was killed are garbage: only one writer runs at once.
             store.remove_stale_builds(self.root, keep={build.name} if build else set())
             fresh = full or build is None or not whoosh_index.exists_in(str(build))
-            if not fresh:
-                store.check_format(build)
+            # An index this searchapp cannot read is rebuilt, not refused: it goes on being
+            # served (by the searchapp that wrote it) until the new build is swapped in.
+            was = None if fresh else store.format_of(build)
+            outdated = not fresh and was != store.FORMAT
             try:
-                summary = self._full(build) if fresh else self._incremental(build)
+                summary = self._full(build) if fresh or outdated else self._incremental(build)
             except OSError as exc:  # disk full, read-only, gone: the live index is untouched
                 raise store.IndexProblem(
                     f"cannot write the index in {self.root}: {exc.strerror or exc}"
                     f"{f' ({exc.filename})' if exc.filename else ''}; the index as it was "
                     "before this run is untouched and still served") from None
+        if outdated:
+            summary.warnings.insert(0, (
+                f"the index was built with format {was or 'unknown'}; this searchapp "
+                f"reads format {store.FORMAT}, so it was rebuilt in full"))
         summary.seconds = time.perf_counter() - started
         return summary
 

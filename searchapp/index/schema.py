@@ -16,7 +16,7 @@ from whoosh import columns, fields
 
 from . import analysis
 
-FORMAT = 3
+FORMAT = 4  # 4: `AT&T` is one word
 
 # Facets counted from columns. The key is the name the web and the API use.
 FACETS = ("topic", "provider", "category", "type", "year", "kind")

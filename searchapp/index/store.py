@@ -72,12 +72,17 @@ def open_build(root: Path, build: Path | None):
     return whoosh_index.open_dir(str(build))
 
 
-def check_format(build: Path) -> None:
+def format_of(build: Path) -> int | None:
+    """The format an index was built with (None if its meta file is gone or unreadable)."""
     try:
-        meta = json.loads((build / META).read_text(encoding="utf-8"))
-        found = meta.get("format")
-    except (OSError, ValueError):
-        found = None
+        found = json.loads((build / META).read_text(encoding="utf-8")).get("format")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return found if isinstance(found, int) else None
+
+
+def check_format(build: Path) -> None:
+    found = format_of(build)
     if found != FORMAT:
         raise FormatMismatch(
             f"the index in {build.parent} was built with format {found or 'unknown'}, "

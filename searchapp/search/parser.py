@@ -26,16 +26,20 @@ TYPED_PREFIX_TERMS = 10
 SHORT_PREFIX_TERMS = 3
 TYPED_PREFIX_MIN = 2  # characters: a single letter is too little to complete
 TYPED_MARK = "**"
+# Where `=word` looks for the word as written: the title and excerpt's unstemmed copy, and the
+# fields that are never stemmed.
+EXACT_FIELDS = ("body", "source", "topic")
 
 
 def query_schema() -> fields.Schema:
     """The fields a user may name, analysed as the index analyses them (see analysis.py)."""
     stemmed, folded = analysis.query_stemmed(), analysis.query_folded()
     return fields.Schema(
-        title=fields.TEXT(analyzer=stemmed, phrase=True),
-        excerpt=fields.TEXT(analyzer=stemmed, phrase=True),
-        source=fields.TEXT(analyzer=folded, phrase=True),
-        topic=fields.TEXT(analyzer=folded, phrase=True),
+        body=fields.TEXT(analyzer=analysis.query_folded()),
+        title=fields.TEXT(analyzer=stemmed, phrase=True, multitoken_query="phrase"),
+        excerpt=fields.TEXT(analyzer=stemmed, phrase=True, multitoken_query="phrase"),
+        source=fields.TEXT(analyzer=folded, phrase=True, multitoken_query="phrase"),
+        topic=fields.TEXT(analyzer=folded, phrase=True, multitoken_query="phrase"),
         category=fields.KEYWORD(lowercase=True, commas=True),
         type=fields.KEYWORD(lowercase=True, commas=True),
         kind=fields.ID(),
@@ -47,15 +51,17 @@ def _prefix_query(fieldname: str, text: str, boost: float, typed: bool) -> wq.Qu
     completed, and only by its most frequent completions."""
     if typed and fieldname not in TYPED_PREFIX_FIELDS:
         return wq.NullQuery
-    q = BoundedPrefix(fieldname, analysis.fold_pattern(text), boost=boost)
+    # (`=bann*`: a prefix is matched as written anyway)
+    q = BoundedPrefix(fieldname, analysis.fold_pattern(text.lstrip("=")), boost=boost)
     if typed:  # two letters stand for many words: the few most common will do until a third
         q.best = TYPED_PREFIX_TERMS if len(text) > TYPED_PREFIX_MIN else SHORT_PREFIX_TERMS
     return q
 
 
 _FIELD_ALIASES = {"source": ["provider", "sources", "site", "domain"], "topic": ["topics"]}
-_LAST_WORD = re.compile(r"(^|[\s(])([^\W_][\w'’.-]*)$")
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_LAST_WORD = re.compile(r"(^|[\s(])([^\W_][\w'’.&-]*)$")
+_JOINT = re.compile(r"[-'’]")  # what splits a word in two (`e-mail`, `o'brien`)
+_WORD = re.compile(r"[^\W_]+(?:['’.&][^\W_]+)*")
 
 
 @dataclass
@@ -63,6 +69,42 @@ class ParsedQuery:
     query: wq.Query | None  # None: match every record
     notice: str | None = None
     cut_short: bool = False  # the search's time budget ran out while expanding it
+
+
+# `-word` excludes and `+word` requires, but only at the start of a word: `e-mail` and
+# `well-known` are words (searched as the phrases they index as), not `e NOT mail`.
+_AT_WORD_START = r"(?<![^\s(])"
+
+
+class _ExactNode(qparser.syntax.SyntaxNode):
+    """`=banned`: records with the word exactly as written (not `ban` or `banning`), scored as
+    the word itself is (BM25F over the stemmed fields), so it ranks like the rest of the query."""
+
+    has_text = True
+
+    def __init__(self, text: str):
+        self.text = text
+        self.boost = 1.0
+
+    def r(self):
+        return f"={self.text!r}"
+
+    def query(self, parser):
+        if _JOINT.search(self.text):  # `=e-mail`: the phrase its parts make is exact already
+            return parser.parse(self.text)
+        word, stem = analysis.fold_word(self.text), analysis.stem_word(self.text)
+        if not word or not stem:  # a stop word
+            return wq.NullQuery
+        scored = [wq.Term(f, stem if f in analysis.STEMMED_FIELDS else word, boost=b)
+                  for f, b in FIELD_WEIGHTS.items() if stem or f not in analysis.STEMMED_FIELDS]
+        exact = [wq.Term(f, word) for f in EXACT_FIELDS]
+        return wq.Require(wq.Or(scored, boost=self.boost), wq.Or(exact))
+
+
+class _ExactPlugin(qparser.TaggingPlugin):
+    expr = _AT_WORD_START + r"=(?P<text>[^\W_][\w'’.&-]*)(?=[\s()]|$)"
+    nodetype = _ExactNode
+    priority = 0
 
 
 def _parser(match: str, schema: fields.Schema) -> qparser.QueryParser:
@@ -77,9 +119,11 @@ def _parser(match: str, schema: fields.Schema) -> qparser.QueryParser:
     parser.add_plugin(pattern_plugin(_prefix_query, TYPED_MARK))
     parser.remove_plugin_class(qparser.RangePlugin)
     parser.remove_plugin_class(qparser.EveryPlugin)
-    parser.add_plugin(qparser.PlusMinusPlugin())
+    parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=_AT_WORD_START + r"\+",
+                                              minusexpr=_AT_WORD_START + "-"))
     parser.add_plugin(qparser.FuzzyTermPlugin())
     parser.add_plugin(qparser.FieldAliasPlugin(_FIELD_ALIASES))
+    parser.add_plugin(_ExactPlugin())
     return parser
 
 
@@ -177,6 +221,10 @@ def _with_prefix_for_last_word(text: str, known: Callable[[str], bool] | None = 
     if not m or m.group(2).upper() in _OPERATORS:
         return text
     word = m.group(2)
+    joint = max(word.rfind(c) for c in "-'’")
+    if joint > 0:  # `e-mai`, `o'bri`: the index holds the parts, so complete the last one
+        cut = m.start(2) + joint
+        return _with_prefix_for_last_word(f"{text[:cut]} {text[cut + 1:]}", known)
     if len(word) < TYPED_PREFIX_MIN:
         return text if known is None or known(word) else _optional_last_word(text, m.start(2), word)
     if word.lower() in analysis.STOP_WORDS:

@@ -1,0 +1,92 @@
+"""The query language as researchers write it: names with punctuation, hyphenated words,
+exact words and words near each other, over real seed files written for the purpose."""
+
+from __future__ import annotations
+
+import pytest
+
+from searchapp.search import SearchIndex, SearchRequest
+from conftest import build
+
+SEEDS = {
+    "att.txt": ("AT&T fined over data sharing", "The carrier AT&T sold location data of "
+                "customers to brokers, regulators in the U.S. said."),
+    "email.txt": ("Leaked e-mail shows police plans", "An e-mail sent by officers describes "
+                  "the facial recognition rollout."),
+    "mail.txt": ("Royal Mail strike", "Postal workers walked out; e deliveries and mail "
+                 "sorting stopped."),
+    "banned.txt": ("City banned facial recognition", "The council banned the cameras."),
+    "ban.txt": ("Calls to ban facial recognition", "Campaigners want a ban on cameras."),
+    "banning.txt": ("Banning the cameras", "Banning facial recognition was debated."),
+    "near.txt": ("Facial systems: a ban looms", "Facial analysis systems could face a ban "
+                 "soon."),
+    "wellknown.txt": ("A well-known critic of surveillance", "The critic spoke well of "
+                      "surveillance reform, known for years."),
+}
+
+
+def seed(title: str, excerpt: str, n: int) -> str:
+    return (f'---\ntitle: "{title}"\nexcerpt: "{excerpt}"\n'
+            f"publishedDateTime: 2024-01-{n:02d}T10:00:00Z\n"
+            f"webUrl: https://example.org/{n}\nprovider:\n  name: Example\n"
+            f"  domain: example.org\ntopics:\n  - Privacy\n---\n")
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    base = tmp_path_factory.mktemp("language")
+    seeds = base / "seeds"
+    seeds.mkdir()
+    for n, (name, (title, excerpt)) in enumerate(SEEDS.items(), 1):
+        (seeds / name).write_text(seed(title, excerpt, n), encoding="utf-8")
+    build(seeds, base / "index")
+    index = SearchIndex(base / "index")
+    yield index
+    index.close()
+
+
+def found(index, q: str, typing: bool = False) -> list[str]:
+    result = index.search(SearchRequest(q=q, typing=typing, per_page=50), terms=False)
+    return sorted(h.record["title"] for h in result.hits)
+
+
+@pytest.mark.parametrize("q", ["AT&T", "at&t", "AT&T's", "AT&"])
+def test_a_name_joined_by_an_ampersand_is_one_word(index, q):
+    assert found(index, q, typing=q.endswith("&")) == ["AT&T fined over data sharing"]
+
+
+def test_dotted_initials_are_searchable_as_written(index):
+    assert found(index, "U.S.") == found(index, "U.S") == ["AT&T fined over data sharing"]
+
+
+def test_a_hyphen_inside_a_word_is_not_a_minus(index):
+    # `e-mail` was `e NOT mail`: it found the record without "mail" and missed the two with it.
+    assert found(index, "e-mail") == ["Leaked e-mail shows police plans"]
+    assert found(index, "well-known") == ["A well-known critic of surveillance"]
+    assert found(index, "facial -police") == sorted(
+        ["Banning the cameras", "Calls to ban facial recognition", "City banned facial recognition",
+         "Facial systems: a ban looms"])
+
+
+def test_a_hyphenated_word_keeps_results_while_it_is_typed(index):
+    for typed in ("e-m", "e-ma", "e-mai", "e-mail"):
+        assert "Leaked e-mail shows police plans" in found(index, typed, typing=True), typed
+
+
+def test_an_exact_word_is_not_stemmed_and_ranks_like_any_word(index):
+    assert len(found(index, "banned")) == 4  # ban, banned, banning: one stem
+    assert found(index, "=banned") == ["City banned facial recognition"]
+    assert found(index, "=ban facial") == ["Calls to ban facial recognition",
+                                            "Facial systems: a ban looms"]
+    result = index.search(SearchRequest(q="=banned OR =banning", typing=False), terms=False)
+    assert {h.record["title"] for h in result.hits} == {"City banned facial recognition",
+                                                        "Banning the cameras"}
+    assert all(h.score > 0 for h in result.hits)
+
+
+def test_words_near_each_other(index):
+    assert found(index, '"facial ban"') == found(index, '"facial ban"~1') == []
+    assert found(index, '"facial ban"~5') == ["Facial systems: a ban looms"]
+    assert found(index, '"facial ban"~2') == ["Facial systems: a ban looms"]  # the title
+    hits = index.search(SearchRequest(q='"facial ban"~5', typing=False), terms=False).hits
+    assert hits and hits[0].score > 0
