@@ -45,7 +45,7 @@ def titles(result):
     ("CAFÉ", 0),
 ])
 def test_query_syntax(index, q, total):
-    assert search(index, q=q, typing="0").total == total
+    assert search(index, q=q, typing="0", literal="1").total == total
 
 
 @pytest.mark.parametrize("with_stop_words,without", [
@@ -161,11 +161,16 @@ def test_hostile_text_is_escaped_in_highlights(index):
     assert hit.record["url"] is None
 
 
-def test_spelling_suggestion_when_nothing_matches(index):
+def test_a_query_finding_nothing_shows_what_its_correction_finds(index):
     result = search(index, q="facial recogniton", typing="0")
-    assert result.total == 0
-    assert result.suggestion == "facial recognition"
-    assert search(index, q="facial recognition").suggestion is None
+    assert result.showing == "facial recognition" and result.suggestion is None
+    assert result.request.q == "facial recogniton"
+    assert result.total == search(index, q="facial recognition").total == 22
+    assert "recognition" in result.hits[0].title_html.lower()
+    literal = search(index, q="facial recogniton", typing="0", literal="1")
+    assert literal.total == 0 and literal.showing is None
+    assert literal.suggestion == "facial recognition" and literal.suggestion_total == 22
+    assert search(index, q="facial recognition").showing is None
 
 
 def test_pagination(index):
@@ -202,8 +207,8 @@ def test_suggestion_replaces_whole_words_only(index):
         fixed = suggest(snap.speller, snap.searcher.reader(), "recogniton recognitonal")
     assert fixed == "recognition recognitonal"  # not "recognitionl"
     # Offered only when the corrected query finds something:
-    assert search(index, q="recogniton recognitonal", typing="0").suggestion is None
-    assert search(index, q="facial recogniton", typing="0").suggestion == "facial recognition"
+    assert search(index, q="recogniton recognitonal", typing="0").showing is None
+    assert search(index, q="facial recogniton", typing="0").showing == "facial recognition"
 
 
 @pytest.mark.parametrize("q,total", [("ab~1/3", 5), ("title:ban~1/9", 12), ("recognition~9", 24),
@@ -322,9 +327,13 @@ def typo_index(tmp_path_factory):
     ("budget", None),  # a good word is left alone
     ("qqqq", None),  # nothing close
 ])
-def test_did_you_mean_offers_a_far_more_common_word(typo_index, q, suggestion):
+def test_a_far_more_common_spelling_is_shown_instead(typo_index, q, suggestion):
     result = typo_index.search(SearchRequest(q=q, typing=False))
-    assert result.suggestion == suggestion
+    assert result.showing == suggestion
+    asked = typo_index.search(SearchRequest(q=q, typing=False, literal=True))
+    assert asked.suggestion == suggestion and asked.showing is None
+    if suggestion:
+        assert result.total == asked.suggestion_total > 20 * asked.total
 
 
 def test_the_spelling_index_keeps_up_with_the_index(tmp_path):
@@ -332,10 +341,10 @@ def test_the_spelling_index_keeps_up_with_the_index(tmp_path):
     write_generated(tmp_path / "seeds", 30)
     build(tmp_path / "seeds", tmp_path / "index")
     index = SearchIndex(tmp_path / "index")
-    assert index.search(SearchRequest(q="zebrra", typing=False)).suggestion is None
+    assert index.search(SearchRequest(q="zebrra", typing=False)).showing is None
     write_generated(tmp_path / "seeds", 30, start=100, word="zebra")  # the index doubles
     build(tmp_path / "seeds", tmp_path / "index")
-    assert index.search(SearchRequest(q="zebrra", typing=False)).suggestion == "zebra"
+    assert index.search(SearchRequest(q="zebrra", typing=False)).showing == "zebra"
     index.close()
 
 
@@ -389,5 +398,5 @@ def test_only_bare_marks_reach_a_page(fragment, safe):
 
 
 def test_a_half_typed_word_is_completed_not_corrected(typo_index):
-    assert typo_index.search(SearchRequest(q="hospi")).suggestion is None  # begins "hospital"
-    assert typo_index.search(SearchRequest(q="hospitl")).suggestion == "hospital"
+    assert typo_index.search(SearchRequest(q="hospi")).showing is None  # begins "hospital"
+    assert typo_index.search(SearchRequest(q="hospitl")).showing == "hospital"

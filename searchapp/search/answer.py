@@ -65,6 +65,7 @@ class Prepared:
     highlight: dict[str, frozenset[str]]
     terms: Terms | None = None  # filled in when first asked for
     suggestion_total: int = 0  # records the suggestion finds
+    showing: str | None = None  # the corrected query shown instead of the one asked
 
     def nbytes(self) -> int:
         if self.found.cut_short:
@@ -78,7 +79,8 @@ class Prepared:
 def search_key(req: SearchRequest) -> tuple:
     """What decides a search's matches, counts and timeline (not its page, nor the chart's scale)."""
     return (req.q, req.match, req.typing, req.effective_sort, req.date_from, req.date_to,
-            req.interval, tuple(sorted((f, tuple(v)) for f, v in req.filters.items())))
+            req.interval, req.literal,
+            tuple(sorted((f, tuple(v)) for f, v in req.filters.items())))
 
 
 class Clock:
@@ -133,6 +135,13 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock,
             if better == 0 or better < MORE_COMMON * len(found.final):
                 suggestion, better = None, 0
     clock.lap("suggest")
+    if suggestion is not None and not req.literal:
+        # Far more records under the correction: show those ("Showing results for ..."),
+        # with the way back to the words as typed (`literal`).
+        done = prepare(snap, replace(req, q=suggestion, literal=True, shortened=0), limits,
+                       clock, heavy_lane)
+        done.showing = suggestion
+        return done
     line = timeline_of(snap.columns, found.final, req.interval or None)
     clock.lap("timeline")
     return Prepared(parsed, found, facets, top, suggestion, line, highlight_terms(snap, parsed),
@@ -143,7 +152,7 @@ def terms_of(snap: Snapshot, done: Prepared, req: SearchRequest) -> Terms:
     """The distinctive words of a prepared search, computed once and kept with it."""
     if done.terms is None:
         done.terms = distinctive.of_query(snap.searcher.reader(), done.found.final,
-                                          len(snap.columns.all_docs), req.q)
+                                          len(snap.columns.all_docs), done.showing or req.q)
     return done.terms
 
 

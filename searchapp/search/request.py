@@ -41,6 +41,7 @@ class SearchRequest:
     interval: str = ""  # timeline periods: day, week, month, year; empty chooses from the span
     scale: str = "count"  # timeline shows counts, or share of all records in each period
     shortened: int = 0  # the length of a query cut to `max_query_length`, or 0
+    literal: bool = False  # search the words as typed, even if a correction finds far more
 
     @classmethod
     def from_params(cls, params: Mapping[str, Iterable[str]], per_page: int = 20,
@@ -87,7 +88,7 @@ class SearchRequest:
         return cls(q=q, filters={k: tuple(v) for k, v in filters.items() if v},
                    date_from=date_from, date_to=date_to, sort=sort, match=match, page=page,
                    per_page=size, typing=one("typing", "1") != "0", interval=interval,
-                   scale=scale, shortened=shortened)
+                   scale=scale, shortened=shortened, literal=one("literal", "0") not in ("", "0"))
 
     def params(self, **changes) -> list[tuple[str, str]]:
         """This request as URL parameters (defaults left out), with `changes` applied."""
@@ -109,6 +110,8 @@ class SearchRequest:
             out.append(("interval", req.interval))
         if req.scale != "count":
             out.append(("scale", req.scale))
+        if req.literal:
+            out.append(("literal", "1"))
         if req.page != 1:
             out.append(("page", str(req.page)))
         return out

@@ -38,6 +38,7 @@ class SearchResult:
     took_ms: float
     suggestion: str | None = None
     suggestion_total: int = 0  # records the suggestion finds
+    showing: str | None = None  # results are for this correction of the query, not the query
     notice: str | None = None
     generation: str = ""
     timeline: Timeline | None = None

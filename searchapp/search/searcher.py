@@ -223,7 +223,7 @@ class SearchIndex:
             clock.lap("terms")
         return SearchResult(request=req, total=int(len(done.found.final)), hits=hits,
                             facets=done.facets, took_ms=clock.total(), suggestion=done.suggestion,
-                            suggestion_total=done.suggestion_total,
+                            suggestion_total=done.suggestion_total, showing=done.showing,
                             notice=done.parsed.notice, generation=snap.generation,
                             timeline=done.timeline, terms=found, top=done.top, timings=clock.laps)
 

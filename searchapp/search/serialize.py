@@ -44,6 +44,9 @@ def result_to_json(result: SearchResult) -> dict[str, Any]:
                    for name, values in result.facets.items()},
         "suggestion": result.suggestion,
         "suggestion_total": result.suggestion_total,
+        # The results are this correction's ("Showing results for ..."); `literal=1` asks
+        # for the words as typed.
+        "showing_results_for": result.showing,
         "generation": result.generation,
         "interval": result.timeline.interval if result.timeline else None,
         "timeline": timeline_to_json(result.timeline) if result.timeline else [],

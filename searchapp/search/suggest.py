@@ -17,6 +17,7 @@ SUGGEST_BELOW = 50  # look for a better spelling when a query finds fewer record
 MORE_COMMON = 20  # a known word is replaced only by one in this many times more records
 MAX_WORDS = 8  # words of one query looked at (a pasted paragraph gets no suggestion)
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
+_PATTERNED = re.compile(r"(?:^|(?<=\s))(?:=\S+|[^\s*?~]*[*?~]\S*)")  # `=word`, `flie*`, `word~`
 
 
 def suggest(speller: Speller | None, reader, q: str, typing: bool = False) -> str | None:
@@ -31,7 +32,8 @@ def suggest(speller: Speller | None, reader, q: str, typing: bool = False) -> st
         last = fold_word(words[-1])
         if any(w != last for w in speller.completions(last, 2)):
             words = words[:-1]
-    words = [w for w in dict.fromkeys(words) if w not in _OPERATORS]
+    asked = {w for p in _PATTERNED.findall(q) for w in query_words(p)}  # meant as written
+    words = [w for w in dict.fromkeys(words) if w not in _OPERATORS and w not in asked]
     for word in words[:MAX_WORDS]:
         folded = fold_word(word)
         if len(folded) < 3 or folded.isdigit() or folded in NOISE:
