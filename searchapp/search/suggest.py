@@ -49,8 +49,10 @@ def _better(speller: Speller, reader, word: str) -> str | None:
     """The closest word far more common than `word`, the most common of equally close ones."""
     have = reader.doc_frequency(FIELD, word)
     options = []
+    most = 1 if len(word) <= 5 else 2  # two edits turn a short word into any other (at&t: act)
     for candidate in speller.candidates(word):
-        df = reader.doc_frequency(FIELD, candidate)
+        d = distance(word, candidate)
+        df = reader.doc_frequency(FIELD, candidate) if d <= most else 0
         if df and df >= MORE_COMMON * have:
-            options.append((distance(word, candidate), -df, candidate))
+            options.append((d, -df, candidate))
     return min(options)[2] if options else None
