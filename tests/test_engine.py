@@ -45,6 +45,13 @@ def test_postings_and_lengths_are_read_a_block_at_a_time(big_index):
     assert postings.PATHS["postings: blocks"] > 0
     assert postings.PATHS["lengths: one read"] > 0
     assert postings.PATHS["lengths: one at a time"] == 0
+    assert postings.PATHS["vectors: blocks"] > 0  # the distinctive words
+    assert postings.PATHS["vectors: one at a time"] == 0
+    with big_index.using() as snap:  # the same words as Whoosh's own reading gives
+        reader = snap.searcher.reader()
+        for docnum in snap.columns.all_docs[:50].tolist():
+            mine = snap.scorer.vector_terms(int(docnum), "body").tolist()
+            assert mine == [w.encode() for w, _ in reader.vector_as("frequency", docnum, "body")]
 
 
 def test_segments_are_read_in_place(big_index):

@@ -270,6 +270,18 @@ class ArrayScorer:
             total += _restrict(self._word([wq.Term(fieldname, word)]), docs).scores
         return Scored(docs, total)
 
+    # -- term vectors -----------------------------------------------------------------------
+
+    def vector_terms(self, docnum: int, fieldname: str) -> np.ndarray:
+        """The terms (bytes) of one document's vector in `fieldname`, cached with the
+        postings: a document's vector never changes within its segment."""
+        for leaf, offset, sid in self.leaves:
+            if offset <= docnum < offset + leaf.doc_count_all():
+                local = docnum - offset
+                return self.cache.get((sid, "v", fieldname, local),
+                                      lambda: (post.vector_terms(leaf, local, fieldname),))[0]
+        raise IndexError(f"no document {docnum}")
+
     # -- anything else ----------------------------------------------------------------------
 
     def _whoosh(self, q) -> Scored:

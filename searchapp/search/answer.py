@@ -151,7 +151,8 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock,
 def terms_of(snap: Snapshot, done: Prepared, req: SearchRequest) -> Terms:
     """The distinctive words of a prepared search, computed once and kept with it."""
     if done.terms is None:
-        done.terms = distinctive.of_query(snap.searcher.reader(), done.found.final,
+        done.terms = distinctive.of_query(snap.scorer.vector_terms, snap.doc_frequency,
+                                          done.found.final,
                                           len(snap.columns.all_docs), done.showing or req.q)
     return done.terms
 

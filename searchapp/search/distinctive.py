@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -42,13 +43,22 @@ class Terms:
         return self.sample_size < self.population
 
 
-def of_query(reader, docs: np.ndarray, collection_size: int, q: str) -> Terms:
+# The words (bytes) of one document's term vector in a field (the engine's fast reader),
+# and how many records of the collection hold a word in a field.
+WordsOf = Callable[[int, str], np.ndarray]
+FrequencyOf = Callable[[str, bytes], int]
+
+
+def of_query(words_of: WordsOf, frequency_of: FrequencyOf, docs: np.ndarray,
+             collection_size: int, q: str) -> Terms:
     """The distinctive words of a search's matches, leaving out the query's own words."""
-    return distinctive(reader, docs, collection_size, {fold_word(w) for w in query_words(q)})
+    return distinctive(words_of, frequency_of, docs, collection_size,
+                       {fold_word(w) for w in query_words(q)})
 
 
-def distinctive(reader, docs: np.ndarray, collection_size: int, exclude: set[str],
-                limit: int = 20, sample: int = SAMPLE, seed: int = 0) -> Terms:
+def distinctive(words_of: WordsOf, frequency_of: FrequencyOf, docs: np.ndarray,
+                collection_size: int, exclude: set[str], limit: int = 20,
+                sample: int = SAMPLE, seed: int = 0) -> Terms:
     """The `limit` words most over-represented in `docs` (global document numbers)."""
     matching = len(docs)
     if matching == 0 or matching >= collection_size:
@@ -56,20 +66,22 @@ def distinctive(reader, docs: np.ndarray, collection_size: int, exclude: set[str
     chosen = docs
     if matching > sample:
         chosen = np.sort(np.random.default_rng(seed).choice(docs, sample, replace=False))
-    present: Counter[str] = Counter()
+    present: Counter[bytes] = Counter()
     for docnum in chosen.tolist():
-        if reader.has_vector(docnum, FIELD):
-            present.update(text for text, _ in reader.vector_as("frequency", docnum, FIELD))
+        present.update(words_of(docnum, FIELD).tolist())
     scale = matching / len(chosen)
     rest = collection_size - matching
     # A word in fewer than 1% of the records read cannot be among the most distinctive of a
     # large set (and looking up how common each is in the collection is most of the cost).
     least = 1 if len(chosen) <= 10 else max(2, len(chosen) // 100)
     scored = []
-    for text, seen in present.items():
-        if seen < least or _boring(text, exclude):
+    for word, seen in present.items():
+        if seen < least:
             continue
-        background = reader.doc_frequency(FIELD, text)
+        text = word.decode("utf-8")
+        if _boring(text, exclude):
+            continue
+        background = frequency_of(FIELD, word)
         inside = min(seen * scale, background)
         outside = background - inside
         if rest <= 0 or inside / matching <= outside / rest:

@@ -41,6 +41,17 @@ class Generation:
         self.updated = segments.committed_at(build)
         self._speller_lock = threading.Lock()
         self._vocabularies: dict[str, str] = {}
+        self._frequencies: dict[tuple[str, bytes], int] = {}
+
+    def doc_frequency(self, field: str, word: bytes, reader) -> int:
+        """Records of this generation holding `word`, remembered: distinctive words look up
+        hundreds per search, mostly the same common ones (one lookup costs a hash-table probe
+        per segment)."""
+        key = (field, word)
+        found = self._frequencies.get(key)
+        if found is None:
+            found = self._frequencies[key] = reader.doc_frequency(field, word)
+        return found
 
     def vocabulary(self, field: str, reader) -> str:
         """Every word of a field, one a line, for matching patterns against all of them:
@@ -91,6 +102,9 @@ class Snapshot:
 
     def vocabulary(self, field: str) -> str:
         return self.gen.vocabulary(field, self.searcher.reader())
+
+    def doc_frequency(self, field: str, word: bytes) -> int:
+        return self.gen.doc_frequency(field, word, self.searcher.reader())
 
     def current(self, build: Path | None) -> bool:
         """Whether this is still the live build's latest generation."""
