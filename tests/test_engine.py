@@ -54,6 +54,39 @@ def test_postings_and_lengths_are_read_a_block_at_a_time(big_index):
             assert mine == [w.encode() for w, _ in reader.vector_as("frequency", docnum, "body")]
 
 
+def test_positions_are_read_a_block_at_a_time_as_whoosh_reads_them(tmp_path):
+    write_generated(tmp_path / "seeds", 300)
+    far = " ".join(f"filler{n}" for n in range(400))  # gaps of 256 and more: the other path
+    (tmp_path / "seeds" / "long.txt").write_text(
+        f'---\ntitle: "police police"\nexcerpt: "police {far} police camera {far} police"\n---\n',
+        encoding="utf-8")
+    build(tmp_path / "seeds", tmp_path / "index")
+    postings.PATHS.clear()
+    index = SearchIndex(tmp_path / "index")
+    with index.using() as snap:
+        for leaf, _, _ in snap.columns.leaves:
+            for field in ("title", "excerpt"):
+                for word in (b"polic", b"camera", b"vote", b"filler7"):
+                    docs, where = postings.positions(leaf, field, word)
+                    want = [(m_id, p) for m_id, ps in _whoosh_positions(leaf, field, word)
+                            for p in ps]
+                    assert list(zip(docs.tolist(), where.tolist())) == want, (field, word)
+    index.close()
+    assert postings.PATHS["positions: blocks"] > 0
+    assert postings.PATHS["positions: pickles"] > 0  # the long excerpt's block
+
+
+def _whoosh_positions(leaf, field, word):
+    if (field, word) not in leaf:
+        return []
+    m = postings._unfiltered(leaf.postings(field, word))
+    out = []
+    while m.is_active():
+        out.append((m.id(), m.value_as("positions")))
+        m.next()
+    return out
+
+
 def test_segments_are_read_in_place(big_index):
     with big_index.using() as snap:
         for leaf, _, _ in snap.columns.leaves:

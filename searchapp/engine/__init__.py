@@ -14,6 +14,8 @@ WHOOSH_PRIVATE = (
     ("whoosh.codec.whoosh3", "W3LeafMatcher._read_ids"),
     ("whoosh.codec.whoosh3", "W3LeafMatcher._read_weights"),
     ("whoosh.codec.whoosh3", "W3LeafMatcher._next_block"),
+    ("whoosh.codec.whoosh3", "W3LeafMatcher._read_values"),
+    ("whoosh.formats", "_INT_SIZE"),
     ("whoosh.codec.whoosh3", "_lenfield"),
     ("whoosh.codec.whoosh3", "LENGTHS_COLUMN"),
     ("whoosh.matching.wrappers", "FilterMatcher"),
@@ -29,5 +31,5 @@ WHOOSH_PRIVATE = (
     ("whoosh.qparser", "WildcardPlugin.do_wildcards"),
 )
 # Instance attributes read at run time (not checkable on the classes): W3LeafMatcher's
-# `_ids` and `_weights`, a segment reader's `_perdoc`, a length column reader's `_dbfile`,
+# `_ids`, `_weights` and `_values`, a segment reader's `_perdoc`, a length column reader's `_dbfile`,
 # `_basepos` and `_count`, and the `_MAIN_*.toc` file names; the fast-path test covers them.
