@@ -7,7 +7,7 @@ import io
 import json
 import os
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Iterator
 from urllib.parse import quote_plus, urlencode
 
@@ -114,11 +114,19 @@ def _render_search(result, req, partial, error=None, status=200):
     return response
 
 
+_FIRST, _LAST = date(1, 1, 1), date(1, 1, 2)  # stand-ins for a period's days in a URL
+
+
 def _attention(result, req: SearchRequest) -> charts.Chart:
-    """The timeline as a chart whose bars narrow the search to their period."""
+    """The timeline as a chart whose bars narrow the search to their period. A chart has up
+    to hundreds of bars, so the URL is made once, with stand-ins where the days go."""
+    url = search_url(req, date_from=_FIRST, date_to=_LAST, page=1)
+    head, rest = url.split(f"from={_FIRST.isoformat()}", 1)
+    middle, tail = rest.split(f"to={_LAST.isoformat()}", 1)
     return charts.attention_chart(
         result.timeline, req.scale,
-        lambda b: search_url(req, date_from=b.start.date(), date_to=b.last_day.date(), page=1))
+        lambda b: f"{head}from={b.start.date().isoformat()}{middle}"
+                  f"to={b.last_day.date().isoformat()}{tail}")
 
 
 @bp.route("/timeline.csv")
