@@ -227,3 +227,17 @@ def test_typing_a_phrase_letter_by_letter_never_shows_zero_results(page, live_si
         expect(count(page)).to_contain_text(f"for “{typed}”")
         total = int(count(page).locator("strong").inner_text().replace(",", ""))
         assert total > 0, typed
+
+
+def test_a_misspelt_query_shows_the_correction_and_the_words_as_typed_on_request(page, live_site):
+    page.goto(live_site.url + "/")
+    page.locator("#q").press_sequentially("facial recogniton ", delay=30)
+    note = page.locator(".suggestion")
+    expect(note).to_contain_text("Showing results for facial recognition")
+    assert int(count(page).locator("strong").inner_text()) > 0
+    expect(page.locator(".hit-title mark").first).to_be_visible()
+    note.get_by_role("link", name="facial recogniton").click()
+    expect(page).to_have_url(re.compile(r"literal=1"))
+    expect(page.locator("p.empty")).to_contain_text("No records match")
+    expect(page.locator(".suggestion")).to_contain_text("Did you mean facial recognition")
+    expect(page.locator("#q")).to_have_value("facial recogniton")
