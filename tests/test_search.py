@@ -277,6 +277,10 @@ def test_year_and_date_in_the_query_are_the_date_filter(index):
     assert (req.q, str(req.date_from), str(req.date_to)) == ("facial ", "2021-01-01", "2021-12-31")
     req = SearchRequest.from_params({"q": ["date:2021-03..2021-08 ban"], "from": ["2021-05-02"]})
     assert (req.q, str(req.date_from), str(req.date_to)) == ("ban", "2021-05-02", "2021-08-31")
+    req = SearchRequest.from_params({"q": ["ban year:2019 year:2021"]})  # not a contradiction
+    assert (str(req.date_from), str(req.date_to)) == ("2019-01-01", "2021-12-31")
+    req = SearchRequest.from_params({"q": ["date:2021..2019"]})  # written backwards
+    assert (req.q, str(req.date_from), str(req.date_to)) == ("", "2019-01-01", "2021-12-31")
     result = search(index, q="facial year:2021")
     assert result.total == search(index, q="facial", **{"from": "2021", "to": "2021"}).total
     assert all(h.record["published"].startswith("2021") for h in result.hits) and result.hits

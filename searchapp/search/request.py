@@ -187,14 +187,18 @@ _DATE_TOKEN = re.compile(rf"(?<!\S)(?:year|date):({_DAY})(?:\.\.({_DAY}))?(?!\S)
 def _dates_in_query(q: str, low: date | None, high: date | None
                     ) -> tuple[str, date | None, date | None]:
     """`year:1987`, `date:1987-03` and `date:1987-03..1987-06` in the query are the date
-    filter: taken out of the text and intersected with From and To."""
+    filter: taken out of the text and intersected with From and To. Several of them span
+    from the earliest to the latest (`year:1987 year:1990` is 1987 to 1990), and a range
+    written backwards is read forwards."""
+    spans = []
     for m in _DATE_TOKEN.finditer(q):
-        start = _date(m.group(1), "date", end=False)
-        end = _date(m.group(2) or m.group(1), "date", end=True)
-        low = max(low, start) if low else start
-        high = min(high, end) if high else end
-    if low is None and high is None or not _DATE_TOKEN.search(q):
+        ends = sorted([m.group(1), m.group(2) or m.group(1)], key=lambda d: _date(d, "date", False))
+        spans.append((_date(ends[0], "date", end=False), _date(ends[1], "date", end=True)))
+    if not spans:
         return q, low, high
+    start, end = min(s for s, _ in spans), max(e for _, e in spans)
+    low = max(low, start) if low else start
+    high = min(high, end) if high else end
     rest = re.sub(r"\s{2,}", " ", _DATE_TOKEN.sub(" ", q)).lstrip()
     return ("" if not rest.strip() else rest), low, high
 
