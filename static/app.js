@@ -96,6 +96,192 @@
     dragged = false;
   });
 
-  document.addEventListener("DOMContentLoaded", function () { enableFacetFilters(document); });
-  document.addEventListener("htmx:afterSwap", function (event) { enableFacetFilters(event.target); });
+  // -- The form is the one source of truth ---------------------------------------------
+  // Whatever changed the search (a distinctive word, a bar, a facet, a chip, paging), the
+  // answer's URL says what was searched; the form's controls are set from it, except the
+  // one the user is in, so the next keystroke searches the same thing plus the keystroke.
+  function form() { return document.getElementById("search-form"); }
+  function search() { if (window.htmx && form()) window.htmx.trigger(form(), "refresh"); }
+
+  function syncForm(url) {
+    var f = form();
+    if (!f || !url) return;
+    var params = new URL(url, window.location.href).searchParams;
+    var active = document.activeElement;
+    var set = function (name, value) {
+      var field = f.elements.namedItem(name);
+      if (!field || field === active || field.type === "hidden") return;
+      if (field.type === "checkbox") field.checked = params.get(name) === field.value;
+      else field.value = value;
+      if (field.type === "date") field.dataset.sent = field.value;
+    };
+    set("q", params.get("q") || "");
+    set("sort", params.get("sort") || "relevance");
+    set("from", params.get("from") || "");
+    set("to", params.get("to") || "");
+    set("match", "");
+  }
+
+  // Date fields search once a whole date is in them (a year of four digits), or when left:
+  // not at every digit, which Chromium reports as years 0001, 0019, 0198 on the way to 1987.
+  function dateChanged(field, leaving) {
+    var year = parseInt((field.value || "").slice(0, 4), 10);
+    var whole = field.value === "" || year >= 1000;
+    if (whole && field.value !== (field.dataset.sent || "") && (leaving || field.value === "" || year >= 1000)) {
+      field.dataset.sent = field.value;
+      search();
+    }
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("#search-form input[type=date]")) dateChanged(event.target, false);
+  });
+  document.addEventListener("focusout", function (event) {
+    if (event.target.matches && event.target.matches("#search-form input[type=date]")) dateChanged(event.target, true);
+  });
+  // A correction refused ("search instead for") holds until the words change.
+  document.addEventListener("input", function (event) {
+    if (event.target.id !== "q") return;
+    var literal = document.querySelector("#form-filters [data-until-typed]");
+    if (literal) literal.remove();
+  });
+
+  // -- Focus stays where the user is ---------------------------------------------------------
+  // Controls inside the results carry a data-key; after the results are swapped, focus
+  // returns to the control with the same key, or to the count of results.
+  var focusKey = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var active = document.activeElement;
+    var results = document.getElementById("results");
+    focusKey = null;
+    if (results && active && results.contains(active)) {
+      var keyed = active.closest("[data-key]");
+      focusKey = keyed ? keyed.getAttribute("data-key") : "";
+    }
+  });
+  function restoreFocus() {
+    if (focusKey === null) return;
+    var results = document.getElementById("results");
+    var target = null;
+    if (focusKey) {
+      results.querySelectorAll("[data-key]").forEach(function (el) {
+        if (!target && el.getAttribute("data-key") === focusKey) target = el;
+      });
+    }
+    target = target || results.querySelector(".count");
+    if (target) target.focus({ preventScroll: true });
+    focusKey = null;
+  }
+
+  // -- Failures are said, with a retry -------------------------------------------------------
+  function problem(message) {
+    var box = document.getElementById("problem");
+    if (!box) return;
+    box.hidden = !message;
+    box.querySelector(".problem-text").textContent = message || "";
+  }
+  function stale(on) {
+    var results = document.getElementById("results");
+    if (results) {
+      results.classList.toggle("stale", on);
+      results.setAttribute("aria-busy", on ? "true" : "false");
+    }
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.target && event.detail.target.id === "results") stale(true);
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    problem(status === 503 ? "The server is busy or restarting (503): these results are from the search before."
+      : "The search failed (the server answered " + status + "): these results are from the search before.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    problem("The server could not be reached: these results are from the search before.");
+  });
+  document.addEventListener("htmx:timeout", function () {
+    problem("The search took too long to answer: these results are from the search before.");
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("#problem button")) {
+      problem("");
+      search();
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    enableFacetFilters(event.target);
+    if (event.target.id !== "results") return;
+    var xhr = event.detail.xhr;
+    syncForm((xhr && xhr.getResponseHeader("HX-Push-Url")) || (event.detail.pathInfo || {}).finalRequestPath);
+    problem("");
+    stale(false);
+    rovingBars(event.target);
+    restoreFocus();
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (!event.detail.successful && event.detail.target && event.detail.target.id === "results") {
+      stale(false);
+      document.getElementById("results").classList.add("stale");
+    }
+  });
+
+  // -- Keyboard ------------------------------------------------------------------------------
+  // The chart is one tab stop: arrow keys move between its bars, Home and End to the ends.
+  function rovingBars(root) {
+    var bars = (root || document).querySelectorAll("svg a.bar");
+    bars.forEach(function (bar, i) { bar.setAttribute("tabindex", i === bars.length - 1 ? "0" : "-1"); });
+  }
+  document.addEventListener("keydown", function (event) {
+    var bar = barAt(event.target);
+    if (bar) {
+      var bars = Array.prototype.slice.call(bar.ownerSVGElement.querySelectorAll("a.bar"));
+      var i = bars.indexOf(bar);
+      var next = { ArrowRight: i + 1, ArrowUp: i + 1, ArrowLeft: i - 1, ArrowDown: i - 1, Home: 0, End: bars.length - 1 }[event.key];
+      if (next !== undefined && bars[next]) {
+        event.preventDefault();
+        bar.setAttribute("tabindex", "-1");
+        bars[next].setAttribute("tabindex", "0");
+        bars[next].focus();
+      } else if (event.key === "Enter" || event.key === " ") {
+        event.preventDefault();
+        go(bar.getAttribute("href"));
+      }
+      return;
+    }
+    // Links that act as toggles (facet values) answer Space as buttons do.
+    if (event.key === " " && event.target.matches && event.target.matches("a[role=button]")) {
+      event.preventDefault();
+      event.target.click();
+    }
+  });
+
+  // -- Going back ----------------------------------------------------------------------------
+  // "Back to search" on a record returns to the exact search it was opened from: through
+  // history when that is the page before (the list comes back scrolled where it was).
+  var LAST = "searchapp:last-search";
+  var OPENED = "searchapp:opened-from-search";
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[href^='/doc/']");
+    if (link && document.getElementById("results")) {
+      sessionStorage.setItem(LAST, window.location.pathname + window.location.search);
+      sessionStorage.setItem(OPENED, "1");
+    }
+    var back = event.target.closest && event.target.closest("a[data-back]");
+    if (back && document.body.dataset.fromSearch === "1") {
+      event.preventDefault();
+      window.history.back();
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    enableFacetFilters(document);
+    rovingBars(document);
+    var back = document.querySelector("a[data-back]");
+    var last = sessionStorage.getItem(LAST);
+    if (back && last) back.setAttribute("href", last);
+    if (back && sessionStorage.getItem(OPENED) === "1" && window.history.length > 1) {
+      document.body.dataset.fromSearch = "1";
+    }
+    sessionStorage.removeItem(OPENED);
+    document.querySelectorAll("#search-form input[type=date]").forEach(function (f) { f.dataset.sent = f.value; });
+  });
 })();

@@ -54,6 +54,26 @@ def test_postings_and_lengths_are_read_a_block_at_a_time(big_index):
             assert mine == [w.encode() for w, _ in reader.vector_as("frequency", docnum, "body")]
 
 
+def test_distinctive_words_read_words_beyond_ascii(tmp_path):
+    write_generated(tmp_path / "seeds", 40)
+    for n in range(3):
+        (tmp_path / "seeds" / f"accents{n}.txt").write_text(
+            f'---\ntitle: "Ünïcode ½ naïve résumé {n}"\nexcerpt: "Zürich straße café ½"\n---\n',
+            encoding="utf-8")
+    build(tmp_path / "seeds", tmp_path / "index")
+    index = SearchIndex(tmp_path / "index")
+    result = index.search(SearchRequest(q="resume", typing=False))  # was a 500 in /api/search
+    assert result.total == 3
+    assert result.terms is not None and result.terms.sample_size == 3
+    with index.using() as snap:
+        reader = snap.searcher.reader()
+        for docnum in answer.matching(snap, answer.parse(snap, SearchRequest(q="resume"), index.limits),
+                                      SearchRequest(q="resume")).final.tolist():
+            mine = snap.scorer.vector_terms(docnum, "body").tolist()
+            assert mine == [w.encode() for w, _ in reader.vector_as("frequency", docnum, "body")]
+    index.close()
+
+
 def test_positions_are_read_a_block_at_a_time_as_whoosh_reads_them(tmp_path):
     write_generated(tmp_path / "seeds", 300)
     far = " ".join(f"filler{n}" for n in range(400))  # gaps of 256 and more: the other path

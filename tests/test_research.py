@@ -106,10 +106,14 @@ def test_api_search_carries_the_timeline(known_client):
 def test_bars_link_to_their_period_and_the_chart_reads_without_scripts(known_client):
     page = known_client.get("/search?q=drone").get_data(as_text=True)
     assert 'href="/search?q=drone&amp;from=2022-01-05&amp;to=2022-01-05"' in page
-    assert '<svg xmlns="http://www.w3.org/2000/svg"' in page and 'role="img"' in page
+    # A group of links, not an image holding links (axe: nested-interactive).
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in page and 'role="group"' in page
     assert "<title id=\"timeline-title\">Matching records per day</title>" in page
     assert "peak 2 in 2022-01-03" in page
-    assert '<th scope="row">2022-01-04</th><td>0</td><td>1</td><td>0.0%</td>' in page
+    assert ('<th scope="row"><a href="/search?q=drone&amp;from=2022-01-04&amp;to=2022-01-04">'
+            '2022-01-04</a></th><td>0</td><td>1</td><td>0.0%</td>') in page
+    # One tab stop for the whole chart: the last bar; arrow keys move along (app.js).
+    assert page.count('class="bar"') - 1 == page.count('tabindex="-1" aria-label=')
 
 
 def test_share_view_scales_bars_by_share(known_client):

@@ -34,7 +34,8 @@ def test_htmx_request_gets_the_results_partial_and_vary(client):
     assert "<html" in full.get_data(as_text=True)
     body = partial.get_data(as_text=True)
     assert "<html" not in body and "<form" not in body
-    assert 'id="form-state" class="options" hx-swap-oob="true"' in body
+    assert 'id="form-filters" hidden hx-swap-oob="true"' in body
+    assert 'id="form-state"' not in body  # the control a user is in is never swapped
     assert "HX-Request" in partial.headers["Vary"] and "HX-Request" in full.headers["Vary"]
     restore = client.get("/search?q=facial", headers={"HX-Request": "true",
                                                        "HX-History-Restore-Request": "true"})
@@ -103,16 +104,34 @@ def test_exports_stream_every_matching_record(client, query):
     total = client.get(f"/api/search?{query}").get_json()["total"]
     response = client.get(f"/export.csv?{query}&per_page=2&page=3")
     assert response.status_code == 200 and "attachment;" in response.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    body = response.get_data()
+    assert body.startswith(b"\xef\xbb\xbf")  # UTF-8 with a byte-order mark, for spreadsheets
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[0][:3] == ["id", "title", "excerpt"] and len(rows) - 1 == total
+    assert rows[0][-2:] == ["export_search", "export_note"]
+    for row in rows[1:]:
+        record = dict(zip(rows[0], row))
+        assert record["export_search"].startswith("http://localhost/search")
+        assert f"{total:,} records; index " in record["export_note"]
+        assert record["published_date"] == record["published"][:10]
+    if rows[1:]:  # the URL on each row redoes the search
+        again = rows[1][rows[0].index("export_search")].removeprefix("http://localhost")
+        assert client.get(again.replace("/search", "/api/search", 1)).get_json()["total"] == total
     lines = client.get(f"/export.jsonl?{query}").get_data(as_text=True).splitlines()
     assert len(lines) == total
     assert all("secured" not in json.loads(line) for line in lines)
+    assert all(json.loads(line)["export_search"].startswith("http://") for line in lines)
+    plain = client.get(f"/export.csv?{query}&bom=0").get_data()
+    assert plain.startswith(b"id,title,")
 
 
-def test_export_filename_names_the_query(client):
+def test_export_filename_names_the_query_and_the_filters(client):
     response = client.get("/export.jsonl?q=Facial+recognition!")
     assert 'filename="searchapp-facial-recognition-' in response.headers["Content-Disposition"]
+    one = client.get("/export.csv?q=ban&provider=Sky&from=2021").headers["Content-Disposition"]
+    two = client.get("/export.csv?q=ban&provider=Forbes").headers["Content-Disposition"]
+    assert 'filename="searchapp-ban-source-sky-2021-01-01-to-end-' in one
+    assert 'filename="searchapp-ban-source-forbes-' in two
 
 
 def test_record_page_shows_fields_related_and_citing_seeds(client):
@@ -224,7 +243,7 @@ def test_an_export_that_is_never_read_lets_go_of_its_searcher(app, client):
 def test_a_refused_search_keeps_the_filters_in_the_form(client):
     body = client.get("/search?q=ban&provider=Sky&from=2022-01-01&to=2021-01-01",
                       headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "is after to" in body and 'id="form-state"' not in body
+    assert "is after to" in body and 'id="form-filters"' not in body
 
 
 def test_a_misspelt_query_shows_the_correction_and_the_way_back(client):

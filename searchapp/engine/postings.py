@@ -97,7 +97,11 @@ def vector_terms(leaf, docnum: int, fieldname: str) -> np.ndarray:
     else:
         PATHS["vectors: one at a time"] += 1
         terms.extend(m.all_ids())
-    return np.array(terms, dtype=bytes) if terms else _NO_TERMS
+    if not terms:
+        return _NO_TERMS
+    # A vector's terms are pickled as text (Whoosh writes them as str): encode them, or
+    # NumPy would try ASCII and fail on the first `café`.
+    return np.array([t.encode("utf-8") if isinstance(t, str) else t for t in terms], dtype=bytes)
 
 
 def _block_positions(m) -> tuple[np.ndarray, np.ndarray]:

@@ -292,6 +292,7 @@ class Export:
     def __init__(self, index: SearchIndex, snap: Snapshot, order: np.ndarray, batch: int):
         self.index, self.snap, self.order, self.batch = index, snap, order, batch
         self.closed = False
+        self.total, self.generation = len(order), snap.generation
 
     def __iter__(self) -> Iterator[list[dict[str, Any]]]:
         try:

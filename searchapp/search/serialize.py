@@ -86,14 +86,19 @@ def dict_params(pairs: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 EXPORT_COLUMNS = ("id", "title", "excerpt", "url", "provider", "domain", "topics", "category",
-                  "type", "kind", "published", "quality", "cited_by", "related")
+                  "type", "kind", "published", "published_date", "quality", "cited_by",
+                  "related")
+# On every exported row: the search that made it (a URL that redoes it) and what it was.
+EXPORT_SOURCE = ("export_search", "export_note")
 
 
 def record_to_row(r: dict[str, Any]) -> list[str]:
-    """One CSV row; list fields joined with '; '."""
+    """One CSV row; list fields joined with '; '. `published_date` is the day alone, which a
+    spreadsheet reads as a date and sorts; `published` keeps the exact ISO timestamp."""
     return [r["id"], r["title"], r["excerpt"], r["url"] or "", r["provider"]["name"],
             r["provider"]["domain"], "; ".join(r["topics"]), r["category"], r["type"], r["kind"],
-            r["published"] or "", "" if r["quality"] is None else str(r["quality"]),
+            r["published"] or "", (r["published"] or "")[:10],
+            "" if r["quality"] is None else str(r["quality"]),
             "; ".join(r["cited_by"]), "; ".join(r["related"])]
 
 

@@ -56,27 +56,27 @@ class Chart:
     baseline_y: float = HEIGHT - BOTTOM
     empty: bool = False
 
-
     def bars_svg(self) -> Markup:
         """The bars as SVG, each a link with a hit area the plot's full height. Made here
         rather than looped in the template: a chart can have hundreds of bars, and this is
         many times faster to render on every keystroke."""
-        top = self.baseline_y - TOP
+        top, last = self.baseline_y - TOP, len(self.bars) - 1
         return Markup("".join(
             f'\n  <a href="{escape(b.href)}" class="bar" data-start="{b.start}" '
-            f'data-end="{b.end}" aria-label="{escape(b.title)}">\n'
+            f'data-end="{b.end}" data-key="bar:{b.start}" tabindex="{0 if i == last else -1}" '
+            f'aria-label="{escape(b.title)}">\n'
             f'    <rect x="{b.x}" y="{TOP}" width="{b.width}" height="{top}" fill="#000000" '
             f'fill-opacity="0"/>\n'
             f'    <rect x="{b.x}" y="{b.y}" width="{b.width}" height="{b.height}" '
             f'fill="#0b5cad"><title>{escape(b.title)}</title></rect>\n  </a>'
-            for b in self.bars))
-
+            for i, b in enumerate(self.bars)))
 
     def rows_html(self) -> Markup:
         """The bars' numbers as table rows (the chart's accessible twin), made as bars_svg is."""
         return Markup("".join(
-            f"\n          <tr><th scope=\"row\">{escape(p)}</th><td>{n}</td><td>{a}</td>"
-            f"<td>{share}</td></tr>" for p, n, a, share in (b.row for b in self.bars)))
+            f"\n          <tr><th scope=\"row\"><a href=\"{escape(b.href)}\">{escape(b.row[0])}</a>"
+            f"</th><td>{b.row[1]}</td><td>{b.row[2]}</td><td>{b.row[3]}</td></tr>"
+            for b in self.bars))
 
 
 def _value(bucket: Bucket, scale: str) -> float:

@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 from ..index import store
 from ..index.schema import FACETS
 from ..search.request import BadRequest, SearchRequest, compare_requests
-from ..search.serialize import (EXPORT_COLUMNS, record_to_export, record_to_row, result_to_json,
+from ..search.serialize import (EXPORT_COLUMNS, EXPORT_SOURCE, record_to_export, record_to_row, result_to_json,
                                 summary_to_json)
 from . import charts, elapsed_ms, search_index
 
@@ -244,7 +244,16 @@ def export_jsonl():
 def _export(kind: str):
     req = _search_request()
     batches = search_index().export(req)
-    body = _csv_lines(batches) if kind == "csv" else _jsonl_lines(batches)
+    # Where the export came from, on every row: it survives a spreadsheet's sorting and
+    # filtering, and the URL redoes the search.
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    source = (url_for("search.search", _external=True)
+              + ("?" + urlencode(req.params(page=1)) if req.params(page=1) else ""),
+              f"{batches.total:,} records; index {batches.generation}; exported {when}")
+    if kind == "csv":
+        body = _csv_lines(batches, source, bom=request.args.get("bom", "1") != "0")
+    else:
+        body = _jsonl_lines(batches, source)
     mimetype = "text/csv" if kind == "csv" else "application/x-ndjson"
     response = Response(stream_with_context(body), mimetype=mimetype)
     response.call_on_close(batches.close)  # also when the body is never read (HEAD)
@@ -252,13 +261,17 @@ def _export(kind: str):
     return response
 
 
-def _csv_lines(batches) -> Iterator[str]:
+def _csv_lines(batches, source: tuple[str, str], bom: bool = True) -> Iterator[str]:
+    """UTF-8 with a byte-order mark by default: without it, spreadsheets that assume the
+    system's code page show "â€¦" for "…"."""
     buffer = io.StringIO()
+    if bom:
+        buffer.write("\ufeff")
     writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow(EXPORT_COLUMNS + EXPORT_SOURCE)
     for batch in batches:
         for record in batch:
-            writer.writerow(_csv_safe(record_to_row(record)))
+            writer.writerow(_csv_safe(record_to_row(record)) + list(source))
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
@@ -270,13 +283,21 @@ def _csv_safe(row: list[str]) -> list[str]:
     return ["'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell for cell in row]
 
 
-def _jsonl_lines(batches) -> Iterator[str]:
+def _jsonl_lines(batches, source: tuple[str, str]) -> Iterator[str]:
+    where = dict(zip(EXPORT_SOURCE, source))
     for batch in batches:
-        yield "".join(json.dumps(record_to_export(r), ensure_ascii=False) + "\n" for r in batch)
+        yield "".join(json.dumps({**record_to_export(r), **where}, ensure_ascii=False) + "\n"
+                      for r in batch)
 
 
 def _export_name(req: SearchRequest, kind: str, what: str = "") -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", req.q.lower()).strip("-")[:60] or "all"
+    """The query, the filters and the dates in the file name: two exports of one query with
+    different filters are two files."""
+    parts = [req.q] + [f"{'source' if f == 'provider' else f} {v}"
+                       for f, values in sorted(req.filters.items()) for v in values]
+    if req.date_from or req.date_to:
+        parts.append(f"{req.date_from or 'start'} to {req.date_to or 'end'}")
+    slug = re.sub(r"[^a-z0-9]+", "-", " ".join(parts).lower()).strip("-")[:100].strip("-") or "all"
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
     return f"searchapp-{slug}{'-' + what if what else ''}-{stamp}.{kind}"
 
