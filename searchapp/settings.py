@@ -80,7 +80,9 @@ class Settings:
     facet_size: int = _setting(10, "Facet values shown before \"more\".")
     facet_max: int = _setting(500, "Most values of one facet the API lists.")
     facet_page_max: int = _setting(
-        100, "Most values of one facet the page lists (under \"more\", with a filter box).")
+        100, "Most values of one facet the page lists (under \"more\", loaded when opened).")
+    max_facet_values: int = _setting(
+        50, "Most values of one facet a request may select (more answer 400).")
     posting_cache_mb: int = _setting(
         192, "Memory, in MB, for term postings kept as arrays between searches.")
     recent_cache_mb: int = _setting(

@@ -158,7 +158,9 @@
       focusKey = keyed ? keyed.getAttribute("data-key") : "";
     }
   });
-  function restoreFocus() {
+  // Keys of controls in the research views, which arrive after the results.
+  var LATER = /^(bar|scale|interval):/;
+  function restoreFocus(researchArrived) {
     if (focusKey === null) return;
     var results = document.getElementById("results");
     var target = null;
@@ -166,6 +168,9 @@
       results.querySelectorAll("[data-key]").forEach(function (el) {
         if (!target && el.getAttribute("data-key") === focusKey) target = el;
       });
+    }
+    if (!target && LATER.test(focusKey) && !researchArrived && results.querySelector(".research-pending")) {
+      return;  // wait for the research views
     }
     target = target || results.querySelector(".count");
     if (target) target.focus({ preventScroll: true });
@@ -207,9 +212,30 @@
     }
   });
 
+  // On a phone the filters fold behind a "Filters" button, open only when asked for.
+  var PHONE = window.matchMedia ? window.matchMedia("(max-width: 760px)") : null;
+  var filtersOpen = false;
+  function foldFilters(root) {
+    var details = (root || document).querySelector("details.filters");
+    if (!details) return;
+    if (PHONE && PHONE.matches) details.open = filtersOpen;
+    details.addEventListener("toggle", function () { if (PHONE && PHONE.matches) filtersOpen = details.open; });
+  }
+  document.documentElement.classList.add("js");
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.target.classList && event.target.classList.contains("research")) {
+      rovingBars(event.target);
+      restoreFocus(true);
+    }
+  });
   document.addEventListener("htmx:afterSwap", function (event) {
     enableFacetFilters(event.target);
+    var facet = event.target.closest && event.target.closest(".facet");
+    var filter = facet && facet.querySelector("input[data-filter-for]");
+    if (filter && filter.value) filter.dispatchEvent(new Event("input"));  // values just loaded
     if (event.target.id !== "results") return;
+    foldFilters(event.target);
     var xhr = event.detail.xhr;
     syncForm((xhr && xhr.getResponseHeader("HX-Push-Url")) || (event.detail.pathInfo || {}).finalRequestPath);
     problem("");
@@ -274,6 +300,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     enableFacetFilters(document);
+    foldFilters(document);
     rovingBars(document);
     var back = document.querySelector("a[data-back]");
     var last = sessionStorage.getItem(LAST);

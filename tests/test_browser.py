@@ -238,6 +238,6 @@ def test_a_misspelt_query_shows_the_correction_and_the_words_as_typed_on_request
     expect(page.locator(".hit-title mark").first).to_be_visible()
     note.get_by_role("link", name="facial recogniton").click()
     expect(page).to_have_url(re.compile(r"literal=1"))
-    expect(page.locator("p.empty")).to_contain_text("No records match")
+    expect(page.locator(".empty")).to_contain_text("No records match")
     expect(page.locator(".suggestion")).to_contain_text("Did you mean facial recognition")
     expect(page.locator("#q")).to_have_value(re.compile(r"^facial recogniton\s*$"))

@@ -110,10 +110,11 @@ def test_bars_link_to_their_period_and_the_chart_reads_without_scripts(known_cli
     assert '<svg xmlns="http://www.w3.org/2000/svg"' in page and 'role="group"' in page
     assert "<title id=\"timeline-title\">Matching records per day</title>" in page
     assert "peak 2 in 2022-01-03" in page
-    assert ('<th scope="row"><a href="/search?q=drone&amp;from=2022-01-04&amp;to=2022-01-04">'
-            '2022-01-04</a></th><td>0</td><td>1</td><td>0.0%</td>') in page
+    assert '<th scope="row">2022-01-03</th><td>2</td><td>3</td><td>66.7%</td>' in page
+    assert '<th scope="row">2022-01-04</th>' not in page  # nothing matched that day
+    assert 'data-start="2022-01-04"' not in page  # nor is it a link that would find nothing
     # One tab stop for the whole chart: the last bar; arrow keys move along (app.js).
-    assert page.count('class="bar"') - 1 == page.count('tabindex="-1" aria-label=')
+    assert page.count('class="bar"') - 1 == page.count('tabindex="-1"><title>')
 
 
 def test_share_view_scales_bars_by_share(known_client):
@@ -157,7 +158,10 @@ def test_compare_needs_two_to_four_queries(known_client):
     assert known_client.get("/api/compare?q=drone").status_code == 400
     assert known_client.get("/api/compare?q=a&q=b&q=c&q=d&q=e").status_code == 400
     assert known_client.get("/compare").status_code == 200  # the empty form
-    assert "could not be compared" in known_client.get("/compare?q=drone").get_data(as_text=True)
+    one = known_client.get("/compare?q=drone")  # one query: the form asks for another
+    assert one.status_code == 200 and "Add a query to compare with “drone”" in one.get_data(as_text=True)
+    five = known_client.get("/compare?q=a&q=b&q=c&q=d&q=e")
+    assert five.status_code == 400 and "could not be compared" in five.get_data(as_text=True)
 
 
 def test_distinctive_terms_find_the_planted_word(index):
@@ -188,8 +192,16 @@ def test_distinctive_term_links_add_the_word_to_the_query(known_client):
 
 
 def test_terms_fragment_loads_after_the_results(known_client):
-    partial = known_client.get("/search?q=drone", headers={"HX-Request": "true"}).get_data(as_text=True)
+    partial = known_client.get("/research?q=drone", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'hx-get="/terms?q=drone" hx-trigger="load"' in partial
     assert 'href="/search?q=drone+zorblax"' not in partial
     fragment = known_client.get("/terms?q=drone", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'href="/search?q=drone+zorblax"' in fragment
+
+
+def test_the_api_gives_distinctive_words_when_asked(known_client):
+    plain = known_client.get("/api/search?q=drone").get_json()
+    assert plain["terms"] == [] and plain["terms_sample"] is None
+    asked = known_client.get("/api/search?q=drone&terms=1").get_json()
+    assert "zorblax" in [t["term"] for t in asked["terms"]]
+    assert asked["terms_sample"]["size"] == asked["total"]

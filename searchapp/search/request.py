@@ -46,7 +46,7 @@ class SearchRequest:
     @classmethod
     def from_params(cls, params: Mapping[str, Iterable[str]], per_page: int = 20,
                     max_per_page: int = 100, max_page: int = 500,
-                    max_query_length: int = 10_000) -> "SearchRequest":
+                    max_query_length: int = 10_000, max_facet_values: int = 50) -> "SearchRequest":
         """Read a request from URL parameters (each a list of values), refusing bad ones clearly."""
         def one(name: str, default: str = "") -> str:
             values = [v for v in params.get(name, ()) if v is not None]
@@ -66,6 +66,10 @@ class SearchRequest:
                 for v in values:
                     if v and v.strip() and v.strip() not in filters.setdefault(facet, []):
                         filters[facet].append(v.strip())
+        for facet, values in filters.items():
+            if len(values) > max_facet_values:
+                raise BadRequest(f"at most {max_facet_values} values of {facet} can be selected "
+                                 f"at once, not {len(values):,}")
         sort = one("sort", "relevance") or "relevance"
         if sort not in SORTS:
             raise BadRequest(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")

@@ -57,26 +57,29 @@ class Chart:
     empty: bool = False
 
     def bars_svg(self) -> Markup:
-        """The bars as SVG, each a link with a hit area the plot's full height. Made here
-        rather than looped in the template: a chart can have hundreds of bars, and this is
-        many times faster to render on every keystroke."""
-        top, last = self.baseline_y - TOP, len(self.bars) - 1
-        return Markup("".join(
+        """The bars as SVG: all of them drawn as one path, and over each a link the plot's
+        full height (named by its title), so a bar one pixel high is still easy to hit.
+        Made here rather than looped in the template: a chart can have hundreds of bars,
+        and this is many times faster to render and a third of the bytes on every keystroke."""
+        top = self.baseline_y - TOP
+        drawn = " ".join(f"M{b.x} {b.y}h{b.width}v{b.height}h-{b.width}z"
+                         for b in self.bars if b.height > 0)
+        # Periods with no matching record get no link: narrowing to them would find nothing.
+        found = [b for b in self.bars if b.row[1] != "0"]
+        links = "".join(
             f'\n  <a href="{escape(b.href)}" class="bar" data-start="{b.start}" '
-            f'data-end="{b.end}" data-key="bar:{b.start}" tabindex="{0 if i == last else -1}" '
-            f'aria-label="{escape(b.title)}">\n'
-            f'    <rect x="{b.x}" y="{TOP}" width="{b.width}" height="{top}" fill="#000000" '
-            f'fill-opacity="0"/>\n'
-            f'    <rect x="{b.x}" y="{b.y}" width="{b.width}" height="{b.height}" '
-            f'fill="#0b5cad"><title>{escape(b.title)}</title></rect>\n  </a>'
-            for i, b in enumerate(self.bars)))
+            f'data-end="{b.end}" data-key="bar:{b.start}" tabindex="{0 if b is found[-1] else -1}">'
+            f'<title>{escape(b.title)}</title><rect x="{b.x}" y="{TOP}" width="{b.width}" '
+            f'height="{top}" fill-opacity="0"/></a>'
+            for b in found)
+        return Markup(f'\n  <path d="{drawn}" fill="#0b5cad"/>{links}' if drawn else links)
 
     def rows_html(self) -> Markup:
-        """The bars' numbers as table rows (the chart's accessible twin), made as bars_svg is."""
+        """The bars' numbers as table rows (the chart's accessible twin), made as bars_svg is:
+        the periods with matching records (the CSV download has every period)."""
         return Markup("".join(
-            f"\n          <tr><th scope=\"row\"><a href=\"{escape(b.href)}\">{escape(b.row[0])}</a>"
-            f"</th><td>{b.row[1]}</td><td>{b.row[2]}</td><td>{b.row[3]}</td></tr>"
-            for b in self.bars))
+            f"\n<tr><th scope=\"row\">{escape(b.row[0])}</th><td>{b.row[1]}</td>"
+            f"<td>{b.row[2]}</td><td>{b.row[3]}</td></tr>" for b in self.bars if b.row[1] != "0"))
 
 
 def _value(bucket: Bucket, scale: str) -> float:

@@ -18,8 +18,8 @@ from markupsafe import Markup, escape
 from ..index import store
 from ..index.schema import FACETS
 from ..search.request import BadRequest, SearchRequest, compare_requests
-from ..search.serialize import (EXPORT_COLUMNS, EXPORT_SOURCE, record_to_export, record_to_row, result_to_json,
-                                summary_to_json)
+from ..search.serialize import (EXPORT_COLUMNS, EXPORT_SOURCE, record_to_export, record_to_row,
+                                result_to_json, summary_to_json)
 from . import charts, elapsed_ms, search_index
 
 bp = Blueprint("search", __name__)
@@ -33,7 +33,8 @@ def _search_request() -> SearchRequest:
     cfg = current_app.config["SEARCHAPP"]
     params = {k: request.args.getlist(k) for k in request.args}
     return SearchRequest.from_params(params, per_page=cfg.per_page, max_per_page=cfg.max_per_page,
-                                     max_page=cfg.max_page, max_query_length=cfg.max_query_length)
+                                     max_page=cfg.max_page, max_query_length=cfg.max_query_length,
+                                     max_facet_values=cfg.max_facet_values)
 
 
 def _wants_partial() -> bool:
@@ -67,10 +68,13 @@ def toggle_url(req: SearchRequest, facet: str, value: str) -> str:
 
 @bp.app_context_processor
 def _helpers():
-    return {"search_url": search_url, "toggle_url": toggle_url, "facet_labels": FACET_LABELS,
+    return {"search_url": search_url, "toggle_url": toggle_url, "facet_url": facet_url,
+            "compare_url": compare_url,
+            "facet_labels": FACET_LABELS, "max_page": current_app.config["SEARCHAPP"].max_page,
             "facet_names": FACETS,
             "facet_size": current_app.config["SEARCHAPP"].facet_size,
             "facet_page_max": current_app.config["SEARCHAPP"].facet_page_max,
+            "facet_max": current_app.config["SEARCHAPP"].facet_max,
             "highlighted": lambda html: Markup(html),  # already sanitised by bleach
             "index_stats": _stats}
 
@@ -91,6 +95,36 @@ def search():
     result = search_index().search(req, terms=not partial)
     result.took_ms = elapsed_ms()
     return _render_search(result, req, partial)
+
+
+@bp.route("/facet")
+def facet_values():
+    """The values of one facet past the first few, loaded when "more" is opened (a results
+    fragment stays small); without scripts, a page of its own."""
+    req = _search_request()
+    name = request.args.get("facet", "")
+    if name not in FACETS:
+        abort(400, description=f"facet must be one of {', '.join(FACETS)}, not {name!r}")
+    cfg = current_app.config["SEARCHAPP"]
+    values = search_index().search(req, terms=False).facets.get(name, [])
+    more = values[cfg.facet_size:cfg.facet_page_max]
+    template = "partials/_facet_more.html" if _wants_partial() else "facet.html"
+    return render_template(template, req=req, facet=name, values=more, total=len(values))
+
+
+def facet_url(req: SearchRequest, facet: str) -> str:
+    pairs = req.params(page=1) + [("facet", facet)]
+    return url_for("search.facet_values") + "?" + urlencode(pairs)
+
+
+@bp.route("/research")
+def research():
+    """The research views of a search (attention over time, top sources and topics), as a
+    fragment the page loads right after the results."""
+    req = _search_request()
+    result = search_index().search(req, terms=False)
+    return render_template("partials/_research.html", result=result, req=req,
+                           chart=_attention(result, req))
 
 
 @bp.route("/terms")
@@ -174,22 +208,58 @@ def _compared_queries() -> list[str]:
     return [q for k in sorted(params) if k == "q" or re.fullmatch(r"q[1-4]", k) for q in params[k]]
 
 
-def _compare_form(queries: list[str], error: str | None = None, status: int = 200):
+def _compare_form(queries: list[str], error: str | None = None, status: int = 200,
+                  note: str | None = None):
     return render_template("compare.html", summaries=None, queries=queries, error=error,
-                           req=SearchRequest(), options=SearchRequest()), status
+                           note=note, req=SearchRequest(), options=_shared_options()), status
+
+
+def _shared_options() -> SearchRequest:
+    """The filters, dates and chart settings every compared query shares, for the form."""
+    params = {k: request.args.getlist(k) for k in request.args
+              if k != "q" and not re.fullmatch(r"[a-z_]+\d", k)}
+    try:
+        return SearchRequest.from_params(params)
+    except BadRequest:
+        return SearchRequest()
+
+
+def compare_url(queries: list[str], options: SearchRequest, **changes) -> str:
+    pairs = [("q", q) for q in queries if q.strip()] + options.params(q="", **changes)
+    return url_for("search.compare") + "?" + urlencode(pairs)
 
 
 @bp.route("/compare")
 def compare():
     """Two to four queries side by side: one timeline, totals, top sources and topics."""
     queries = _compared_queries()
-    if not any(q.strip() for q in queries):
-        return _compare_form(queries)  # nothing asked yet: the empty form
+    asked = [q for q in queries if q.strip()]
+    if len(asked) < 2:  # nothing asked yet, or one query to compare with something
+        return _compare_form(queries, note=f"Add a query to compare with “{asked[0]}”: each "
+                             "line of the chart will be one query." if asked else None)
     first, summaries = _compare()
     chart = charts.comparison_chart([(s.request.q, s.timeline) for s in summaries], first.scale)
     return render_template("compare.html", summaries=summaries, queries=queries, chart=chart,
-                           error=None, req=SearchRequest(), options=first,
-                           palette=charts.PALETTE)
+                           error=None, note=None, req=SearchRequest(), options=_shared_options(),
+                           palette=charts.PALETTE, scale=first.scale, interval=first.interval)
+
+
+@bp.route("/compare.csv")
+def compare_csv():
+    """The comparison's timelines as one table: a row per period, a column per query."""
+    first, summaries = _compare()
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(["start", "end"] + [f"{s.request.q} ({what})" for s in summaries
+                                        for what in ("count", "share")])
+    for rows in zip(*(s.timeline.buckets for s in summaries)):
+        writer.writerow([rows[0].start.date().isoformat(), rows[0].last_day.date().isoformat()]
+                        + [v for b in rows for v in (b.count, f"{b.share:.6f}")])
+    name = "-vs-".join(re.sub(r"[^a-z0-9]+", "-", s.request.q.lower()).strip("-")[:30]
+                       for s in summaries)
+    return _download(buffer.getvalue(), "text/csv",
+                     f"searchapp-compare-{name}-{datetime.now(timezone.utc):%Y%m%d}.csv")
 
 
 @bp.route("/api/compare")
@@ -201,8 +271,11 @@ def api_compare():
 
 @bp.route("/api/search")
 def api_search():
-    """The search as JSON: the stable contract documented in the README."""
-    result = search_index().search(_search_request())
+    """The search as JSON: the stable contract documented in the README. The distinctive
+    words read hundreds of term vectors, so they come only when asked (`terms=1`): a client
+    typing does not wait for them at every keystroke, as the page does not."""
+    with_terms = request.args.get("terms", "0") not in ("", "0")
+    result = search_index().search(_search_request(), terms=with_terms)
     result.took_ms = elapsed_ms()
     return jsonify(result_to_json(result))
 
@@ -321,7 +394,7 @@ def _bad_request(exc):
     if request.endpoint == "search.search":
         return _render_search(None, SearchRequest(q=request.args.get("q", "")[:500]),
                               _wants_partial(), error=message, status=400)
-    if request.endpoint == "search.terms":
+    if request.endpoint in ("search.terms", "search.research"):
         return Response(f'<p class="muted small">{escape(message)}</p>', 400)
     if request.endpoint == "search.compare":
         return _compare_form(_compared_queries(), message, 400)
