@@ -159,7 +159,7 @@
     }
   });
   // Keys of controls in the research views, which arrive after the results.
-  var LATER = /^(bar|scale|interval):/;
+  var LATER = /^(bar|scale|interval|span):/;
   function restoreFocus(researchArrived) {
     if (focusKey === null) return;
     var results = document.getElementById("results");

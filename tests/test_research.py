@@ -205,3 +205,31 @@ def test_the_api_gives_distinctive_words_when_asked(known_client):
     asked = known_client.get("/api/search?q=drone&terms=1").get_json()
     assert "zorblax" in [t["term"] for t in asked["terms"]]
     assert asked["terms_sample"]["size"] == asked["total"]
+
+
+def test_the_timeline_draws_where_the_matches_are_and_can_show_everything(tmp_path):
+    from conftest import build
+    from searchapp.web import create_app
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    days = [f"2022-03-{d:02d}" for d in range(1, 29)] + ["1991-05-02", "2003-07-09"]
+    for n, day in enumerate(days):
+        (seeds / f"s{n}.txt").write_text(
+            f'---\ntitle: "Harbour strike day {n}"\npublishedDateTime: {day}T10:00:00Z\n'
+            f'webUrl: https://example.org/{n}\n---\n', encoding="utf-8")
+    build(seeds, tmp_path / "index")
+    app = create_app({"index": tmp_path / "index", "seeds": seeds})
+    client = app.test_client()
+    focused = client.get("/api/search?q=harbour").get_json()
+    assert focused["interval"] == "day" and focused["timeline"][0]["start"] == "2022-03-01"
+    assert sum(b["count"] for b in focused["timeline"]) == 28
+    page = client.get("/research?q=harbour", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "2 more, from 1991-05-02 to 2003-07-09, are not drawn" in page
+    assert 'href="/search?q=harbour&amp;span=all"' in page
+    whole = client.get("/api/search?q=harbour&span=all").get_json()
+    assert whole["timeline"][0]["start"].startswith("1991") and whole["interval"] != "day"
+    assert sum(b["count"] for b in whole["timeline"]) == 30
+    # A date range the user chose is drawn as chosen.
+    ranged = client.get("/api/search?q=harbour&from=1990&to=2023").get_json()
+    assert ranged["timeline"][0]["start"].startswith("1991")
+    app.extensions["searchapp.index"].close()

@@ -135,9 +135,17 @@ def test_facet_counts_are_disjunctive(index):
 def test_facet_counts_cover_every_facet(index):
     facets = search(index).facets
     assert set(facets) == {"topic", "provider", "category", "type", "year", "kind"}
+    # Records with no topic or no date are counted too, and can be chosen: every record is
+    # reachable through every facet.
     assert {v.value: v.count for v in facets["topic"]} == {
-        "Computer Vision": 6, "AI": 5, "Natural Language Processing": 1}
-    assert {v.value: v.count for v in facets["year"]} == {"2021": 24}  # one related entry is undated
+        "Computer Vision": 6, "AI": 5, "Natural Language Processing": 1, "(none)": 19}
+    assert {v.value: v.count for v in facets["year"]} == {"2021": 24, "(none)": 1}
+    total = search(index).total
+    for facet in ("topic", "year", "provider"):
+        assert sum(v.count for v in search(index).facets[facet]) >= total, facet
+    assert search(index, year="(none)").total == 1
+    assert search(index, topic="(none)").total == 19
+    assert search(index, topic=["(none)", "AI"]).total == 24
 
 
 def test_highlights_mark_query_words_and_nothing_else(index):

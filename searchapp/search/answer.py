@@ -79,7 +79,7 @@ class Prepared:
 def search_key(req: SearchRequest) -> tuple:
     """What decides a search's matches, counts and timeline (not its page, nor the chart's scale)."""
     return (req.q, req.match, req.typing, req.effective_sort, req.date_from, req.date_to,
-            req.interval, req.literal,
+            req.interval, req.literal, req.span,
             tuple(sorted((f, tuple(v)) for f, v in req.filters.items())))
 
 
@@ -142,7 +142,8 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock,
                        clock, heavy_lane)
         done.showing = suggestion
         return done
-    line = timeline_of(snap.columns, found.final, req.interval or None)
+    line = timeline_of(snap.columns, found.final, req.interval or None,
+                       focus=req.span != "all" and not (req.date_from or req.date_to))
     clock.lap("timeline")
     return Prepared(parsed, found, facets, top, suggestion, line, highlight_terms(snap, parsed),
                     suggestion_total=better)
@@ -382,13 +383,16 @@ def highlight_terms(snap: Snapshot, parsed: ParsedQuery) -> dict[str, frozenset[
     return {k: frozenset(v) for k, v in found.items()}
 
 
-def timeline_of(cols: Columns, final: np.ndarray, interval: str | None) -> Timeline:
+def timeline_of(cols: Columns, final: np.ndarray, interval: str | None,
+                focus: bool = False) -> Timeline:
+    """Matches per period; with `focus`, over the range where most of them are."""
     if len(final) == len(cols.all_docs):  # everything: the baseline is the answer
         return timeline_mod.build(cols.all_dated, cols.all_dated,
-                                  len(final) - len(cols.all_dated), interval)
+                                  len(final) - len(cols.all_dated), interval, focus=focus)
     dates = cols.dates[final]
     dated = dates[dates != NO_DATE]
-    return timeline_mod.build(dated, cols.all_dated, len(final) - len(dated), interval)
+    return timeline_mod.build(dated, cols.all_dated, len(final) - len(dated), interval,
+                              focus=focus)
 
 
 def compare(snap: Snapshot, requests: list[SearchRequest], limits: Limits,

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from .answer import Matches
 
 TOP_BARS = 8  # sources and topics shown as bars above the results
+# The facet value of records that have none (no source, no topic, no date): counted and
+# selectable like any other, so every record can be reached through the facets.
+NONE = "(none)"
 
 SINGLE = {"provider": "c_provider", "category": "c_category", "type": "c_type", "kind": "c_kind"}
 TOPIC_COLUMN = "c_topic"
@@ -121,15 +124,20 @@ class Columns:
         """For each doc in `docs`, whether it has any of `values` in `facet` (OR within a facet)."""
         if facet == "year":
             wanted = [int(v) for v in values if re.fullmatch(r"\d{1,4}", v, re.ASCII)]
-            return np.isin(self.years[docs], wanted)
+            return np.isin(self.years[docs], wanted + ([-1] if NONE in values else []))
         if facet == "topic":
             topics = self.cache.vocabs["topic"].ordinals
             wanted = [topics[v] for v in values if v in topics]
             allowed = np.zeros(self.combo_count + 1, dtype=bool)
             allowed[self.pair_combo[np.isin(self.pair_topic, wanted)]] = True
+            empty = self.cache.vocabs["combo"].ordinals.get("")
+            if NONE in values and empty is not None:
+                allowed[empty] = True
             return allowed[self.ordinals["topic"][docs]]
         known = self.cache.vocabs[facet].ordinals
         wanted = [known[v] for v in values if v in known]
+        if NONE in values and "" in known:
+            wanted.append(known[""])
         return np.isin(self.ordinals[facet][docs], wanted)
 
     def in_range(self, docs: np.ndarray, low: int | None, high: int | None) -> np.ndarray:
@@ -144,17 +152,20 @@ class Columns:
     # -- counting ---------------------------------------------------------------------------
 
     def count(self, facet: str, docs: np.ndarray) -> list[tuple[str, int]]:
-        """(value, count) for `facet` over `docs`, most frequent first, empty values left out."""
+        """(value, count) for `facet` over `docs`, most frequent first (years newest first);
+        records with no value count as `NONE`."""
         every = len(docs) == self.size  # all of them: no need to gather
         if facet == "year":
             years = self.years if every else self.years[docs]
+            undated = int((years < 0).sum())
             years = years[years >= 0]
-            if not len(years):
-                return []
-            counts = np.bincount(years - years.min())
-            base = int(years.min())
-            return sorted(((str(base + i), int(c)) for i, c in enumerate(counts) if c),
-                          key=lambda vc: vc[0], reverse=True)
+            found = []
+            if len(years):
+                counts = np.bincount(years - years.min())
+                base = int(years.min())
+                found = sorted(((str(base + i), int(c)) for i, c in enumerate(counts) if c),
+                               key=lambda vc: vc[0], reverse=True)
+            return found + ([(NONE, undated)] if undated else [])
         if facet == "topic":
             ords = self.ordinals["topic"]
             combos = np.bincount(ords if every else ords[docs], minlength=self.combo_count)
@@ -165,7 +176,11 @@ class Columns:
             ords = self.ordinals[facet]
             counts = np.bincount(ords if every else ords[docs], minlength=len(self.cache.vocabs[facet]))
             values = self.cache.vocabs[facet].values
-        found = [(values[i], int(counts[i])) for i in np.flatnonzero(counts) if values[i]]
+        found = [(values[i] or NONE, int(counts[i])) for i in np.flatnonzero(counts)]
+        if facet == "topic":
+            empty = self.cache.vocabs["combo"].ordinals.get("")
+            none = int(combos[empty]) if empty is not None and empty < len(combos) else 0
+            found = [vc for vc in found if vc[0] != NONE] + ([(NONE, none)] if none else [])
         return sorted(found, key=lambda vc: (-vc[1], vc[0].casefold(), vc[0]))
 
     # -- ordering ---------------------------------------------------------------------------

@@ -42,6 +42,7 @@ class SearchRequest:
     scale: str = "count"  # timeline shows counts, or share of all records in each period
     shortened: int = 0  # the length of a query cut to `max_query_length`, or 0
     literal: bool = False  # search the words as typed, even if a correction finds far more
+    span: str = ""  # "all": the timeline spans every match, not only where most of them are
 
     @classmethod
     def from_params(cls, params: Mapping[str, Iterable[str]], per_page: int = 20,
@@ -92,7 +93,8 @@ class SearchRequest:
         return cls(q=q, filters={k: tuple(v) for k, v in filters.items() if v},
                    date_from=date_from, date_to=date_to, sort=sort, match=match, page=page,
                    per_page=size, typing=one("typing", "1") != "0", interval=interval,
-                   scale=scale, shortened=shortened, literal=one("literal", "0") not in ("", "0"))
+                   scale=scale, shortened=shortened, literal=one("literal", "0") not in ("", "0"),
+                   span="all" if one("span") == "all" else "")
 
     def params(self, **changes) -> list[tuple[str, str]]:
         """This request as URL parameters (defaults left out), with `changes` applied."""
@@ -116,6 +118,8 @@ class SearchRequest:
             out.append(("scale", req.scale))
         if req.literal:
             out.append(("literal", "1"))
+        if req.span:
+            out.append(("span", req.span))
         if req.page != 1:
             out.append(("page", str(req.page)))
         return out

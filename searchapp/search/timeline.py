@@ -14,6 +14,11 @@ import numpy as np
 
 INTERVALS = ("day", "week", "month", "year")
 MAX_BUCKETS = 1500
+# The automatic span: the shortest range holding this share of the dated matches, when it is
+# at most FOCUS_WIDTH of their whole span (a few stray dates decades away would otherwise
+# squeeze every bar against one edge).
+FOCUS_SHARE = 0.9
+FOCUS_WIDTH = 0.5
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,8 @@ class Timeline:
     interval: str
     buckets: tuple[Bucket, ...]
     undated: int
+    outside: int = 0  # dated matches left out of a focused span
+    strays: tuple[datetime, datetime] | None = None  # first and last of the matches left out
 
     @property
     def total(self) -> int:
@@ -103,17 +110,22 @@ def edges(low: int, high: int, interval: str) -> list[datetime]:
 
 
 def build(dates: np.ndarray, all_dates: np.ndarray, undated: int, interval: str | None = None,
-          span: tuple[int, int] | None = None) -> Timeline:
+          span: tuple[int, int] | None = None, focus: bool = False) -> Timeline:
     """Count `dates` (epoch seconds of the matches) per period; `all_dates` (sorted) gives
     the shares.
 
     `span` fixes the covered range (the compare view puts every query on the same axis);
-    by default it is the span of the matches themselves.
+    by default it is the span of the matches themselves, or with `focus` the densest range
+    holding most of them (`dense_span`), the rest counted as `outside`.
     """
+    focused = False
     if span is None:
         if not len(dates):
             return Timeline(interval or "day", (), undated)
         span = (int(dates.min()), int(dates.max()))
+        dense = dense_span(dates) if focus else None
+        if dense is not None:
+            span, focused = dense, True
     interval = interval or choose_interval(*span)
     starts = edges(*span, interval)
     interval = _interval_of(starts, interval)
@@ -124,7 +136,32 @@ def build(dates: np.ndarray, all_dates: np.ndarray, undated: int, interval: str 
     counts = baseline if dates is all_dates else _histogram(dates, cuts)
     buckets = tuple(Bucket(starts[i], starts[i + 1], int(counts[i]), int(baseline[i]))
                     for i in range(len(starts) - 1))
-    return Timeline(interval, buckets, undated)
+    if not focused:
+        return Timeline(interval, buckets, undated)
+    left = dates[(dates < cuts[0]) | (dates >= cuts[-1])]  # outside the periods drawn
+    strays = tuple(datetime.fromtimestamp(int(t), tz=timezone.utc)
+                   for t in (left.min(), left.max())) if len(left) else None
+    return Timeline(interval, buckets, undated, len(left), strays)
+
+
+def dense_span(dates: np.ndarray) -> tuple[int, int] | None:
+    """The shortest range of `dates` holding FOCUS_SHARE of them, if it is much shorter
+    than their whole span; None when the whole span is the right one to draw."""
+    ordered = np.sort(dates)
+    n = len(ordered)
+    keep = int(np.ceil(FOCUS_SHARE * n))
+    if n < 20 or keep >= n:
+        return None
+    widths = ordered[keep - 1:] - ordered[: n - keep + 1]
+    i = int(np.argmin(widths))
+    low, high = int(ordered[i]), int(ordered[i + keep - 1])
+    if high - low > FOCUS_WIDTH * (int(ordered[-1]) - int(ordered[0])):
+        return None
+    # Widened by a quarter on each side, so the matches just past its edges are drawn too;
+    # then cut to the dates there are.
+    margin = (high - low) // 4
+    inside = ordered[(ordered >= low - margin) & (ordered <= high + margin)]
+    return int(inside[0]), int(inside[-1])
 
 
 def _histogram(dates: np.ndarray, cuts: np.ndarray) -> np.ndarray:

@@ -64,6 +64,9 @@ class Chart:
         top = self.baseline_y - TOP
         drawn = " ".join(f"M{b.x} {b.y}h{b.width}v{b.height}h-{b.width}z"
                          for b in self.bars if b.height > 0)
+        # A period with no records at all is not a period of no attention: a grey tick.
+        void = " ".join(f"M{b.x} {self.baseline_y - 3}h{b.width}v3h-{b.width}z"
+                        for b in self.bars if b.row[2] == "0")
         # Periods with no matching record get no link: narrowing to them would find nothing.
         found = [b for b in self.bars if b.row[1] != "0"]
         links = "".join(
@@ -72,7 +75,8 @@ class Chart:
             f'<title>{escape(b.title)}</title><rect x="{b.x}" y="{TOP}" width="{b.width}" '
             f'height="{top}" fill-opacity="0"/></a>'
             for b in found)
-        return Markup(f'\n  <path d="{drawn}" fill="#0b5cad"/>{links}' if drawn else links)
+        return Markup((f'\n  <path d="{drawn}" fill="#0b5cad"/>' if drawn else "")
+                      + (f'\n  <path d="{void}" fill="#b8bfc6"/>' if void else "") + links)
 
     def rows_html(self) -> Markup:
         """The bars' numbers as table rows (the chart's accessible twin), made as bars_svg is:
@@ -136,7 +140,8 @@ def attention_chart(timeline: Timeline, scale: str, link: Callable[[Bucket], str
         chart.bars.append(Bar(
             x=round(LEFT + slot * i + (slot - width) / 2, 2), y=round(HEIGHT - BOTTOM - height, 2),
             width=round(width, 2), height=round(height, 2), href=link(b),
-            title=f"{label}: {b.count:,} of {b.baseline:,} records ({b.share * 100:.1f}%)",
+            title=f"{label}: {b.count:,} of {b.baseline:,} records ({b.share * 100:.1f}%)"
+            if b.baseline else f"{label}: no records at all in this period",
             start=b.start.date().isoformat(), end=b.last_day.date().isoformat(),
             row=(label, f"{b.count:,}", f"{b.baseline:,}", f"{b.share * 100:.1f}%")))
     peak = timeline.peak
