@@ -229,6 +229,9 @@ def test_the_timeline_draws_where_the_matches_are_and_can_show_everything(tmp_pa
     whole = client.get("/api/search?q=harbour&span=all").get_json()
     assert whole["timeline"][0]["start"].startswith("1991") and whole["interval"] != "day"
     assert sum(b["count"] for b in whole["timeline"]) == 30
+    compared = client.get("/compare?q=harbour&q=strike").get_data(as_text=True)
+    assert "4 dated matches outside it are not drawn" in compared  # 2 of each query
+    assert "span=all" in compared
     # A date range the user chose is drawn as chosen.
     ranged = client.get("/api/search?q=harbour&from=1990&to=2023").get_json()
     assert ranged["timeline"][0]["start"].startswith("1991")

@@ -412,6 +412,9 @@ def compare(snap: Snapshot, requests: list[SearchRequest], limits: Limits,
     nonempty = [d for d in dated if len(d)]
     span = (int(min(d.min() for d in nonempty)), int(max(d.max() for d in nonempty))) \
         if nonempty else None
+    first = requests[0]
+    if span and first.span != "all" and not (first.date_from or first.date_to):
+        span = timeline_mod.dense_span(np.concatenate(nonempty)) or span  # where most are
     out = []
     for (req, parsed, final), dates in zip(matched, dated):
         line = timeline_mod.build(dates, cols.all_dated, len(final) - len(dates),

@@ -118,7 +118,7 @@ def build(dates: np.ndarray, all_dates: np.ndarray, undated: int, interval: str 
     by default it is the span of the matches themselves, or with `focus` the densest range
     holding most of them (`dense_span`), the rest counted as `outside`.
     """
-    focused = False
+    focused = span is not None  # a span given may leave matches out too
     if span is None:
         if not len(dates):
             return Timeline(interval or "day", (), undated)
