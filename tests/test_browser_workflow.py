@@ -170,3 +170,38 @@ def test_a_facet_toggles_with_space_and_enter_and_keeps_focus(page, live_site):
 def test_every_page_has_one_main_heading(page, live_site, path):
     page.goto(live_site.url + path)
     expect(page.locator("h1")).to_have_count(1)
+
+
+def test_on_a_phone_the_filters_wait_behind_a_button(browser, live_site, screenshots):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(live_site.url + "/search?q=facial")
+    button = page.locator("details.filters > summary")
+    expect(button).to_be_visible()
+    assert button.bounding_box()["y"] < page.locator(".summary .count").bounding_box()["y"]
+    expect(page.locator('[data-facet="provider"]')).to_be_hidden()
+    button.click()
+    sources = page.locator('[data-facet="provider"]')
+    expect(sources).to_be_visible()
+    sources.locator("ul.facet-values > li > a").first.click()
+    expect(page).to_have_url(re.compile(r"provider="))
+    expect(page.locator("details.filters > summary")).to_contain_text("1 chosen")
+    expect(page.locator('[data-facet="provider"]')).to_be_visible()  # still open, as left
+    page.screenshot(path=screenshots / "phone-filters.png", full_page=True)
+    # The comparison's table scrolls sideways instead of being cut off.
+    page.goto(live_site.url + "/compare?q=facial&q=police&q=ban&q=camera")
+    scroller = page.locator(".table-scroll")
+    assert scroller.evaluate("e => e.scrollWidth > e.clientWidth")
+    context.close()
+
+
+def test_more_values_of_a_facet_load_when_opened(page, live_site):
+    page.goto(live_site.url + "/search?q=")
+    more = page.locator('[data-facet="provider"] details.more')
+    extra = more.locator("ul.facet-values a")
+    expect(extra).to_have_count(0)  # not in the answer until asked for
+    more.locator("summary").click()
+    expect(extra.first).to_be_visible()
+    value = extra.first.get_attribute("data-key").split(":", 1)[1]
+    extra.first.click()
+    expect(page.locator(".chips")).to_contain_text(value)
