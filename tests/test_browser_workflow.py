@@ -205,3 +205,39 @@ def test_more_values_of_a_facet_load_when_opened(page, live_site):
     value = extra.first.get_attribute("data-key").split(":", 1)[1]
     extra.first.click()
     expect(page.locator(".chips")).to_contain_text(value)
+
+
+def test_an_export_names_its_filters_and_opens_in_a_spreadsheet(page, live_site):
+    page.goto(live_site.url + "/search?q=facial&provider=Sky")
+    with page.expect_download() as download:
+        page.locator(".exports").get_by_role("link", name="CSV").click()
+    name = download.value.suggested_filename
+    assert name.startswith("searchapp-facial-source-sky-") and name.endswith(".csv")
+    body = open(download.value.path(), "rb").read()
+    assert body.startswith(b"\xef\xbb\xbfid,title,")  # the byte-order mark spreadsheets need
+    assert b"export_search" in body and b"/search?q=facial&provider=Sky" in body
+
+
+def test_from_a_search_to_a_comparison_and_advice_when_nothing_matches(page, live_site):
+    page.goto(live_site.url + "/search?q=facial")
+    page.get_by_role("link", name="Compare with…").click()
+    expect(page.locator("h1")).to_have_text("Compare queries")
+    expect(page.locator('.compare-form input[name="q"]').first).to_have_value("facial")
+    expect(page.locator(".notice")).to_contain_text("Add a query to compare with “facial”")
+    page.locator('.compare-form input[name="q"]').nth(1).fill("police")
+    page.get_by_role("button", name="Compare").click()
+    expect(page.locator(".compare-table")).to_contain_text("police")
+    page.goto(live_site.url + "/search?q=facial+zebras&provider=Sky&typing=0")
+    steps = page.locator(".next-steps")
+    expect(steps).to_contain_text("The same words without filters or dates")
+    steps.get_by_role("link", name="Records with any of the words").click()
+    expect(page).to_have_url(re.compile(r"match=any"))
+    assert total(page) > 0
+    expect(page.locator('input[name="match"]')).to_be_checked()
+
+
+def test_share_of_all_records_marks_periods_with_no_records(page, live_site):
+    page.goto(live_site.url + "/search?q=facial&scale=share&interval=day")
+    expect(page.locator("details.research")).to_be_visible()
+    assert page.locator('svg path[fill="#b8bfc6"]').count() == 1  # grey ticks: no records at all
+    expect(page.locator(".hint")).to_contain_text("grey ticks are periods with no records at all")
