@@ -122,21 +122,21 @@
     set("match", "");
   }
 
-  // Date fields search once a whole date is in them (a year of four digits), or when left:
-  // not at every digit, which Chromium reports as years 0001, 0019, 0198 on the way to 1987.
-  function dateChanged(field, leaving) {
+  // Date fields search once a whole date is in them (a year of four digits, or emptied), on
+  // change or when left: not at every digit, which Chromium reports as years 0001, 0019 and
+  // 0198 on the way to 1987.
+  function dateChanged(field) {
     var year = parseInt((field.value || "").slice(0, 4), 10);
     var whole = field.value === "" || year >= 1000;
-    if (whole && field.value !== (field.dataset.sent || "") && (leaving || field.value === "" || year >= 1000)) {
+    if (whole && field.value !== (field.dataset.sent || "")) {
       field.dataset.sent = field.value;
       search();
     }
   }
-  document.addEventListener("change", function (event) {
-    if (event.target.matches && event.target.matches("#search-form input[type=date]")) dateChanged(event.target, false);
-  });
-  document.addEventListener("focusout", function (event) {
-    if (event.target.matches && event.target.matches("#search-form input[type=date]")) dateChanged(event.target, true);
+  ["change", "focusout"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      if (event.target.matches && event.target.matches("#search-form input[type=date]")) dateChanged(event.target);
+    });
   });
   // A correction refused ("search instead for") holds until the words change.
   document.addEventListener("input", function (event) {
@@ -194,16 +194,27 @@
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (event.detail.target && event.detail.target.id === "results") stale(true);
   });
+  // A failed search is said above the results; the research views and the distinctive words,
+  // which follow in requests of their own, say it in their place.
+  function searchFailed(event) {
+    var target = event.detail.target;
+    if (target && target.id !== "results" && target.hasAttribute("hx-get") && target.closest("#results")) {
+      target.innerHTML = '<p class="muted small">These could not be loaded; search again to retry.</p>';
+      target.removeAttribute("hx-indicator");
+    }
+    return target && target.id === "results";
+  }
   document.addEventListener("htmx:responseError", function (event) {
+    if (!searchFailed(event)) return;
     var status = event.detail.xhr ? event.detail.xhr.status : 0;
     problem(status === 503 ? "The server is busy or restarting (503): these results are from the search before."
       : "The search failed (the server answered " + status + "): these results are from the search before.");
   });
-  document.addEventListener("htmx:sendError", function () {
-    problem("The server could not be reached: these results are from the search before.");
+  document.addEventListener("htmx:sendError", function (event) {
+    if (searchFailed(event)) problem("The server could not be reached: these results are from the search before.");
   });
-  document.addEventListener("htmx:timeout", function () {
-    problem("The search took too long to answer: these results are from the search before.");
+  document.addEventListener("htmx:timeout", function (event) {
+    if (searchFailed(event)) problem("The search took too long to answer: these results are from the search before.");
   });
   document.addEventListener("click", function (event) {
     if (event.target.closest && event.target.closest("#problem button")) {
