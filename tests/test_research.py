@@ -222,7 +222,7 @@ def test_the_timeline_draws_where_the_matches_are_and_can_show_everything(tmp_pa
     client = app.test_client()
     focused = client.get("/api/search?q=harbour").get_json()
     assert focused["interval"] == "day" and focused["timeline"][0]["start"] == "2022-03-01"
-    assert sum(b["count"] for b in focused["timeline"]) == 28
+    assert sum(b["count"] for b in focused["timeline"]) == 28 and focused["timeline_outside"] == 2
     page = client.get("/research?q=harbour", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "2 more, from 1991-05-02 to 2003-07-09, are not drawn" in page
     assert 'href="/search?q=harbour&amp;span=all"' in page

@@ -50,6 +50,8 @@ def result_to_json(result: SearchResult) -> dict[str, Any]:
         "generation": result.generation,
         "interval": result.timeline.interval if result.timeline else None,
         "timeline": timeline_to_json(result.timeline) if result.timeline else [],
+        # Dated matches the timeline leaves out (it spans where most are; span=all: all).
+        "timeline_outside": result.timeline.outside if result.timeline else 0,
         "terms": terms_to_json(result.terms),
         "terms_sample": ({"sampled": result.terms.sampled, "size": result.terms.sample_size,
                           "of": result.terms.population} if result.terms else None),
