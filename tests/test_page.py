@@ -28,6 +28,7 @@ def test_facet_values_past_the_first_ten_load_when_asked(client):
     assert values[10] in more and values[0] not in more.split("</li>")[0]
     page = client.get("/facet?facet=provider").get_data(as_text=True)  # without scripts
     assert "<h1>Sources of the results</h1>" in page and values[10] in page
+    assert values[0] in page  # the page lists them all, the first ten too
     assert client.get("/facet?facet=colour").status_code == 400
 
 

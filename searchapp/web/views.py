@@ -107,9 +107,11 @@ def facet_values():
         abort(400, description=f"facet must be one of {', '.join(FACETS)}, not {name!r}")
     cfg = current_app.config["SEARCHAPP"]
     values = search_index().search(req, terms=False).facets.get(name, [])
-    more = values[cfg.facet_size:cfg.facet_page_max]
-    template = "partials/_facet_more.html" if _wants_partial() else "facet.html"
-    return render_template(template, req=req, facet=name, values=more, total=len(values))
+    if _wants_partial():  # under the first few, which the results already show
+        return render_template("partials/_facet_more.html", req=req, facet=name,
+                               values=values[cfg.facet_size:cfg.facet_page_max], total=len(values))
+    return render_template("facet.html", req=req, facet=name, values=values[:cfg.facet_page_max],
+                           total=len(values))
 
 
 def facet_url(req: SearchRequest, facet: str) -> str:
