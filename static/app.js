@@ -292,6 +292,24 @@
   });
 
   // -- Going back ----------------------------------------------------------------------------
+  // Back and forward between searches reload the page (htmx keeps no copies of old pages):
+  // where the list was scrolled is kept for each search as it is left, and put back.
+  var SCROLL = "searchapp:scroll:";
+  var RESTORE = "searchapp:restore-scroll";
+  function here() { return window.location.pathname + window.location.search; }
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.target && event.detail.target.id === "results") {
+      sessionStorage.setItem(SCROLL + here(), String(window.scrollY));
+    }
+  });
+  window.addEventListener("popstate", function () { sessionStorage.setItem(RESTORE, here()); });
+  window.addEventListener("load", function () {
+    if (sessionStorage.getItem(RESTORE) !== here()) return;
+    sessionStorage.removeItem(RESTORE);
+    var y = parseInt(sessionStorage.getItem(SCROLL + here()) || "", 10);
+    if (!isNaN(y)) window.requestAnimationFrame(function () { window.scrollTo(0, y); });
+  });
+
   // "Back to search" on a record returns to the exact search it was opened from: through
   // history when that is the page before (the list comes back scrolled where it was).
   var LAST = "searchapp:last-search";

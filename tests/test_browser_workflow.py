@@ -110,10 +110,16 @@ def test_next_page_shows_the_top_of_the_results(page, live_site):
     page.goto(live_site.url + "/search?q=facial&per_page=5")
     nxt = page.get_by_role("link", name="Next →")
     nxt.scroll_into_view_if_needed()
+    left = page.evaluate("window.scrollY")
+    assert left > 300
     nxt.click()
     expect(page).to_have_url(re.compile(r"page=2"))
     top = page.evaluate("document.getElementById('results').getBoundingClientRect().top")
     assert -5 <= top <= 100, top
+    # Back to page 1: where the list was when "Next" was pressed (the page reloads).
+    page.go_back()
+    expect(page).not_to_have_url(re.compile(r"page=2"))
+    page.wait_for_function(f"Math.abs(window.scrollY - {left}) < 40")
 
 
 def test_the_keyboard_reaches_the_first_result_in_few_steps(page, live_site):
