@@ -1,25 +1,25 @@
-"""Thin views: read the request into a SearchRequest, ask the search index, render."""
+"""Thin views: read the request into a SearchRequest, ask the search index, render.
+
+The search page, its fragments (results, research views, facet values, distinctive words),
+the API and the error pages are here; downloads are in downloads.py, the comparison of
+queries in compare.py, on the same blueprint.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 import re
-from datetime import date, datetime, timezone
-from typing import Iterator
+from datetime import date
 from urllib.parse import quote_plus, urlencode
 
 from flask import (Blueprint, Response, abort, current_app, g, jsonify, render_template,
-                   request, stream_with_context, url_for)
+                   request, url_for)
 from markupsafe import Markup, escape
 
 from ..index import store
 from ..index.schema import FACETS
-from ..search.request import BadRequest, SearchRequest, compare_requests
-from ..search.serialize import (EXPORT_COLUMNS, EXPORT_SOURCE, record_to_export, record_to_row,
-                                result_to_json, summary_to_json)
+from ..search.request import BadRequest, SearchRequest
+from ..search.serialize import record_to_export, result_to_json
 from . import charts, elapsed_ms, search_index
 
 bp = Blueprint("search", __name__)
@@ -27,7 +27,6 @@ bp = Blueprint("search", __name__)
 FACET_LABELS = {"topic": "Topics", "provider": "Sources", "category": "Categories",
                 "type": "Types", "year": "Years", "kind": "Record kind"}
 RECORD_ID = re.compile(r"^[0-9a-f]{16}$")
-
 
 def _search_request() -> SearchRequest:
     cfg = current_app.config["SEARCHAPP"]
@@ -69,7 +68,7 @@ def toggle_url(req: SearchRequest, facet: str, value: str) -> str:
 @bp.app_context_processor
 def _helpers():
     return {"search_url": search_url, "toggle_url": toggle_url, "facet_url": facet_url,
-            "compare_url": compare_url,
+            "compare_url": compare.compare_url,
             "facet_labels": FACET_LABELS, "max_page": current_app.config["SEARCHAPP"].max_page,
             "facet_names": FACETS,
             "facet_size": current_app.config["SEARCHAPP"].facet_size,
@@ -165,112 +164,6 @@ def _attention(result, req: SearchRequest) -> charts.Chart:
                   f"to={b.last_day.date().isoformat()}{tail}")
 
 
-@bp.route("/timeline.csv")
-def timeline_csv():
-    """The attention-over-time numbers of a search, as CSV."""
-    result, req = _searched()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["start", "end", "count", "all_records", "share"])
-    for b in result.timeline.buckets:
-        writer.writerow([b.start.date().isoformat(), b.last_day.date().isoformat(), b.count,
-                         b.baseline, f"{b.share:.6f}"])
-    return _download(buffer.getvalue(), "text/csv", _export_name(req, "csv", "timeline"))
-
-
-@bp.route("/timeline.svg")
-def timeline_svg():
-    """The attention-over-time chart of a search, as a standalone SVG file."""
-    result, req = _searched()
-    svg = render_template("partials/_chart.svg", chart=_attention(result, req), standalone=True)
-    return _download('<?xml version="1.0" encoding="UTF-8"?>\n' + svg, "image/svg+xml",
-                     _export_name(req, "svg", "timeline"))
-
-
-def _searched():
-    req = _search_request()
-    return search_index().search(req, terms=False), req
-
-
-def _download(body: str, mimetype: str, filename: str) -> Response:
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
-def _compare():
-    params = {k: request.args.getlist(k) for k in request.args}
-    reqs = compare_requests(params, max_query_length=current_app.config["SEARCHAPP"].max_query_length)
-    first = reqs[0]
-    return first, search_index().compare(reqs, first.interval or None)
-
-
-def _compared_queries() -> list[str]:
-    params = {k: request.args.getlist(k) for k in request.args}
-    return [q for k in sorted(params) if k == "q" or re.fullmatch(r"q[1-4]", k) for q in params[k]]
-
-
-def _compare_form(queries: list[str], error: str | None = None, status: int = 200,
-                  note: str | None = None):
-    return render_template("compare.html", summaries=None, queries=queries, error=error,
-                           note=note, req=SearchRequest(), options=_shared_options()), status
-
-
-def _shared_options() -> SearchRequest:
-    """The filters, dates and chart settings every compared query shares, for the form."""
-    params = {k: request.args.getlist(k) for k in request.args
-              if k != "q" and not re.fullmatch(r"[a-z_]+\d", k)}
-    try:
-        return SearchRequest.from_params(params)
-    except BadRequest:
-        return SearchRequest()
-
-
-def compare_url(queries: list[str], options: SearchRequest, **changes) -> str:
-    pairs = [("q", q) for q in queries if q.strip()] + options.params(q="", **changes)
-    return url_for("search.compare") + "?" + urlencode(pairs)
-
-
-@bp.route("/compare")
-def compare():
-    """Two to four queries side by side: one timeline, totals, top sources and topics."""
-    queries = _compared_queries()
-    asked = [q for q in queries if q.strip()]
-    if len(asked) < 2:  # nothing asked yet, or one query to compare with something
-        return _compare_form(queries, note=f"Add a query to compare with “{asked[0]}”: each "
-                             "line of the chart will be one query." if asked else None)
-    first, summaries = _compare()
-    chart = charts.comparison_chart([(s.request.q, s.timeline) for s in summaries], first.scale)
-    return render_template("compare.html", summaries=summaries, queries=queries, chart=chart,
-                           error=None, note=None, req=SearchRequest(), options=_shared_options(),
-                           palette=charts.PALETTE, scale=first.scale, interval=first.interval)
-
-
-@bp.route("/compare.csv")
-def compare_csv():
-    """The comparison's timelines as one table: a row per period, a column per query."""
-    first, summaries = _compare()
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(["start", "end"] + [f"{s.request.q} ({what})" for s in summaries
-                                        for what in ("count", "share")])
-    for rows in zip(*(s.timeline.buckets for s in summaries)):
-        writer.writerow([rows[0].start.date().isoformat(), rows[0].last_day.date().isoformat()]
-                        + [v for b in rows for v in (b.count, f"{b.share:.6f}")])
-    name = "-vs-".join(re.sub(r"[^a-z0-9]+", "-", s.request.q.lower()).strip("-")[:30]
-                       for s in summaries)
-    return _download(buffer.getvalue(), "text/csv",
-                     f"searchapp-compare-{name}-{datetime.now(timezone.utc):%Y%m%d}.csv")
-
-
-@bp.route("/api/compare")
-def api_compare():
-    first, summaries = _compare()
-    return jsonify(interval=summaries[0].timeline.interval,
-                   queries=[summary_to_json(s) for s in summaries])
-
-
 @bp.route("/api/search")
 def api_search():
     """The search as JSON: the stable contract documented in the README. The distinctive
@@ -304,79 +197,6 @@ def api_document(record_id: str):
     return jsonify(record_to_export(record))
 
 
-@bp.route("/export.csv")
-def export_csv():
-    """Every matching record (not one page) as CSV, streamed so memory stays flat."""
-    return _export("csv")
-
-
-@bp.route("/export.jsonl")
-def export_jsonl():
-    """Every matching record as JSON Lines, streamed."""
-    return _export("jsonl")
-
-
-def _export(kind: str):
-    req = _search_request()
-    batches = search_index().export(req)
-    # Where the export came from, on every row: it survives a spreadsheet's sorting and
-    # filtering, and the URL redoes the search.
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    source = (url_for("search.search", _external=True)
-              + ("?" + urlencode(req.params(page=1)) if req.params(page=1) else ""),
-              f"{batches.total:,} records; index {batches.generation}; exported {when}")
-    if kind == "csv":
-        body = _csv_lines(batches, source, bom=request.args.get("bom", "1") != "0")
-    else:
-        body = _jsonl_lines(batches, source)
-    mimetype = "text/csv" if kind == "csv" else "application/x-ndjson"
-    response = Response(stream_with_context(body), mimetype=mimetype)
-    response.call_on_close(batches.close)  # also when the body is never read (HEAD)
-    response.headers["Content-Disposition"] = f'attachment; filename="{_export_name(req, kind)}"'
-    return response
-
-
-def _csv_lines(batches, source: tuple[str, str], bom: bool = True) -> Iterator[str]:
-    """UTF-8 with a byte-order mark by default: without it, spreadsheets that assume the
-    system's code page show "â€¦" for "…"."""
-    buffer = io.StringIO()
-    if bom:
-        buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_COLUMNS + EXPORT_SOURCE)
-    for batch in batches:
-        for record in batch:
-            writer.writerow(_csv_safe(record_to_row(record)) + list(source))
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()
-
-
-def _csv_safe(row: list[str]) -> list[str]:
-    """Cells a spreadsheet would run as a formula are prefixed with a quote (CSV injection)."""
-    return ["'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell for cell in row]
-
-
-def _jsonl_lines(batches, source: tuple[str, str]) -> Iterator[str]:
-    where = dict(zip(EXPORT_SOURCE, source))
-    for batch in batches:
-        yield "".join(json.dumps({**record_to_export(r), **where}, ensure_ascii=False) + "\n"
-                      for r in batch)
-
-
-def _export_name(req: SearchRequest, kind: str, what: str = "") -> str:
-    """The query, the filters and the dates in the file name: two exports of one query with
-    different filters are two files."""
-    parts = [req.q] + [f"{'source' if f == 'provider' else f} {v}"
-                       for f, values in sorted(req.filters.items()) for v in values]
-    if req.date_from or req.date_to:
-        parts.append(f"{req.date_from or 'start'} to {req.date_to or 'end'}")
-    slug = re.sub(r"[^a-z0-9]+", "-", " ".join(parts).lower()).strip("-")[:100].strip("-") or "all"
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
-    return f"searchapp-{slug}{'-' + what if what else ''}-{stamp}.{kind}"
-
-
 @bp.route("/healthz")
 def healthz():
     try:
@@ -399,7 +219,7 @@ def _bad_request(exc):
     if request.endpoint in ("search.terms", "search.research"):
         return Response(f'<p class="muted small">{escape(message)}</p>', 400)
     if request.endpoint == "search.compare":
-        return _compare_form(_compared_queries(), message, 400)
+        return compare.form(compare.compared_queries(), message, 400)
     return jsonify(error=message, status=400), 400
 
 
@@ -424,3 +244,6 @@ def _server_error(exc):
         return jsonify(error="internal error", status=500), 500
     return render_template("error.html", code=500, message="Something went wrong on our side.",
                            req=SearchRequest()), 500
+
+
+from . import compare, downloads  # noqa: E402,F401  (their routes join the blueprint)
