@@ -333,7 +333,11 @@
     rovingBars(document);
     var back = document.querySelector("a[data-back]");
     var last = sessionStorage.getItem(LAST);
-    if (back && last) back.setAttribute("href", last);
+    if (back && last) {
+      back.setAttribute("href", last);
+      var box = document.getElementById("q");  // the search the record was opened from
+      if (box && !box.value) box.value = new URL(last, window.location.href).searchParams.get("q") || "";
+    }
     if (back && sessionStorage.getItem(OPENED) === "1" && window.history.length > 1) {
       document.body.dataset.fromSearch = "1";
     }

@@ -100,6 +100,7 @@ def test_back_from_a_record_returns_to_the_same_place(page, live_site):
     page.wait_for_function(f"Math.abs(window.scrollY - {scrolled}) < 80")
     # The record's own link back returns to the exact search, too.
     page.locator(".hit-title a").last.click()
+    expect(page.locator("#q")).to_have_value("facial")  # the search it was opened from
     page.get_by_role("link", name="← Back to search").click()
     expect(page).to_have_url(re.compile(r"/search\?q=facial&sort=newest$"))
     expect(page.locator('select[name="sort"]')).to_have_value("newest")
