@@ -289,3 +289,24 @@ def test_a_fuzzy_term_keeps_its_field_weight(index):
         expanded = answer.parse(snap, SearchRequest(q="camera~", typing=False), index.limits).query
     assert {t.boost for t in expanded.leaves() if t.fieldname == "title"} == {3.0}
     assert {t.boost for t in expanded.leaves() if t.fieldname == "excerpt"} == {1.0}
+
+
+def test_a_phrase_cut_short_by_the_time_budget_answers_with_what_it_has(index):
+    """The budget ran out between reading a phrase's positions and scoring its words: the
+    search answered 500 ("operands could not be broadcast") at 1M records."""
+    from searchapp.engine.scoring import ArrayScorer
+
+    class RunsOut(ArrayScorer):  # the deadline passes after the phrase's first reads
+        reads = 0
+
+        def _over(self):
+            self.reads += 1
+            self.cut_short = self.cut_short or self.reads > 4
+            return self.cut_short
+
+    with index.using() as snap:
+        scorer = RunsOut(snap.searcher, snap.scorer.leaves, snap.columns.alive, snap.gen.postings)
+        q = wq.Phrase("excerpt", ["facial", "recognit"])
+        found = scorer.run(q, deadline=0.0)
+        whole = snap.scorer.run(q)
+    assert scorer.cut_short and len(found.docs) <= len(whole.docs)

@@ -267,7 +267,9 @@ class ArrayScorer:
         docs = np.concatenate(found) if found else _NO_DOCS
         total = np.zeros(len(docs))
         for word in q.words:
-            total += _restrict(self._word([wq.Term(fieldname, word)]), docs).scores
+            part = _restrict(self._word([wq.Term(fieldname, word)]), docs)
+            # Past the deadline a word's postings are no longer read: it adds nothing.
+            total[np.searchsorted(docs, part.docs)] += part.scores
         return Scored(docs, total)
 
     # -- term vectors -----------------------------------------------------------------------
