@@ -204,7 +204,7 @@ class SearchIndex:
 
     # -- searching --------------------------------------------------------------------------
 
-    def search(self, req: SearchRequest, terms: bool = True) -> SearchResult:
+    def search(self, req: SearchRequest, terms: bool = True, hits: bool = True) -> SearchResult:
         """Hits for one page, with highlights, facet counts, the research views and a suggestion.
 
         Everything but the page of hits is kept for recent searches of this generation:
@@ -212,16 +212,19 @@ class SearchIndex:
         and the front page is the same browse for everyone.
 
         Distinctive terms are the costliest part (they read term vectors); pass `terms=False`
-        where they are fetched separately, as the page does while the user types.
+        where they are fetched separately, as the page does while the user types. The views
+        that show no hits (the research views, a facet's values, the timeline's files) pass
+        `hits=False`: the page of hits is read and highlighted anew each time.
         """
         clock = Clock()
         with self.using() as snap:
             done = self._prepared(snap, req, clock)
-            hits = answer.hits(snap, done.highlight, answer.page_order(snap, req, done.found))
+            page = answer.hits(snap, done.highlight, answer.page_order(snap, req, done.found)) \
+                if hits else []
             clock.lap("hits")
             found = answer.terms_of(snap, done, req) if terms else None
             clock.lap("terms")
-        return SearchResult(request=req, total=int(len(done.found.final)), hits=hits,
+        return SearchResult(request=req, total=int(len(done.found.final)), hits=page,
                             facets=done.facets, took_ms=clock.total(), suggestion=done.suggestion,
                             suggestion_total=done.suggestion_total, showing=done.showing,
                             notice=done.parsed.notice, generation=snap.generation,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 from flask import current_app, jsonify, render_template, request, url_for
@@ -13,7 +12,7 @@ from flask import current_app, jsonify, render_template, request, url_for
 from ..search.request import BadRequest, SearchRequest, compare_requests
 from ..search.serialize import summary_to_json
 from . import charts, search_index
-from .downloads import _download
+from .downloads import _download, slug, stamp
 from .views import bp
 
 def _compare():
@@ -76,10 +75,9 @@ def compare_csv():
     for rows in zip(*(s.timeline.buckets for s in summaries)):
         writer.writerow([rows[0].start.date().isoformat(), rows[0].last_day.date().isoformat()]
                         + [v for b in rows for v in (b.count, f"{b.share:.6f}")])
-    name = "-vs-".join(re.sub(r"[^a-z0-9]+", "-", s.request.q.lower()).strip("-")[:30]
-                       for s in summaries)
+    name = "-vs-".join(slug(s.request.q, 30) for s in summaries)
     return _download(buffer.getvalue(), "text/csv",
-                     f"searchapp-compare-{name}-{datetime.now(timezone.utc):%Y%m%d}.csv")
+                     f"searchapp-compare-{name}-{stamp()}.csv")
 
 
 @bp.route("/api/compare")

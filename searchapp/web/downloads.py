@@ -42,7 +42,7 @@ def timeline_svg():
 
 def _searched():
     req = _search_request()
-    return search_index().search(req, terms=False), req
+    return search_index().search(req, terms=False, hits=False), req
 
 
 def _download(body: str, mimetype: str, filename: str) -> Response:
@@ -119,6 +119,13 @@ def _export_name(req: SearchRequest, kind: str, what: str = "") -> str:
                        for f, values in sorted(req.filters.items()) for v in values]
     if req.date_from or req.date_to:
         parts.append(f"{req.date_from or 'start'} to {req.date_to or 'end'}")
-    slug = re.sub(r"[^a-z0-9]+", "-", " ".join(parts).lower()).strip("-")[:100].strip("-") or "all"
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d")
-    return f"searchapp-{slug}{'-' + what if what else ''}-{stamp}.{kind}"
+    return f"searchapp-{slug(' '.join(parts), 100)}{'-' + what if what else ''}-{stamp()}.{kind}"
+
+
+def slug(text: str, most: int) -> str:
+    """Text as a file-name part: lower-case letters and digits joined by hyphens."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:most].strip("-") or "all"
+
+
+def stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d")

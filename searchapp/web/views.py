@@ -105,7 +105,7 @@ def facet_values():
     if name not in FACETS:
         abort(400, description=f"facet must be one of {', '.join(FACETS)}, not {name!r}")
     cfg = current_app.config["SEARCHAPP"]
-    values = search_index().search(req, terms=False).facets.get(name, [])
+    values = search_index().search(req, terms=False, hits=False).facets.get(name, [])
     if _wants_partial():  # under the first few, which the results already show
         return render_template("partials/_facet_more.html", req=req, facet=name,
                                values=values[cfg.facet_size:cfg.facet_page_max], total=len(values))
@@ -123,7 +123,7 @@ def research():
     """The research views of a search (attention over time, top sources and topics), as a
     fragment the page loads right after the results."""
     req = _search_request()
-    result = search_index().search(req, terms=False)
+    result = search_index().search(req, terms=False, hits=False)
     return render_template("partials/_research.html", result=result, req=req,
                            chart=_attention(result, req))
 
