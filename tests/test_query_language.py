@@ -90,3 +90,10 @@ def test_words_near_each_other(index):
     assert found(index, '"facial ban"~2') == ["Facial systems: a ban looms"]  # the title
     hits = index.search(SearchRequest(q='"facial ban"~5', typing=False), terms=False).hits
     assert hits and hits[0].score > 0
+
+
+def test_a_single_letter_being_typed_never_empties_the_results(index):
+    # `e` is a word of the index (`e-mail`, `e deliveries`); typing `facial e` on the way to
+    # `facial emotions` must not narrow to the records holding a lone `e`.
+    assert found(index, "facial e", typing=True) == found(index, "facial", typing=True)
+    assert found(index, "facial e", typing=False) == ["Leaked e-mail shows police plans"]  # done: it counts

@@ -178,8 +178,7 @@ def parse(snap: Snapshot, req: SearchRequest, limits: Limits,
         else:
             parsed = ParsedQuery(wq.NullQuery, "None of the words of this text is in any record.")
     else:
-        parsed = parse_user_query(req.q, req.match, req.typing,
-                                  known=lambda word: _known(reader, word))
+        parsed = parse_user_query(req.q, req.match, req.typing)
     if req.shortened:
         parsed.notice = " ".join(filter(None, (
             f"Your text was {req.shortened:,} characters long; its first {len(req.q):,} were "
@@ -241,15 +240,6 @@ def _terms_in(q: wq.Query) -> int:
     return sum(1 for _ in q.leaves())
 _WRITTEN = WORDS_AS_WRITTEN["title"]
 NOTHING = "\x00"  # a term no record has
-
-
-def _known(reader, word: str) -> bool:
-    """Whether a word is in the index as written, or stemmed (one-letter words are only
-    in the stemmed fields: `vitamin d`)."""
-    if (_WRITTEN, fold_word(word)) in reader:
-        return True
-    stem = analysis.stem_word(word)
-    return bool(stem) and any((field, stem) in reader for field in WORDS_AS_WRITTEN)  # the field of every title and excerpt word as written
 PASTED_WORDS = 100  # words of a pasted text searched (the rarest in the collection, if more)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable
 
 from whoosh import fields, qparser, query as wq
 
@@ -135,16 +134,14 @@ def _make_parsers() -> dict[str, qparser.QueryParser]:
 _parsers = analysis.per_thread(_make_parsers)
 
 
-def parse_user_query(text: str, match: str = "all", typing: bool = True,
-                     known: Callable[[str], bool] | None = None) -> ParsedQuery:
-    """The Whoosh query for what the user typed; never raises on odd syntax. `known` says
-    whether a word is in the index (a short last word that is not is still being typed)."""
+def parse_user_query(text: str, match: str = "all", typing: bool = True) -> ParsedQuery:
+    """The Whoosh query for what the user typed; never raises on odd syntax."""
     typing = typing and bool(text) and not text[-1].isspace()  # a space ends the last word
     text = text.strip() if text else ""
     if not text or text in _EVERYTHING:
         return ParsedQuery(None)
     text, rewritten = _plain_reading(text)
-    source = _with_prefix_for_last_word(text, known) if typing else text
+    source = _with_prefix_for_last_word(text) if typing else text
     notice = rewritten or _syntax_problem(text)
     try:
         q = _parsers()[match].parse(source)
@@ -213,7 +210,7 @@ def _tame(q: wq.Query) -> wq.Query:
     return q
 
 
-def _with_prefix_for_last_word(text: str, known: Callable[[str], bool] | None = None) -> str:
+def _with_prefix_for_last_word(text: str) -> str:
     """`facial recog` searches `facial (recog OR recog*)`: results keep up as the user types."""
     if text.count('"') % 2:
         return text
@@ -224,9 +221,9 @@ def _with_prefix_for_last_word(text: str, known: Callable[[str], bool] | None = 
     joint = max(word.rfind(c) for c in "-'’")
     if joint > 0:  # `e-mai`, `o'bri`: the index holds the parts, so complete the last one
         cut = m.start(2) + joint
-        return _with_prefix_for_last_word(f"{text[:cut]} {text[cut + 1:]}", known)
+        return _with_prefix_for_last_word(f"{text[:cut]} {text[cut + 1:]}")
     if len(word) < TYPED_PREFIX_MIN:
-        return text if known is None or known(word) else _optional_last_word(text, m.start(2), word)
+        return _optional_last_word(text, m.start(2), word)
     if word.lower() in analysis.STOP_WORDS:
         return text  # `ban on` is two words, not `ban` and something starting with `on`
     return f"{text[:m.start(2)]}({word} OR {word}{TYPED_MARK})"
@@ -237,8 +234,10 @@ _EVERYTHING = {"*", "**", "*:*", "?*", "*?"}  # browsing, not a wildcard over ev
 
 
 def _optional_last_word(text: str, start: int, word: str) -> str:
-    """`facial r`: letters too short to complete, and no word of the index, rank what `facial`
-    finds and take nothing away (a word such as `uk` is searched as typed)."""
+    """`facial r`: a letter too short to complete ranks what `facial` finds and takes nothing
+    away, even where it is a word of the index (`vitamin d` ranks the records with `d`
+    first): `o` and `e` are words too (`O'Brien`, `e-mail`), and required they emptied
+    `opec o` on its way to `opec oil`. Two letters (`uk`) are searched as typed."""
     rest = text[:start].rstrip()
     if not rest or not text[start - 1].isspace() or rest[-1] in "(:-+" \
             or rest.split()[-1].upper() in _OPERATORS or rest.count("(") != rest.count(")"):
