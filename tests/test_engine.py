@@ -10,7 +10,7 @@ import pytest
 from whoosh import query as wq
 from whoosh.filedb.structfile import BufferFile
 
-from searchapp.engine import WHOOSH_PRIVATE, postings
+from searchapp.engine import WHOOSH_PRIVATE, columns, postings
 from searchapp.engine.expand import BoundedPrefix, BoundedWildcard
 from searchapp.engine.zerocopy import MemoryViewFile
 from searchapp.search import SearchIndex, SearchRequest, answer
@@ -105,6 +105,47 @@ def _whoosh_positions(leaf, field, word):
         out.append((m.id(), m.value_as("positions")))
         m.next()
     return out
+
+
+def test_facet_columns_are_read_as_whoosh_reads_them_and_kept_beside_their_segments(tmp_path):
+    """The indexer enumerates each segment's facet columns after its commit; a search
+    process loads them, and rebuilds a damaged one, with the values Whoosh itself reads."""
+    write_generated(tmp_path / "seeds", 300)
+    (tmp_path / "seeds" / "odd.md").write_text(
+        '---\ntitle: "No provider"\nprovider: {name: "Caf\u00e9 \u00e9t\u00e9"}\n---\n', encoding="utf-8")
+    build(tmp_path / "seeds", tmp_path / "index")
+    kept = sorted((tmp_path / "index").glob("build-*/MAIN_*.c_provider.npz"))
+    assert kept, "the indexer keeps the enumerated columns"
+    kept[0].write_bytes(b"damaged")
+    columns.PATHS.clear()
+    index = SearchIndex(tmp_path / "index")
+    with index.using() as snap:
+        for leaf, _, segment_id in snap.columns.leaves:
+            for name in ("c_provider", "c_topic", "c_kind"):
+                values, ordinals = columns.enumerated(leaf, segment_id, name, kept[0].parent)
+                want = [v.decode("utf-8") for v in leaf.column_reader(name, translate=False)]
+                assert [values[i] for i in ordinals.tolist()] == want
+            dates = columns.numbers(leaf, "c_date", -1)
+            assert dates.tolist() == list(leaf.column_reader("c_date", translate=False))
+    index.close()
+    assert columns.PATHS["enumerated: kept"] > 0
+    assert columns.PATHS["enumerated: one read"] > 0  # the damaged file, read again
+    assert columns.PATHS["enumerated: one at a time"] == 0
+    assert columns.PATHS["numbers: one read"] > 0 and columns.PATHS["numbers: one at a time"] == 0
+    assert kept[0].read_bytes() != b"damaged"  # and written anew
+
+
+def test_kept_columns_go_with_their_segments(tmp_path):
+    write_generated(tmp_path / "seeds", 20)
+    build(tmp_path / "seeds", tmp_path / "index")
+    for n in range(12):  # small segments, merged by Whoosh on the way
+        write_generated(tmp_path / "seeds", 1, start=100 + n)
+        build(tmp_path / "seeds", tmp_path / "index")
+    folder = next((tmp_path / "index").glob("build-*"))
+    live = {p.stem for p in folder.glob("MAIN_*.seg")}
+    kept = {p.name.split(".")[0] for p in folder.glob("MAIN_*.npz")}
+    assert kept == live
+    assert not list(folder.glob(".*.tmp"))
 
 
 def test_segments_are_read_in_place(big_index):

@@ -2,8 +2,9 @@
 
 Reading segments without copying them (zerocopy), postings and field lengths as NumPy
 arrays (postings), scoring whole queries over those arrays (scoring) with the ranking model
-(ranking), bounded expansion of prefixes, wildcards and fuzzy terms (expand), segments and
-live documents (segments), byte-bounded caches (cache). It knows nothing of seeds, our
+(ranking), bounded expansion of prefixes, wildcards and fuzzy terms (expand), column values
+as arrays kept beside their segments (columns), segments and live documents (segments),
+byte-bounded caches (cache). It knows nothing of seeds, our
 schema or the web. `WHOOSH_PRIVATE` lists every private name of Whoosh used here; a test
 checks each one still exists and that every fast path built on them is taken, so an
 upgrade of Whoosh fails loudly in this one place instead of slowing down silently.
@@ -32,4 +33,6 @@ WHOOSH_PRIVATE = (
 )
 # Instance attributes read at run time (not checkable on the classes): W3LeafMatcher's
 # `_ids`, `_weights` and `_values`, a segment reader's `_perdoc`, a length column reader's `_dbfile`,
-# `_basepos` and `_count`, and the `_MAIN_*.toc` file names; the fast-path test covers them.
+# `_basepos` and `_count`, a column reader's `_typecode`, `_lengths` and `_offsets`, the
+# `_MAIN_*.toc` file names, and Whoosh deleting `<segment id>.*` files with their segment;
+# the fast-path tests cover them.

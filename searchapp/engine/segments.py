@@ -25,10 +25,8 @@ def alive(leaves: list[Leaf], size: int) -> np.ndarray:
     out = np.ones(size, dtype=bool)
     for leaf, offset, _ in leaves:
         if leaf.has_deletions():
-            n = leaf.doc_count_all()
-            seg = np.zeros(n, dtype=bool)
-            seg[np.fromiter(leaf.all_doc_ids(), dtype=np.int64)] = True
-            out[offset:offset + n] = seg
+            deleted = np.fromiter(leaf.deleted_docs_set, dtype=np.int64)  # a property
+            out[offset + deleted] = False
     return out
 
 

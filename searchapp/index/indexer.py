@@ -25,12 +25,12 @@ from typing import Any, Callable, Iterable
 
 from whoosh import index as whoosh_index
 
-from ..engine import zerocopy
+from ..engine import columns, segments, zerocopy
 from ..ingest import records
 from ..ingest.seeds import Limits, Problem, SeedRejected, parse_bytes
 from . import spelling, store
 from .manifest import HELD, Manifest
-from .schema import source_token, to_document
+from .schema import FACET_COLUMNS, source_token, to_document
 
 IGNORED_SUFFIXES = ("~", ".tmp", ".swp", ".part", ".crdownload")
 PARALLEL_FROM = 2000  # files; below this, starting processes costs more than it saves
@@ -153,6 +153,7 @@ class Indexer:
                 plan = self._plan(build, searcher, ix.latest_generation(), summary)
             if plan.writes:
                 self._apply(ix, plan.writes)
+                self._keep_columns(build, ix)
             if plan.writes or plan.loaded or plan.manifest.files != plan.before.files:
                 plan.manifest.write(build, ix.latest_generation())
             self._spell(build, ix, summary)
@@ -282,6 +283,7 @@ class Indexer:
             raise
         finally:
             gc.unfreeze()
+        self._keep_columns(build, ix)
         self._spell(build, ix, summary, always=True)
         entries = {l.rel: l.entry for l in good}
         for rel in held:
@@ -305,6 +307,14 @@ class Indexer:
             old_ix.close()
 
     # -- pieces -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _keep_columns(build: Path, ix) -> None:
+        """Enumerate the facet columns of new segments now, so that no serving process pays
+        for it on its first search (seconds at 1M records); a file that cannot be written is
+        made by the first search instead."""
+        with ix.searcher() as searcher:
+            columns.prepare(segments.leaves(searcher), list(FACET_COLUMNS), build)
 
     @staticmethod
     def _spell(build: Path, ix, summary: Summary, always: bool = False) -> None:

@@ -63,6 +63,11 @@ def build_schema() -> fields.Schema:
     )
 
 
+# The facet columns, values as bytes: enumerated once per segment and kept beside it
+# (engine/columns.py), by the indexer after each commit.
+FACET_COLUMNS = ("c_topic", "c_provider", "c_category", "c_type", "c_kind")
+
+
 def source_token(rel: str) -> str:
     """A seed path as one index term (paths may hold spaces or commas)."""
     return hashlib.sha1(rel.encode("utf-8")).hexdigest()[:16]

@@ -1,19 +1,20 @@
 """Facets: values and dates of every document as NumPy arrays, and the counts a search shows.
 
-Column values are decoded once per index segment (segments never change once written)
-into ordinals of vocabularies that only grow, so a new generation re-decodes only its new
-segments. Counting a facet over a result set is then one `bincount` over the matched
+Column values are read once per index segment (segments never change once written), as
+engine/columns.py enumerates them, and mapped to ordinals of vocabularies that only grow, so
+a new generation reads only its new segments. Counting a facet over a result set is then one `bincount` over the matched
 document numbers, never a walk over stored fields or Whoosh's `groupedby`.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from ..engine import segments
+from ..engine import columns, segments
 from ..index.schema import FACETS, NO_DATE, TOPIC_SEPARATOR
 from .request import SearchRequest
 from .results import FacetValue
@@ -50,38 +51,48 @@ class Vocab:
 
 
 class SegmentCache:
-    """Decoded per-segment arrays, shared by every snapshot of one index build."""
+    """Decoded per-segment arrays, shared by every snapshot of one index build (in `folder`,
+    where the enumerated columns are kept beside their segments)."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
+        self.folder = folder
         self.vocabs = {name: Vocab() for name in (*SINGLE, "topic", "combo")}
         self.arrays: dict[tuple[str, str], np.ndarray] = {}
+        self.pair_combo: list[int] = []  # which topics each combination holds, see Columns
+        self.pair_topic: list[int] = []
+        self.combos_paired = 0
 
     def column(self, leaf, segment_id: str, facet: str) -> np.ndarray:
         key = (segment_id, facet)
         found = self.arrays.get(key)
         if found is None:
-            found = self.arrays[key] = self._decode(leaf, facet)
+            found = self.arrays[key] = self._decode(leaf, segment_id, facet)
         return found
 
-    def _decode(self, leaf, facet: str) -> np.ndarray:
-        n = leaf.doc_count_all()
+    def _decode(self, leaf, segment_id: str, facet: str) -> np.ndarray:
         if facet == "date":
-            return _read_column(leaf, DATE_COLUMN, n, np.int64, int, NO_DATE)
+            return columns.numbers(leaf, DATE_COLUMN, NO_DATE)
         vocab = self.vocabs["combo" if facet == "topic" else facet]
         column = TOPIC_COLUMN if facet == "topic" else SINGLE[facet]
-        return _read_column(leaf, column, n, np.intp,
-                            lambda raw: vocab.ordinal(raw.decode("utf-8")), vocab.ordinal(""))
+        values, local = columns.enumerated(leaf, segment_id, column, self.folder)
+        return np.array([vocab.ordinal(v) for v in values], dtype=np.intp)[local]
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(combination, topic) for each topic of each topic combination seen so far,
+        extended only by the combinations new since the last call."""
+        combos = self.vocabs["combo"].values
+        topics = self.vocabs["topic"]
+        for c in range(self.combos_paired, len(combos)):
+            for t in combos[c].split(TOPIC_SEPARATOR):
+                if t:
+                    self.pair_combo.append(c)
+                    self.pair_topic.append(topics.ordinal(t))
+        self.combos_paired = len(combos)
+        return np.array(self.pair_combo, dtype=np.int64), np.array(self.pair_topic, dtype=np.int64)
 
     def forget(self, live_segment_ids: set[str]) -> None:
         for key in [k for k in self.arrays if k[0] not in live_segment_ids]:
             del self.arrays[key]
-
-
-def _read_column(leaf, name: str, n: int, dtype, convert, default) -> np.ndarray:
-    if not leaf.has_column(name):
-        return np.full(n, default, dtype=dtype)
-    reader = leaf.column_reader(name)
-    return np.fromiter((convert(v) for v in reader), dtype=dtype, count=n)
 
 
 class Columns:
@@ -110,13 +121,8 @@ class Columns:
 
     def _combo_pairs(self) -> None:
         """Which topics each topic combination holds, as parallel arrays (combo, topic)."""
-        combos = self.cache.vocabs["combo"].values
-        topics = self.cache.vocabs["topic"]
-        pairs = [(c, topics.ordinal(t)) for c, combo in enumerate(combos)
-                 for t in combo.split(TOPIC_SEPARATOR) if t]
-        self.pair_combo = np.array([p[0] for p in pairs], dtype=np.int64)
-        self.pair_topic = np.array([p[1] for p in pairs], dtype=np.int64)
-        self.combo_count = len(combos)
+        self.pair_combo, self.pair_topic = self.cache.pairs()
+        self.combo_count = len(self.cache.vocabs["combo"])
 
     # -- filtering --------------------------------------------------------------------------
 

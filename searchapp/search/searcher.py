@@ -164,7 +164,7 @@ class SearchIndex:
                 if gen.toc_generation > toc:
                     return None
             if self._cache is None or self._cache[0] != build.name:
-                self._cache = (build.name, SegmentCache(), PostingCache(self.posting_cache_bytes))
+                self._cache = (build.name, SegmentCache(build), PostingCache(self.posting_cache_bytes))
             gen = self._gen = Generation(build, searcher, self._cache[1], self._cache[2])
             self._recent.forget(lambda key: key[0] != gen.name)
             if self.freeze_gc:
