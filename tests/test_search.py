@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from searchapp.search.suggest import suggest
 from searchapp.search import BadRequest, SearchIndex, SearchRequest
@@ -407,6 +410,25 @@ def test_a_new_word_is_completed_before_the_spelling_index_is_rebuilt(tmp_path):
 def test_only_bare_marks_reach_a_page(fragment, safe):
     from searchapp.search.highlight import sanitize
     assert sanitize(fragment) == safe
+
+
+_WORDS = ["Police", "police's", "AT&T", "U.S.", "e-mail", "Café", "cafes", "the", "running",
+          "ran", "<b>", "&amp;", "naïve", "ﬁnance", "İstanbul", "x_y", "2021", "1.5", " ", ", ", "\n"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS) | st.text(max_size=6), max_size=25),
+       st.sets(st.sampled_from(["polic", "at&t", "u.s", "mail", "cafe", "run", "ran", "b",
+                                "amp", "naiv", "financ", "istanbul", "x_y", "2021", "1.5"])))
+def test_marks_are_where_whooshs_own_highlighter_puts_them(words, terms):
+    """The word-by-word marking of a whole text agrees with Whoosh's highlighter."""
+    from whoosh import highlight as wh
+    from searchapp.index import analysis
+    from searchapp.search.highlight import _FORMATTER, mark, sanitize
+    text = " ".join(words)[:600]
+    theirs = wh.highlight(text, frozenset(terms), analysis.stemmed(), wh.WholeFragmenter(charlimit=None),
+                          _FORMATTER, top=2, minscore=1) if terms and text else ""
+    assert mark(text, frozenset(terms)) == sanitize(theirs or html.escape(text, quote=False))
 
 
 def test_a_half_typed_word_is_completed_not_corrected(typo_index):

@@ -31,7 +31,6 @@ from .snapshot import Snapshot
 from .suggest import MORE_COMMON, SUGGEST_BELOW, suggest
 from .timeline import Timeline
 
-_STEMMED = analysis.per_thread(analysis.stemmed)  # highlights find terms as the index cut them
 
 
 @dataclass
@@ -354,8 +353,8 @@ def hits(snap: Snapshot, terms: dict[str, frozenset[str]], order) -> list[Hit]:
     for docnum, score in order:
         record = snap.record(docnum)
         out.append(Hit(record["id"], record, score,
-                       mark(record["title"], terms["title"], _STEMMED()),
-                       mark(record["excerpt"], terms["excerpt"], _STEMMED())))
+                       mark(record["title"], terms["title"]),
+                       mark(record["excerpt"], terms["excerpt"])))
     return out
 
 
@@ -411,6 +410,6 @@ def compare(snap: Snapshot, requests: list[SearchRequest], limits: Limits,
                                   interval, span) if span else \
             Timeline(interval or "day", (), len(final))
         out.append(QuerySummary(req, int(len(final)), line,
-                                {f: cols.count(f, final)[:top] for f in ("provider", "topic")},
+                                {f: cols.count(f, final, top)[:top] for f in ("provider", "topic")},
                                 parsed.notice))
     return out
