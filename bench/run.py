@@ -16,6 +16,7 @@ finds them; and the server's peak memory.
 from __future__ import annotations
 
 import argparse
+import http.client
 import re
 import resource
 import shutil
@@ -320,28 +321,44 @@ def typed_mix(index: SearchIndex, conn, runs: int) -> list[tuple[str, str, str, 
 
 
 def http_typed(base: str, runs: int) -> list[tuple[str, str, str, str]]:
-    """The same mix through HTTP (/api/search), one client, as a browser sends it, timed as
-    the mix is in process (`runs` passes, the first on caches that have not seen it); the
-    first pass alone is shown beside it."""
+    """The same mix through HTTP (/api/search), one client, timed as the mix is in process
+    (`runs` passes, the first on caches that have not seen it). As a browser sends it: one
+    kept-alive connection, so one serving process and its caches. Beside it, every request
+    on a new connection (as a script without a session does): any process answers, and each
+    has its own caches to fill."""
+    kept = _typed_passes(base, runs, keep_alive=True)
+    fresh = _typed_passes(base, runs, keep_alive=False, first_interval=runs)
+    fmt = lambda values: "/".join(f"{x:.1f}" for x in pct(values))  # noqa: E731
+    return [(f"  the same through HTTP /api/search p50/p95/p99, ms (x {runs}, one connection)",
+             fmt([x for p in kept for x in p]), "", ""),
+            ("    its first pass alone (each query new to the server)", fmt(kept[0]), "", ""),
+            (f"    a new connection for each request (x {runs})", fmt([x for p in fresh for x in p]), "", "")]
+
+
+def _typed_passes(base: str, runs: int, keep_alive: bool, first_interval: int = 0) -> list[list[float]]:
+    host, port = base.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
     passes = []
-    for n in range(runs):
+    for n in range(first_interval, first_interval + runs):
         latencies = []
         # Each pass asks for other timeline periods: a search the server has not kept, as
         # the in-process mix forgets its recent searches (the postings read stay cached).
-        interval = ("", "month", "year", "week", "day")[n % 5]
+        variant = ({}, {"interval": "month"}, {"interval": "year"}, {"interval": "week"},
+                   {"interval": "day"}, {"span": "all"})[n % 6]
         for _, q, _ in user_mix.cases():
+            params = urlencode({"q": q, **variant})
             t = time.perf_counter()
-            params = urlencode({"q": q, **({"interval": interval} if interval else {})})
-            with urllib.request.urlopen(f"{base}/api/search?{params}", timeout=60) as r:
-                r.read()
+            if keep_alive:
+                conn.request("GET", f"/api/search?{params}")
+                with conn.getresponse() as r:
+                    r.read()
+            else:
+                with urllib.request.urlopen(f"{base}/api/search?{params}", timeout=60) as r:
+                    r.read()
             latencies.append((time.perf_counter() - t) * 1000)
         passes.append(latencies)
-    every = pct([x for p in passes for x in p])
-    first = pct(passes[0])
-    return [(f"  the same through HTTP /api/search p50/p95/p99, ms (x {runs})",
-             "/".join(f"{x:.1f}" for x in every), "", ""),
-            ("    its first pass alone (each query new to the server)",
-             "/".join(f"{x:.1f}" for x in first), "", "")]
+    conn.close()
+    return passes
 
 
 def light_beside_heavy(base: str, seconds: float = 10) -> list[tuple[str, str, str, str]]:
