@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 from whoosh import query as wq
 from whoosh.filedb.structfile import BufferFile
 
-from searchapp.engine import WHOOSH_PRIVATE, columns, postings
+from searchapp.engine import WHOOSH_PRIVATE, columns, lexicon, postings
 from searchapp.engine.expand import BoundedPrefix, BoundedWildcard
 from searchapp.engine.zerocopy import MemoryViewFile
 from searchapp.search import SearchIndex, SearchRequest, answer
@@ -153,6 +153,35 @@ def test_a_facets_first_values_are_the_same_counted_in_full_or_cut_short(big_ind
             cut = cols.count(facet, docs, limit, also)
             assert cut[:limit] == full[:limit], facet
             assert set(cut) >= {vc for vc in full if vc[0] in also}
+
+
+def test_words_are_listed_per_segment_and_completed_by_their_record_counts(tmp_path):
+    """Each segment's words, kept beside it, are its own lexicon with its counts; the
+    completions over several segments are the words most records hold, summed over them."""
+    write_generated(tmp_path / "seeds", 200)
+    build(tmp_path / "seeds", tmp_path / "index")
+    for n in range(3):  # more segments
+        write_generated(tmp_path / "seeds", 5, start=1000 + 10 * n, word=f"zebrafinch{n}")
+        build(tmp_path / "seeds", tmp_path / "index")
+    lexicon.PATHS.clear()
+    index = SearchIndex(tmp_path / "index")
+    with index.using() as snap:
+        reader = snap.searcher.reader()
+        assert len(snap.columns.leaves) > 1
+        words = snap.words("body")
+        assert lexicon.PATHS["words: kept"] > 0 and lexicon.PATHS["words: read"] == 0
+        for leaf, _, sid in snap.columns.leaves:
+            listed, df = lexicon.words(leaf, sid, "body", None)
+            assert listed == [w.decode() for w in leaf.lexicon("body")]
+            assert df.tolist() == [leaf.doc_frequency("body", w) for w in listed]
+        for prefix in ("zebrafinch", "po", "c", "fa"):
+            everything = [w.decode() for w in reader.expand_prefix("body", prefix)]
+            want = sorted(everything, key=lambda w: (-reader.doc_frequency("body", w), w))[:5]
+            got = words.completions(prefix, 5)
+            assert [reader.doc_frequency("body", w) for w in got] == \
+                [reader.doc_frequency("body", w) for w in want], prefix
+        assert sorted(words.matching("zebrafinch?", 10)) == ["zebrafinch0", "zebrafinch1", "zebrafinch2"]
+    index.close()
 
 
 def test_kept_columns_go_with_their_segments(tmp_path):

@@ -3,25 +3,19 @@
 Numbers are read in one slice of the mapped segment. Byte strings (facet values) become a
 small list of the distinct values and one ordinal per document. Finding those means looking
 at every document's value once, ~0.3 s per column per million records in Python, so the
-result is kept in a file beside its segment (`<segment id>.<column>.npz`): segments never
-change, the file is written once, by the indexer right after its commit or by the first
-process that needs it, and every later process loads it in milliseconds. Whoosh deletes the
-file with its segment, because the name matches its segment-file pattern.
+result is kept beside its segment (segments.kept_path).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import zipfile
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
+from . import segments
+
 PATHS: Counter = Counter()  # which way each column was read, for the fast-path test
-_NAME = re.compile(r"[A-Za-z0-9_]+\Z")
 
 
 def numbers(leaf, name: str, default: int) -> np.ndarray:
@@ -48,15 +42,15 @@ def enumerated(leaf, segment_id: str, name: str, folder: Path | None) -> tuple[l
     are text (UTF-8, damaged bytes replaced), a document without one has "". Kept beside the
     segment in `folder` when given."""
     n = leaf.doc_count_all()
-    path = _kept(folder, segment_id, name)
+    path = segments.kept_path(folder, segment_id, name)
     if path is not None:
-        found = _load(path, n)
+        found = _valid(segments.load_kept(path), n)
         if found is not None:
             PATHS["enumerated: kept"] += 1
             return found
     values, ordinals = _enumerate(leaf, name, n)
     if path is not None:
-        _save(path, values, ordinals)
+        segments.save_kept(path, {"values": values, "ordinals": ordinals})
     return values, ordinals
 
 
@@ -65,12 +59,6 @@ def prepare(leaves, names: list[str], folder: Path) -> None:
     for leaf, _, segment_id in leaves:
         for name in names:
             enumerated(leaf, segment_id, name, folder)
-
-
-def _kept(folder: Path | None, segment_id: str, name: str) -> Path | None:
-    if folder is None or not _NAME.match(segment_id) or not _NAME.match(name):
-        return None
-    return folder / f"{segment_id}.{name}.npz"
 
 
 def _enumerate(leaf, name: str, n: int) -> tuple[list[str], np.ndarray]:
@@ -99,29 +87,13 @@ def _enumerate(leaf, name: str, n: int) -> tuple[list[str], np.ndarray]:
     return [v.decode("utf-8", "replace") for v in seen], ordinals
 
 
-def _load(path: Path, n: int) -> tuple[list[str], np.ndarray] | None:
-    """The kept file's contents, or None if it is missing, damaged or not this segment's."""
-    try:
-        with np.load(path, allow_pickle=False) as kept:
-            values = json.loads(kept["values"].tobytes().decode("utf-8"))
-            ordinals = kept["ordinals"]
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, EOFError):
+def _valid(kept: dict | None, n: int) -> tuple[list[str], np.ndarray] | None:
+    """A kept file's contents, if they are whole and this segment's."""
+    if kept is None:
         return None
+    values, ordinals = kept.get("values"), kept.get("ordinals")
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values) \
-            or ordinals.dtype != np.int32 or ordinals.shape != (n,) \
+            or ordinals is None or ordinals.dtype != np.int32 or ordinals.shape != (n,) \
             or (n and (ordinals.min() < 0 or ordinals.max() >= len(values))):
         return None
     return values, ordinals
-
-
-def _save(path: Path, values: list[str], ordinals: np.ndarray) -> None:
-    """Write atomically (several processes may race to write the same file: the last one
-    wins, with the same contents); a folder we may not write to just means no kept file."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # Whoosh ignores dot files
-    text = np.frombuffer(json.dumps(values, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
-    try:
-        with open(temporary, "wb") as out:
-            np.savez(out, values=text, ordinals=ordinals)
-        os.replace(temporary, path)
-    except OSError:
-        temporary.unlink(missing_ok=True)

@@ -1,9 +1,20 @@
 """A searcher's segments as the array code sees them: each segment's reader, its first global
-document number and its id, which documents are live, and when the index was last written."""
+document number and its id, which documents are live, when the index was last written, and
+the files of arrays kept beside a segment.
+
+A segment never changes once written, so whatever is derived from it alone (a column's
+distinct values, its words) can be computed once and kept in a file beside it,
+`<segment id>.<name>.npz`: written by the indexer right after its commit, or by the first
+process that needs it, and loaded in milliseconds by every later one. Whoosh deletes such a
+file with its segment, because the name matches its segment-file pattern.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -39,3 +50,43 @@ def committed_at(folder: Path) -> datetime | None:
         return datetime.fromtimestamp(toc.stat().st_mtime, tz=timezone.utc)
     except (OSError, ValueError):
         return None
+
+
+_NAME = re.compile(r"[A-Za-z0-9_]+\Z")
+
+
+def kept_path(folder: Path | None, segment_id: str, name: str) -> Path | None:
+    """Where `name` of a segment is kept; None when it cannot be (no folder, odd names)."""
+    if folder is None or not _NAME.match(segment_id) or not _NAME.match(name):
+        return None
+    return folder / f"{segment_id}.{name}.npz"
+
+
+def load_kept(path: Path) -> dict | None:
+    """The arrays of a kept file (a list of strings stored as JSON comes back as a list), or
+    None if it is missing or damaged."""
+    try:
+        with np.load(path, allow_pickle=False) as kept:
+            out = {name: kept[name] for name in kept.files}
+        for name, value in list(out.items()):
+            if name.endswith("_json"):
+                out[name.removesuffix("_json")] = json.loads(value.tobytes().decode("utf-8"))
+        return out
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, EOFError):
+        return None
+
+
+def save_kept(path: Path, arrays: dict) -> None:
+    """Write atomically: several processes may race to write the same file (the last one
+    wins, with the same contents); a folder we may not write to just means no kept file.
+    A list of strings is stored as JSON (no pickles in an index)."""
+    out = {f"{k}_json" if isinstance(v, list) else k:
+           np.frombuffer(json.dumps(v, ensure_ascii=False).encode("utf-8"), dtype=np.uint8)
+           if isinstance(v, list) else v for k, v in arrays.items()}
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # Whoosh ignores dot files
+    try:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **out)
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)

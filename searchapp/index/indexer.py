@@ -25,12 +25,12 @@ from typing import Any, Callable, Iterable
 
 from whoosh import index as whoosh_index
 
-from ..engine import columns, segments, zerocopy
+from ..engine import columns, lexicon, segments, zerocopy
 from ..ingest import records
 from ..ingest.seeds import Limits, Problem, SeedRejected, parse_bytes
 from . import spelling, store
 from .manifest import HELD, Manifest
-from .schema import FACET_COLUMNS, source_token, to_document
+from .schema import FACET_COLUMNS, WORD_FIELDS, source_token, to_document
 
 IGNORED_SUFFIXES = ("~", ".tmp", ".swp", ".part", ".crdownload")
 PARALLEL_FROM = 2000  # files; below this, starting processes costs more than it saves
@@ -310,11 +310,13 @@ class Indexer:
 
     @staticmethod
     def _keep_columns(build: Path, ix) -> None:
-        """Enumerate the facet columns of new segments now, so that no serving process pays
-        for it on its first search (seconds at 1M records); a file that cannot be written is
-        made by the first search instead."""
+        """Enumerate the facet columns and list the words of new segments now, so that no
+        serving process pays for it on its first search (seconds at 1M records); a file that
+        cannot be written is made by the first search instead."""
         with ix.searcher() as searcher:
-            columns.prepare(segments.leaves(searcher), list(FACET_COLUMNS), build)
+            leaves = segments.leaves(searcher)
+            columns.prepare(leaves, list(FACET_COLUMNS), build)
+            lexicon.prepare(leaves, list(WORD_FIELDS), build)
 
     @staticmethod
     def _spell(build: Path, ix, summary: Summary, always: bool = False) -> None:

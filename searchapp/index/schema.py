@@ -66,6 +66,9 @@ def build_schema() -> fields.Schema:
 # The facet columns, values as bytes: enumerated once per segment and kept beside it
 # (engine/columns.py), by the indexer after each commit.
 FACET_COLUMNS = ("c_topic", "c_provider", "c_category", "c_type", "c_kind")
+# The fields whose words are completed and matched against patterns, as written: kept beside
+# each segment too (engine/lexicon.py).
+WORD_FIELDS = ("body", "source", "topic")
 
 
 def source_token(rel: str) -> str:

@@ -103,13 +103,13 @@ def stale(build_dir: Path, records: int) -> bool:
 
 @dataclass
 class Speller:
-    """Close words of the index, and the words matching a pattern, from the files `build`
-    wrote: every title and excerpt word as written, in the index's order."""
+    """Close words of the index, from the files `build` wrote: every title and excerpt word
+    as written, in the index's order. (Completions and patterns read each segment's own
+    words, search/words.py, which a reindex never leaves behind.)"""
 
     keys: np.ndarray
     owners: np.ndarray
     words: list[str]
-    text: str  # the words, one a line: a pattern is matched against all of them at C speed
     df: np.ndarray  # records holding each word, when the spelling index was built
     generation: int | None  # the index generation it was built from
 
@@ -123,10 +123,6 @@ class Speller:
         best = np.argpartition(-counts, limit - 1)[:limit]
         best = best[np.lexsort((best, -counts[best]))]
         return [self.words[lo + int(i)] for i in best]
-
-    def matching(self, pattern: str, limit: int) -> list[str]:
-        """Up to `limit` words matching a wildcard pattern (`*` any letters, `?` one)."""
-        return matching_lines(self.text, pattern, limit)
 
 
     @classmethod
@@ -145,7 +141,7 @@ class Speller:
         words = text.split("\n")
         if len(df) != len(words):
             return None
-        return cls(keys, owners, words, text, df, meta.get("generation"))
+        return cls(keys, owners, words, df, meta.get("generation"))
 
     def candidates(self, word: str, limit: int = 64) -> list[str]:
         """Words of the index at most two letters from `word` (not `word` itself), nearest first."""

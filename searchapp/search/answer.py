@@ -5,7 +5,6 @@ searcher module decides what is cached and for how long.
 
 from __future__ import annotations
 
-import itertools
 import re
 import time
 from contextlib import nullcontext
@@ -19,7 +18,6 @@ from ..engine.expand import BoundedPrefix, BoundedWildcard, expansions, is_expan
 from ..index import analysis
 from ..index.analysis import fold_word
 from ..index.schema import NO_DATE, WORDS_AS_WRITTEN
-from ..index.spelling import matching_lines
 from . import distinctive, timeline as timeline_mod
 from .distinctive import Terms
 from .facets import Columns, facet_counts
@@ -265,21 +263,13 @@ def _expanded(node, reader, limit: int, snap: Snapshot) -> list[str]:
     written = WORDS_AS_WRITTEN.get(field)
     if isinstance(node, BoundedWildcard) and field in reader.schema:
         # Every word of the field is tried, at C speed, not the first few thousand in Python.
-        words = matching_lines(snap.vocabulary(written or field), node.text, limit)
+        words = snap.words(written or field).matching(node.text, limit)
         if written is None:
             return words
     elif written is None or isinstance(node, wq.FuzzyTerm):
         return expansions(node, reader, limit)
-    elif isinstance(node, BoundedPrefix) and snap.speller is not None:
-        # The completions most records hold, of every word with this prefix ...
-        wanted = min(limit, node.best or limit)
-        words = snap.speller.completions(node.text, wanted)
-        if not snap.gen.words_fresh:  # ... and the first of the live index's, when it has moved on
-            live = itertools.islice(reader.expand_prefix(written, node.text), wanted)
-            found = dict.fromkeys(words + [w.decode("utf-8") if isinstance(w, bytes) else w
-                                           for w in live])
-            counts = {w: reader.doc_frequency(written, w) for w in found}
-            words = sorted((w for w in found if counts[w]), key=lambda w: (-counts[w], w))[:wanted]
+    elif isinstance(node, BoundedPrefix):  # the completions most records hold
+        words = snap.words(written).completions(node.text, min(limit, node.best or limit))
     else:
         words = expansions(node, reader, limit, over=written)
     if isinstance(node, BoundedPrefix) and node.best and (written, node.text) in reader \

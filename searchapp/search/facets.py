@@ -2,8 +2,9 @@
 
 Column values are read once per index segment (segments never change once written), as
 engine/columns.py enumerates them, and mapped to ordinals of vocabularies that only grow, so
-a new generation reads only its new segments. Counting a facet over a result set is then one `bincount` over the matched
-document numbers, never a walk over stored fields or Whoosh's `groupedby`.
+a new generation reads only its new segments. Counting a facet over a result set is then
+one `bincount` over the matched document numbers, never a walk over stored fields or
+Whoosh's `groupedby`.
 """
 
 from __future__ import annotations

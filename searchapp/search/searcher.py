@@ -31,6 +31,7 @@ from .facets import SegmentCache
 from .request import SearchRequest
 from .results import IndexStats, QuerySummary, SearchResult
 from .snapshot import Generation, Snapshot, open_searcher
+from .words import WordCache
 
 
 class SearchIndex:
@@ -52,7 +53,7 @@ class SearchIndex:
         self._gen: Generation | None = None
         self._local = threading.local()  # each thread's own snapshot
         self._open: set[Snapshot] = set()
-        self._cache: tuple[str, SegmentCache, PostingCache] | None = None
+        self._cache: tuple[str, SegmentCache, PostingCache, WordCache] | None = None
         # Heavy queries are matched one at a time per process (see answer.prepare): with a
         # process per core, light searches always find a core free enough to answer on.
         self._heavy_lane = threading.Semaphore(1)
@@ -164,8 +165,9 @@ class SearchIndex:
                 if gen.toc_generation > toc:
                     return None
             if self._cache is None or self._cache[0] != build.name:
-                self._cache = (build.name, SegmentCache(build), PostingCache(self.posting_cache_bytes))
-            gen = self._gen = Generation(build, searcher, self._cache[1], self._cache[2])
+                self._cache = (build.name, SegmentCache(build), PostingCache(self.posting_cache_bytes),
+                               WordCache(build))
+            gen = self._gen = Generation(build, searcher, *self._cache[1:])
             self._recent.forget(lambda key: key[0] != gen.name)
             if self.freeze_gc:
                 # A process that only serves (`searchapp serve`): what the generation holds

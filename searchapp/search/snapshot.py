@@ -24,24 +24,29 @@ from ..engine import segments
 from ..engine.cache import PostingCache
 from ..engine.ranking import WEIGHTING
 from ..engine.scoring import ArrayScorer
-from ..index.spelling import FIELD as SPELLING_FIELD, Speller
+from ..index.spelling import Speller
 from .facets import Columns, SegmentCache
+from .words import WordCache, Words
 
 
 class Generation:
     """What every search of one index generation shares; immutable once made."""
 
-    def __init__(self, build: Path, searcher: Searcher, cache: SegmentCache, postings: PostingCache):
+    def __init__(self, build: Path, searcher: Searcher, cache: SegmentCache, postings: PostingCache,
+                 word_cache: WordCache):
         self.build = build
         self.toc_generation = searcher.reader().generation()
         self.name = f"{build.name}:{self.toc_generation}"
         self.columns = Columns(searcher, cache)
-        postings.forget_segments({sid for _, _, sid in self.columns.leaves})
+        live = {sid for _, _, sid in self.columns.leaves}
+        postings.forget_segments(live)
+        word_cache.forget(live)
         self.postings = postings
+        self._word_cache = word_cache
         self.updated = segments.committed_at(build)
         self._speller_lock = threading.Lock()
-        self._vocabularies: dict[str, str] = {}
         self._frequencies: dict[tuple[str, bytes], int] = {}
+        self._words: dict[str, Words] = {}
 
     def doc_frequency(self, field: str, word: bytes, reader) -> int:
         """Records of this generation holding `word`, remembered: distinctive words look up
@@ -53,24 +58,14 @@ class Generation:
             found = self._frequencies[key] = reader.doc_frequency(field, word)
         return found
 
-    def vocabulary(self, field: str, reader) -> str:
-        """Every word of a field, one a line, for matching patterns against all of them:
-        read once per generation (titles and excerpts come with the spelling index)."""
-        text = self._vocabularies.get(field)
-        if text is None:
-            speller = self.speller if field == SPELLING_FIELD and self.words_fresh else None
-            text = speller.text if speller is not None else "\n".join(
-                t.decode("utf-8") if isinstance(t, bytes) else t for t in reader.lexicon(field))
-            self._vocabularies[field] = text
-        return text
-
-    @property
-    def words_fresh(self) -> bool:
-        """Whether the spelling index's word list is this generation's (an incremental run
-        rebuilds it only when the index has grown by a tenth): completions and patterns read
-        it only then, and the live index otherwise."""
-        speller = self.speller
-        return speller is not None and speller.generation == self.toc_generation
+    def words(self, field: str) -> Words:
+        """The words of `field` as written (completions, patterns), over this generation's
+        segments."""
+        found = self._words.get(field)
+        if found is None:
+            found = self._words[field] = Words(
+                [self._word_cache.of(leaf, sid, field) for leaf, _, sid in self.columns.leaves])
+        return found
 
     @cached_property
     def speller(self) -> Speller | None:
@@ -100,8 +95,8 @@ class Snapshot:
     def speller(self) -> Speller | None:
         return self.gen.speller
 
-    def vocabulary(self, field: str) -> str:
-        return self.gen.vocabulary(field, self.searcher.reader())
+    def words(self, field: str) -> Words:
+        return self.gen.words(field)
 
     def doc_frequency(self, field: str, word: bytes) -> int:
         return self.gen.doc_frequency(field, word, self.searcher.reader())

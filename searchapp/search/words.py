@@ -1,0 +1,106 @@
+"""The words of a field as written, over one generation's segments: the completions of a
+typed prefix, and the words a wildcard pattern matches.
+
+Each segment's words come sorted with their record counts (engine/lexicon.py), read once per
+segment and shared by every generation of a build, so a reindex costs only its new segments'
+words and the lists are never merged: a prefix is looked up in each, and a word's count is
+the sum of its counts in each. Counts include records deleted since their segment was
+written, until Whoosh merges it away; a word only deleted records held is completed to
+nothing, which finds nothing more.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from ..engine import lexicon
+from ..index.spelling import matching_lines
+
+_LAST = "\U0010ffff"
+
+
+@dataclass
+class SegmentWords:
+    words: list[str]
+    df: np.ndarray
+
+    @cached_property
+    def text(self) -> str:
+        return "\n".join(self.words)
+
+    def count(self, word: str) -> int:
+        i = bisect.bisect_left(self.words, word)
+        return int(self.df[i]) if i < len(self.words) and self.words[i] == word else 0
+
+    def best(self, prefix: str, limit: int) -> list[str]:
+        """Up to `limit` words starting with `prefix`, those most records hold."""
+        lo = bisect.bisect_left(self.words, prefix)
+        hi = bisect.bisect_left(self.words, prefix + _LAST, lo)
+        if hi - lo <= limit:
+            return self.words[lo:hi]
+        counts = self.df[lo:hi].astype(np.int64)
+        top = np.argpartition(-counts, limit - 1)[:limit]
+        return [self.words[lo + int(i)] for i in top]
+
+
+class WordCache:
+    """Each segment's words of each field, for every generation of one build (in `folder`,
+    where they are kept beside their segments)."""
+
+    def __init__(self, folder: Path | None = None):
+        self.folder = folder
+        self._found: dict[tuple[str, str], SegmentWords] = {}
+        self._lock = threading.Lock()
+
+    def of(self, leaf, segment_id: str, field: str) -> SegmentWords:
+        key = (segment_id, field)
+        found = self._found.get(key)
+        if found is None:
+            with self._lock:  # one thread reads a segment's words; the others wait for them
+                found = self._found.get(key)
+                if found is None:
+                    found = self._found[key] = SegmentWords(
+                        *lexicon.words(leaf, segment_id, field, self.folder))
+        return found
+
+    def forget(self, live_segment_ids: set[str]) -> None:
+        with self._lock:
+            for key in [k for k in self._found if k[0] not in live_segment_ids]:
+                del self._found[key]
+
+
+class Words:
+    """One field's words over the segments of one generation."""
+
+    def __init__(self, parts: list[SegmentWords]):
+        self.parts = parts
+
+    @cached_property
+    def text(self) -> str:
+        """Every segment's words, one a line (a word in several segments comes again)."""
+        return self.parts[0].text if len(self.parts) == 1 else "\n".join(p.text for p in self.parts)
+
+    def completions(self, prefix: str, limit: int) -> list[str]:
+        """The `limit` words starting with `prefix` that the most records hold (ties: the
+        first in order)."""
+        found = dict.fromkeys(w for part in self.parts for w in part.best(prefix, limit))
+        if len(self.parts) == 1:
+            counts = {w: self.parts[0].count(w) for w in found}
+        else:
+            counts = {w: sum(part.count(w) for part in self.parts) for w in found}
+        return sorted(found, key=lambda w: (-counts[w], w))[:limit]
+
+    def count(self, word: str) -> int:
+        return sum(part.count(word) for part in self.parts)
+
+    def matching(self, pattern: str, limit: int) -> list[str]:
+        """Up to `limit` words matching a wildcard pattern (`*` any letters, `?` one)."""
+        # One pass over all of them, at C speed; a word may come once per segment.
+        found = dict.fromkeys(matching_lines(self.text, pattern, limit * len(self.parts)))
+        return list(found)[:limit]
