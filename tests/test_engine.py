@@ -248,3 +248,22 @@ def test_a_phrase_is_found_wherever_its_words_stand(tmp_path):
         assert index.search(SearchRequest(q='"w44 alpha"', typing=False)).total == 1
     finally:
         index.close()
+
+
+def test_incremental_runs_do_not_pile_up_segments(tmp_path):
+    """Whoosh's own merge policy left one more segment for every run of a few records."""
+    write_generated(tmp_path / "seeds", 400)
+    build(tmp_path / "seeds", tmp_path / "index")
+    counts = []
+    for n in range(24):
+        write_generated(tmp_path / "seeds", 6, start=1000 + 10 * n)
+        build(tmp_path / "seeds", tmp_path / "index")
+        counts.append(len(list(next((tmp_path / "index").glob("build-*")).glob("MAIN_*.seg"))))
+    assert max(counts) <= 5, counts
+    build(tmp_path / "seeds", tmp_path / "fresh")
+    totals = []
+    for folder in ("index", "fresh"):
+        index = SearchIndex(tmp_path / folder)
+        totals.append(index.search(SearchRequest(q="police", typing=False)).total)
+        index.close()
+    assert totals[0] == totals[1] > 0

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from whoosh import query as wq
@@ -310,3 +312,30 @@ def test_a_phrase_cut_short_by_the_time_budget_answers_with_what_it_has(index):
         found = scorer.run(q, deadline=0.0)
         whole = snap.scorer.run(q)
     assert scorer.cut_short and len(found.docs) <= len(whole.docs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.floats(0, 50, allow_nan=False)), max_size=120))
+def test_sums_by_document_are_the_same_sorted_or_dense(pairs):
+    from searchapp.engine import scoring
+    docs = np.array([d for d, _ in pairs], dtype=np.int64)
+    values = np.array([v for _, v in pairs], dtype=np.float64)
+    sparse = scoring._sum_by_doc(docs, values, 0)
+    dense = scoring._sum_by_doc(docs, values, 41)
+    assert sparse[0].tolist() == dense[0].tolist() == sorted(set(docs.tolist()))
+    assert sparse[1].tolist() == dense[1].tolist()  # the same bits, not just close
+    assert scoring._distinct(docs, 41).tolist() == scoring._distinct(docs, 0).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([0.5, 1.0, 1.0, 2.0, 3.25, 0.0]), max_size=60), st.integers(0, 70))
+def test_the_first_of_the_matches_are_those_of_the_whole_order(scores, stop):
+    """A page's hits, sorted from only the best few, are the head of the full order, ties
+    at the cut by document number."""
+    docs = np.arange(0, 3 * len(scores), 3, dtype=np.int64)
+    found = answer.Matches(docs, docs, {}, (docs, np.array(scores, dtype=np.float64)))
+    whole = found.best()
+    head = found.best(stop)
+    assert head[0].tolist() == whole[0][:stop].tolist()
+    assert head[1].tolist() == whole[1][:stop].tolist()
+    assert whole[0].tolist() == [d for _, d in sorted(zip([-s for s in scores], docs.tolist()))]

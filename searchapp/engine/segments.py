@@ -41,6 +41,46 @@ def alive(leaves: list[Leaf], size: int) -> np.ndarray:
     return out
 
 
+# A segment is merged into the next commit's new one unless it holds more than this many
+# times the documents of all the smaller segments and the commit's own together.
+TIER = 4
+
+
+def merge_tiers(writer, existing: list) -> list:
+    """Whoosh merge policy (`writer.commit(mergetype=merge_tiers)`): the segments to keep as
+    they are; the others are merged into the commit's new segment.
+
+    Whoosh's own policy (MERGE_SMALL) only merges segments smaller than Fibonacci numbers of
+    their count, so every incremental run of a few hundred records left one segment more,
+    forever, and each search looked every word up in each (11 segments after a few runs at
+    100k records; an OR of 20 wildcards read 22,000 posting lists). Here segments form a
+    ladder, each at least TIER times all the smaller ones: a run merges only small ones,
+    never the big ones, and an index holds a few segments per power of TIER of its size.
+    Merging also drops deleted records for good."""
+    from whoosh.reading import SegmentReader
+
+    added = getattr(writer, "docnum", 0) - getattr(writer, "docbase", 0)  # this commit's records
+    total = added
+    merge = []
+    # Nothing a quarter the size of the largest or more is merged: two segments of the same
+    # size (a full build's) would otherwise be rewritten whole by a run that adds nothing.
+    cap = max((s.doc_count_all() for s in existing), default=0) / TIER
+    for seg in sorted(existing, key=lambda s: s.doc_count_all()):
+        n = seg.doc_count_all()
+        if n > cap or ((merge or total) and n > TIER * total):
+            break
+        merge.append(seg)
+        total += n
+    if not merge or (len(merge) == 1 and not added):
+        return existing
+    for seg in merge:
+        reader = SegmentReader(writer.storage, writer.schema, seg)
+        writer.add_reader(reader)
+        reader.close()
+    merged = {id(seg) for seg in merge}
+    return [seg for seg in existing if id(seg) not in merged]
+
+
 def committed_at(folder: Path) -> datetime | None:
     """When the index in `folder` last committed: the time of its newest table of contents
     (Whoosh names them `_MAIN_<generation>.toc`)."""

@@ -222,7 +222,7 @@ class Indexer:
                     writer.delete_document(docnum)
                 if doc is not None:
                     writer.add_document(**doc)
-            writer.commit()
+            writer.commit(mergetype=segments.merge_tiers)
         except BaseException:
             _cancel(writer)
             raise

@@ -45,8 +45,25 @@ class Matches:
     base: np.ndarray  # matching the text and dates
     final: np.ndarray  # ... and every facet filter
     masks: dict[str, np.ndarray]  # per facet, over `base`
-    ranked: tuple[np.ndarray, np.ndarray] | None  # `final` best first, with scores
+    scored: tuple[np.ndarray, np.ndarray] | None  # `final` with scores, by document number
     cut_short: bool = False  # the search's time budget ran out: what it found so far
+
+    def best(self, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The first `stop` of `final` by relevance (every one when None) with their scores,
+        ties by document number as Whoosh orders them. A page needs only its first few:
+        sorting tens of thousands of matches on every keystroke was a fifth of a broad
+        query's time."""
+        docs, scores = self.scored
+        if stop is not None and stop < len(docs):
+            if stop <= 0:
+                return docs[:0], scores[:0]
+            # Every match scoring at least the stop-th best, so that ties at the cut are
+            # ordered by document number like the rest.
+            floor = np.partition(scores, len(scores) - stop)[len(scores) - stop]
+            keep = scores >= floor
+            docs, scores = docs[keep], scores[keep]
+        order = np.lexsort((docs, -scores))[:stop]
+        return docs[order], scores[order]
 
 
 @dataclass
@@ -68,7 +85,7 @@ class Prepared:
         if self.found.cut_short:
             return 2**62  # larger than any cache: a search cut short is not kept, but rerun
         arrays = [self.found.base, self.found.final, *self.found.masks.values(),
-                  *(self.found.ranked or ())]
+                  *(self.found.scored or ())]
         values = sum(len(v) for v in self.facets.values()) + len(self.timeline.buckets)
         return sum(a.nbytes for a in arrays) + 200 * values + 4096
 
@@ -288,7 +305,7 @@ def matching(snap: Snapshot, parsed: ParsedQuery, req: SearchRequest, rank: bool
     match.
     """
     cols = snap.columns
-    ranked, cut_short = None, parsed.cut_short
+    scored, cut_short = None, parsed.cut_short
     if parsed.query is None:
         base = cols.all_docs
     elif parsed.query is wq.NullQuery:
@@ -296,10 +313,8 @@ def matching(snap: Snapshot, parsed: ParsedQuery, req: SearchRequest, rank: bool
     else:
         q = parsed.query
         if rank and req.effective_sort == "relevance":
-            scored = snap.scorer.run(q, deadline)
-            order = np.lexsort((scored.docs, -scored.scores))  # best first, ties as Whoosh
-            ranked = (scored.docs[order], scored.scores[order])
-            base = scored.docs
+            found = snap.scorer.run(q, deadline)
+            scored, base = (found.docs, found.scores), found.docs
         else:
             base = snap.scorer.matching(q, deadline)
         cut_short = snap.scorer.cut_short or parsed.cut_short
@@ -311,18 +326,18 @@ def matching(snap: Snapshot, parsed: ParsedQuery, req: SearchRequest, rank: bool
     for m in masks.values():
         keep &= m
     final = base[keep]
-    if ranked is not None and len(final) < len(ranked[0]):
-        inside = np.isin(ranked[0], final, assume_unique=True)
-        ranked = (ranked[0][inside], ranked[1][inside])
-    return Matches(base, final, masks, ranked, cut_short)
+    if scored is not None and len(final) < len(scored[0]):
+        inside = np.isin(scored[0], final, assume_unique=True)
+        scored = (scored[0][inside], scored[1][inside])
+    return Matches(base, final, masks, scored, cut_short)
 
 
 def page_order(snap: Snapshot, req: SearchRequest, found: Matches) -> list[tuple[int, float | None]]:
     """(document number, score) of the request's page of hits."""
     start = (req.page - 1) * req.per_page
     stop = start + req.per_page
-    if found.ranked is not None:
-        docs, scores = found.ranked
+    if found.scored is not None:
+        docs, scores = found.best(stop)
         return [(int(d), float(sc)) for d, sc in zip(docs[start:stop], scores[start:stop])]
     if start >= len(found.final):
         return []
@@ -332,8 +347,8 @@ def page_order(snap: Snapshot, req: SearchRequest, found: Matches) -> list[tuple
 
 def full_order(snap: Snapshot, req: SearchRequest, found: Matches) -> np.ndarray:
     """Every match in result order (for exports)."""
-    if found.ranked is not None:
-        return found.ranked[0]
+    if found.scored is not None:
+        return found.best()[0]
     return snap.columns.by_date(found.final, newest=(req.effective_sort != "oldest"),
                                 stop=len(found.final))
 
