@@ -4,9 +4,8 @@ Reading segments without copying them (zerocopy), postings and field lengths as 
 arrays (postings), scoring whole queries over those arrays (scoring) with the ranking model
 (ranking), bounded expansion of prefixes, wildcards and fuzzy terms (expand), column values
 as arrays kept beside their segments (columns), a segment's words (lexicon), segments, live
-documents and the merge policy (segments),
-byte-bounded caches (cache). It knows nothing of seeds, our
-schema or the web. `WHOOSH_PRIVATE` lists every private name of Whoosh used here; a test
+documents and the merge policy (segments), byte-bounded caches (cache). It knows nothing of
+seeds, our schema or the web. `WHOOSH_PRIVATE` lists every private name of Whoosh used here; a test
 checks each one still exists and that every fast path built on them is taken, so an
 upgrade of Whoosh fails loudly in this one place instead of slowing down silently.
 """
