@@ -56,6 +56,31 @@ def test_postings_and_lengths_are_read_a_block_at_a_time(big_index):
             assert mine == [w.encode() for w, _ in reader.vector_as("frequency", docnum, "body")]
 
 
+def test_postings_of_many_blocks_are_what_whoosh_reads(tmp_path):
+    write_generated(tmp_path / "seeds", 700, word="everywhere")  # a word in every title
+    build(tmp_path / "seeds", tmp_path / "index")
+    index = SearchIndex(tmp_path / "index")
+    longest = 0
+    with index.using() as snap:
+        for leaf, _, _ in snap.columns.leaves:
+            for field in ("title", "excerpt", "body", "source"):
+                for word in list(leaf.lexicon(field))[:30] + [b"everywher", b"everywhere", b"polic"]:
+                    if (field, word) not in leaf:
+                        continue
+                    ids, weights = postings.postings(leaf, field, word)
+                    m = postings._unfiltered(leaf.postings(field, word))
+                    want = []
+                    while m.is_active():
+                        want.append((m.id(), m.weight()))
+                        m.next()
+                    assert list(zip(ids.tolist(), weights.tolist())) == want, (field, word)
+                    longest = max(longest, len(want))
+        with pytest.raises(postings.TimeUp):  # a deadline passed stops a long read
+            postings.postings(snap.columns.leaves[0][0], "body", b"everywhere", deadline=0.0)
+    index.close()
+    assert longest > 5 * 128  # lists of several blocks, the last one short
+
+
 def test_distinctive_words_read_words_beyond_ascii(tmp_path):
     write_generated(tmp_path / "seeds", 40)
     for n in range(3):

@@ -13,6 +13,7 @@ upgrade of Whoosh fails loudly in this one place instead of slowing down silentl
 # (module, dotted name within it) of every Whoosh internal the engine relies on.
 WHOOSH_PRIVATE = (
     ("whoosh.codec.whoosh3", "W3LeafMatcher._read_ids"),
+    ("whoosh.codec.whoosh3", "W3LeafMatcher._read_data"),
     ("whoosh.codec.whoosh3", "W3LeafMatcher._read_weights"),
     ("whoosh.codec.whoosh3", "W3LeafMatcher._next_block"),
     ("whoosh.codec.whoosh3", "W3LeafMatcher._read_values"),
@@ -32,7 +33,7 @@ WHOOSH_PRIVATE = (
     ("whoosh.qparser", "WildcardPlugin.do_wildcards"),
 )
 # Instance attributes read at run time (not checkable on the classes): W3LeafMatcher's
-# `_ids`, `_weights` and `_values`, a segment reader's `_perdoc`, a length column reader's `_dbfile`,
-# `_basepos` and `_count`, a column reader's `_typecode`, `_lengths` and `_offsets`, the
-# `_MAIN_*.toc` file names, and Whoosh deleting `<segment id>.*` files with their segment;
-# the fast-path tests cover them.
+# `_ids`, `_weights`, `_values`, `_data`, `_maxid` and `_byteids`, a segment reader's
+# `_perdoc`, a length column reader's `_dbfile`, `_basepos` and `_count`, a column reader's
+# `_typecode`, `_lengths` and `_offsets`, the `_MAIN_*.toc` file names, and Whoosh deleting
+# `<segment id>.*` files with their segment; the fast-path tests cover them.

@@ -58,7 +58,9 @@ def prepare(leaves, names: list[str], folder: Path) -> None:
     """Write the kept files of every segment that lacks them (the indexer, after a commit)."""
     for leaf, _, segment_id in leaves:
         for name in names:
-            enumerated(leaf, segment_id, name, folder)
+            path = segments.kept_path(folder, segment_id, name)
+            if path is not None and not path.exists():
+                enumerated(leaf, segment_id, name, folder)
 
 
 def _enumerate(leaf, name: str, n: int) -> tuple[list[str], np.ndarray]:

@@ -44,7 +44,9 @@ def prepare(leaves, fields: list[str], folder: Path) -> None:
     """Write the kept words of every segment that lacks them (the indexer, after a commit)."""
     for leaf, _, segment_id in leaves:
         for field in fields:
-            words(leaf, segment_id, field, folder)
+            path = segments.kept_path(folder, segment_id, f"w_{field}")
+            if path is not None and not path.exists():
+                words(leaf, segment_id, field, folder)
 
 
 def _valid(kept: dict | None) -> tuple[list[str], np.ndarray] | None:

@@ -164,8 +164,13 @@ class ArrayScorer:
             return _NO_DOCS, _NO_SCORES
         docs, weights = [], []
         for leaf, offset, sid in self.leaves:
-            ids, w = self.cache.get((sid, "p", fieldname, btext),
-                                    lambda leaf=leaf: post.postings(leaf, fieldname, btext))
+            try:
+                ids, w = self.cache.get((sid, "p", fieldname, btext),
+                                        lambda leaf=leaf: post.postings(leaf, fieldname, btext,
+                                                                        self.deadline))
+            except post.TimeUp:  # a long list, first read, past the deadline: not cached
+                self.cut_short = True
+                return _NO_DOCS, _NO_SCORES
             if len(ids):
                 docs.append(ids.astype(np.int64) + offset)
                 weights.append(w)
