@@ -292,3 +292,17 @@ def test_incremental_runs_do_not_pile_up_segments(tmp_path):
         totals.append(index.search(SearchRequest(q="police", typing=False)).total)
         index.close()
     assert totals[0] == totals[1] > 0
+
+
+def test_a_run_with_nothing_new_keeps_what_an_older_index_lacks(tmp_path):
+    """An index written before columns and words were kept beside segments gets them from
+    the next `searchapp index`, even when no seed changed."""
+    write_generated(tmp_path / "seeds", 50)
+    build(tmp_path / "seeds", tmp_path / "index")
+    folder = next((tmp_path / "index").glob("build-*"))
+    for kept in folder.glob("MAIN_*.npz"):
+        kept.unlink()
+    build(tmp_path / "seeds", tmp_path / "index")
+    names = {p.name.split(".", 1)[1] for p in folder.glob("MAIN_*.npz")}
+    assert names == {"c_topic.npz", "c_provider.npz", "c_category.npz", "c_type.npz",
+                     "c_kind.npz", "w_body.npz", "w_source.npz", "w_topic.npz"}

@@ -153,7 +153,7 @@ class Indexer:
                 plan = self._plan(build, searcher, ix.latest_generation(), summary)
             if plan.writes:
                 self._apply(ix, plan.writes)
-                self._keep_columns(build, ix)
+            self._keep_columns(build, ix)  # also for an index written before they were kept
             if plan.writes or plan.loaded or plan.manifest.files != plan.before.files:
                 plan.manifest.write(build, ix.latest_generation())
             self._spell(build, ix, summary)

@@ -124,6 +124,7 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock,
     if heavy_lane is not _IN_LANE and looks_heavy(req.q):
         with heavy_lane:  # its expansion is heavy too: all of it takes the lane
             return prepare(snap, req, limits, clock, _IN_LANE)
+    snap.gen.ready()
     deadline = time.perf_counter() + limits.budget_ms / 1000 if limits.budget_ms else None
     parsed = parse(snap, req, limits, deadline)
     clock.lap("open")
@@ -394,6 +395,7 @@ def compare(snap: Snapshot, requests: list[SearchRequest], limits: Limits,
     """Several queries on one time axis (the span of all their matches), with top facets."""
     cols = snap.columns
     matched = []
+    snap.gen.ready()
     deadline = time.perf_counter() + limits.budget_ms / 1000 if limits.budget_ms else None
     for req in requests:
         parsed = parse(snap, replace(req, typing=False), limits, deadline)

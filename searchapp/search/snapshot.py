@@ -24,6 +24,7 @@ from ..engine import segments
 from ..engine.cache import PostingCache
 from ..engine.ranking import WEIGHTING
 from ..engine.scoring import ArrayScorer
+from ..index.schema import WORD_FIELDS
 from ..index.spelling import Speller
 from .facets import Columns, SegmentCache
 from .words import WordCache, Words
@@ -47,6 +48,7 @@ class Generation:
         self._speller_lock = threading.Lock()
         self._frequencies: dict[tuple[str, bytes], int] = {}
         self._words: dict[str, Words] = {}
+        self._ready = False
 
     def doc_frequency(self, field: str, word: bytes, reader) -> int:
         """Records of this generation holding `word`, remembered: distinctive words look up
@@ -57,6 +59,16 @@ class Generation:
         if found is None:
             found = self._frequencies[key] = reader.doc_frequency(field, word)
         return found
+
+    def ready(self) -> None:
+        """Read what searches of this generation share and read lazily (the words of each
+        segment), so that no search's time budget pays for it: a fresh process's first
+        keystroke listed a segment's words inside its budget and answered "stopped after
+        500 ms" with nothing found."""
+        if not self._ready:
+            for field in WORD_FIELDS:
+                self.words(field)
+            self._ready = True
 
     def words(self, field: str) -> Words:
         """The words of `field` as written (completions, patterns), over this generation's
