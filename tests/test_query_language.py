@@ -20,6 +20,7 @@ SEEDS = {
     "banning.txt": ("Banning the cameras", "Banning facial recognition was debated."),
     "near.txt": ("Facial systems: a ban looms", "Facial analysis systems could face a ban "
                  "soon."),
+    "march.txt": ("Marchers protested", "The march was a protest against protesting rules."),
     "wellknown.txt": ("A well-known critic of surveillance", "The critic spoke well of "
                       "surveillance reform, known for years."),
 }
@@ -82,6 +83,16 @@ def test_an_exact_word_is_not_stemmed_and_ranks_like_any_word(index):
     assert {h.record["title"] for h in result.hits} == {"City banned facial recognition",
                                                         "Banning the cameras"}
     assert all(h.score > 0 for h in result.hits)
+
+
+def test_an_exact_word_marks_only_that_word(index):
+    """`=protested` marks "protested", not the "protest" and "protesting" beside it, which
+    share its stem; asked for plainly as well, the stem marks them all."""
+    hit = index.search(SearchRequest(q="=protested", typing=False), terms=False).hits[0]
+    assert hit.title_html == "Marchers <mark>protested</mark>"
+    assert hit.excerpt_html == "The march was a protest against protesting rules."
+    hit = index.search(SearchRequest(q="=protested OR protest", typing=False), terms=False).hits[0]
+    assert hit.excerpt_html == "The march was a <mark>protest</mark> against <mark>protesting</mark> rules."
 
 
 def test_words_near_each_other(index):

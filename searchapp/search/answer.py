@@ -359,23 +359,50 @@ def hits(snap: Snapshot, terms: dict[str, frozenset[str]], order) -> list[Hit]:
     for docnum, score in order:
         record = snap.record(docnum)
         out.append(Hit(record["id"], record, score,
-                       mark(record["title"], terms["title"]),
-                       mark(record["excerpt"], terms["excerpt"])))
+                       mark(record["title"], terms["title"], terms["exact"]),
+                       mark(record["excerpt"], terms["excerpt"], terms["exact"])))
     return out
 
 
 def highlight_terms(snap: Snapshot, parsed: ParsedQuery) -> dict[str, frozenset[str]]:
-    """The index terms of the query in titles and excerpts: what `mark` looks for."""
+    """The index terms of the query in titles and excerpts: what `mark` looks for; under
+    "exact", the stems that only `=word` asked for, each as `stem=word` with the words as
+    written it may mark (`=banned` marks banned, not ban)."""
     found: dict[str, set[str]] = {"title": set(), "excerpt": set()}
+    exact: dict[str, set[str]] = {}
+    plain: set[str] = set()
     if parsed.query is not None and parsed.query is not wq.NullQuery:
-        # Not Query.existing_terms: its loop variable shadows its `fieldname` argument, so
-        # after the first term it skips every leaf of another field (excerpts went unmarked).
         reader = snap.searcher.reader()
-        for leaf in parsed.query.leaves():
-            for fieldname, text in leaf.expanded_terms(reader, phrases=True):
-                if fieldname in found:
-                    found[fieldname].add(text.decode("utf-8") if isinstance(text, bytes) else text)
-    return {k: frozenset(v) for k, v in found.items()}
+
+        def walk(q, within_exact: set[str] | None) -> None:
+            if isinstance(q, wq.Require) and _exact_words(q.b):
+                walk(q.a, _exact_words(q.b))
+                return
+            if q.is_leaf():
+                # Not Query.existing_terms: its loop variable shadows its `fieldname`
+                # argument, so after the first term it skips every leaf of another field.
+                for fieldname, text in q.expanded_terms(reader, phrases=True):
+                    if fieldname in found:
+                        term = text.decode("utf-8") if isinstance(text, bytes) else text
+                        found[fieldname].add(term)
+                        if within_exact is None:
+                            plain.add(term)
+                        else:
+                            exact.setdefault(term, set()).update(within_exact)
+                return
+            for child in q.children():
+                walk(child, within_exact)
+
+        walk(parsed.query, None)
+    out = {k: frozenset(v) for k, v in found.items()}
+    out["exact"] = frozenset(f"{stem}={word}" for stem, words in exact.items() if stem not in plain
+                             for word in words)
+    return out
+
+
+def _exact_words(q) -> set[str]:
+    """The words of an `=word`'s exact side (its terms in the unstemmed body)."""
+    return {t.text for t in q.leaves() if isinstance(t, wq.Term) and t.fieldname == "body"}
 
 
 def timeline_of(cols: Columns, final: np.ndarray, interval: str | None,

@@ -44,14 +44,16 @@ _TERMS: dict[str, str | None] = {}  # a word as written -> its index term (None:
 _TERMS_KEPT = 200_000
 
 
-def mark(text: str, terms: frozenset[str], long_after: int = 600) -> str:
+def mark(text: str, terms: frozenset[str], exact: frozenset[str] = frozenset(),
+         long_after: int = 600) -> str:
     """`text` as safe HTML with the stemmed index `terms` marked; escaped plain text when none
-    match (longer than `long_after`: its best passages, or its start)."""
+    match (longer than `long_after`: its best passages, or its start). A stem listed in
+    `exact` as `stem=word` marks only those words as written (folded)."""
     if not text:
         return ""
     out = ""
     if terms and len(text) <= long_after:
-        out = _mark_whole(text, terms)
+        out = _mark_whole(text, terms, exact)
     elif terms:
         out = wh.highlight(text, terms, _STEMMED(), _CONTEXT, _FORMATTER, top=2, minscore=1)
     if not out:
@@ -59,10 +61,13 @@ def mark(text: str, terms: frozenset[str], long_after: int = 600) -> str:
     return sanitize(out)
 
 
-def _mark_whole(text: str, terms: frozenset[str]) -> str:
+def _mark_whole(text: str, terms: frozenset[str], exact: frozenset[str]) -> str:
     parts, done = [], 0
+    restricted = {e.split("=", 1)[0] for e in exact}
     for found in _WORD.finditer(text):
-        if _term(found.group()) in terms:
+        term = _term(found.group())
+        if term in terms and (term not in restricted
+                              or f"{term}={analysis.fold_word(found.group())}" in exact):
             start, end = found.span()
             parts += [html.escape(text[done:start], quote=False), "<mark>",
                       html.escape(text[start:end], quote=False), "</mark>"]
