@@ -42,30 +42,22 @@ def enumerated(leaf, segment_id: str, name: str, folder: Path | None) -> tuple[l
     are text (UTF-8, damaged bytes replaced), a document without one has "". Kept beside the
     segment in `folder` when given."""
     n = leaf.doc_count_all()
-    path = segments.kept_path(folder, segment_id, name)
-    if path is not None:
-        found = _valid(segments.load_kept(path), n)
-        if found is not None:
-            PATHS["enumerated: kept"] += 1
-            return found
-    values, ordinals = _enumerate(leaf, name, n)
-    if path is not None:
-        segments.save_kept(path, {"values": values, "ordinals": ordinals})
-    return values, ordinals
+    found, was_kept = segments.kept(segments.kept_path(folder, segment_id, name),
+                                    lambda arrays: _valid(arrays, n),
+                                    lambda: _enumerate(leaf, name, n))
+    PATHS["enumerated: kept"] += was_kept
+    return found
 
 
 def prepare(leaves, names: list[str], folder: Path) -> None:
     """Write the kept files of every segment that lacks them (the indexer, after a commit)."""
-    for leaf, _, segment_id in leaves:
-        for name in names:
-            path = segments.kept_path(folder, segment_id, name)
-            if path is not None and not path.exists():
-                enumerated(leaf, segment_id, name, folder)
+    for leaf, segment_id, name in segments.missing(leaves, names, folder):
+        enumerated(leaf, segment_id, name, folder)
 
 
-def _enumerate(leaf, name: str, n: int) -> tuple[list[str], np.ndarray]:
+def _enumerate(leaf, name: str, n: int) -> dict:
     if not leaf.has_column(name):
-        return [""], np.zeros(n, dtype=np.int32)
+        return {"values": [""], "ordinals": np.zeros(n, dtype=np.int32)}
     reader = leaf.column_reader(name, translate=False)
     lengths, offsets = getattr(reader, "_lengths", None), getattr(reader, "_offsets", None)
     dbfile, base = getattr(reader, "_dbfile", None), getattr(reader, "_basepos", None)
@@ -86,7 +78,7 @@ def _enumerate(leaf, name: str, n: int) -> tuple[list[str], np.ndarray]:
         PATHS["enumerated: one at a time"] += 1
         ordinals = np.fromiter((seen.setdefault(v, len(seen)) for v in reader),
                                dtype=np.int32, count=n)
-    return [v.decode("utf-8", "replace") for v in seen], ordinals
+    return {"values": [v.decode("utf-8", "replace") for v in seen], "ordinals": ordinals}
 
 
 def _valid(kept: dict | None, n: int) -> tuple[list[str], np.ndarray] | None:

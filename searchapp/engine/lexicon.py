@@ -22,31 +22,25 @@ PATHS: Counter = Counter()  # read or kept, for the fast-path test
 def words(leaf, segment_id: str, field: str, folder: Path | None) -> tuple[list[str], np.ndarray]:
     """(the words of `field` in this segment, sorted; the records holding each, deleted
     ones included)."""
-    path = segments.kept_path(folder, segment_id, f"w_{field}")
-    if path is not None:
-        found = _valid(segments.load_kept(path))
-        if found is not None:
-            PATHS["words: kept"] += 1
-            return found
-    PATHS["words: read"] += 1
+    found, was_kept = segments.kept(segments.kept_path(folder, segment_id, f"w_{field}"),
+                                    _valid, lambda: _read(leaf, field))
+    PATHS["words: kept" if was_kept else "words: read"] += 1
+    return found
+
+
+def prepare(leaves, fields: list[str], folder: Path) -> None:
+    """Write the kept words of every segment that lacks them (the indexer, after a commit)."""
+    for leaf, segment_id, name in segments.missing(leaves, [f"w_{f}" for f in fields], folder):
+        words(leaf, segment_id, name.removeprefix("w_"), folder)
+
+
+def _read(leaf, field: str) -> dict:
     found_words, counts = [], []
     if field in leaf.schema:
         for text, info in leaf.iter_field(field):
             found_words.append(text.decode("utf-8", "replace") if isinstance(text, bytes) else text)
             counts.append(info.doc_frequency())
-    df = np.array(counts, dtype=np.uint32)
-    if path is not None:
-        segments.save_kept(path, {"words": found_words, "df": df})
-    return found_words, df
-
-
-def prepare(leaves, fields: list[str], folder: Path) -> None:
-    """Write the kept words of every segment that lacks them (the indexer, after a commit)."""
-    for leaf, _, segment_id in leaves:
-        for field in fields:
-            path = segments.kept_path(folder, segment_id, f"w_{field}")
-            if path is not None and not path.exists():
-                words(leaf, segment_id, field, folder)
+    return {"words": found_words, "df": np.array(counts, dtype=np.uint32)}
 
 
 def _valid(kept: dict | None) -> tuple[list[str], np.ndarray] | None:

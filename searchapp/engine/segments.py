@@ -17,9 +17,11 @@ import re
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable, Iterator, TypeVar
 
 import numpy as np
 
+T = TypeVar("T")
 Leaf = tuple[object, int, str]  # (segment reader, first global document number, segment id)
 
 
@@ -100,6 +102,29 @@ def kept_path(folder: Path | None, segment_id: str, name: str) -> Path | None:
     if folder is None or not _NAME.match(segment_id) or not _NAME.match(name):
         return None
     return folder / f"{segment_id}.{name}.npz"
+
+
+def kept(path: Path | None, valid: Callable[[dict | None], T | None], make: Callable[[], dict]
+         ) -> tuple[T, bool]:
+    """(what `valid` makes of the file at `path`, True) when it holds a good one; otherwise
+    (what `valid` makes of `make()`'s arrays, False), those arrays kept at `path`."""
+    if path is not None:
+        found = valid(load_kept(path))
+        if found is not None:
+            return found, True
+    arrays = make()
+    if path is not None:
+        save_kept(path, arrays)
+    return valid(arrays), False
+
+
+def missing(leaves: list[Leaf], names: list[str], folder: Path) -> Iterator[tuple[object, str, str]]:
+    """(segment reader, segment id, name) of each kept file the segments lack."""
+    for leaf, _, segment_id in leaves:
+        for name in names:
+            path = kept_path(folder, segment_id, name)
+            if path is not None and not path.exists():
+                yield leaf, segment_id, name
 
 
 def load_kept(path: Path) -> dict | None:
