@@ -108,3 +108,26 @@ def test_a_single_letter_being_typed_never_empties_the_results(index):
     # `facial emotions` must not narrow to the records holding a lone `e`.
     assert found(index, "facial e", typing=True) == found(index, "facial", typing=True)
     assert found(index, "facial e", typing=False) == ["Leaked e-mail shows police plans"]  # done: it counts
+
+
+def test_every_prefix_of_a_word_with_results_finds_them_though_commoner_words_share_it(tmp_path):
+    """Over real news, `facial re`, `facial rec` and `facial reco` found nothing: the
+    commonest words beginning so (report, record, recent ...) are in no record about facial."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    common = [f"rec{a}{b}" for a in "abdfhjkl" for b in "aeiou"]  # 40 words, each in 3 records
+    for n in range(60):
+        words = " ".join(common[(n * 2 + k) % len(common)] for k in range(2))
+        text = seed(f"Council {words}", f"About {words}.", 1 + n % 28)
+        (seeds / f"c{n}.txt").write_text(text.replace("example.org/", f"example.org/c{n}-"),
+                                          encoding="utf-8")
+    (seeds / "f.txt").write_text(seed("Facial recognition in schools", "Cameras.", 3), encoding="utf-8")
+    build(seeds, tmp_path / "index")
+    index = SearchIndex(tmp_path / "index")
+    for end in range(len("facial r"), len("facial recognition") + 1):
+        typed = "facial recognition"[:end]
+        result = index.search(SearchRequest(q=typed, typing=True), terms=False)
+        assert [h.record["title"] for h in result.hits] == ["Facial recognition in schools"], typed
+        if end > len("facial r"):
+            assert "<mark>recognition</mark>" in result.hits[0].title_html, typed
+    index.close()

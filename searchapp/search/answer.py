@@ -22,7 +22,7 @@ from . import distinctive, timeline as timeline_mod
 from .distinctive import Terms
 from .facets import Columns, facet_counts
 from .highlight import mark
-from .parser import ParsedQuery, is_pasted_text, parse_user_query, query_words
+from .parser import ParsedQuery, is_pasted_text, parse_user_query, query_words, typed_last_word
 from .request import SearchRequest
 from .results import FacetValue, Hit, QuerySummary
 from .snapshot import Snapshot
@@ -134,6 +134,8 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock,
         if heavy and limits.budget_ms:
             deadline = time.perf_counter() + limits.budget_ms / 1000
         found = matching(snap, parsed, req, deadline=deadline)
+        if not len(found.final) and not found.cut_short and req.typing:
+            parsed, found = _completed_among(snap, req, limits, deadline) or (parsed, found)
         if found.cut_short:
             parsed.notice = " ".join(filter(None, (parsed.notice, (
                 f"This search was stopped after {limits.budget_ms:g} ms: the results are what "
@@ -162,6 +164,46 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock,
     clock.lap("timeline")
     return Prepared(parsed, found, facets, top, suggestion, line, highlight_terms(snap, parsed),
                     suggestion_total=better)
+
+
+# Records of the words before a half-typed one whose words are read to complete it.
+COMPLETE_AMONG = 2000
+COMPLETIONS_AMONG = 20
+
+
+def _completed_among(snap: Snapshot, req: SearchRequest, limits: Limits, deadline: float | None
+                     ) -> tuple[ParsedQuery, Matches] | None:
+    """`facial rec` with nothing found: the index's most frequent words beginning `rec`
+    (record, recent, ...) are not in any record about `facial`. Complete the word from the
+    words of the records the other words find instead (their term vectors, at most
+    COMPLETE_AMONG of them, spread over all), so that every prefix of a word that has
+    results finds results."""
+    split = typed_last_word(req.q)
+    if split is None:
+        return None
+    rest, word = split
+    before = parse(snap, replace(req, q=rest, typing=False), limits, deadline)
+    docs = matching(snap, before, req, rank=False, deadline=deadline).final
+    if not len(docs):
+        return None
+    if len(docs) > COMPLETE_AMONG:
+        docs = docs[np.linspace(0, len(docs) - 1, COMPLETE_AMONG).astype(np.int64)]
+    prefix = analysis.fold_pattern(word).encode("utf-8")
+    counts: dict[bytes, int] = {}
+    for doc in docs.tolist():
+        terms = snap.scorer.vector_terms(int(doc), "body")
+        for term in terms[np.char.startswith(terms, prefix)].tolist() if len(terms) else ():
+            counts[term] = counts.get(term, 0) + 1
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+    words = sorted(counts, key=lambda w: (-counts[w], w))[:COMPLETIONS_AMONG]
+    if not words:
+        return None
+    completed = f"{rest} ({' OR '.join(w.decode('utf-8') for w in words)})"
+    parsed = parse(snap, replace(req, q=completed, typing=False), limits, deadline)
+    parsed.notice = before.notice
+    found = matching(snap, parsed, req, deadline=deadline)
+    return (parsed, found) if len(found.final) else None
 
 
 def terms_of(snap: Snapshot, done: Prepared, req: SearchRequest) -> Terms:

@@ -229,6 +229,22 @@ def _with_prefix_for_last_word(text: str) -> str:
     return f"{text[:m.start(2)]}({word} OR {word}{TYPED_MARK})"
 
 
+def typed_last_word(text: str) -> tuple[str, str] | None:
+    """(the words before it, the word being typed) when the last word is completed as typed
+    after others (`facial rec`); None otherwise."""
+    if not text or text[-1].isspace() or text.count('"') % 2:
+        return None
+    m = _LAST_WORD.search(text)
+    if not m or m.start(2) == 0 or not text[m.start(2) - 1].isspace():
+        return None
+    word, rest = m.group(2), text[:m.start(2)].rstrip()
+    if word.upper() in _OPERATORS or len(word) < TYPED_PREFIX_MIN or not word.isalnum() \
+            or word.lower() in analysis.STOP_WORDS or not rest or rest[-1] in "(:-+" \
+            or rest.split()[-1].upper() in _OPERATORS or rest.count("(") != rest.count(")"):
+        return None
+    return rest, word
+
+
 _OPERATORS = ("AND", "OR", "NOT", "ANDMAYBE", "ANDNOT")
 _EVERYTHING = {"*", "**", "*:*", "?*", "*?"}  # browsing, not a wildcard over every word
 
