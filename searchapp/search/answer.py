@@ -167,7 +167,7 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock,
 
 
 # Records of the words before a half-typed one whose words are read to complete it.
-COMPLETE_AMONG = 2000
+COMPLETE_AMONG = 500
 COMPLETIONS_AMONG = 20
 
 
@@ -182,17 +182,20 @@ def _completed_among(snap: Snapshot, req: SearchRequest, limits: Limits, deadlin
     if split is None:
         return None
     rest, word = split
+    prefix = analysis.fold_pattern(word)
+    if not snap.words("body").completions(prefix, 1):
+        return None  # no word of the index begins so
     before = parse(snap, replace(req, q=rest, typing=False), limits, deadline)
     docs = matching(snap, before, req, rank=False, deadline=deadline).final
     if not len(docs):
         return None
     if len(docs) > COMPLETE_AMONG:
         docs = docs[np.linspace(0, len(docs) - 1, COMPLETE_AMONG).astype(np.int64)]
-    prefix = analysis.fold_pattern(word).encode("utf-8")
+    start = prefix.encode("utf-8")
     counts: dict[bytes, int] = {}
     for doc in docs.tolist():
         terms = snap.scorer.vector_terms(int(doc), "body")
-        for term in terms[np.char.startswith(terms, prefix)].tolist() if len(terms) else ():
+        for term in terms[np.char.startswith(terms, start)].tolist() if len(terms) else ():
             counts[term] = counts.get(term, 0) + 1
         if deadline is not None and time.perf_counter() > deadline:
             break
