@@ -434,3 +434,23 @@ def test_marks_are_where_whooshs_own_highlighter_puts_them(words, terms):
 def test_a_half_typed_word_is_completed_not_corrected(typo_index):
     assert typo_index.search(SearchRequest(q="hospi")).showing is None  # begins "hospital"
     assert typo_index.search(SearchRequest(q="hospitl")).showing == "hospital"
+
+
+def test_the_other_words_choose_between_close_spellings(tmp_path):
+    """`cort` is one letter from `corp` and from `court`; in business news `corp` is far
+    more common, but beside `supreme` the correction is `court`."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for n in range(40):
+        (seeds / f"corp{n}.txt").write_text(
+            f'---\ntitle: "Acme Corp results {n}"\nexcerpt: "Shares of Acme Corp rose."\n'
+            f'webUrl: "https://corp.example/{n}"\n---\n', encoding="utf-8")
+    for n in range(3):
+        (seeds / f"court{n}.txt").write_text(
+            f'---\ntitle: "Supreme Court ruling {n}"\nexcerpt: "The supreme court ruled."\n'
+            f'webUrl: "https://court.example/{n}"\n---\n', encoding="utf-8")
+    build(seeds, tmp_path / "index")
+    index = SearchIndex(tmp_path / "index")
+    assert index.search(SearchRequest(q="supreme cort", typing=False)).showing == "supreme court"
+    assert index.search(SearchRequest(q="acme cort", typing=False)).showing == "acme corp"
+    index.close()

@@ -144,13 +144,22 @@ class Speller:
         return cls(keys, owners, words, df, meta.get("generation"))
 
     def candidates(self, word: str, limit: int = 64) -> list[str]:
-        """Words of the index at most two letters from `word` (not `word` itself), nearest first."""
-        lookups = np.array(sorted(_key(v) for v in _deletions(word, 2)), dtype=np.uint64)
-        lo = np.searchsorted(self.keys, lookups, side="left")
-        hi = np.searchsorted(self.keys, lookups, side="right")
-        owners = set()
-        for a, b in zip(lo.tolist(), hi.tolist()):
-            owners.update(self.owners[a:b].tolist())
+        """Words of the index at most two letters from `word` (not `word` itself), nearest first.
+
+        The lookups go nearest first (the word itself, then with one letter deleted, then
+        two), and stop collecting once there are plenty: a short word's two-letter
+        deletions reach thousands of words, and stopping among them in hash order lost
+        `court` for `cort` (`corp` was offered instead)."""
+        owners: set[int] = set()
+        seen: set[str] = set()
+        for depth in range(3):
+            variants = sorted(_deletions(word, depth) - seen)
+            seen.update(variants)
+            lookups = np.array(sorted(_key(v) for v in variants), dtype=np.uint64)
+            lo = np.searchsorted(self.keys, lookups, side="left")
+            hi = np.searchsorted(self.keys, lookups, side="right")
+            for a, b in zip(lo.tolist(), hi.tolist()):
+                owners.update(self.owners[a:b].tolist())
             if len(owners) > 4 * limit:
                 break
         found = []

@@ -145,7 +145,10 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock,
     clock.lap("facets")
     suggestion, better = None, 0
     if req.q and len(found.final) < SUGGEST_BELOW and not is_pasted_text(req.q):
-        suggestion = suggest(snap.speller, snap.searcher.reader(), req.q, req.typing)
+        suggestion = suggest(snap.speller, snap.searcher.reader(), req.q, req.typing,
+                             count=lambda text: len(matching(
+                                 snap, parse(snap, replace(req, q=text, shortened=0), limits, deadline),
+                                 req, rank=False, deadline=deadline).final))
         if suggestion is not None:
             fixed = parse(snap, replace(req, q=suggestion, shortened=0), limits, deadline)
             better = len(matching(snap, fixed, req, rank=False, deadline=deadline).final)
