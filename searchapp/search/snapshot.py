@@ -62,12 +62,13 @@ class Generation:
 
     def ready(self) -> None:
         """Read what searches of this generation share and read lazily (the words of each
-        segment), so that no search's time budget pays for it: a fresh process's first
-        keystroke listed a segment's words inside its budget and answered "stopped after
-        500 ms" with nothing found."""
+        segment, the spelling index), so that no search's time budget pays for it: a fresh
+        process's first keystroke listed a segment's words inside its budget and answered
+        "stopped after 500 ms" with nothing found."""
         if not self._ready:
             for field in WORD_FIELDS:
                 self.words(field)
+            self.speller  # noqa: B018 (opened now, not inside a search's budget)
             self._ready = True
 
     def words(self, field: str) -> Words:
