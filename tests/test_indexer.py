@@ -226,6 +226,47 @@ def test_parallel_full_build_equals_a_serial_one(seeds_dir, tmp_path, monkeypatc
     index.close()
 
 
+def test_a_run_writes_only_the_manifest_rows_that_changed(tmp_path):
+    """The manifest is a database written a row at a time: a run that adds one file and
+    deletes another writes two rows, not every file's (119 MB of JSON at 1M files)."""
+    from conftest import write_generated
+    seeds = tmp_path / "seeds"
+    write_generated(seeds, 30)
+    build(seeds, tmp_path / "index")
+    live = store.live_build(tmp_path / "index")
+    read = manifest.Manifest.read(live)
+    assert read.in_database and len(read.files) == 30
+    write_generated(seeds, 1, start=500)
+    (seeds / "gen_00003.txt").unlink()
+    writes = []
+    original = manifest.Manifest.write
+    manifest.Manifest.write = lambda self, *a, **k: writes.append(original(self, *a, **k))
+    try:
+        build(seeds, tmp_path / "index")
+    finally:
+        manifest.Manifest.write = original
+    assert writes == [2]
+    after = manifest.Manifest.read(live)
+    assert set(after.files) == set(read.files) - {"gen_00003.txt"} | {"gen_00500.txt"}
+    assert after.generation == read.generation + 1
+
+
+def test_a_manifest_written_as_json_is_read_and_moved_into_the_database(tmp_path):
+    from conftest import write_generated
+    seeds = tmp_path / "seeds"
+    write_generated(seeds, 10)
+    build(seeds, tmp_path / "index")
+    live = store.live_build(tmp_path / "index")
+    old = manifest.Manifest.read(live)
+    (live / manifest.NAME).unlink()
+    store.write_json(live / manifest.LEGACY, {"generation": old.generation, "written_ns": old.written_ns,
+                                              "files": old.files})
+    summary = build(seeds, tmp_path / "index")
+    assert (summary.new, summary.changed, summary.added, summary.updated) == (0, 0, 0, 0)
+    assert not (live / manifest.LEGACY).exists()
+    assert manifest.Manifest.read(live).files == old.files
+
+
 def test_a_lost_manifest_still_converges(seeds_dir, index_dir, tmp_path):
     (store.live_build(index_dir) / manifest.NAME).unlink()
     (seeds_dir / "003_846b0d9d21d4c20f.txt").unlink()  # deleted while the manifest was gone
@@ -252,3 +293,18 @@ def test_a_kept_bad_file_deleted_later_takes_its_records(seeds_dir, index_dir, f
     summary = build(seeds_dir, index_dir)
     assert summary.removed == 1
     assert SearchIndex(index_dir).search(SearchRequest(q="orphanword", typing=False)).total == 0
+
+
+def test_a_damaged_manifest_is_written_anew_and_the_index_converges(tmp_path):
+    from conftest import write_generated
+    seeds = tmp_path / "seeds"
+    write_generated(seeds, 12)
+    build(seeds, tmp_path / "index")
+    before = index_contents(tmp_path / "index")
+    live = store.live_build(tmp_path / "index")
+    (live / manifest.NAME).write_bytes(b"not a database at all" * 100)
+    (seeds / "gen_00004.txt").unlink()
+    build(seeds, tmp_path / "index")
+    build(seeds, tmp_path / "fresh")
+    assert index_contents(tmp_path / "index") == index_contents(tmp_path / "fresh") != before
+    assert len(manifest.Manifest.read(live).files) == 11

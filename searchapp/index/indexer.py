@@ -155,7 +155,7 @@ class Indexer:
                 self._apply(ix, plan.writes)
             self._keep_columns(build, ix)  # also for an index written before they were kept
             if plan.writes or plan.loaded or plan.manifest.files != plan.before.files:
-                plan.manifest.write(build, ix.latest_generation())
+                plan.manifest.write(build, ix.latest_generation(), before=plan.before)
             self._spell(build, ix, summary)
         finally:
             ix.close()

@@ -2,7 +2,7 @@
 
 Layout of the index folder:
     CURRENT          name of the live build folder, replaced atomically on a full rebuild
-    build-<stamp>/   a Whoosh index, plus searchapp.json (format) and manifest.json
+    build-<stamp>/   a Whoosh index, plus searchapp.json (format) and manifest.sqlite
     .write.lock      held (lockf) by the one process that writes
 
 Readers open the build CURRENT names and keep it until they see CURRENT or the Whoosh
