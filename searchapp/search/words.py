@@ -94,13 +94,11 @@ class Words:
         """The `limit` words starting with `prefix` that the most records hold (ties: the
         first in order)."""
         found = dict.fromkeys(w for part in self.parts for w in part.best(prefix, limit))
-        if len(self.parts) == 1:
-            counts = {w: self.parts[0].count(w) for w in found}
-        else:
-            counts = {w: sum(part.count(w) for part in self.parts) for w in found}
+        counts = {w: self.count(w) for w in found}
         return sorted(found, key=lambda w: (-counts[w], w))[:limit]
 
     def count(self, word: str) -> int:
+        """Records holding `word`, over every segment."""
         return sum(part.count(word) for part in self.parts)
 
     def matching(self, pattern: str, limit: int) -> list[str]:
