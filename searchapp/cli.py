@@ -46,11 +46,13 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @main.command("index")
 @_common
 @click.option("--full", is_flag=True, help="Rebuild from scratch beside the live index, then swap.")
+@click.option("--shards", type=click.IntRange(1, 64),
+              help="Shards of a full build [setting: shards, default 0: one per core].")
 @click.option("--watch", is_flag=True, help="Keep running; index seed files as they change.")
 @click.pass_context
-def index_cmd(ctx, seeds_dir, index_dir, full, watch):
+def index_cmd(ctx, seeds_dir, index_dir, full, shards, watch):
     """Bring the index up to date with the seeds folder (incremental unless --full)."""
-    cfg = _settings(ctx, seeds=seeds_dir, index=index_dir)
+    cfg = _settings(ctx, seeds=seeds_dir, index=index_dir, shards=shards)
     if watch:
         from .index.watch import watch as run_watch
         indexer = Indexer.from_settings(cfg)

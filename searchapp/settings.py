@@ -59,10 +59,18 @@ class Settings:
                "rejected.")
     lock_timeout: float = _setting(
         10.0, "Seconds a second indexer waits for the index lock before giving up.")
+    shards: int = _setting(
+        0, "Shards a full build splits the index into, each written by a process of its own "
+           "(0: one per core, at most 8). An incremental run keeps the index's own count.")
+    watch_polling: bool = _setting(
+        False, "Make `searchapp index --watch` scan the seeds folder every `watch_interval` "
+               "seconds instead of waiting for file-system events (for network mounts, where "
+               "events do not arrive).")
     watch_interval: float = _setting(
-        1.0, "Seconds between scans of the seeds folder in `searchapp index --watch`.")
+        1.0, "Seconds between scans of the seeds folder when `watch_polling` is on.")
     watch_settle: float = _setting(
-        2.0, "Seconds the seeds folder must stay unchanged before `--watch` indexes it.")
+        2.0, "When `watch_polling` is on: seconds the seeds folder must stay unchanged before "
+             "a change is indexed (events say when a file is written; a scan cannot).")
     parse_workers: int = _setting(
         0, "Processes that parse seed files in parallel (0: one per core, for runs of 2,000 "
            "files or more).")

@@ -84,8 +84,10 @@ def copy_seeds(target: Path, *extra: Path) -> Path:
     return target
 
 
-def build(seeds: Path, index: Path, full: bool = False, **limits):
-    return Indexer(seeds, index, Limits(**limits) if limits else Limits(), lock_timeout=2).run(full)
+def build(seeds: Path, index: Path, full: bool = False, shards: int = 0, **limits):
+    """Index `seeds` into `index`; `shards` of a full build (0: the default, one per core)."""
+    return Indexer(seeds, index, Limits(**limits) if limits else Limits(), lock_timeout=2,
+                   shards=shards).run(full)
 
 
 @pytest.fixture

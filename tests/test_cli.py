@@ -82,7 +82,25 @@ def test_settings_come_from_config_file_and_environment(runner, seeds_dir, tmp_p
 
 def test_watch_indexes_a_file_as_it_arrives(seeds_dir, tmp_path):
     index = tmp_path / "index"
-    env = {**os.environ, "SEARCHAPP_WATCH_INTERVAL": "0.2", "SEARCHAPP_WATCH_SETTLE": "0.5"}
+    proc = subprocess.Popen([sys.executable, "-m", "searchapp.cli", "index", "--watch", "--seeds",
+                             str(seeds_dir), "--index", str(index)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout.readline().startswith("full rebuild: 5 files seen")
+        (seeds_dir / ".arriving.txt.part").write_text(
+            '---\ntitle: "Watched folder gets a new article"\n---\n', encoding="utf-8")
+        os.replace(seeds_dir / ".arriving.txt.part", seeds_dir / "arriving.txt")  # moved into place
+        line = proc.stdout.readline()
+        assert "6 files seen, 1 new" in line and "0 rejected" in line, line
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_watch_by_polling_waits_for_a_file_to_settle(seeds_dir, tmp_path):
+    index = tmp_path / "index"
+    env = {**os.environ, "SEARCHAPP_WATCH_POLLING": "1", "SEARCHAPP_WATCH_INTERVAL": "0.2",
+           "SEARCHAPP_WATCH_SETTLE": "0.5"}
     proc = subprocess.Popen([sys.executable, "-m", "searchapp.cli", "index", "--watch", "--seeds",
                              str(seeds_dir), "--index", str(index)], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -58,7 +58,7 @@ def test_postings_and_lengths_are_read_a_block_at_a_time(big_index):
 
 def test_postings_of_many_blocks_are_what_whoosh_reads(tmp_path):
     write_generated(tmp_path / "seeds", 700, word="everywhere")  # a word in every title
-    build(tmp_path / "seeds", tmp_path / "index")
+    build(tmp_path / "seeds", tmp_path / "index", shards=1)
     index = SearchIndex(tmp_path / "index")
     longest = 0
     with index.using() as snap:
@@ -141,7 +141,7 @@ def test_facet_columns_are_read_as_whoosh_reads_them_and_kept_beside_their_segme
     (tmp_path / "seeds" / "odd.md").write_text(
         '---\ntitle: "No provider"\nprovider: {name: "Caf\u00e9 \u00e9t\u00e9"}\n---\n', encoding="utf-8")
     build(tmp_path / "seeds", tmp_path / "index")
-    kept = sorted((tmp_path / "index").glob("build-*/MAIN_*.c_provider.npz"))
+    kept = sorted((tmp_path / "index").glob("build-*/shard-*/MAIN_*.c_provider.npz"))
     assert kept, "the indexer keeps the enumerated columns"
     kept[0].write_bytes(b"damaged")
     columns.PATHS.clear()
@@ -216,10 +216,10 @@ def test_kept_columns_go_with_their_segments(tmp_path):
         write_generated(tmp_path / "seeds", 1, start=100 + n)
         build(tmp_path / "seeds", tmp_path / "index")
     folder = next((tmp_path / "index").glob("build-*"))
-    live = {p.stem for p in folder.glob("MAIN_*.seg")}
-    kept = {p.name.split(".")[0] for p in folder.glob("MAIN_*.npz")}
+    live = {p.stem for p in folder.glob("shard-*/MAIN_*.seg")}
+    kept = {p.name.split(".")[0] for p in folder.glob("shard-*/MAIN_*.npz")}
     assert kept == live
-    assert not list(folder.glob(".*.tmp"))
+    assert not list(folder.glob("shard-*/.*.tmp"))
 
 
 def test_segments_are_read_in_place(big_index):
@@ -283,7 +283,8 @@ def test_incremental_runs_do_not_pile_up_segments(tmp_path):
     for n in range(24):
         write_generated(tmp_path / "seeds", 6, start=1000 + 10 * n)
         build(tmp_path / "seeds", tmp_path / "index")
-        counts.append(len(list(next((tmp_path / "index").glob("build-*")).glob("MAIN_*.seg"))))
+        counts.append(max(len(list(shard.glob("MAIN_*.seg")))
+                          for shard in (tmp_path / "index").glob("build-*/shard-*")))
     assert max(counts) <= 5, counts
     build(tmp_path / "seeds", tmp_path / "fresh")
     totals = []
@@ -300,9 +301,9 @@ def test_a_run_with_nothing_new_keeps_what_an_older_index_lacks(tmp_path):
     write_generated(tmp_path / "seeds", 50)
     build(tmp_path / "seeds", tmp_path / "index")
     folder = next((tmp_path / "index").glob("build-*"))
-    for kept in folder.glob("MAIN_*.npz"):
+    for kept in folder.glob("shard-*/MAIN_*.npz"):
         kept.unlink()
     build(tmp_path / "seeds", tmp_path / "index")
-    names = {p.name.split(".", 1)[1] for p in folder.glob("MAIN_*.npz")}
+    names = {p.name.split(".", 1)[1] for p in folder.glob("shard-*/MAIN_*.npz")}
     assert names == {"c_topic.npz", "c_provider.npz", "c_category.npz", "c_type.npz",
                      "c_kind.npz", "w_body.npz", "w_source.npz", "w_topic.npz"}

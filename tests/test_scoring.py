@@ -257,14 +257,14 @@ def test_random_queries_match_as_whoosh_and_score_as_the_reference(index, q, typ
     compare(index, q, typing, match)
 
 
-def test_pages_rank_best_first_ties_by_document_number(index):
+def test_pages_rank_best_first_ties_by_record_id(index):
     req = SearchRequest(q="police OR camera OR privacy", typing=False, per_page=50)
     result = index.search(req, terms=False)
     with index.using() as snap:
         want = reference_scores(snap, answer.parse(snap, req, index.limits).query)
-        order = sorted(want, key=lambda d: (-want[d], d))[:50]
-        ids = [snap.searcher.stored_fields(d)["id"] for d in order]
-    assert [h.id for h in result.hits] == ids
+        ids = {d: snap.searcher.stored_fields(d)["id"] for d in want}
+        order = sorted(want, key=lambda d: (-want[d], ids[d]))[:50]
+    assert [h.id for h in result.hits] == [ids[d] for d in order]
 
 
 def test_a_word_in_the_title_outranks_the_same_word_in_the_excerpt(index):
@@ -331,11 +331,13 @@ def test_sums_by_document_are_the_same_sorted_or_dense(pairs):
 @given(st.lists(st.sampled_from([0.5, 1.0, 1.0, 2.0, 3.25, 0.0]), max_size=60), st.integers(0, 70))
 def test_the_first_of_the_matches_are_those_of_the_whole_order(scores, stop):
     """A page's hits, sorted from only the best few, are the head of the full order, ties
-    at the cut by document number."""
+    at the cut by record id (here, ids in the reverse order of the document numbers)."""
     docs = np.arange(0, 3 * len(scores), 3, dtype=np.int64)
+    ids = -np.arange(3 * len(scores), dtype=np.int64)
     found = answer.Matches(docs, docs, {}, (docs, np.array(scores, dtype=np.float64)))
-    whole = found.best()
-    head = found.best(stop)
+    whole = found.best(ids)
+    head = found.best(ids, stop)
     assert head[0].tolist() == whole[0][:stop].tolist()
     assert head[1].tolist() == whole[1][:stop].tolist()
-    assert whole[0].tolist() == [d for _, d in sorted(zip([-s for s in scores], docs.tolist()))]
+    assert whole[0].tolist() == [d for _, _, d in sorted(zip([-s for s in scores], (-docs).tolist(),
+                                                              docs.tolist()))]

@@ -4,7 +4,8 @@ Reading segments without copying them (zerocopy), postings and field lengths as 
 arrays (postings), scoring whole queries over those arrays (scoring) with the ranking model
 (ranking), bounded expansion of prefixes, wildcards and fuzzy terms (expand), column values
 as arrays kept beside their segments (columns), a segment's words (lexicon), segments, live
-documents and the merge policy (segments), byte-bounded caches (cache). It knows nothing of
+documents and the merge policy (segments), shards read as one index (shards), byte-bounded
+caches (cache). It knows nothing of
 seeds, our schema or the web. `WHOOSH_PRIVATE` lists every private name of Whoosh used here; a test
 checks each one still exists and that every fast path built on them is taken, so an
 upgrade of Whoosh fails loudly in this one place instead of slowing down silently.
@@ -31,6 +32,10 @@ WHOOSH_PRIVATE = (
     ("whoosh.qparser", "PrefixPlugin.PrefixNode"),
     ("whoosh.qparser", "WildcardPlugin.WildcardNode"),
     ("whoosh.qparser", "WildcardPlugin.do_wildcards"),
+    ("whoosh.writing", "SegmentWriter._commit_toc"),
+    ("whoosh.index", "TOC._latest_generation"),
+    ("whoosh.index", "TOC._pattern"),
+    ("whoosh.index", "TOC._segment_pattern"),
 )
 # Instance attributes read at run time (not checkable on the classes): W3LeafMatcher's
 # `_ids`, `_weights`, `_values`, `_data`, `_maxid` and `_byteids`, a segment reader's

@@ -42,7 +42,7 @@ def enumerated(leaf, segment_id: str, name: str, folder: Path | None) -> tuple[l
     are text (UTF-8, damaged bytes replaced), a document without one has "". Kept beside the
     segment in `folder` when given."""
     n = leaf.doc_count_all()
-    found, was_kept = segments.kept(segments.kept_path(folder, segment_id, name),
+    found, was_kept = segments.kept(segments.kept_path(segments.home(leaf, folder), segment_id, name),
                                     lambda arrays: _valid(arrays, n),
                                     lambda: _enumerate(leaf, name, n))
     PATHS["enumerated: kept"] += was_kept

@@ -22,7 +22,7 @@ PATHS: Counter = Counter()  # read or kept, for the fast-path test
 def words(leaf, segment_id: str, field: str, folder: Path | None) -> tuple[list[str], np.ndarray]:
     """(the words of `field` in this segment, sorted; the records holding each, deleted
     ones included)."""
-    found, was_kept = segments.kept(segments.kept_path(folder, segment_id, f"w_{field}"),
+    found, was_kept = segments.kept(segments.kept_path(segments.home(leaf, folder), segment_id, f"w_{field}"),
                                     _valid, lambda: _read(leaf, field))
     PATHS["words: kept" if was_kept else "words: read"] += 1
     return found

@@ -26,8 +26,10 @@ Leaf = tuple[object, int, str]  # (segment reader, first global document number,
 
 
 def leaves(searcher) -> list[Leaf]:
+    """The segments of a searcher (or of a reader) in document-number order."""
+    reader = searcher.reader() if hasattr(searcher, "ixreader") else searcher
     out = []
-    for leaf, offset in searcher.reader().leaf_readers():
+    for leaf, offset in reader.leaf_readers():
         segment = leaf.segment()
         out.append((leaf, offset, segment.segment_id() if segment else f"ram-{id(leaf)}"))
     return out
@@ -83,18 +85,26 @@ def merge_tiers(writer, existing: list) -> list:
     return [seg for seg in existing if id(seg) not in merged]
 
 
-def committed_at(folder: Path) -> datetime | None:
-    """When the index in `folder` last committed: the time of its newest table of contents
-    (Whoosh names them `_MAIN_<generation>.toc`)."""
+def committed_at(folders: list[Path]) -> datetime | None:
+    """When the index in `folders` (its shards) last committed: the time of the newest table
+    of contents (Whoosh names them `_MAIN_<generation>.toc`)."""
     try:
-        toc = max((folder / n for n in os.listdir(folder) if n.startswith("_MAIN_")),
-                  key=lambda p: p.stat().st_mtime)
-        return datetime.fromtimestamp(toc.stat().st_mtime, tz=timezone.utc)
+        newest = max(os.stat(folder / n).st_mtime for folder in folders
+                     for n in os.listdir(folder) if n.startswith("_MAIN_"))
+        return datetime.fromtimestamp(newest, tz=timezone.utc)
     except (OSError, ValueError):
         return None
 
 
 _NAME = re.compile(r"[A-Za-z0-9_]+\Z")
+
+
+def home(leaf, folder: Path | None) -> Path | None:
+    """Where a segment's kept files go: the folder of its shard (engine/shards.py tells each
+    segment reader it opens), else `folder`; None (keep nothing) when `folder` is None."""
+    if folder is None:
+        return None
+    return getattr(leaf, "kept_folder", None) or folder
 
 
 def kept_path(folder: Path | None, segment_id: str, name: str) -> Path | None:
@@ -122,7 +132,7 @@ def missing(leaves: list[Leaf], names: list[str], folder: Path) -> Iterator[tupl
     """(segment reader, segment id, name) of each kept file the segments lack."""
     for leaf, _, segment_id in leaves:
         for name in names:
-            path = kept_path(folder, segment_id, name)
+            path = kept_path(home(leaf, folder), segment_id, name)
             if path is not None and not path.exists():
                 yield leaf, segment_id, name
 

@@ -3,9 +3,9 @@
 The index is the one source of truth: each record stores the drafts it was merged from,
 so an incremental run only parses new and changed files, takes the drafts of deleted or
 changed files out of the records that hold them, and re-merges just those records. It
-first plans (what changed, which records that touches, what to write), then applies the
-plan in one commit, then writes the manifest (manifest.py), which only saves re-reading
-unchanged files.
+first plans (what changed, which records that touches, what to write), then commits each
+shard it touches (writing.py), moves the index-wide pointer on once (store.py), then
+writes the manifest (manifest.py), which only saves re-reading unchanged files.
 """
 
 from __future__ import annotations
@@ -23,18 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from whoosh import index as whoosh_index
-
-from ..engine import columns, lexicon, segments, zerocopy
+from ..engine import shards, zerocopy
 from ..ingest import records
 from ..ingest.seeds import Limits, Problem, SeedRejected, parse_bytes
-from . import spelling, store
+from . import spelling, store, writing
 from .manifest import HELD, Manifest
-from .schema import FACET_COLUMNS, WORD_FIELDS, source_token, to_document
+from .schema import source_token
 
 IGNORED_SUFFIXES = ("~", ".tmp", ".swp", ".part", ".crdownload")
 PARALLEL_FROM = 2000  # files; below this, starting processes costs more than it saves
-PARALLEL_WRITE_FROM = 20_000  # records of a full build
+PARALLEL_WRITE_FROM = 20_000  # drafts of a full build; below, shards are written one by one
 
 
 @dataclass
@@ -102,35 +100,44 @@ class Indexer:
     """Indexes one seeds folder into one index folder, one writer at a time."""
 
     def __init__(self, seeds: Path, root: Path, limits: Limits = Limits(), lock_timeout: float = 10.0,
-                 workers: int = 0, progress: Callable[[int, int], None] | None = None):
+                 workers: int = 0, progress: Callable[[int, int], None] | None = None,
+                 shards: int = 0):
         zerocopy.install()
         _children_die_with_parent()
         self.seeds, self.root, self.limits = Path(seeds), Path(root), limits
         self.lock_timeout, self.workers, self.progress = lock_timeout, workers, progress
+        self.shards = shards or writing.default_shards()  # of a full build
+        self.scans = 0  # folder scans this indexer made (a watch test counts them)
 
     @classmethod
     def from_settings(cls, settings, progress: Callable[[int, int], None] | None = None
                       ) -> "Indexer":
         limits = Limits(max_bytes=settings.max_seed_bytes, max_nodes=settings.max_yaml_nodes)
         return cls(settings.seeds, settings.index, limits, settings.lock_timeout,
-                   settings.parse_workers, progress)
+                   settings.parse_workers, progress, settings.shards)
 
-    def run(self, full: bool = False) -> Summary:
-        """Bring the index up to date; a first run, or `full`, builds it anew and swaps it in."""
+    def run(self, full: bool = False, changed: set[str] | None = None) -> Summary:
+        """Bring the index up to date; a first run, or `full`, builds it anew and swaps it in.
+
+        `changed` (paths relative to the seeds folder) is what a watcher saw change: only
+        those files are looked at, and the folder is not scanned."""
         if not self.seeds.is_dir():
             raise store.IndexProblem(f"seeds folder {self.seeds} does not exist")
         started = time.perf_counter()
         with store.write_lock(self.root, self.lock_timeout):
-            build = store.live_build(self.root)
+            current = store.live(self.root)
             # Builds left by a run that was killed are garbage: only one writer runs at once.
-            store.remove_stale_builds(self.root, keep={build.name} if build else set())
-            fresh = full or build is None or not whoosh_index.exists_in(str(build))
+            store.remove_stale_builds(self.root, keep={current.build.name} if current else set())
+            fresh = full or current is None or not current.build.is_dir()
             # An index this searchapp cannot read is rebuilt, not refused: it goes on being
             # served (by the searchapp that wrote it) until the new build is swapped in.
-            was = None if fresh else store.format_of(build)
-            outdated = not fresh and was != store.FORMAT
+            was = None if fresh else store.format_of(current.build)
+            outdated = not fresh and (was != store.FORMAT or not current.shards)
             try:
-                summary = self._full(build) if fresh or outdated else self._incremental(build)
+                if fresh or outdated:
+                    summary = self._full(current.build if current else None)
+                else:
+                    summary = self._incremental(current, changed)
             except OSError as exc:  # disk full, read-only, gone: the live index is untouched
                 raise store.IndexProblem(
                     f"cannot write the index in {self.root}: {exc.strerror or exc}"
@@ -145,27 +152,46 @@ class Indexer:
 
     # -- incremental: plan, then apply ------------------------------------------------------
 
-    def _incremental(self, build: Path) -> Summary:
+    def _incremental(self, current: store.Live, changed: set[str] | None) -> Summary:
         summary = Summary()
-        ix = whoosh_index.open_dir(str(build))
-        try:
-            with ix.searcher() as searcher:
-                plan = self._plan(build, searcher, ix.latest_generation(), summary)
-            if plan.writes:
-                self._apply(ix, plan.writes)
-            self._keep_columns(build, ix)  # also for an index written before they were kept
-            if plan.writes or plan.loaded or plan.manifest.files != plan.before.files:
-                plan.manifest.write(build, ix.latest_generation(), before=plan.before)
-            self._spell(build, ix, summary)
-        finally:
-            ix.close()
+        build, folders = current.build, current.folders
+        for folder, gen in zip(folders, current.shards):
+            # A run killed after committing shards but before moving the pointer left
+            # generations no reader ever saw: they go, and so do files no generation uses.
+            shards.rollback(folder, gen)
+            shards.clean(folder, {gen})
+        view = store.IndexView(current)
+        with view.searcher() as searcher:
+            plan = self._plan(build, searcher, current.generation, summary, changed)
+            starts = _shard_starts(searcher, folders)
+        if plan.writes:
+            touched = writing.apply(folders, starts, plan.writes, self.lock_timeout)
+            gens = [touched.get(i, gen) for i, gen in enumerate(current.shards)]
+            before = current
+            current = store.make_live(self.root, build, current.generation + 1, gens)
+            for i in touched:  # what readers of the generation before may still be opening stays
+                shards.clean(folders[i], {before.shards[i], gens[i]})
+        else:
+            touched = {}
+        for i, folder in enumerate(folders):
+            if i not in touched:  # kept files an index written before they were kept lacks
+                writing.keep_columns(folder)
+        if plan.writes or plan.loaded or plan.manifest.files != plan.before.files:
+            plan.manifest.write(build, current.generation, before=plan.before)
+        self._spell(build, current, summary)
         return summary
 
-    def _plan(self, build: Path, searcher, generation: int, summary: Summary) -> Plan:
+    def _plan(self, build: Path, searcher, generation: int, summary: Summary,
+              watched: set[str] | None = None) -> Plan:
         """Which files changed, which records they touch, and what to write for each."""
-        manifest = Manifest.read(build)
-        files = scan(self.seeds)
-        summary.seen = len(files)
+        manifest = Manifest.read(build, only=watched) if watched is not None else None
+        if manifest is not None and manifest.lists_everything_in(generation):
+            files = self._files_named(watched)
+            summary.seen = manifest.total - len(manifest.files) + len(files)
+        else:  # no watcher, or a manifest that cannot be trusted to list everything
+            manifest = Manifest.read(build)
+            files = self._scan()
+            summary.seen = len(files)
         loaded = self._load([rel for rel, st in files.items() if not manifest.unchanged(rel, st)],
                             manifest)
         changed = {l.rel for l in loaded if l.drafts is not None or l.problem}
@@ -211,21 +237,25 @@ class Indexer:
                 summary.updated += 1
         return plan
 
-    def _apply(self, ix, writes: list[tuple[int | None, dict | None]]) -> None:
-        """Delete and add in one commit. The store's write lock is held for the whole run, so
-        the document numbers read while planning still name the same records: deleting by
-        number skips a term lookup per record in every segment."""
-        writer = ix.writer(timeout=self.lock_timeout)
-        try:
-            for docnum, doc in writes:
-                if docnum is not None:
-                    writer.delete_document(docnum)
-                if doc is not None:
-                    writer.add_document(**doc)
-            writer.commit(mergetype=segments.merge_tiers)
-        except BaseException:
-            _cancel(writer)
-            raise
+    def _scan(self) -> dict[str, os.stat_result]:
+        self.scans += 1
+        return scan(self.seeds)
+
+    def _files_named(self, changed: set[str]) -> dict[str, os.stat_result]:
+        """The seed files at the paths a watcher saw change: no folder scan. A changed
+        folder (moved in, or away) is scanned, and only it."""
+        files = {}
+        for rel in changed:
+            path = self.seeds / rel
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue  # gone: the manifest rows read for it (and under it) are deletions
+            if os.path.isdir(path):
+                files.update((f"{rel}/{sub}", sub_st) for sub, sub_st in scan(path).items())
+            elif os.path.isfile(path):
+                files[rel] = st
+        return dict(sorted(files.items()))
 
     @staticmethod
     def _next_manifest(manifest: Manifest, files: dict, loaded: list[_Loaded],
@@ -243,87 +273,68 @@ class Indexer:
 
     def _full(self, old_build: Path | None) -> Summary:
         summary = Summary(full=True)
-        files = scan(self.seeds)
+        files = self._scan()
         summary.seen = len(files)
         old_manifest = Manifest.read(old_build)
-        loaded = self._load(list(files), Manifest())
-        good = [l for l in loaded if l.drafts is not None]
-        summary.warnings.extend(w for l in good for w in l.warnings)
-        drafts = _drafts_by_id(good)
-        held = self._held_from(old_build, loaded, summary)
-        for rel_drafts in held.values():  # what a now-broken file gave before: nothing is lost
-            for d in rel_drafts:
-                drafts.setdefault(d["id"], []).append(d)
-        summary.new = sum(1 for rel in files if rel not in old_manifest)
-        summary.changed = sum(1 for l in good if l.rel in old_manifest
-                              and old_manifest.get(l.rel).get("sha1") != l.entry["sha1"])
-        summary.deleted = len(set(old_manifest.files) - set(files))
-
-        build, ix = store.new_build(self.root)
-        # Two writer processes, each leaving its own segment, is the one setting that speeds
-        # Whoosh up on two cores (1.6-1.9x; see docs/whoosh-notes.md); below this size it
-        # costs more.
-        parallel = len(drafts) >= PARALLEL_WRITE_FROM and (os.cpu_count() or 1) > 1
-        if parallel:
-            # The writer forks a process that shares this one's memory. Without freezing,
-            # the garbage collector touches every object's header in both, and the fork
-            # ends up with a private copy of all the drafts (gigabytes at 100k records).
-            gc.freeze()
-        writer = ix.writer(procs=2, multisegment=True, limitmb=128) if parallel \
-            else ix.writer(limitmb=256)
+        build = store.new_build(self.root, self.shards)
+        folders = store.shard_folders(build, self.shards)
+        spill = writing.Spill(build, self.shards)
         try:
-            for rid in sorted(drafts):
-                doc = self._merge(rid, drafts.pop(rid), summary)  # popped: memory goes as we go
-                if doc is not None:
-                    writer.add_document(**doc)
-                    summary.added += 1
-            writer.commit()
-        except BaseException:
-            _cancel(writer)
-            raise
+            loaded = self._load(list(files), Manifest(), spill.add)
+            good = [l for l in loaded if l.drafts is not None]
+            summary.warnings.extend(w for l in good for w in l.warnings)
+            held = self._held_from(old_build, loaded, summary)
+            for rel_drafts in held.values():  # what a now-broken file gave before: nothing is lost
+                spill.add((d["id"], json.dumps(d, ensure_ascii=False)) for d in rel_drafts)
+            summary.new = sum(1 for rel in files if rel not in old_manifest)
+            summary.changed = sum(1 for l in good if l.rel in old_manifest
+                                  and old_manifest.get(l.rel).get("sha1") != l.entry["sha1"])
+            summary.deleted = len(set(old_manifest.files) - set(files))
+            # A process per shard where there are cores and records enough to pay for them.
+            # Forked children share this process's memory: without freezing, the garbage
+            # collector would touch every object's header in each and copy them all.
+            processes = (os.cpu_count() or 1) if spill.drafts >= PARALLEL_WRITE_FROM else 1
+            gc.freeze()
+            try:
+                written = writing.write_all(folders, spill, processes)
+            finally:
+                gc.unfreeze()
         finally:
-            gc.unfreeze()
-        self._keep_columns(build, ix)
-        self._spell(build, ix, summary, always=True)
+            spill.remove()
+        for part in written:
+            summary.added += part.added
+            summary.warnings.extend(part.warnings)
+        gens = [part.generation for part in written]
+        self._spell(build, store.Live(build, 1, tuple(gens)), summary, always=True)
         entries = {l.rel: l.entry for l in good}
         for rel in held:
             entries[rel] = old_manifest.get(rel) or dict(HELD)
-        Manifest(entries).write(build, ix.latest_generation())
-        ix.close()
-        store.make_live(self.root, build)
+        Manifest(entries).write(build, 1)
+        store.make_live(self.root, build, 1, gens)
         return summary
 
     def _held_from(self, old_build: Path | None, loaded: list[_Loaded], summary: Summary
                    ) -> dict[str, list[dict]]:
         """Rejected files, reported, with the drafts the old build holds from each."""
-        if old_build is None or not whoosh_index.exists_in(str(old_build)) \
+        current = store.live(self.root)
+        if old_build is None or current is None or current.build != old_build \
+                or not current.shards or store.format_of(old_build) != store.FORMAT \
                 or not any(l.problem for l in loaded):
             return _rejections(loaded, None, summary)
-        old_ix = whoosh_index.open_dir(str(old_build))
         try:
-            with old_ix.searcher() as searcher:
+            with store.IndexView(current).searcher() as searcher:
                 return _rejections(loaded, searcher, summary)
-        finally:
-            old_ix.close()
+        except (OSError, ValueError, EOFError):
+            return _rejections(loaded, None, summary)
 
     # -- pieces -----------------------------------------------------------------------------
 
     @staticmethod
-    def _keep_columns(build: Path, ix) -> None:
-        """Enumerate the facet columns and list the words of new segments now, so that no
-        serving process pays for it on its first search (seconds at 1M records); a file that
-        cannot be written is made by the first search instead."""
-        with ix.searcher() as searcher:
-            leaves = segments.leaves(searcher)
-            columns.prepare(leaves, list(FACET_COLUMNS), build)
-            lexicon.prepare(leaves, list(WORD_FIELDS), build)
-
-    @staticmethod
-    def _spell(build: Path, ix, summary: Summary, always: bool = False) -> None:
+    def _spell(build: Path, current: store.Live, summary: Summary, always: bool = False) -> None:
         """Rebuild the spelling index when it is missing or outgrown. It only helps searches,
         so failing to write it is a warning: the index commit before it stands."""
         try:
-            with ix.searcher() as searcher:
+            with store.IndexView(current).searcher() as searcher:
                 if always or spelling.stale(build, searcher.doc_count()):
                     spelling.build(build, searcher.reader(), searcher.doc_count())
         except OSError as exc:
@@ -332,27 +343,33 @@ class Indexer:
                                             "suggestions use the one before"))
 
     def _merge(self, rid: str, drafts: list[dict | str], summary: Summary) -> dict | None:
-        drafts = [json.loads(d) if isinstance(d, str) else d for d in drafts]
-        record, problems = records.build(rid, drafts)
+        doc, problems = writing.merge(rid, drafts)
         summary.warnings.extend(problems)
-        if record is None:
-            return None
-        return to_document(record, sorted(drafts, key=records.draft_order))
+        return doc
 
-    def _load(self, rels: list[str], manifest: Manifest) -> list[_Loaded]:
-        """Read, hash and parse files; a file whose content hash is unchanged is not parsed."""
+    def _load(self, rels: list[str], manifest: Manifest,
+              sink: Callable[[list[tuple[str, str]]], None] | None = None) -> list[_Loaded]:
+        """Read, hash and parse files; a file whose content hash is unchanged is not parsed.
+        With `sink`, each file's drafts are handed to it as they arrive and not kept (the
+        item's drafts become an empty list: read, and good)."""
         jobs = [(str(self.seeds), rel, self.limits, manifest.get(rel)) for rel in rels]
         workers = self.workers or (os.cpu_count() or 1)
         done: list[_Loaded] = []
+
+        def take(item: _Loaded) -> None:
+            if sink is not None and item.drafts:
+                sink(item.drafts)
+                item.drafts = []
+            done.append(item)
+            self._tick(len(done), len(jobs))
+
         if len(jobs) >= PARALLEL_FROM and workers > 1:
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 for item in pool.map(_load_one, jobs, chunksize=64):
-                    done.append(item)
-                    self._tick(len(done), len(jobs))
+                    take(item)
         else:
             for job in jobs:
-                done.append(_load_one(job))
-                self._tick(len(done), len(jobs))
+                take(_load_one(job))
         return done
 
     def _tick(self, done: int, total: int) -> None:
@@ -416,12 +433,16 @@ def _children_die_with_parent() -> None:
     _FORK_HOOKED = True
 
 
-def _cancel(writer) -> None:
-    """Abandon a write; on a full or read-only disk even cleaning up can fail."""
-    try:
-        writer.cancel()
-    except Exception:
-        pass
+def _shard_starts(searcher, folders: list[Path]) -> list[int]:
+    """The first global document number of each shard in `searcher` (engine/shards.py puts
+    the shards' segments one after another)."""
+    starts, total = [], 0
+    leaves = searcher.reader().leaf_readers()
+    for folder in folders:
+        starts.append(total)
+        total += sum(leaf.doc_count_all() for leaf, _ in leaves
+                     if getattr(leaf, "kept_folder", None) == folder)
+    return starts
 
 
 def scan(seeds: Path) -> dict[str, os.stat_result]:

@@ -43,25 +43,43 @@ class Manifest:
     generation: int | None = None  # the index generation it was written for
     written_ns: int = 0
     in_database: bool = False  # read from the database (so a write need only add what changed)
+    total: int = 0  # files the database lists (when only some of them were read)
 
     @classmethod
-    def read(cls, build: Path | None) -> "Manifest":
-        """The build's manifest; an empty one when there is none or it cannot be read."""
+    def read(cls, build: Path | None, only: set[str] | None = None) -> "Manifest":
+        """The build's manifest; an empty one when there is none or it cannot be read.
+
+        With `only` (paths a watcher saw change), just the rows of those paths and of the
+        files under them (a folder moved in or away): a watched run at 1M files must not
+        read a million rows to index a hundred. A run writes such a manifest back over the
+        same rows."""
         if build is None:
             return cls()
         if (build / NAME).exists():
             try:
                 with closing(sqlite3.connect(build / NAME)) as db:
                     meta = dict(db.execute("SELECT key, value FROM meta"))
-                    files = {path: dict(HELD) if held else
-                             {"size": size, "mtime_ns": mtime_ns, "sha1": sha1}
-                             for path, size, mtime_ns, sha1, held in db.execute(
-                                 "SELECT path, size, mtime_ns, sha1, held FROM files")}
-                return cls(files, meta.get("generation"), meta.get("written_ns") or 0, True)
+                    columns = "SELECT path, size, mtime_ns, sha1, held FROM files"
+                    if only is None:
+                        rows = list(db.execute(columns))
+                        total = len(rows)
+                    else:
+                        rows = []
+                        for rel in sorted(only):  # the path, and every path under it
+                            rows.extend(db.execute(
+                                f"{columns} WHERE path = ? OR (path > ? AND path < ?)",
+                                (rel, f"{rel}/", f"{rel}0")))  # "0" sorts right after "/"
+                        total = db.execute("SELECT count(*) FROM files").fetchone()[0]
+                files = {path: dict(HELD) if held else
+                         {"size": size, "mtime_ns": mtime_ns, "sha1": sha1}
+                         for path, size, mtime_ns, sha1, held in rows}
+                return cls(files, meta.get("generation"), meta.get("written_ns") or 0, True,
+                           total)
             except sqlite3.Error:
                 return cls()  # damaged: everything looks changed, and the index converges
         data = store.read_json(build / LEGACY)
-        return cls(dict(data.get("files", {})), data.get("generation"), data.get("written_ns", 0))
+        files = dict(data.get("files", {}))
+        return cls(files, data.get("generation"), data.get("written_ns", 0), total=len(files))
 
     def write(self, build: Path, generation: int, before: "Manifest | None" = None) -> int:
         """Call only after the index commit it describes. Writes the rows that differ from

@@ -16,7 +16,7 @@ from whoosh import columns, fields
 
 from . import analysis
 
-FORMAT = 4  # 4: `AT&T` is one word
+FORMAT = 5  # 4: `AT&T` is one word; 5: shards, and the id as a number (c_idkey)
 
 # Facets counted from columns. The key is the name the web and the API use.
 FACETS = ("topic", "provider", "category", "type", "year", "kind")
@@ -57,6 +57,9 @@ def build_schema() -> fields.Schema:
         c_kind=fields.COLUMN(columns.VarBytesColumn()),
         c_date=fields.COLUMN(columns.NumericColumn("q", default=NO_DATE)),
         c_quality=fields.COLUMN(columns.NumericColumn("i", default=0)),
+        # The id as a number in the id's order: ties are broken by it, whichever shard or
+        # segment holds the record (a document number depends on both).
+        c_idkey=fields.COLUMN(columns.NumericColumn("q", default=0)),
         data=fields.STORED(),
         drafts=fields.STORED(),
         hash=fields.STORED(),
@@ -74,6 +77,18 @@ WORD_FIELDS = ("body", "source", "topic")
 def source_token(rel: str) -> str:
     """A seed path as one index term (paths may hold spaces or commas)."""
     return hashlib.sha1(rel.encode("utf-8")).hexdigest()[:16]
+
+
+def id_key(record_id: str) -> int:
+    """A signed 64-bit number ordered as the ids are. Ids are 16 hex digits (a SHA-1
+    prefix), so this is exact; any other id gets a number from its hash."""
+    try:
+        value = int(record_id, 16) if len(record_id) == 16 else None
+    except ValueError:
+        value = None
+    if value is None:
+        value = int(hashlib.sha1(record_id.encode("utf-8")).hexdigest()[:16], 16)
+    return value - 2**63
 
 
 def timestamp(iso: str | None) -> int:
@@ -107,6 +122,7 @@ def to_document(record: dict[str, Any], drafts: list[dict[str, Any]]) -> dict[st
         "c_kind": record["kind"].encode("utf-8"),
         "c_date": timestamp(record["published"]),
         "c_quality": record["quality"] or 0,
+        "c_idkey": id_key(record["id"]),
         "data": json.dumps(record, ensure_ascii=False, sort_keys=True),
         "drafts": json.dumps(drafts, ensure_ascii=False, sort_keys=True),
         "hash": record_hash(record),

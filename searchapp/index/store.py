@@ -1,13 +1,16 @@
 """The index folder: which build is live, what format it has, and who may write to it.
 
 Layout of the index folder:
-    CURRENT          name of the live build folder, replaced atomically on a full rebuild
-    build-<stamp>/   a Whoosh index, plus searchapp.json (format) and manifest.sqlite
+    CURRENT          the index-wide pointer: the live build folder, its generation, and the
+                     Whoosh generation of each of its shards; replaced atomically
+    build-<stamp>/   searchapp.json (format, shard count), manifest.sqlite, the spelling
+                     index, and shard-00/, shard-01/, ...: one Whoosh index per shard
     .write.lock      held (lockf) by the one process that writes
 
-Readers open the build CURRENT names and keep it until they see CURRENT or the Whoosh
-generation change; a full rebuild is written beside the live build and swapped in, so
-readers never see a half-built index.
+A record lives in the shard a stable hash of its id names (index/writing.py). Readers open
+every shard at the generation CURRENT names and keep that view until CURRENT changes. A run
+commits the shards it touched, then moves CURRENT on once, so a reader never sees half a
+run; a full rebuild is written beside the live build and swapped in the same way.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ import shutil
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from whoosh import index as whoosh_index
+from whoosh import scoring
 
+from ..engine import shards as engine_shards
 from .schema import FORMAT, build_schema
 
 POINTER = "CURRENT"
@@ -50,26 +55,84 @@ class LockTimeout(IndexProblem):
     pass
 
 
-def live_build(root: Path) -> Path | None:
-    """The folder of the live build, or None when nothing has been built yet."""
+@dataclass(frozen=True)
+class Live:
+    """What CURRENT names: a build, its index-wide generation, each shard's Whoosh generation."""
+
+    build: Path
+    generation: int
+    shards: tuple[int, ...]
+
+    @property
+    def folders(self) -> list[Path]:
+        return shard_folders(self.build, len(self.shards))
+
+
+def shard_folders(build: Path, count: int) -> list[Path]:
+    return [build / f"shard-{i:02d}" for i in range(count)]
+
+
+def live(root: Path) -> Live | None:
+    """The live index as CURRENT names it, or None when nothing has been built yet. A
+    CURRENT written by an older searchapp (the bare build name) gives a Live with no shards:
+    its format check then says to rebuild."""
     try:
-        name = (root / POINTER).read_text(encoding="utf-8").strip()
+        text = (root / POINTER).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return None
-    return root / name if name else None
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+        build, generation, shards = data["build"], data["generation"], data["shards"]
+        if not (isinstance(build, str) and isinstance(generation, int)
+                and isinstance(shards, list) and all(isinstance(g, int) for g in shards)):
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        return Live(root / text.split()[0], -1, ())
+    return Live(root / build, generation, tuple(shards))
 
 
-def open_live(root: Path):
-    """Open the live Whoosh index, refusing one built with another format."""
-    return open_build(root, live_build(root))
+def live_build(root: Path) -> Path | None:
+    """The folder of the live build, or None when nothing has been built yet."""
+    found = live(root)
+    return found.build if found else None
 
 
-def open_build(root: Path, build: Path | None):
-    """Open the Whoosh index of one build (the live one as read once by the caller)."""
-    if build is None or not whoosh_index.exists_in(str(build)):
+class IndexView:
+    """Every shard of a build at the generation CURRENT named, read as one Whoosh index."""
+
+    def __init__(self, current: Live):
+        self.live = current
+
+    def searcher(self, **kwargs):
+        return engine_shards.searcher(self.live.folders, list(self.live.shards),
+                                      self.live.generation,
+                                      kwargs.pop("weighting", None) or scoring.BM25F())
+
+    def reader(self):
+        return engine_shards.reader(self.live.folders, list(self.live.shards), self.live.generation)
+
+    def latest_generation(self) -> int:
+        return self.live.generation
+
+    def close(self) -> None:
+        pass
+
+
+def open_live(root: Path) -> IndexView:
+    """The live index, refusing one built with another format."""
+    return open_build(root, live(root))
+
+
+def open_build(root: Path, current: Live | None) -> IndexView:
+    """The index as `current` (CURRENT, as read once by the caller) names it."""
+    if current is None or not current.build.is_dir():
         raise NoIndex(f"no index in {root}: run `searchapp index` first")
-    check_format(build)
-    return whoosh_index.open_dir(str(build))
+    check_format(current.build)
+    if not current.shards:
+        raise FormatMismatch(f"the index in {root} names no shards: run `searchapp index --full`")
+    return IndexView(current)
 
 
 def format_of(build: Path) -> int | None:
@@ -89,24 +152,31 @@ def check_format(build: Path) -> None:
             f"this searchapp reads format {FORMAT}: run `searchapp index --full` to rebuild it")
 
 
-def new_build(root: Path):
-    """Create an empty index in a fresh build folder (not yet live)."""
+def new_build(root: Path, shards: int) -> Path:
+    """Create a build folder of `shards` empty shards (not yet live)."""
     root.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
     build = root / f"build-{stamp}-{os.getpid()}"
     build.mkdir()
-    write_json(build / META, {"format": FORMAT, "created": _now()})
-    return build, whoosh_index.create_in(str(build), build_schema())
+    write_json(build / META, {"format": FORMAT, "created": _now(), "shards": shards})
+    schema = build_schema()
+    for folder in shard_folders(build, shards):
+        engine_shards.create(folder, schema)
+    return build
 
 
-def make_live(root: Path, build: Path) -> None:
-    """Point CURRENT at `build` atomically, then remove builds no reader should still need."""
+def make_live(root: Path, build: Path, generation: int, shards: list[int]) -> Live:
+    """Point CURRENT at this generation of `build` atomically (the one moment a run becomes
+    visible), then remove builds no reader should still need."""
+    current = Live(build, generation, tuple(shards))
     tmp = root / f".{POINTER}.tmp"
-    tmp.write_text(build.name + "\n", encoding="utf-8")
+    tmp.write_text(json.dumps({"build": build.name, "generation": generation,
+                               "shards": list(shards)}) + "\n", encoding="utf-8")
     _fsync_file(tmp)
     os.replace(tmp, root / POINTER)
     _fsync_dir(root)
     remove_stale_builds(root, keep={build.name})
+    return current
 
 
 def remove_stale_builds(root: Path, keep: set[str], grace_seconds: float = 60.0) -> None:

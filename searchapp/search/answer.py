@@ -48,21 +48,21 @@ class Matches:
     scored: tuple[np.ndarray, np.ndarray] | None  # `final` with scores, by document number
     cut_short: bool = False  # the search's time budget ran out: what it found so far
 
-    def best(self, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def best(self, ids: np.ndarray, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The first `stop` of `final` by relevance (every one when None) with their scores,
-        ties by document number as Whoosh orders them. A page needs only its first few:
-        sorting tens of thousands of matches on every keystroke was a fifth of a broad
-        query's time."""
+        ties by record id (`ids`: each document's id key), so that the order is the same
+        whichever shard or segment holds a record. A page needs only its first few: sorting
+        tens of thousands of matches on every keystroke was a fifth of a broad query's time."""
         docs, scores = self.scored
         if stop is not None and stop < len(docs):
             if stop <= 0:
                 return docs[:0], scores[:0]
             # Every match scoring at least the stop-th best, so that ties at the cut are
-            # ordered by document number like the rest.
+            # ordered by id like the rest.
             floor = np.partition(scores, len(scores) - stop)[len(scores) - stop]
             keep = scores >= floor
             docs, scores = docs[keep], scores[keep]
-        order = np.lexsort((docs, -scores))[:stop]
+        order = np.lexsort((ids[docs], -scores))[:stop]
         return docs[order], scores[order]
 
 
@@ -179,7 +179,7 @@ def _completed_among(snap: Snapshot, req: SearchRequest, limits: Limits, deadlin
     """`facial rec` with nothing found: the index's most frequent words beginning `rec`
     (record, recent, ...) are not in any record about `facial`. Complete the word from the
     words of the records the other words find instead (their term vectors, at most
-    COMPLETE_AMONG of them, spread over all), so that every prefix of a word that has
+    COMPLETE_AMONG of them, picked by id), so that every prefix of a word that has
     results finds results."""
     split = typed_last_word(req.q)
     if split is None:
@@ -192,8 +192,7 @@ def _completed_among(snap: Snapshot, req: SearchRequest, limits: Limits, deadlin
     docs = matching(snap, before, req, rank=False, deadline=deadline).final
     if not len(docs):
         return None
-    if len(docs) > COMPLETE_AMONG:
-        docs = docs[np.linspace(0, len(docs) - 1, COMPLETE_AMONG).astype(np.int64)]
+    docs = snap.columns.sample(docs, COMPLETE_AMONG)
     start = prefix.encode("utf-8")
     counts: dict[bytes, int] = {}
     for doc in docs.tolist():
@@ -217,7 +216,8 @@ def terms_of(snap: Snapshot, done: Prepared, req: SearchRequest) -> Terms:
     if done.terms is None:
         done.terms = distinctive.of_query(snap.scorer.vector_terms, snap.doc_frequency,
                                           done.found.final,
-                                          len(snap.columns.all_docs), done.showing or req.q)
+                                          len(snap.columns.all_docs), done.showing or req.q,
+                                          snap.columns.sample)
     return done.terms
 
 
@@ -386,7 +386,7 @@ def page_order(snap: Snapshot, req: SearchRequest, found: Matches) -> list[tuple
     start = (req.page - 1) * req.per_page
     stop = start + req.per_page
     if found.scored is not None:
-        docs, scores = found.best(stop)
+        docs, scores = found.best(snap.columns.idkeys, stop)
         return [(int(d), float(sc)) for d, sc in zip(docs[start:stop], scores[start:stop])]
     if start >= len(found.final):
         return []
@@ -397,7 +397,7 @@ def page_order(snap: Snapshot, req: SearchRequest, found: Matches) -> list[tuple
 def full_order(snap: Snapshot, req: SearchRequest, found: Matches) -> np.ndarray:
     """Every match in result order (for exports)."""
     if found.scored is not None:
-        return found.best()[0]
+        return found.best(snap.columns.idkeys)[0]
     return snap.columns.by_date(found.final, newest=(req.effective_sort != "oldest"),
                                 stop=len(found.final))
 

@@ -4,7 +4,9 @@ Scored with Dunning's log-likelihood ratio (G²) on document counts: how surpris
 that a word appears in this many of the matching records, given how many records of the
 whole collection contain it. Words are read from each record's term vector (title and
 excerpt, lower-cased and accent-folded, not stemmed, so they read as written); a large
-result set is scored over a fixed-size random sample, and the result says so.
+result set is scored over a fixed-size sample, and the result says so. The sample is picked
+by a hash of the records' ids (`Columns.sample`), so it is the same records however the
+index is sharded.
 """
 
 from __future__ import annotations
@@ -47,25 +49,31 @@ class Terms:
 # and how many records of the collection hold a word in a field.
 WordsOf = Callable[[int, str], np.ndarray]
 FrequencyOf = Callable[[str, bytes], int]
+# At most n of some document numbers, the same records for the same set whatever their numbers.
+Sampler = Callable[[np.ndarray, int], np.ndarray]
+
+
+def _spread(docs: np.ndarray, n: int) -> np.ndarray:
+    return docs[np.linspace(0, len(docs) - 1, n).astype(np.int64)]
 
 
 def of_query(words_of: WordsOf, frequency_of: FrequencyOf, docs: np.ndarray,
-             collection_size: int, q: str) -> Terms:
+             collection_size: int, q: str, pick: Sampler = _spread) -> Terms:
     """The distinctive words of a search's matches, leaving out the query's own words."""
     return distinctive(words_of, frequency_of, docs, collection_size,
-                       {fold_word(w) for w in query_words(q)})
+                       {fold_word(w) for w in query_words(q)}, pick=pick)
 
 
 def distinctive(words_of: WordsOf, frequency_of: FrequencyOf, docs: np.ndarray,
                 collection_size: int, exclude: set[str], limit: int = 20,
-                sample: int = SAMPLE, seed: int = 0) -> Terms:
+                sample: int = SAMPLE, pick: Sampler = _spread) -> Terms:
     """The `limit` words most over-represented in `docs` (global document numbers)."""
     matching = len(docs)
     if matching == 0 or matching >= collection_size:
         return Terms((), 0, matching, comparable=False)
     chosen = docs
     if matching > sample:
-        chosen = np.sort(np.random.default_rng(seed).choice(docs, sample, replace=False))
+        chosen = pick(docs, sample)
     present: Counter[bytes] = Counter()
     for docnum in chosen.tolist():
         present.update(words_of(docnum, FIELD).tolist())

@@ -31,6 +31,7 @@ NONE = "(none)"
 SINGLE = {"provider": "c_provider", "category": "c_category", "type": "c_type", "kind": "c_kind"}
 TOPIC_COLUMN = "c_topic"
 DATE_COLUMN = "c_date"
+ID_COLUMN = "c_idkey"
 
 
 class Vocab:
@@ -73,6 +74,8 @@ class SegmentCache:
     def _decode(self, leaf, segment_id: str, facet: str) -> np.ndarray:
         if facet == "date":
             return columns.numbers(leaf, DATE_COLUMN, NO_DATE)
+        if facet == "idkey":
+            return columns.numbers(leaf, ID_COLUMN, 0)
         vocab = self.vocabs["combo" if facet == "topic" else facet]
         column = TOPIC_COLUMN if facet == "topic" else SINGLE[facet]
         values, local = columns.enumerated(leaf, segment_id, column, self.folder)
@@ -106,6 +109,7 @@ class Columns:
         self.size = searcher.reader().doc_count_all()
         self.ordinals = {f: self._concat(leaves, f) for f in (*SINGLE, "topic")}
         self.dates = self._concat(leaves, "date")
+        self.idkeys = self._concat(leaves, "idkey")  # ties go by id, whatever the shards
         years = self.dates.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
         self.years = np.where(self.dates == NO_DATE, -1, years)
         self.alive = segments.alive(leaves, self.size)
@@ -117,7 +121,7 @@ class Columns:
 
     def _concat(self, leaves, facet: str) -> np.ndarray:
         parts = [self.cache.column(leaf, sid, facet) for leaf, _, sid in leaves]
-        dtype = np.int64 if facet == "date" else np.intp
+        dtype = np.int64 if facet in ("date", "idkey") else np.intp
         return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
     def _combo_pairs(self) -> None:
@@ -213,26 +217,45 @@ class Columns:
 
     # -- ordering ---------------------------------------------------------------------------
 
+    def sample(self, docs: np.ndarray, n: int) -> np.ndarray:
+        """At most `n` of `docs` (in document order), picked by a hash of their ids: the same
+        records whichever shard or segment holds them, and spread over the whole set."""
+        if len(docs) <= n:
+            return docs
+        mixed = _mix(self.idkeys[docs])
+        return np.sort(docs[np.argpartition(mixed, n - 1)[:n]])
+
+
     def by_date(self, docs: np.ndarray, newest: bool, stop: int) -> np.ndarray:
-        """The first `stop` of `docs` by date (undated last), ties by document number."""
+        """The first `stop` of `docs` by date (undated last), ties by id."""
         if newest and len(docs) == len(self.all_docs):
             return self.newest_order()[:stop]
         keys = self.dates[docs]
         keys = np.where(keys == NO_DATE, np.iinfo(np.int64).max if not newest else keys, keys)
         keys = -keys if newest else keys
         if stop < len(docs):
-            part = np.argpartition(keys, stop - 1)[:stop]
-            order = part[np.lexsort((docs[part], keys[part]))]
+            # Every doc dated up to the stop-th: ties at the cut are ordered by id like the rest.
+            floor = np.partition(keys, stop - 1)[stop - 1]
+            part = np.flatnonzero(keys <= floor)
+            order = part[np.lexsort((self.idkeys[docs[part]], keys[part]))][:stop]
         else:
-            order = np.lexsort((docs, keys))
+            order = np.lexsort((self.idkeys[docs], keys))
         return docs[order]
 
     def newest_order(self) -> np.ndarray:
         """Every live document, newest first: cached, since browsing everything is the front page."""
         if self._newest is None:
             docs = self.all_docs
-            self._newest = docs[np.lexsort((docs, -self.dates[docs]))]
+            self._newest = docs[np.lexsort((self.idkeys[docs], -self.dates[docs]))]
         return self._newest
+
+
+def _mix(keys: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: id keys (in id order) to well-spread 64-bit hashes."""
+    z = keys.view(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
 
 
 def facet_counts(cols: Columns, req: SearchRequest, found: "Matches", facet_max: int

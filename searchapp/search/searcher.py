@@ -86,7 +86,7 @@ class SearchIndex:
         """This thread's snapshot on the latest generation, kept open until `release` even
         across a reindex."""
         snap = getattr(self._local, "snap", None)
-        if snap is not None and not snap.retired and snap.current(store.live_build(self.root)):
+        if snap is not None and not snap.retired and snap.current(store.live(self.root)):
             with self._lock:
                 if not snap.retired:
                     snap.users += 1
@@ -123,21 +123,15 @@ class SearchIndex:
         """A new snapshot on the live generation, already held once (and, when `private`,
         never handed to anyone else: closed at its release)."""
         for attempt in range(5):  # a reindex may land between reading CURRENT and opening
-            build = store.live_build(self.root)
-            try:
-                ix = store.open_build(self.root, build)
-            except (FileNotFoundError, whoosh_index.EmptyIndexError):
-                if attempt == 4:
-                    raise
-                time.sleep(0.05)
-                continue
+            live = store.live(self.root)
+            ix = store.open_build(self.root, live)
             searcher = snap = None
             try:
                 searcher = open_searcher(ix)
-                gen = self._generation(build, searcher)
+                gen = self._generation(live, searcher)
                 snap = Snapshot(gen, ix, searcher) if gen is not None else None
             except (FileNotFoundError, whoosh_index.EmptyIndexError, ValueError):
-                pass
+                time.sleep(0.02 * attempt)
             finally:
                 if snap is None:  # failed, or a reindex landed meanwhile: try the newer one
                     if searcher is not None:
@@ -151,12 +145,12 @@ class SearchIndex:
             return snap
         raise store.NoIndex(f"the index in {self.root} kept changing while it was opened")
 
-    def _generation(self, build: Path, searcher) -> Generation | None:
+    def _generation(self, live: store.Live, searcher) -> Generation | None:
         """The shared generation `searcher` is on, made when it is new; None when the searcher
         is older than the one already open (a reindex landed while it opened)."""
-        toc = searcher.reader().generation()
-        if build != store.live_build(self.root):
-            return None  # a full rebuild swapped builds while this one opened
+        toc, build = live.generation, live.build
+        if live != store.live(self.root):
+            return None  # a reindex moved CURRENT on while this one opened
         with self._lock:
             gen = self._gen
             if gen is not None and gen.build == build:
@@ -167,7 +161,7 @@ class SearchIndex:
             if self._cache is None or self._cache[0] != build.name:
                 self._cache = (build.name, SegmentCache(build), PostingCache(self.posting_cache_bytes),
                                WordCache(build))
-            gen = self._gen = Generation(build, searcher, *self._cache[1:])
+            gen = self._gen = Generation(live, searcher, *self._cache[1:])
             self._recent.forget(lambda key: key[0] != gen.name)
             if self.freeze_gc:
                 # A process that only serves (`searchapp serve`): what the generation holds

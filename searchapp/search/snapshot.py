@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from whoosh import index as whoosh_index
 from whoosh.searching import Searcher
 
 from ..engine import segments
@@ -25,6 +23,7 @@ from ..engine.cache import PostingCache
 from ..engine.ranking import WEIGHTING
 from ..engine.scoring import ArrayScorer
 from ..index.schema import WORD_FIELDS
+from ..index.store import IndexView, Live
 from ..index.spelling import Speller
 from .facets import Columns, SegmentCache
 from .words import WordCache, Words
@@ -33,18 +32,19 @@ from .words import WordCache, Words
 class Generation:
     """What every search of one index generation shares; immutable once made."""
 
-    def __init__(self, build: Path, searcher: Searcher, cache: SegmentCache, postings: PostingCache,
+    def __init__(self, live: Live, searcher: Searcher, cache: SegmentCache, postings: PostingCache,
                  word_cache: WordCache):
-        self.build = build
-        self.toc_generation = searcher.reader().generation()
+        self.live = live
+        self.build = build = live.build
+        self.toc_generation = live.generation
         self.name = f"{build.name}:{self.toc_generation}"
         self.columns = Columns(searcher, cache)
-        live = {sid for _, _, sid in self.columns.leaves}
-        postings.forget_segments(live)
-        word_cache.forget(live)
+        in_use = {sid for _, _, sid in self.columns.leaves}
+        postings.forget_segments(in_use)
+        word_cache.forget(in_use)
         self.postings = postings
         self._word_cache = word_cache
-        self.updated = segments.committed_at(build)
+        self.updated = segments.committed_at(live.folders)
         self._speller_lock = threading.Lock()
         self._frequencies: dict[tuple[str, bytes], int] = {}
         self._words: dict[str, Words] = {}
@@ -91,7 +91,7 @@ class Generation:
 class Snapshot:
     """One thread's searcher on one generation; used by that thread only."""
 
-    def __init__(self, gen: Generation, ix, searcher: Searcher):
+    def __init__(self, gen: Generation, ix: IndexView, searcher: Searcher):
         self.gen, self.ix, self.searcher = gen, ix, searcher
         self.generation = gen.name
         self.build = gen.build
@@ -114,9 +114,9 @@ class Snapshot:
     def doc_frequency(self, field: str, word: bytes) -> int:
         return self.gen.doc_frequency(field, word, self.searcher.reader())
 
-    def current(self, build: Path | None) -> bool:
-        """Whether this is still the live build's latest generation."""
-        return build == self.build and self.ix.latest_generation() == self.gen.toc_generation
+    def current(self, live: Live | None) -> bool:
+        """Whether this is still the generation CURRENT names."""
+        return live == self.gen.live
 
     def record(self, docnum: int) -> dict[str, Any]:
         """The record stored at one document number, as the indexer merged it."""
@@ -134,18 +134,7 @@ class Snapshot:
         self.ix.close()
 
 
-# whoosh-ng checks every segment file before opening and says IndexCorruptedError when a
-# commit has just merged one away; whoosh-reloaded retried on its own.
-_SEGMENT_GONE = getattr(whoosh_index, "IndexCorruptedError", OSError)
-
-
-def open_searcher(ix, tries: int = 10) -> Searcher:
-    """A searcher on the index's latest generation, retried while a commit replaces segments."""
-    for attempt in range(tries):
-        try:
-            return ix.searcher(weighting=WEIGHTING)
-        except _SEGMENT_GONE:
-            if attempt == tries - 1:
-                raise
-            time.sleep(0.02)
-    raise AssertionError("unreachable")
+def open_searcher(ix: IndexView) -> Searcher:
+    """A searcher on the generation `ix` names (FileNotFoundError when a later run has
+    already cleaned it away: the caller reads CURRENT again)."""
+    return ix.searcher(weighting=WEIGHTING)

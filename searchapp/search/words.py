@@ -38,15 +38,17 @@ class SegmentWords:
         i = bisect.bisect_left(self.words, word)
         return int(self.df[i]) if i < len(self.words) and self.words[i] == word else 0
 
-    def best(self, prefix: str, limit: int) -> list[str]:
-        """Up to `limit` words starting with `prefix`, those most records hold."""
+    def best(self, prefix: str, limit: int) -> tuple[list[str], int]:
+        """The words starting with `prefix` that the most records hold: at least `limit` of
+        them, with every word tied with the last; and the most records any word left out
+        holds here (0 when none is left out)."""
         lo = bisect.bisect_left(self.words, prefix)
         hi = bisect.bisect_left(self.words, prefix + _LAST, lo)
         if hi - lo <= limit:
-            return self.words[lo:hi]
+            return self.words[lo:hi], 0
         counts = self.df[lo:hi].astype(np.int64)
-        top = np.argpartition(-counts, limit - 1)[:limit]
-        return [self.words[lo + int(i)] for i in top]
+        least = int(np.partition(counts, len(counts) - limit)[len(counts) - limit])
+        return [self.words[lo + int(i)] for i in np.flatnonzero(counts >= least)], least - 1
 
 
 class WordCache:
@@ -92,10 +94,26 @@ class Words:
 
     def completions(self, prefix: str, limit: int) -> list[str]:
         """The `limit` words starting with `prefix` that the most records hold (ties: the
-        first in order)."""
-        found = dict.fromkeys(w for part in self.parts for w in part.best(prefix, limit))
-        counts = {w: self.count(w) for w in found}
-        return sorted(found, key=lambda w: (-counts[w], w))[:limit]
+        first in order), exactly, however the records are split into segments and shards.
+
+        Each segment offers its own best; a word none of them offered holds at most the sum
+        of what each left out holds. While the last word chosen does not hold more than
+        that, the segments are asked for more."""
+        if limit <= 0:
+            return []
+        size = limit
+        while True:
+            found: dict[str, None] = {}
+            bound = 0
+            for part in self.parts:
+                words, most_left_out = part.best(prefix, size)
+                found.update(dict.fromkeys(words))
+                bound += most_left_out
+            counts = {w: self.count(w) for w in found}
+            ranked = sorted(found, key=lambda w: (-counts[w], w))[:limit]
+            if bound == 0 or (len(ranked) == limit and counts[ranked[-1]] > bound):
+                return ranked
+            size *= 4
 
     def count(self, word: str) -> int:
         """Records holding `word`, over every segment."""

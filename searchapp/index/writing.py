@@ -1,0 +1,207 @@
+"""Writing records into shards: which shard holds a record, the drafts a full build spills
+to disk per shard, one shard built by one process, and an incremental run's changes
+committed shard by shard.
+
+A record goes to the shard a hash of its id names, so the same record is always in the same
+shard, whatever file its drafts come from. A full build does not hold every draft in memory
+(a million records' drafts were gigabytes): parsed drafts are appended to their shard's
+spill file as they arrive, and each shard's process reads back one record's drafts at a
+time, in id order, by offsets into its file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import mmap
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from ..engine import columns, lexicon, segments, shards
+from ..ingest import records
+from ..ingest.seeds import Problem
+from .schema import FACET_COLUMNS, WORD_FIELDS, to_document
+
+SPILL = "spill-{:02d}.tmp"  # beside the shards in the build folder; gone once written
+WRITER_MB = 256  # Whoosh's posting pool per shard writer
+MAX_DEFAULT_SHARDS = 8
+
+
+def default_shards() -> int:
+    """One shard per core (each is written by a process of its own), at most 8."""
+    return max(1, min(MAX_DEFAULT_SHARDS, os.cpu_count() or 1))
+
+
+def shard_of(record_id: str, count: int) -> int:
+    """The shard a record lives in: stable across runs, machines and Python versions."""
+    if count == 1:
+        return 0
+    digest = hashlib.blake2b(record_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % count
+
+
+def merge(record_id: str, drafts: list[dict | str]) -> tuple[dict | None, list[Problem]]:
+    """The Whoosh document of one record from its drafts (None when they make no record)."""
+    drafts = [json.loads(d) if isinstance(d, str) else d for d in drafts]
+    record, problems = records.build(record_id, drafts)
+    if record is None:
+        return None, problems
+    return to_document(record, sorted(drafts, key=records.draft_order)), problems
+
+
+def keep_columns(folder: Path) -> None:
+    """Enumerate the facet columns and list the words of a shard's new segments now, so that
+    no serving process pays for it on its first search (seconds at 1M records); a file that
+    cannot be written is made by the first search instead."""
+    gen = shards.latest(folder)
+    if gen < 0:
+        return
+    reader = shards.reader([folder], [gen], gen)
+    try:
+        leaves = segments.leaves(reader)
+        columns.prepare(leaves, list(FACET_COLUMNS), folder)
+        lexicon.prepare(leaves, list(WORD_FIELDS), folder)
+    finally:
+        reader.close()
+
+
+# -- a full build ---------------------------------------------------------------------------
+
+class Spill:
+    """Drafts appended to one file per shard as the parsers hand them over."""
+
+    def __init__(self, build: Path, count: int):
+        self.paths = [build / SPILL.format(i) for i in range(count)]
+        self._files = [open(p, "wb") for p in self.paths]
+        self.count = count
+        self.drafts = 0
+
+    def add(self, drafts: Iterable[tuple[str, str]]) -> None:
+        for rid, draft in drafts:
+            if "\n" in rid or "\t" in rid:
+                continue  # cannot happen (ids are hex digests); a line must stay one draft
+            self._files[shard_of(rid, self.count)].write(f"{rid}\t{draft}\n".encode("utf-8"))
+            self.drafts += 1
+
+    def close(self) -> None:
+        for f in self._files:
+            f.close()
+
+    def remove(self) -> None:
+        self.close()
+        for p in self.paths:
+            p.unlink(missing_ok=True)
+
+
+@dataclass
+class Written:
+    """What writing one shard did, sent back to the indexer."""
+
+    added: int = 0
+    generation: int = 0
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def write_all(folders: list[Path], spill: Spill, processes: int) -> list[Written]:
+    """Build every shard from its spill file, `processes` shards at a time."""
+    spill.close()
+    jobs = list(zip(folders, spill.paths))
+    if processes <= 1 or len(jobs) == 1:
+        return [write_shard(job) for job in jobs]
+    # Forked: the children share the parent's memory (its manifest entries) copy-on-write.
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=min(processes, len(jobs)), mp_context=context) as pool:
+        return list(pool.map(write_shard, jobs))
+
+
+def write_shard(job: tuple[Path, Path]) -> Written:
+    """Write one shard from its spill file: each record merged from its drafts, in id order
+    (ties in a ranking fall back to id order, and documents numbered the same way keep
+    runs of equal values together)."""
+    folder, spill_path = job
+    done = Written()
+    where: dict[str, list[tuple[int, int]]] = {}
+    with open(spill_path, "rb") as f:
+        position = 0
+        for line in f:
+            tab = line.index(b"\t")
+            where.setdefault(line[:tab].decode("utf-8"), []).append(
+                (position + tab + 1, len(line) - tab - 2))
+            position += len(line)
+    writer = shards.writer(folder, limitmb=WRITER_MB)
+    try:
+        with open(spill_path, "rb") as f, \
+                (mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if position else _Empty()) as data:
+            for rid in sorted(where):
+                drafts = [data[start:start + length].decode("utf-8")
+                          for start, length in where.pop(rid)]
+                doc, problems = merge(rid, drafts)
+                done.warnings.extend(problems)
+                if doc is not None:
+                    writer.add_document(**doc)
+                    done.added += 1
+        writer.commit()
+    except BaseException:
+        cancel(writer)
+        raise
+    spill_path.unlink(missing_ok=True)
+    keep_columns(folder)
+    done.generation = shards.latest(folder)
+    return done
+
+
+class _Empty:
+    """An empty spill file cannot be mapped."""
+
+    def __enter__(self) -> bytes:
+        return b""
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+# -- an incremental run ---------------------------------------------------------------------
+
+def apply(folders: list[Path], starts: list[int], writes: list[tuple[int | None, dict | None]],
+          lock_timeout: float) -> dict[int, int]:
+    """Delete and add, one commit per shard touched; returns {shard: its new generation}.
+
+    `starts` are the first global document numbers of each shard in the reader the plan was
+    made with. The index's write lock is held for the whole run, so those numbers still name
+    the same records: deleting by number skips a term lookup per record in every segment.
+    """
+    by_shard: dict[int, list[tuple[int | None, dict | None]]] = {}
+    for docnum, doc in writes:
+        if docnum is not None:
+            shard = max(i for i, s in enumerate(starts) if s <= docnum)
+            by_shard.setdefault(shard, []).append((docnum - starts[shard], None))
+        if doc is not None:
+            by_shard.setdefault(shard_of(doc["id"], len(folders)), []).append((None, doc))
+    generations = {}
+    for shard, changes in sorted(by_shard.items()):
+        writer = shards.writer(folders[shard], timeout=lock_timeout)
+        try:
+            for docnum, doc in changes:
+                if docnum is not None:
+                    writer.delete_document(docnum)
+                if doc is not None:
+                    writer.add_document(**doc)
+            writer.commit(mergetype=segments.merge_tiers)
+        except BaseException:
+            cancel(writer)
+            raise
+        keep_columns(folders[shard])
+        generations[shard] = shards.latest(folders[shard])
+    return generations
+
+
+def cancel(writer) -> None:
+    """Abandon a write; on a full or read-only disk even cleaning up can fail."""
+    try:
+        writer.cancel()
+    except Exception:
+        pass

@@ -1,0 +1,117 @@
+"""`searchapp index --watch` driven by file-system events: new, changed, deleted and moved
+files are indexed without scanning the seeds folder (the indexer counts its scans)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+
+from searchapp.index.indexer import Indexer
+from searchapp.index.watch import watch
+from searchapp.search import SearchIndex, SearchRequest
+from searchapp.settings import Settings
+
+from conftest import write_generated
+
+
+def _article(title: str) -> str:
+    return f'---\ntitle: "{title}"\nexcerpt: "Filed by the watch test."\n---\n'
+
+
+class Watching:
+    """`watch` running in a thread over one seeds folder, with what each run reported."""
+
+    def __init__(self, seeds, index, **settings):
+        self.indexer = Indexer(seeds, index, lock_timeout=5)
+        self.summaries = []
+        self.stopping = False
+        self.settings = Settings(seeds=seeds, index=index, **settings)
+        self.thread = threading.Thread(target=watch, daemon=True, kwargs=dict(
+            indexer=self.indexer, settings=self.settings, report=self.summaries.append,
+            stop=lambda: self.stopping))
+        self.thread.start()
+
+    def wait_for(self, check, timeout: float = 20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for summary in list(self.summaries):
+                if check(summary):
+                    return summary
+            time.sleep(0.02)
+        raise AssertionError(f"no run matched; runs: {[s.line() for s in self.summaries]}")
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(timeout=10)
+
+
+def _found(index_dir, q: str) -> int:
+    index = SearchIndex(index_dir)
+    try:
+        return index.search(SearchRequest(q=q, typing=False)).total
+    finally:
+        index.close()
+
+
+def test_new_changed_deleted_and_moved_files_are_indexed_without_a_folder_scan(tmp_path):
+    seeds, index = tmp_path / "seeds", tmp_path / "index"
+    write_generated(seeds, 300)
+    w = Watching(seeds, index)
+    try:
+        w.wait_for(lambda s: s.full)
+        assert w.indexer.scans == 1  # the first run's
+        for n in range(3):
+            (seeds / f"new-{n}.txt").write_text(_article(f"Quokkas sighted in town {n}"),
+                                                encoding="utf-8")
+        w.wait_for(lambda s: s.new >= 1)
+        w.wait_for(lambda s: sum(x.added for x in w.summaries[1:]) >= 3)
+        assert _found(index, "quokkas") == 3
+
+        (seeds / "new-0.txt").write_text(_article("Wombats instead"), encoding="utf-8")
+        (seeds / "new-1.txt").unlink()
+        w.wait_for(lambda s: s.deleted == 1 or s.changed == 1)
+        w.wait_for(lambda s: _found(index, "quokkas") == 1 and _found(index, "wombats") == 1)
+
+        # A folder of files moved in at once makes one event, for the folder.
+        batch = tmp_path / "batch"
+        batch.mkdir()
+        for n in range(4):
+            (batch / f"b{n}.txt").write_text(_article(f"Platypus report {n}"), encoding="utf-8")
+        os.rename(batch, seeds / "batch")
+        w.wait_for(lambda s: _found(index, "platypus") == 4)
+        # ... and moving it away takes its records.
+        shutil.move(seeds / "batch", tmp_path / "gone")
+        w.wait_for(lambda s: _found(index, "platypus") == 0)
+        assert w.indexer.scans == 1, "a watched run scanned the whole seeds folder"
+    finally:
+        w.stop()
+
+
+def test_a_file_rejected_while_half_written_is_indexed_once_it_is_whole(tmp_path):
+    seeds, index = tmp_path / "seeds", tmp_path / "index"
+    write_generated(seeds, 20)
+    w = Watching(seeds, index)
+    try:
+        w.wait_for(lambda s: s.full)
+        path = seeds / "arriving.txt"
+        path.write_text('---\ntitle: "Half writ', encoding="utf-8")
+        time.sleep(0.3)
+        path.write_text(_article("Echidnas are whole now"), encoding="utf-8")
+        w.wait_for(lambda s: _found(index, "echidnas") == 1)
+    finally:
+        w.stop()
+
+
+def test_polling_finds_new_files_where_events_do_not_arrive(tmp_path):
+    seeds, index = tmp_path / "seeds", tmp_path / "index"
+    write_generated(seeds, 20)
+    w = Watching(seeds, index, watch_polling=True, watch_interval=0.1, watch_settle=0.2)
+    try:
+        w.wait_for(lambda s: s.full)
+        (seeds / "polled.txt").write_text(_article("Numbats by polling"), encoding="utf-8")
+        w.wait_for(lambda s: _found(index, "numbats") == 1)
+        assert w.indexer.scans > 1
+    finally:
+        w.stop()
