@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import re
 import resource
 import shutil
@@ -108,11 +109,11 @@ def du_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
 
 
-def timed_index(seeds: Path, index: Path, full: bool) -> tuple[float, int, float, str]:
+def timed_index(seeds: Path, index: Path, full: bool, *extra: str) -> tuple[float, int, float, str]:
     """Run `searchapp index` as its own process: seconds, records added, peak MB, summary."""
     started = time.perf_counter()
     proc = subprocess.Popen([str(BIN / "searchapp"), "index", "--seeds", str(seeds), "--index",
-                             str(index)] + (["--full"] if full else []),
+                             str(index)] + (["--full"] if full else []) + list(extra),
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     peak = 0.0
     while proc.poll() is None:
@@ -170,7 +171,47 @@ def http_load(base: str, urls: list[str], clients: int, rounds: int) -> tuple[fl
     return len(latencies) / elapsed, pct(latencies), errors
 
 
-def run(size: str, work: Path, clients: int, runs: int, keep: bool = False) -> None:
+def writer_scaling(seeds: Path, work: Path, size: str, added: int, mix, runs: int
+                   ) -> list[tuple[str, str, str, str]]:
+    """Full builds with 1, 2, ... shards (a writer process each), up to the cores there are,
+    and the search-page mix over the one-shard index against the default one."""
+    rows = []
+    one = None
+    for n in range(1, (os.cpu_count() or 1) + 1):
+        target = work / f"index-{size}-shards{n}"
+        shutil.rmtree(target, ignore_errors=True)
+        seconds, count, peak, _ = timed_index(seeds, target, True, "--shards", str(n))
+        rows.append((f"  {n} writer process{'es' if n > 1 else ''}: records/s; peak MB",
+                     f"{count / seconds:,.0f}; {peak:,.0f}", "", ""))
+        if n == 1:
+            one = target
+        else:
+            shutil.rmtree(target, ignore_errors=True)
+    if one is not None and mix:
+        index = SearchIndex(one, freeze_gc=True)
+        rows.append(("search-page data p50/p95/p99 over 1 shard, ms",
+                      "/".join(f"{x:.1f}" for x in pct(page_mix(index, mix, runs))), "", ""))
+        index.close()
+        shutil.rmtree(one, ignore_errors=True)
+    return rows
+
+
+def page_mix(index: SearchIndex, mix, runs: int) -> list[float]:
+    """Milliseconds of each search of the mix, `runs` times, after one run to warm up."""
+    out = []
+    for r in range(runs + 1):
+        for _, params, _, _ in mix:
+            req = SearchRequest.from_params({k: [v] for k, v in params.items()})
+            index.forget_recent()
+            t = time.perf_counter()
+            index.search(req, terms=False)
+            if r:
+                out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
+        writers: bool = False) -> None:
     count = SIZES[size]
     seeds, index_dir = work / f"seeds-{size}", work / f"index-{size}"
     print(machine())
@@ -243,6 +284,10 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False) -> N
     rows.append(("  same, kept for the generation", "/".join(f"{x:.1f}" for x in pct(cached)[:2]), "", ""))
     rows += typed_mix(index, conn, runs)
     index.close()
+    if writers:
+        rows.append((f"full index by writer processes (default shards: {len(store.live(index_dir).shards)})",
+                     "", "", ""))
+        rows += writer_scaling(seeds, work, size, 0, mix, runs)
 
     # The real server: HTTP under concurrent clients, then 100 new files until it finds them.
     port = free_port()
@@ -269,14 +314,36 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False) -> N
         found = _wait_found(base, q, before, t)
         t = time.perf_counter()
         fts_peer.load(conn, added)
-        rows.append(("100 new seed files until searchable, s", f"{found:.2f}", f"{time.perf_counter() - t:.2f}", ""))
+        rows.append(("100 new seed files until searchable: one-shot `searchapp index`, s",
+                     f"{found:.2f}", f"{time.perf_counter() - t:.2f}", ""))
+        seconds = timed_index(seeds, index_dir, full=False)[0]
+        rows.append(("  `searchapp index` with nothing new, s", f"{seconds:.2f}", "", ""))
+        watcher = subprocess.Popen([str(BIN / "searchapp"), "index", "--watch", "--seeds", str(seeds),
+                                    "--index", str(index_dir)], stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
+        try:
+            watcher.stdout.readline()  # its first run is done: it is watching
+            staging = work / "staging"
+            shutil.rmtree(staging, ignore_errors=True)
+            more = write_seeds(staging, 100, seed=2, start_index=count + 101)
+            q = query_for(fts_peer.read_seed(more[-1])["title"])
+            before = _total(base, q)
+            t = time.perf_counter()
+            for path in more:  # as a batch lands: each moved into place
+                os.replace(path, seeds / path.name)
+            found = _wait_found(base, q, before, t)
+            shutil.rmtree(staging, ignore_errors=True)
+            rows.append(("  with `searchapp index --watch` running, s", f"{found:.2f}", "", ""))
+        finally:
+            watcher.send_signal(signal.SIGINT)
+            watcher.wait(timeout=60)
         pss, peaks = _server_mb(server.pid)
         rows.append(("server memory, all processes: PSS now; peak RSS added up, MB",
                      f"{pss:,.0f}; {peaks:,.0f}", "", ""))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-        for n in range(count + 1, count + 101):
+        for n in range(count + 1, count + 201):
             (seeds / f"gen_{n:06d}.txt").unlink(missing_ok=True)  # the next run starts from the same files
     conn.close()
     width = max(len(r[0]) for r in rows)
@@ -466,9 +533,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--keep-index", action="store_true",
                     help="reuse the index and the peer's database of an earlier run (no full-index figures)")
+    ap.add_argument("--writers", action="store_true",
+                    help="also build with 1, 2, ... shards up to the cores (records/s by writer "
+                         "processes) and time the mix over one shard")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    run(args.size, args.work, args.clients, args.runs, args.keep_index)
+    run(args.size, args.work, args.clients, args.runs, args.keep_index, args.writers)
     return 0
 
 

@@ -58,9 +58,11 @@ def mutate(seeds: Path, rng: random.Random, start: int) -> int:
 # -- faults during indexing -------------------------------------------------------------------
 
 def test_kill_9_at_random_moments_loses_nothing(tmp_path, slow):
+    """Over 3 shards: a run killed between two shards' commits, or after them but before
+    the index-wide pointer moved, must leave what readers see whole, and converge."""
     seeds, index = tmp_path / "seeds", tmp_path / "index"
     write_generated(seeds, 1500)
-    build(seeds, index)
+    build(seeds, index, shards=3)
     server = SearchIndex(index)  # a running server's view of the index
     served = server.search(SearchRequest(q="police")).total
     rng = random.Random(9)
@@ -70,7 +72,7 @@ def test_kill_9_at_random_moments_loses_nothing(tmp_path, slow):
     for round_no in range(kills):
         next_file = mutate(seeds, rng, next_file)
         proc = searchapp("index", "--seeds", str(seeds), "--index", str(index),
-                         *(["--full"] if round_no % 3 == 0 else []))
+                         *(["--full", "--shards", "3"] if round_no % 3 == 0 else []))
         time.sleep(rng.uniform(0.05, 2.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -83,8 +85,9 @@ def test_kill_9_at_random_moments_loses_nothing(tmp_path, slow):
         assert server.search(SearchRequest(q="police")).total == expected > 0
         # The next run finishes (no stale lock) and equals a full rebuild.
         build(seeds, index)
+        assert len(store.live(index).shards) == 3
         reference = tmp_path / f"reference-{round_no}"
-        build(seeds, reference, full=True)
+        build(seeds, reference, full=True, shards=1)
         assert index_contents(index) == index_contents(reference)
         shutil.rmtree(reference)
         compared += 1
