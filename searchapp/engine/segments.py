@@ -50,7 +50,14 @@ def alive(leaves: list[Leaf], size: int) -> np.ndarray:
 TIER = 4
 
 
-def merge_tiers(writer, existing: list) -> list:
+def tiered(budget: int | None = None):
+    """`merge_tiers` merging at most `budget` records of existing segments (None: no bound).
+    Merging costs ~7 s per 10,000 records here, so a run that must be searchable in a second
+    merges little, and what it leaves is merged when there is time (a watcher, when idle)."""
+    return lambda writer, existing: merge_tiers(writer, existing, budget)
+
+
+def merge_tiers(writer, existing: list, budget: int | None = None) -> list:
     """Whoosh merge policy (`writer.commit(mergetype=merge_tiers)`): the segments to keep as
     they are; the others are merged into the commit's new segment.
 
@@ -69,10 +76,13 @@ def merge_tiers(writer, existing: list) -> list:
     # Nothing a quarter the size of the largest or more is merged: two segments of the same
     # size (a full build's) would otherwise be rewritten whole by a run that adds nothing.
     cap = max((s.doc_count_all() for s in existing), default=0) / TIER
+    merging = 0
     for seg in sorted(existing, key=lambda s: s.doc_count_all()):
         n = seg.doc_count_all()
-        if n > cap or ((merge or total) and n > TIER * total):
+        if n > cap or ((merge or total) and n > TIER * total) \
+                or (budget is not None and merging + n > budget):
             break
+        merging += n
         merge.append(seg)
         total += n
     if not merge or (len(merge) == 1 and not added):

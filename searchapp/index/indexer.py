@@ -150,6 +150,26 @@ class Indexer:
         summary.seconds = time.perf_counter() - started
         return summary
 
+    def tidy(self) -> bool:
+        """Merge what incremental runs left unmerged (they merge little, to be quick): for a
+        watcher, when it has nothing else to do. True when the index changed."""
+        with store.write_lock(self.root, self.lock_timeout):
+            current = store.live(self.root)
+            if current is None or not current.shards or not current.build.is_dir() \
+                    or store.format_of(current.build) != store.FORMAT:
+                return False
+            for folder, gen in zip(current.folders, current.shards):
+                shards.rollback(folder, gen)
+            touched = writing.tidy(current.folders, self.lock_timeout)
+            if not touched:
+                return False
+            gens = [touched.get(i, gen) for i, gen in enumerate(current.shards)]
+            now = store.make_live(self.root, current.build, current.generation + 1, gens)
+            for i in touched:
+                shards.clean(current.folders[i], {current.shards[i], gens[i]})
+            Manifest.move_on(current.build, current.generation, now.generation)
+            return True
+
     # -- incremental: plan, then apply ------------------------------------------------------
 
     def _incremental(self, current: store.Live, changed: set[str] | None) -> Summary:
@@ -165,7 +185,8 @@ class Indexer:
             plan = self._plan(build, searcher, current.generation, summary, changed)
             starts = _shard_starts(searcher, folders)
         if plan.writes:
-            touched = writing.apply(folders, starts, plan.writes, self.lock_timeout)
+            touched = writing.apply(folders, starts, plan.writes, self.lock_timeout,
+                                    0 if changed is not None else writing.MERGE_BUDGET)
             gens = [touched.get(i, gen) for i, gen in enumerate(current.shards)]
             before = current
             current = store.make_live(self.root, build, current.generation + 1, gens)

@@ -123,6 +123,17 @@ class Manifest:
                 db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                                (("generation", self.generation), ("written_ns", self.written_ns)))
 
+    @staticmethod
+    def move_on(build: Path, was: int, now: int) -> None:
+        """The index moved from generation `was` to `now` without any file changing (its
+        segments were merged): a manifest that listed everything still does."""
+        try:
+            with closing(sqlite3.connect(build / NAME)) as db, db:
+                db.execute("UPDATE meta SET value = ? WHERE key = 'generation' AND value = ?",
+                           (now, was))
+        except sqlite3.Error:
+            pass  # the next run finds it stale, scans, and converges
+
     def unchanged(self, rel: str, st: os.stat_result) -> bool:
         """Whether a file can be skipped: same size and mtime as indexed, and not racy."""
         entry = self.files.get(rel)

@@ -6,7 +6,8 @@ hundred new ones. Events are gathered from before the first run, so nothing writ
 runs is missed. A batch of events is handed over once no new event has come for `STEP_MS`:
 a file closed after writing, or moved into place, makes no further events, while one still
 being written keeps making them. A file that is bad once written is reported, and retried the
-next time it changes.
+next time it changes. Runs merge few segments, to be quick; what they leave is merged once
+no event has come for `TIDY_AFTER` seconds.
 
 On network and container mounts events do not arrive: with the `watch_polling` setting the
 folder is scanned every `watch_interval` seconds instead, and a change is indexed once the
@@ -26,6 +27,7 @@ from .indexer import IGNORED_SUFFIXES, Indexer, Summary, scan
 STEP_MS = 50  # quiet this long after an event: the batch is complete
 DEBOUNCE_MS = 1000  # a batch is handed over after this long even while events keep coming
 TICK_MS = 500  # how often `stop` is asked while nothing happens
+TIDY_AFTER = 5.0  # seconds without events after which the segments runs left are merged
 
 
 def watch(indexer: Indexer, settings, report: Callable[[Summary], None], full_first: bool = False,
@@ -39,15 +41,20 @@ def watch(indexer: Indexer, settings, report: Callable[[Summary], None], full_fi
     with RustNotify([str(indexer.seeds)], False, False, 300, True, True) as events:
         report(indexer.run(full=full_first))
         cancel = threading.Event()
+        untidy_since = None  # a run merged less than it could, to be quick
         while not stop():
             raw = events.watch(DEBOUNCE_MS, STEP_MS, TICK_MS, cancel)
             if raw == "signal":
                 raise KeyboardInterrupt
             if isinstance(raw, str):  # "timeout" or "stop"
+                if untidy_since is not None and time.monotonic() - untidy_since > TIDY_AFTER:
+                    untidy_since = None
+                    indexer.tidy()
                 continue
             changed = _relative(indexer.seeds, (path for _, path in raw))
             if changed:
                 report(indexer.run(changed=changed))
+                untidy_since = time.monotonic()
 
 
 def _relative(seeds: Path, paths) -> set[str]:
