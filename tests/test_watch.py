@@ -115,3 +115,33 @@ def test_polling_finds_new_files_where_events_do_not_arrive(tmp_path):
         assert w.indexer.scans > 1
     finally:
         w.stop()
+
+
+def test_segments_watched_runs_leave_are_merged_when_the_watcher_is_idle(tmp_path):
+    """A watched run merges nothing (to be searchable at once); `tidy` merges what the runs
+    left, and the answers do not change."""
+    from searchapp.index import store
+
+    seeds, index = tmp_path / "seeds", tmp_path / "index"
+    write_generated(seeds, 60)
+    indexer = Indexer(seeds, index, lock_timeout=5, shards=1)
+    indexer.run(full=True)
+    for n in range(4):
+        added = write_generated(seeds, 5, start=1000 + 10 * n)
+        assert indexer.run(changed={p.name for p in added}).added >= 5
+
+    def segments() -> int:
+        with store.open_live(index).searcher() as s:
+            return len(s.reader().leaf_readers())
+
+    server = SearchIndex(index)
+    before = server.search(SearchRequest(q="police", typing=False, per_page=100))
+    assert segments() == 5
+    assert indexer.tidy()
+    assert segments() < 5
+    after = server.search(SearchRequest(q="police", typing=False, per_page=100))
+    assert after.generation != before.generation
+    assert [h.id for h in after.hits] == [h.id for h in before.hits] and after.total > 0
+    assert not indexer.tidy()  # nothing left to merge
+    assert indexer.run().added == 0 and indexer.scans == 2  # the manifest still lists everything
+    server.close()
