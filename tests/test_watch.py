@@ -7,6 +7,7 @@ import os
 import shutil
 import threading
 import time
+from contextlib import contextmanager
 
 from searchapp.index.indexer import Indexer
 from searchapp.index.watch import watch
@@ -24,6 +25,7 @@ class Watching:
     """`watch` running in a thread over one seeds folder, with what each run reported."""
 
     def __init__(self, seeds, index, **settings):
+        self.seeds, self.index = seeds, index
         self.indexer = Indexer(seeds, index, lock_timeout=5)
         self.summaries = []
         self.stopping = False
@@ -47,6 +49,19 @@ class Watching:
         self.thread.join(timeout=10)
 
 
+@contextmanager
+def watching(tmp_path, files: int, **settings):
+    """A watcher over `files` generated seeds, once its first run is done."""
+    seeds, index = tmp_path / "seeds", tmp_path / "index"
+    write_generated(seeds, files)
+    w = Watching(seeds, index, **settings)
+    try:
+        w.wait_for(lambda s: s.full)
+        yield w
+    finally:
+        w.stop()
+
+
 def _found(index_dir, q: str) -> int:
     index = SearchIndex(index_dir)
     try:
@@ -56,11 +71,8 @@ def _found(index_dir, q: str) -> int:
 
 
 def test_new_changed_deleted_and_moved_files_are_indexed_without_a_folder_scan(tmp_path):
-    seeds, index = tmp_path / "seeds", tmp_path / "index"
-    write_generated(seeds, 300)
-    w = Watching(seeds, index)
-    try:
-        w.wait_for(lambda s: s.full)
+    with watching(tmp_path, 300) as w:
+        seeds, index = w.seeds, w.index
         assert w.indexer.scans == 1  # the first run's
         for n in range(3):
             (seeds / f"new-{n}.txt").write_text(_article(f"Quokkas sighted in town {n}"),
@@ -85,36 +97,22 @@ def test_new_changed_deleted_and_moved_files_are_indexed_without_a_folder_scan(t
         shutil.move(seeds / "batch", tmp_path / "gone")
         w.wait_for(lambda s: _found(index, "platypus") == 0)
         assert w.indexer.scans == 1, "a watched run scanned the whole seeds folder"
-    finally:
-        w.stop()
 
 
 def test_a_file_rejected_while_half_written_is_indexed_once_it_is_whole(tmp_path):
-    seeds, index = tmp_path / "seeds", tmp_path / "index"
-    write_generated(seeds, 20)
-    w = Watching(seeds, index)
-    try:
-        w.wait_for(lambda s: s.full)
-        path = seeds / "arriving.txt"
+    with watching(tmp_path, 20) as w:
+        path = w.seeds / "arriving.txt"
         path.write_text('---\ntitle: "Half writ', encoding="utf-8")
         time.sleep(0.3)
         path.write_text(_article("Echidnas are whole now"), encoding="utf-8")
-        w.wait_for(lambda s: _found(index, "echidnas") == 1)
-    finally:
-        w.stop()
+        w.wait_for(lambda s: _found(w.index, "echidnas") == 1)
 
 
 def test_polling_finds_new_files_where_events_do_not_arrive(tmp_path):
-    seeds, index = tmp_path / "seeds", tmp_path / "index"
-    write_generated(seeds, 20)
-    w = Watching(seeds, index, watch_polling=True, watch_interval=0.1, watch_settle=0.2)
-    try:
-        w.wait_for(lambda s: s.full)
-        (seeds / "polled.txt").write_text(_article("Numbats by polling"), encoding="utf-8")
-        w.wait_for(lambda s: _found(index, "numbats") == 1)
+    with watching(tmp_path, 20, watch_polling=True, watch_interval=0.1, watch_settle=0.2) as w:
+        (w.seeds / "polled.txt").write_text(_article("Numbats by polling"), encoding="utf-8")
+        w.wait_for(lambda s: _found(w.index, "numbats") == 1)
         assert w.indexer.scans > 1
-    finally:
-        w.stop()
 
 
 def test_segments_watched_runs_leave_are_merged_when_the_watcher_is_idle(tmp_path):
