@@ -27,7 +27,7 @@ from ..engine import shards, zerocopy
 from ..ingest import records
 from ..ingest.seeds import Limits, Problem, SeedRejected, parse_bytes
 from . import spelling, store, writing
-from .manifest import HELD, Manifest
+from .manifest import HELD, Manifest, Rows
 from .schema import source_token
 
 IGNORED_SUFFIXES = ("~", ".tmp", ".swp", ".part", ".crdownload")
@@ -296,24 +296,36 @@ class Indexer:
     # -- full rebuild -------------------------------------------------------------------------
 
     def _full(self, old_build: Path | None) -> Summary:
+        """Build the index anew beside the live one. Nothing the size of the collection is
+        held in memory: drafts go to spill files per shard, manifest rows to the database,
+        as each file is read."""
         summary = Summary(full=True)
         files = self._scan()
         summary.seen = len(files)
-        old_manifest = Manifest.read(old_build)
+        rels = sorted(files)
+        del files
         build = store.new_build(self.root, self.shards)
         folders = store.shard_folders(build, self.shards)
         spill = writing.Spill(build, self.shards)
+        rows = Rows(build)
+
+        def take(item: _Loaded) -> bool:
+            """Spill a read file's drafts and list it; keep only the rejected."""
+            if item.drafts is None:
+                return True
+            spill.add(item.drafts)
+            rows.add(item.rel, item.entry)
+            summary.warnings.extend(item.warnings)
+            return False
+
         try:
-            loaded = self._load(sorted(files), Manifest(), spill.add)
-            good = [l for l in loaded if l.drafts is not None]
-            summary.warnings.extend(w for l in good for w in l.warnings)
-            held = self._held_from(old_build, loaded, summary)
-            for rel_drafts in held.values():  # what a now-broken file gave before: nothing is lost
+            rejected = self._load(rels, Manifest(), take)
+            del rels
+            held = self._held_from(old_build, rejected, summary)
+            kept_entries = Manifest.read(old_build, only=set(held)) if held else Manifest()
+            for rel, rel_drafts in held.items():  # what a now-broken file gave: nothing is lost
                 spill.add((d["id"], json.dumps(d, ensure_ascii=False)) for d in rel_drafts)
-            summary.new = sum(1 for rel in files if rel not in old_manifest)
-            summary.changed = sum(1 for l in good if l.rel in old_manifest
-                                  and old_manifest.get(l.rel).get("sha1") != l.entry["sha1"])
-            summary.deleted = len(set(old_manifest.files) - set(files))
+                rows.add(rel, kept_entries.get(rel) or dict(HELD))
             # A process per shard where there are cores and records enough to pay for them.
             # Forked children share this process's memory: without freezing, the garbage
             # collector would touch every object's header in each and copy them all.
@@ -323,17 +335,17 @@ class Indexer:
                 written = writing.write_all(folders, spill, processes)
             finally:
                 gc.unfreeze()
+            for part in written:
+                summary.added += part.added
+                summary.warnings.extend(part.warnings)
+            gens = [part.generation for part in written]
+            self._spell(build, store.Live(build, 1, tuple(gens)), summary, always=True)
+            rows.finish(1)
+            summary.new, summary.changed, summary.deleted = rows.compare(
+                old_build, {item.rel for item in rejected if item.rel not in held})
         finally:
             spill.remove()
-        for part in written:
-            summary.added += part.added
-            summary.warnings.extend(part.warnings)
-        gens = [part.generation for part in written]
-        self._spell(build, store.Live(build, 1, tuple(gens)), summary, always=True)
-        entries = {l.rel: l.entry for l in good}
-        for rel in held:
-            entries[rel] = old_manifest.get(rel) or dict(HELD)
-        Manifest(entries).write(build, 1)
+            rows.close()
         store.make_live(self.root, build, 1, gens)
         return summary
 
@@ -372,22 +384,23 @@ class Indexer:
         return doc
 
     def _load(self, rels: list[str], manifest: Manifest,
-              sink: Callable[[list[tuple[str, str]]], None] | None = None) -> list[_Loaded]:
+              keep: Callable[[_Loaded], bool] | None = None) -> list[_Loaded]:
         """Read, hash and parse files; a file whose content hash is unchanged is not parsed.
-        With `sink`, each file's drafts are handed to it as they arrive and not kept (the
-        item's drafts become an empty list: read, and good)."""
-        jobs = [(str(self.seeds), rel, self.limits, manifest.get(rel)) for rel in rels]
+        With `keep`, each item is handed to it as it arrives, and only those it returns
+        True for are kept."""
+        jobs = ((str(self.seeds), rel, self.limits, manifest.get(rel)) for rel in rels)
         workers = self.workers or (os.cpu_count() or 1)
         done: list[_Loaded] = []
+        seen = 0
 
         def take(item: _Loaded) -> None:
-            if sink is not None and item.drafts:
-                sink(item.drafts)
-                item.drafts = []
-            done.append(item)
-            self._tick(len(done), len(jobs))
+            nonlocal seen
+            seen += 1
+            if keep is None or keep(item):
+                done.append(item)
+            self._tick(seen, len(rels))
 
-        if len(jobs) >= PARALLEL_FROM and workers > 1:
+        if len(rels) >= PARALLEL_FROM and workers > 1:
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 for item in pool.map(_load_one, jobs, chunksize=64):
                     take(item)

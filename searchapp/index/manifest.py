@@ -150,3 +150,65 @@ class Manifest:
 
     def get(self, rel: str) -> dict[str, Any] | None:
         return self.files.get(rel)
+
+
+class Rows:
+    """A new build's manifest, written a batch of rows at a time as a full build reads its
+    files: a million entries held until the end were most of a full build's memory."""
+
+    BATCH = 10_000
+
+    def __init__(self, build: Path):
+        self.path = build / NAME
+        self._db = sqlite3.connect(self.path)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self._batch: list[tuple] = []
+
+    def add(self, rel: str, entry: dict[str, Any]) -> None:
+        self._batch.append((rel, entry.get("size"), entry.get("mtime_ns"), entry.get("sha1"),
+                            int(bool(entry.get("held")))))
+        if len(self._batch) >= self.BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO files (path, size, mtime_ns, sha1, held) "
+                                 "VALUES (?, ?, ?, ?, ?)", self._batch)
+        self._batch = []
+
+    def finish(self, generation: int) -> None:
+        """Call only after the index commit it describes."""
+        self._flush()
+        with self._db:
+            self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                 (("generation", generation), ("written_ns", time.time_ns())))
+
+    def compare(self, old_build: Path | None, rejected: set[str]) -> tuple[int, int, int]:
+        """(new, changed, deleted) files against the build this one replaces; `rejected`
+        are files read but not listed (bad now, and nothing of theirs kept)."""
+        db = self._db
+        db.execute("CREATE TEMP TABLE bad (path TEXT PRIMARY KEY)")
+        db.executemany("INSERT OR IGNORE INTO bad VALUES (?)", ((r,) for r in rejected))
+        old = None if old_build is None else old_build / NAME
+        if old is None or not old.exists():
+            listed = db.execute("SELECT count(*) FROM files").fetchone()[0]
+            return listed + len(rejected), 0, 0
+        try:
+            db.execute("ATTACH DATABASE ? AS old", (str(old),))
+            new = db.execute("SELECT count(*) FROM (SELECT path FROM main.files UNION "
+                             "SELECT path FROM bad) WHERE path NOT IN "
+                             "(SELECT path FROM old.files)").fetchone()[0]
+            changed = db.execute("SELECT count(*) FROM main.files f JOIN old.files g "
+                                 "USING (path) WHERE f.held = 0 AND g.held = 0 "
+                                 "AND f.sha1 IS NOT g.sha1").fetchone()[0]
+            deleted = db.execute("SELECT count(*) FROM old.files WHERE path NOT IN "
+                                 "(SELECT path FROM main.files) AND path NOT IN "
+                                 "(SELECT path FROM bad)").fetchone()[0]
+            db.execute("DETACH DATABASE old")
+        except sqlite3.Error:  # the old one is damaged: the counts are what they can be
+            return 0, 0, 0
+        return new, changed, deleted
+
+    def close(self) -> None:
+        self._db.close()
