@@ -214,9 +214,7 @@ class Indexer:
             manifest = Manifest.read(build)
             files = self._scan()
             summary.seen = len(files)
-        unchanged = manifest.unchanged
-        loaded = self._load(sorted(rel for rel, st in files.items() if not unchanged(rel, st)),
-                            manifest)
+        loaded = self._load(manifest.stale(files), manifest)
         changed = {l.rel for l in loaded if l.drafts is not None or l.problem}
         deleted = {rel for rel in manifest.files if rel not in files}
         summary.new = sum(1 for rel in changed if rel not in manifest)
@@ -243,7 +241,7 @@ class Indexer:
         held = _rejections(loaded, searcher, summary)
 
         plan = Plan(loaded, retired, existing, new_drafts, manifest,
-                    self._next_manifest(manifest, files, loaded, held)
+                    self._next_manifest(manifest, deleted, loaded, held)
                     if loaded or deleted or held else manifest)  # nothing changed: the same
         for rid in sorted(set(existing) | set(new_drafts)):
             old = existing.get(rid)
@@ -282,16 +280,25 @@ class Indexer:
         return dict(sorted(files.items()))
 
     @staticmethod
-    def _next_manifest(manifest: Manifest, files: dict, loaded: list[_Loaded],
+    def _next_manifest(manifest: Manifest, deleted: set[str], loaded: list[_Loaded],
                        held: dict[str, list]) -> Manifest:
-        """Unchanged files keep their entries; read files get new ones unless rejected."""
-        entries = {rel: manifest.files[rel] for rel in files if rel in manifest}
+        """Unchanged files keep their entries; read files get new ones unless rejected. It
+        remembers which rows it changed, so that writing it does not compare a million."""
+        entries = dict(manifest.files)  # one copy in C; a comprehension took 1.8 s at 1M
+        for rel in deleted:
+            entries.pop(rel, None)
+        changed = set()
         for item in loaded:
             if item.drafts is not None or (item.problem is None and item.rel in entries):
                 entries[item.rel] = item.entry
+                changed.add(item.rel)
         for rel in held:  # rejected, but the index keeps its records: the manifest must say so
-            entries.setdefault(rel, dict(HELD))
-        return Manifest(entries)
+            if rel not in entries:
+                entries[rel] = dict(HELD)
+                changed.add(rel)
+        out = Manifest(entries)
+        out.rows_changed, out.rows_gone = changed, deleted - set(held)
+        return out
 
     # -- full rebuild -------------------------------------------------------------------------
 

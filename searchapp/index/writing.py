@@ -159,9 +159,10 @@ def write_shard(job: tuple[Path, Path]) -> Written:
 # -- an incremental run ---------------------------------------------------------------------
 
 # Records of existing segments an incremental run merges at most: merging costs ~40 us per
-# distinct word of each segment merged (a 450-record segment: ~1 s), so a run merges a
-# little, a watched run (searchable in a second) nothing; the rest waits for `tidy`.
-MERGE_BUDGET = 2000
+# distinct word of each segment merged (a 450-record segment: ~1 s), so a run merges
+# nothing until a shard has MAX_SEGMENTS; a watcher merges them when idle (`tidy`).
+MERGE_BUDGET = 0
+MAX_SEGMENTS = 8  # per shard: past this, a run merges as the ladder says, whatever it costs
 
 
 def apply(folders: list[Path], starts: list[int], writes: list[tuple[int | None, dict | None]],
@@ -195,6 +196,8 @@ def _commit_shard(job: tuple[Path, list, float, int]) -> int:
     """One shard's deletes and adds in one commit; returns the shard's new generation."""
     folder, changes, lock_timeout, merge_budget = job
     writer = shards.writer(folder, timeout=lock_timeout)
+    if len(writer.segments) > MAX_SEGMENTS:
+        merge_budget = None  # too many left unmerged (no watcher tidies): the whole ladder
     try:
         for docnum, doc in changes:
             if docnum is not None:
