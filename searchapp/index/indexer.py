@@ -290,8 +290,9 @@ class Indexer:
         changed = set()
         for item in loaded:
             if item.drafts is not None or (item.problem is None and item.rel in entries):
+                if entries.get(item.rel) != item.entry:  # a racy file read again: the same
+                    changed.add(item.rel)
                 entries[item.rel] = item.entry
-                changed.add(item.rel)
         for rel in held:  # rejected, but the index keeps its records: the manifest must say so
             if rel not in entries:
                 entries[rel] = dict(HELD)
