@@ -147,7 +147,9 @@ def build(dates: np.ndarray, all_dates: np.ndarray, undated: int, interval: str 
 def dense_span(dates: np.ndarray) -> tuple[int, int] | None:
     """The shortest range of `dates` holding FOCUS_SHARE of them, if it is much shorter
     than their whole span; None when the whole span is the right one to draw."""
-    ordered = np.sort(dates)
+    # The whole collection's dates come sorted already: checking is a fiftieth of sorting
+    # them again (50 ms of every browse at 1M records).
+    ordered = dates if len(dates) < 2 or bool(np.all(dates[1:] >= dates[:-1])) else np.sort(dates)
     n = len(ordered)
     keep = int(np.ceil(FOCUS_SHARE * n))
     if n < 20 or keep >= n:
