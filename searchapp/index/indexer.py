@@ -185,8 +185,7 @@ class Indexer:
             plan = self._plan(build, searcher, current.generation, summary, changed)
             starts = _shard_starts(searcher, folders)
         if plan.writes:
-            touched = writing.apply(folders, starts, plan.writes, self.lock_timeout,
-                                    0 if changed is not None else writing.MERGE_BUDGET)
+            touched = writing.apply(folders, starts, plan.writes, self.lock_timeout)
             gens = [touched.get(i, gen) for i, gen in enumerate(current.shards)]
             before = current
             current = store.make_live(self.root, build, current.generation + 1, gens)

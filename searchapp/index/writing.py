@@ -158,15 +158,14 @@ def write_shard(job: tuple[Path, Path]) -> Written:
 
 # -- an incremental run ---------------------------------------------------------------------
 
-# Records of existing segments an incremental run merges at most: merging costs ~40 us per
-# distinct word of each segment merged (a 450-record segment: ~1 s), so a run merges
-# nothing until a shard has MAX_SEGMENTS; a watcher merges them when idle (`tidy`).
-MERGE_BUDGET = 0
-MAX_SEGMENTS = 8  # per shard: past this, a run merges as the ladder says, whatever it costs
+# Merging costs ~40 us per distinct word of each segment merged (a 450-record segment: ~1 s),
+# so an incremental run merges nothing until a shard holds more than MAX_SEGMENTS; then it
+# merges as the ladder says. A watcher merges them sooner, when idle (`tidy`).
+MAX_SEGMENTS = 8
 
 
 def apply(folders: list[Path], starts: list[int], writes: list[tuple[int | None, dict | None]],
-          lock_timeout: float, merge_budget: int = MERGE_BUDGET) -> dict[int, int]:
+          lock_timeout: float) -> dict[int, int]:
     """Delete and add, one commit per shard touched; returns {shard: its new generation}.
 
     `starts` are the first global document numbers of each shard in the reader the plan was
@@ -180,7 +179,7 @@ def apply(folders: list[Path], starts: list[int], writes: list[tuple[int | None,
             by_shard.setdefault(shard, []).append((docnum - starts[shard], None))
         if doc is not None:
             by_shard.setdefault(shard_of(doc["id"], len(folders)), []).append((None, doc))
-    jobs = [(folders[shard], changes, lock_timeout, merge_budget)
+    jobs = [(folders[shard], changes, lock_timeout)
             for shard, changes in sorted(by_shard.items())]
     if len(jobs) > 1 and (os.cpu_count() or 1) > 1:  # shards commit side by side
         context = multiprocessing.get_context("fork")
@@ -192,19 +191,18 @@ def apply(folders: list[Path], starts: list[int], writes: list[tuple[int | None,
     return {shard: gen for shard, gen in zip(sorted(by_shard), found)}
 
 
-def _commit_shard(job: tuple[Path, list, float, int]) -> int:
+def _commit_shard(job: tuple[Path, list, float]) -> int:
     """One shard's deletes and adds in one commit; returns the shard's new generation."""
-    folder, changes, lock_timeout, merge_budget = job
+    folder, changes, lock_timeout = job
     writer = shards.writer(folder, timeout=lock_timeout)
-    if len(writer.segments) > MAX_SEGMENTS:
-        merge_budget = None  # too many left unmerged (no watcher tidies): the whole ladder
+    budget = None if len(writer.segments) > MAX_SEGMENTS else 0  # None: the whole ladder
     try:
         for docnum, doc in changes:
             if docnum is not None:
                 writer.delete_document(docnum)
             if doc is not None:
                 writer.add_document(**doc)
-        writer.commit(mergetype=segments.tiered(merge_budget))
+        writer.commit(mergetype=segments.tiered(budget))
     except BaseException:
         cancel(writer)
         raise
