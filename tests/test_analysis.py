@@ -4,6 +4,8 @@ silently miss. Every analyser comes from searchapp/index/analysis.py."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from searchapp.index import analysis
 from searchapp.index.schema import build_schema
@@ -53,3 +55,25 @@ def test_the_index_analysers_are_whooshs_own_classes():
         analyzer = getattr(field, "analyzer", None)
         for part in getattr(analyzer, "items", [analyzer] if analyzer else []):
             assert type(part).__module__.startswith("whoosh."), (name, type(part))
+
+
+PIECES = list("aeiouAEIOU stnrlkSTNRLK.&'-_9ßéÆǅﬁİı\u0301\u200b") + [
+    "the ", " a ", " of ", "U.S.", "AT&T", "running", "Cafés", "e-mail"]
+WORDISH = st.lists(st.sampled_from(PIECES), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(WORDISH, st.text(max_size=40)))
+def test_the_bulk_writers_cuts_give_what_the_index_analysers_give(text):
+    """engine/bulk.py cuts text with `index_words` instead of Whoosh's token chain; a word or
+    a position apart would make a full build disagree with an incremental one."""
+    schema = build_schema()
+    checked = 0
+    for name, field in schema.items():
+        cut = analysis.index_words(field.analyzer) if field.indexed else None
+        if cut is None:
+            continue
+        checked += 1
+        expected = [(t.text, t.pos) for t in field.analyzer(text, positions=True, mode="index")]
+        assert cut(text) == expected, name
+    assert checked == 5  # title, excerpt, body, source, topic

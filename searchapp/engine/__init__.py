@@ -4,7 +4,8 @@ Reading segments without copying them (zerocopy), postings and field lengths as 
 arrays (postings), scoring whole queries over those arrays (scoring) with the ranking model
 (ranking), bounded expansion of prefixes, wildcards and fuzzy terms (expand), column values
 as arrays kept beside their segments (columns), a segment's words (lexicon), segments, live
-documents and the merge policy (segments), shards read as one index (shards), byte-bounded
+documents and the merge policy (segments), shards read as one index (shards), a new
+segment written from arrays instead of Whoosh's posting pool (bulk), byte-bounded
 caches (cache). It knows nothing of
 seeds, our schema or the web. `WHOOSH_PRIVATE` lists every private name of Whoosh used here; a test
 checks each one still exists and that every fast path built on them is taken, so an
@@ -36,9 +37,16 @@ WHOOSH_PRIVATE = (
     ("whoosh.index", "TOC._latest_generation"),
     ("whoosh.index", "TOC._pattern"),
     ("whoosh.index", "TOC._segment_pattern"),
+    ("whoosh.writing", "SegmentWriter._flush_segment"),
+    ("whoosh.writing", "SegmentWriter._check_fields"),
+    ("whoosh.writing", "SegmentWriter._check_state"),
+    ("whoosh.codec.whoosh3", "W3PostingsWriter._write_block"),
 )
 # Instance attributes read at run time (not checkable on the classes): W3LeafMatcher's
 # `_ids`, `_weights`, `_values`, `_data`, `_maxid` and `_byteids`, a segment reader's
 # `_perdoc`, a length column reader's `_dbfile`, `_basepos` and `_count`, a column reader's
 # `_typecode`, `_lengths` and `_offsets`, the `_MAIN_*.toc` file names, and Whoosh deleting
-# `<segment id>.*` files with their segment; the fast-path tests cover them.
+# `<segment id>.*` files with their segment; the bulk writer's `_postwriter` of a field
+# writer, `_blocklimit` of the codec and a postings writer's block buffer (`_ids`,
+# `_weights`, `_values`, `_maxweight`, `_minlength`, `_maxlength`); the fast-path tests and
+# the bulk writer's byte-for-byte test cover them.

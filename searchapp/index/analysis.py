@@ -9,11 +9,13 @@ only; any change to what they produce bumps `schema.FORMAT`.
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Callable, TypeVar
 
 from whoosh.analysis import (STOP_WORDS as WHOOSH_STOP_WORDS, CharsetFilter, Filter,
                              LowercaseFilter, RegexTokenizer, StemFilter, StopFilter)
+from whoosh.lang import stemmer_for_language
 from whoosh.support.charset import accent_map
 
 # Words too common in news prose to carry meaning; short on purpose (see the README).
@@ -130,3 +132,55 @@ def stem_word(word: str) -> str | None:
     """One word as the stemmed fields store it (None for a stop word)."""
     found = [t.text for t in _STEM()(word, mode="query")]
     return found[0] if found else None
+
+
+# -- index time, without Whoosh's token objects ---------------------------------------------
+
+_WORDS = re.compile(WORD_PATTERN)  # RegexTokenizer compiles it the same way (re.UNICODE)
+
+
+def _cut_folded(text: str) -> list[tuple[str, int]]:
+    return [(w.lower().translate(accent_map), i) for i, w in enumerate(_WORDS.findall(text))]
+
+
+def _renumbered(words: list[tuple[str, int]], minsize: int) -> list[tuple[str, int]]:
+    """StopFilter(renumber=True): the first word kept keeps its position and the others
+    follow it one by one, as if the stop words had never been there."""
+    kept = [w for w, _ in words if len(w) >= minsize and w not in STOP_WORDS]
+    if not kept:
+        return []
+    first = next(i for w, i in words if len(w) >= minsize and w not in STOP_WORDS)
+    return [(w, first + n) for n, w in enumerate(kept)]
+
+
+def index_words(analyzer) -> Callable[[str], list[tuple[str, int]]] | None:
+    """A plain function giving the (word, position) pairs `analyzer` gives at index time,
+    or None for an analyser it does not know.
+
+    Whoosh's analysers pass a token object through a chain of generators, a Python call
+    per word per filter: a quarter of a full build's time. The bulk writer
+    (engine/bulk.py) cuts with these instead; a test holds each to its analyser."""
+    if analyzer == folded():
+        return _cut_folded
+    if analyzer == body():
+        return lambda text: _renumbered(_cut_folded(text), 2)
+    if analyzer == stemmed():
+        stem = _memo(stemmer_for_language(analyzer.items[-1].lang))
+        return lambda text: [(stem(w), i) for w, i in _renumbered(_cut_folded(text), 1)]
+    return None
+
+
+def _memo(stem: Callable[[str], str]) -> Callable[[str], str]:
+    """`stem` remembering its answers in a plain dict (Whoosh's cache is a Python-level
+    wrapper: a tenth of a build's time), forgetting them all when it holds too many."""
+    known: dict[str, str] = {}
+
+    def cached(word: str) -> str:
+        found = known.get(word)
+        if found is None:
+            if len(known) >= STEM_CACHE * 4:
+                known.clear()
+            found = known[word] = stem(word)
+        return found
+
+    return cached

@@ -20,15 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from ..engine import columns, lexicon, segments, shards
+from ..engine import bulk, columns, lexicon, segments, shards
 from ..ingest import records
 from ..ingest.seeds import Problem
+from .analysis import index_words
 from .schema import FACET_COLUMNS, WORD_FIELDS, to_document
 
 SPILL = "spill-{:02d}.tmp"  # beside the shards in the build folder; gone once written
-# Whoosh's posting pool per shard writer, as Whoosh counts it: its tuples take ~3x that in
-# Python (at 256, each of two writers held ~700 MB at 1M records).
-WRITER_MB = 128
 MAX_DEFAULT_SHARDS = 8
 
 
@@ -43,6 +41,16 @@ def shard_of(record_id: str, count: int) -> int:
         return 0
     digest = hashlib.blake2b(record_id.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "little") % count
+
+
+def index_cuts(schema) -> dict[str, bulk.Cut]:
+    """How the bulk writer cuts each field it can cut without Whoosh's analysers."""
+    cuts = {}
+    for name, field in schema.items():
+        cut = index_words(field.analyzer) if field.indexed else None
+        if cut is not None:
+            cuts[name] = cut
+    return cuts
 
 
 def merge(record_id: str, drafts: list[dict | str]) -> tuple[dict | None, list[Problem]]:
@@ -133,7 +141,8 @@ def write_shard(job: tuple[Path, Path]) -> Written:
             where.setdefault(line[:tab].decode("utf-8"), []).append(
                 (position + tab + 1, len(line) - tab - 2))
             position += len(line)
-    writer = shards.writer(folder, limitmb=WRITER_MB)
+    ix = shards.open_index(folder)
+    writer = bulk.BulkWriter(ix, index_cuts(ix.schema))
     try:
         # Read with pread, not mapped: pages of a mapped file count as this process's memory.
         with open(spill_path, "rb") as f:

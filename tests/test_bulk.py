@@ -1,0 +1,87 @@
+"""The bulk writer of a full build writes the segment Whoosh's own writer would: every file
+inside it byte for byte, from the same records, whether its postings were spilled to disk
+in runs or not."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC
+
+from searchapp.engine import bulk, shards
+from searchapp.index import writing
+from searchapp.index.schema import build_schema
+from searchapp.ingest import records
+from searchapp.ingest.seeds import SeedRejected, parse_file
+
+from conftest import FIXTURES, SEEDS, write_generated
+
+
+
+def documents(*folders: Path) -> list[dict]:
+    """The Whoosh documents a full build makes of these seed files, in id order."""
+    drafts: dict[str, list[dict]] = defaultdict(list)
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            try:
+                parsed = parse_file(path, path.name)
+            except SeedRejected:
+                continue
+            for draft in records.file_drafts(parsed):
+                drafts[draft["id"]].append(draft)
+    docs = [writing.merge(rid, drafts[rid])[0] for rid in sorted(drafts)]
+    return [d for d in docs if d is not None]
+
+
+def segment_files(folder: Path) -> dict[str, bytes]:
+    """Every file inside the one segment of a shard, named without the segment's id."""
+    storage = FileStorage(str(folder))
+    (segment,) = TOC.read(storage, shards.INDEX_NAME).segments
+    inside = segment.open_compound_file(storage)
+    return {name.replace(segment.segment_id(), "SEG"): inside.open_file(name).read()
+            for name in inside.list()}
+
+
+def write(folder: Path, docs: list[dict], make) -> dict[str, bytes]:
+    shards.create(folder, build_schema())
+    writer = make(folder)
+    for doc in docs:
+        writer.add_document(**doc)
+    writer.commit()
+    return segment_files(folder)
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory) -> list[dict]:
+    generated = tmp_path_factory.mktemp("generated")
+    write_generated(generated, 300)
+    found = documents(SEEDS, generated, FIXTURES)
+    assert len(found) > 400
+    return found
+
+
+@pytest.mark.parametrize("run_postings", [bulk.RUN_POSTINGS, 1_000, 97])
+def test_the_bulk_writer_writes_whooshs_segment_byte_for_byte(tmp_path, docs, run_postings):
+    theirs = write(tmp_path / "whoosh", docs, lambda f: shards.writer(f))
+    ours = write(tmp_path / "bulk", docs, lambda f: bulk.BulkWriter(
+        shards.open_index(f), writing.index_cuts(build_schema()), run_postings=run_postings))
+    assert sorted(ours) == sorted(theirs)
+    assert [name for name in theirs if ours[name] != theirs[name]] == []
+    assert not any(p.name.startswith(".bulk-") for p in (tmp_path / "bulk").iterdir()), \
+        "spilled runs are removed"
+
+
+def test_a_cancelled_bulk_write_leaves_no_runs_behind(tmp_path, docs):
+    folder = tmp_path / "shard"
+    shards.create(folder, build_schema())
+    writer = bulk.BulkWriter(shards.open_index(folder), writing.index_cuts(build_schema()),
+                             run_postings=50)
+    for doc in docs[:40]:
+        writer.add_document(**doc)
+    assert any(p.name.startswith(".bulk-") for p in folder.iterdir())
+    writer.cancel()
+    assert not any(p.name.startswith(".bulk-") for p in folder.iterdir())
+    assert shards.latest(folder) == 0  # the empty index create() made; nothing committed
