@@ -35,8 +35,10 @@ from .shards import KeepingWriter
 
 Cut = Callable[[str], list[tuple[str, int]]]
 
-# Postings in memory before a run is spilled: ~20 bytes each plus values (at 8M, ~250 MB).
-RUN_POSTINGS = 8_000_000
+# Postings in memory before a run is spilled: ~30 bytes each with their values and terms,
+# twice that while a run is sorted (at 4M, ~250 MB at the peak; a shard of 500k news
+# records has ~30M postings, so 8 runs).
+RUN_POSTINGS = 4_000_000
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
 _CHUNK = 1 << 20  # items read from a spilled run at a time
 
