@@ -57,7 +57,8 @@ def index_cmd(ctx, seeds_dir, index_dir, full, shards, watch):
         from .index.watch import watch as run_watch
         indexer = Indexer.from_settings(cfg)
         try:
-            run_watch(indexer, cfg, report=_report, full_first=full)
+            run_watch(indexer, cfg, report=_report, full_first=full,
+                      say=lambda message: click.echo(f"note: {message}", err=True))
         except KeyboardInterrupt:
             click.echo("stopped watching", err=True)
         return

@@ -71,6 +71,9 @@ class Settings:
     watch_settle: float = _setting(
         2.0, "When `watch_polling` is on: seconds the seeds folder must stay unchanged before "
              "a change is indexed (events say when a file is written; a scan cannot).")
+    watch_max_wait: float = _setting(
+        10.0, "When `watch_polling` is on: seconds after a change is first seen by which it is "
+              "indexed even if files keep arriving (the folder never settles).")
     parse_workers: int = _setting(
         0, "Processes that parse seed files in parallel (0: one per core, for runs of 2,000 "
            "files or more).")

@@ -9,6 +9,8 @@ import threading
 import time
 from contextlib import contextmanager
 
+import pytest
+
 from searchapp.index.indexer import Indexer
 from searchapp.index.watch import watch
 from searchapp.search import SearchIndex, SearchRequest
@@ -28,11 +30,12 @@ class Watching:
         self.seeds, self.index = seeds, index
         self.indexer = Indexer(seeds, index, lock_timeout=5)
         self.summaries = []
+        self.said: list[str] = []
         self.stopping = False
         self.settings = Settings(seeds=seeds, index=index, **settings)
         self.thread = threading.Thread(target=watch, daemon=True, kwargs=dict(
             indexer=self.indexer, settings=self.settings, report=self.summaries.append,
-            stop=lambda: self.stopping))
+            stop=lambda: self.stopping, say=self.said.append))
         self.thread.start()
 
     def wait_for(self, check, timeout: float = 20.0):
@@ -143,3 +146,79 @@ def test_segments_watched_runs_leave_are_merged_when_the_watcher_is_idle(tmp_pat
     assert not indexer.tidy()  # nothing left to merge
     assert indexer.run().added == 0 and indexer.scans == 2  # the manifest still lists everything
     server.close()
+
+
+# -- a watcher that never dies ---------------------------------------------------------------
+
+@pytest.mark.parametrize("polling", [False, True], ids=["events", "polling"])
+def test_a_file_dated_in_the_future_is_indexed_and_stalls_nothing(tmp_path, polling):
+    kw = dict(watch_polling=True, watch_interval=0.1, watch_settle=0.3) if polling else {}
+    with watching(tmp_path, 10, **kw) as w:
+        future = w.seeds / "tomorrow.txt"
+        future.write_text(_article("Bilbies from tomorrow"), encoding="utf-8")
+        ahead = time.time() + 86400
+        os.utime(future, (ahead, ahead))
+        w.wait_for(lambda s: _found(w.index, "bilbies") == 1)
+        (w.seeds / "today.txt").write_text(_article("Dingoes of today"), encoding="utf-8")
+        w.wait_for(lambda s: _found(w.index, "dingoes") == 1)
+
+
+@pytest.mark.parametrize("polling", [False, True], ids=["events", "polling"])
+def test_the_watcher_waits_for_a_lock_another_indexer_holds(tmp_path, polling):
+    from searchapp.index import store
+
+    kw = dict(watch_polling=True, watch_interval=0.1, watch_settle=0.2) if polling else {}
+    with watching(tmp_path, 10, **kw) as w:
+        w.indexer.lock_timeout = 0.2
+        held, release = threading.Event(), threading.Event()
+
+        def other_indexer():
+            with store.write_lock(w.index, 5):
+                held.set()
+                release.wait(10)
+
+        other = threading.Thread(target=other_indexer, daemon=True)
+        other.start()
+        held.wait(5)
+        (w.seeds / "locked-out.txt").write_text(_article("Wallabies wait their turn"),
+                                                encoding="utf-8")
+        deadline = time.monotonic() + 10
+        while not any("another indexer" in m for m in w.said) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any("another indexer holds the index" in m for m in w.said), w.said
+        assert w.thread.is_alive()
+        release.set()
+        other.join(5)
+        w.wait_for(lambda s: _found(w.index, "wallabies") == 1)
+
+
+@pytest.mark.parametrize("polling", [False, True], ids=["events", "polling"])
+def test_the_watcher_waits_for_a_seeds_folder_moved_away_and_back(tmp_path, polling):
+    kw = dict(watch_polling=True, watch_interval=0.1, watch_settle=0.2) if polling else {}
+    with watching(tmp_path, 10, **kw) as w:
+        aside = tmp_path / "aside"
+        os.rename(w.seeds, aside)
+        (aside / "while-away.txt").write_text(_article("Cassowaries while away"),
+                                              encoding="utf-8")
+        time.sleep(1.5)
+        assert w.thread.is_alive()
+        os.rename(aside, w.seeds)
+        w.wait_for(lambda s: _found(w.index, "cassowaries") == 1)
+        (w.seeds / "after.txt").write_text(_article("Kookaburras after"), encoding="utf-8")
+        w.wait_for(lambda s: _found(w.index, "kookaburras") == 1)
+        assert any("went away" in m or "missing" in m for m in w.said), w.said
+
+
+def test_polling_indexes_under_continuous_arrivals(tmp_path):
+    """Files arriving more often than `watch_settle` still get indexed, at the latest
+    `watch_max_wait` seconds after the first of them."""
+    with watching(tmp_path, 10, watch_polling=True, watch_interval=0.1, watch_settle=1.0,
+                  watch_max_wait=1.5) as w:
+        deadline = time.monotonic() + 6
+        n = 0
+        while time.monotonic() < deadline and _found(w.index, "churning") == 0:
+            (w.seeds / f"churn-{n}.txt").write_text(_article(f"Churning story {n}"),
+                                                    encoding="utf-8")
+            n += 1
+            time.sleep(0.2)
+        assert _found(w.index, "churning") > 0, "no run while files kept arriving"

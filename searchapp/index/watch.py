@@ -5,13 +5,19 @@ paths changed, and a run looks at those paths only: nothing scans a million file
 hundred new ones. Events are gathered from before the first run, so nothing written while it
 runs is missed. A batch of events is handed over once no new event has come for `STEP_MS`:
 a file closed after writing, or moved into place, makes no further events, while one still
-being written keeps making them. A file that is bad once written is reported, and retried the
-next time it changes. Runs merge few segments, to be quick; what they leave is merged once
-no event has come for `TIDY_AFTER` seconds.
+being written keeps making them; under a steady stream of arrivals a batch is handed over
+every `DEBOUNCE_MS` all the same. A file that is bad once written is reported, and retried
+the next time it changes. Runs merge few segments, to be quick; what they leave is merged
+once no event has come for `TIDY_AFTER` seconds.
 
 On network and container mounts events do not arrive: with the `watch_polling` setting the
 folder is scanned every `watch_interval` seconds instead, and a change is indexed once the
-folder has stopped changing for `watch_settle` seconds.
+folder has looked the same for `watch_settle` seconds (as seen, not by file times, which may
+lie in the future), or `watch_max_wait` seconds after it first changed if it never does.
+
+A watcher outlives what would stop a single run: another indexer holding the index (it
+says so and tries again), and the seeds folder going away (it waits for it to come back,
+then catches up with a run over the whole folder). What it says goes to `say`.
 """
 
 from __future__ import annotations
@@ -22,39 +28,104 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from . import store
 from .indexer import IGNORED_SUFFIXES, Indexer, Summary, scan
 
 STEP_MS = 50  # quiet this long after an event: the batch is complete
 DEBOUNCE_MS = 1000  # a batch is handed over after this long even while events keep coming
 TICK_MS = 500  # how often `stop` is asked while nothing happens
 TIDY_AFTER = 5.0  # seconds without events after which the segments runs left are merged
+RETRY_AFTER = 1.0  # seconds between tries while another indexer holds the index
 
 
 def watch(indexer: Indexer, settings, report: Callable[[Summary], None], full_first: bool = False,
-          stop: Callable[[], bool] = lambda: False) -> None:
+          stop: Callable[[], bool] = lambda: False,
+          say: Callable[[str], None] = lambda message: None) -> None:
+    runner = _Runner(indexer, report, say, stop)
     if settings.watch_polling:
-        report(indexer.run(full=full_first))
-        _poll(indexer, settings, report, stop)
+        _poll(runner, settings, full_first)
         return
     from watchfiles._rust_notify import RustNotify  # the object watchfiles.watch drives
 
-    with RustNotify([str(indexer.seeds)], False, False, 300, True, True) as events:
-        report(indexer.run(full=full_first))
-        cancel = threading.Event()
-        untidy_since = None  # a run merged less than it could, to be quick
-        while not stop():
-            raw = events.watch(DEBOUNCE_MS, STEP_MS, TICK_MS, cancel)
-            if raw == "signal":
-                raise KeyboardInterrupt
-            if isinstance(raw, str):  # "timeout" or "stop"
+    full = full_first
+    while not stop():
+        if not runner.wait_for_folder():
+            return
+        identity = _identity(indexer.seeds)
+        with RustNotify([str(indexer.seeds)], False, False, 300, True, True) as events:
+            # The first run, and the one after the folder came back: the whole folder.
+            while not runner.run(full=full) and not stop():
+                time.sleep(RETRY_AFTER)
+            full = False
+            cancel = threading.Event()
+            pending: set[str] = set()
+            untidy_since = None  # a run merged less than it could, to be quick
+            while not stop():
+                if _identity(indexer.seeds) != identity:
+                    say(f"the seeds folder {indexer.seeds} went away; waiting for it to come back")
+                    break
+                raw = events.watch(DEBOUNCE_MS, STEP_MS, TICK_MS, cancel)
+                if raw == "signal":
+                    raise KeyboardInterrupt
+                if not isinstance(raw, str):
+                    pending |= _relative(indexer.seeds, (path for _, path in raw))
+                if pending:
+                    if runner.run(changed=pending):
+                        pending = set()
+                        untidy_since = time.monotonic()
+                    continue
                 if untidy_since is not None and time.monotonic() - untidy_since > TIDY_AFTER:
                     untidy_since = None
-                    indexer.tidy()
-                continue
-            changed = _relative(indexer.seeds, (path for _, path in raw))
-            if changed:
-                report(indexer.run(changed=changed))
-                untidy_since = time.monotonic()
+                    runner.tidy()
+
+
+class _Runner:
+    """Runs the indexer, saying why a run could not happen instead of stopping the watch."""
+
+    def __init__(self, indexer: Indexer, report, say, stop):
+        self.indexer, self.report, self.say, self.stop = indexer, report, say, stop
+        self._last = None
+
+    def run(self, **kwargs) -> bool:
+        """True when the run happened (whatever it found); False to try again later."""
+        try:
+            self.report(self.indexer.run(**kwargs))
+        except store.LockTimeout:
+            self._once("another indexer holds the index; trying again until it lets go")
+            return False
+        except store.IndexProblem as exc:
+            self._once(f"{exc}; trying again when seed files change")
+            return self.indexer.seeds.is_dir()  # gone: keep what changed for when it is back
+        self._last = None
+        return True
+
+    def tidy(self) -> None:
+        try:
+            self.indexer.tidy()
+        except store.IndexProblem:
+            pass  # merging can wait for the next idle moment
+
+    def wait_for_folder(self) -> bool:
+        """Block until the seeds folder exists; False if told to stop first."""
+        while not self.indexer.seeds.is_dir():
+            self._once(f"the seeds folder {self.indexer.seeds} is missing; waiting for it")
+            if self.stop():
+                return False
+            time.sleep(TICK_MS / 1000)
+        return True
+
+    def _once(self, message: str) -> None:
+        if message != self._last:
+            self._last = message
+            self.say(message)
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def _relative(seeds: Path, paths) -> set[str]:
@@ -74,19 +145,31 @@ def _relative(seeds: Path, paths) -> set[str]:
     return out
 
 
-def _poll(indexer: Indexer, settings, report: Callable[[Summary], None],
-          stop: Callable[[], bool]) -> None:
+def _poll(runner: _Runner, settings, full_first: bool) -> None:
+    indexer = runner.indexer
+    while not runner.run(full=full_first):
+        if runner.stop():
+            return
+        time.sleep(RETRY_AFTER)
     indexed = _signature(indexer)
-    while not stop():
+    seen, changed_at, first_change = indexed, 0.0, None
+    while not runner.stop():
         time.sleep(settings.watch_interval)
+        if not runner.wait_for_folder():
+            return
         current = _signature(indexer)
+        now = time.monotonic()
         if current == indexed:
+            seen, first_change = current, None
             continue
-        newest = max((mtime for _, mtime in current.values()), default=0)
-        if time.time() - newest / 1e9 < settings.watch_settle:
+        if current != seen:  # still changing
+            seen, changed_at = current, now
+        first_change = first_change or now
+        if now - changed_at < settings.watch_settle \
+                and now - first_change < settings.watch_max_wait:
             continue  # something is still being written: wait until it settles
-        report(indexer.run())
-        indexed = current
+        if runner.run():
+            indexed, first_change = current, None
 
 
 def _signature(indexer: Indexer) -> dict[str, tuple[int, int]]:
