@@ -151,5 +151,5 @@ def test_dates_far_outside_news_are_left_out_with_a_warning(tmp_path):
                  encoding="utf-8")
     parsed = parse_file(f, "far.txt")
     assert parsed.drafts[0].fields["published"] is None
-    assert "far.txt:3: publishedDateTime 9999-12-31 23:59:59+00:00 is outside 1800-2200; left out" \
+    assert "far.txt:3: publishedDateTime 9999-12-31 23:59:59+00:00 is outside 1800-2200 (in UTC); left out" \
         in map(str, parsed.warnings)

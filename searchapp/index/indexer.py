@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable
 
 from ..engine import shards, zerocopy
 from ..ingest import records
-from ..ingest.seeds import Limits, Problem, SeedRejected, parse_bytes
+from ..ingest.seeds import Limits, Problem, SeedRejected, parse_bytes, utf8_name
 from . import spelling, store, writing
 from .manifest import HELD, Manifest, Rows
 from .schema import source_token
@@ -108,6 +108,7 @@ class Indexer:
         self.lock_timeout, self.workers, self.progress = lock_timeout, workers, progress
         self.shards = shards or writing.default_shards()  # of a full build
         self.scans = 0  # folder scans this indexer made (a watch test counts them)
+        self._skipped: list[Problem] = []  # what this run's scans left out, and why
 
     @classmethod
     def from_settings(cls, settings, progress: Callable[[int, int], None] | None = None
@@ -124,6 +125,7 @@ class Indexer:
         if not self.seeds.is_dir():
             raise store.IndexProblem(f"seeds folder {self.seeds} does not exist")
         started = time.perf_counter()
+        self._skipped = []
         with store.write_lock(self.root, self.lock_timeout):
             current = store.live(self.root)
             # Builds left by a run that was killed are garbage: only one writer runs at once.
@@ -147,6 +149,7 @@ class Indexer:
             summary.warnings.insert(0, (
                 f"the index was built with format {was or 'unknown'}; this searchapp "
                 f"reads format {store.FORMAT}, so it was rebuilt in full"))
+        summary.warnings[:0] = sorted(set(self._skipped), key=lambda p: p.path)
         summary.seconds = time.perf_counter() - started
         return summary
 
@@ -214,10 +217,10 @@ class Indexer:
             files = self._scan()
             summary.seen = len(files)
         loaded = self._load(manifest.stale(files), manifest)
-        changed = {l.rel for l in loaded if l.drafts is not None or l.problem}
+        read = {l.rel for l in loaded if l.drafts is not None}  # the rejected count as such
         deleted = {rel for rel in manifest.files if rel not in files}
-        summary.new = sum(1 for rel in changed if rel not in manifest)
-        summary.changed = len(changed) - summary.new
+        summary.new = sum(1 for rel in read if rel not in manifest)
+        summary.changed = len(read) - summary.new
         good = [l for l in loaded if l.drafts is not None]
         summary.warnings.extend(w for l in good for w in l.warnings)
         retired = {l.rel for l in good} | deleted  # files whose old drafts must go
@@ -260,20 +263,29 @@ class Indexer:
 
     def _scan(self) -> dict[str, os.stat_result]:
         self.scans += 1
-        return scan(self.seeds)
+        return scan(self.seeds, self._skipped)
 
     def _files_named(self, changed: set[str]) -> dict[str, os.stat_result]:
         """The seed files at the paths a watcher saw change: no folder scan. A changed
         folder (moved in, or away) is scanned, and only it."""
         files = {}
         for rel in changed:
+            if not utf8_name(rel):
+                self._skipped.append(Problem(rel, None, NOT_UTF8))
+                continue
             path = self.seeds / rel
             try:
                 st = os.stat(path)
             except OSError:
                 continue  # gone: the manifest rows read for it (and under it) are deletions
+            if os.path.islink(path):
+                reason = _unfollowed(os.fspath(path), os.path.realpath(self.seeds))
+                if reason:
+                    self._skipped.append(Problem(rel, None, reason))
+                    continue
             if os.path.isdir(path):
-                files.update((f"{rel}/{sub}", sub_st) for sub, sub_st in scan(path).items())
+                files.update((f"{rel}/{sub}", sub_st)
+                             for sub, sub_st in scan(path, self._skipped).items())
             elif os.path.isfile(path):
                 files[rel] = st
         return dict(sorted(files.items()))
@@ -489,15 +501,25 @@ def _shard_starts(searcher, folders: list[Path]) -> list[int]:
     return starts
 
 
-def scan(seeds: Path) -> dict[str, os.stat_result]:
+NOT_UTF8 = "the file name is not valid UTF-8, which the index cannot store; rename it to index it"
+
+
+def scan(seeds: Path, skipped: list[Problem] | None = None) -> dict[str, os.stat_result]:
     """Every seed file under `seeds` by its path relative to it (hidden and temp files skipped).
+
+    Left out, and said in `skipped`: names that are not UTF-8 (the index cannot store them),
+    symbolic links to folders (never followed, so a link loop cannot repeat the folder or
+    lead out of it), and links to a file the scan finds under its own name anyway.
 
     os.scandir, not pathlib: at 100k files pathlib's objects were 90% of an incremental run.
     In no order: callers sort what they read (sorting a million names twice was a second of
     every run).
     """
     found: dict[str, os.stat_result] = {}
+    links: list[tuple[str, str]] = []
+    real_root = os.path.realpath(seeds)
     pending = [("", os.fspath(seeds))]
+    say = skipped.append if skipped is not None else (lambda problem: None)
     while pending:
         prefix, folder = pending.pop()
         try:
@@ -508,14 +530,43 @@ def scan(seeds: Path) -> dict[str, os.stat_result]:
             name = entry.name
             if name.startswith(".") or name.endswith(IGNORED_SUFFIXES):
                 continue
+            rel = f"{prefix}{name}"
+            if not utf8_name(name):
+                say(Problem(rel, None, NOT_UTF8))
+                continue
             try:
-                if entry.is_dir():
-                    pending.append((f"{prefix}{name}/", entry.path))
+                if entry.is_symlink():
+                    reason = _unfollowed(entry.path, real_root)
+                    if reason:
+                        say(Problem(rel, None, reason))
+                    elif entry.is_file():
+                        links.append((rel, entry.path))
+                elif entry.is_dir():
+                    pending.append((f"{rel}/", entry.path))
                 elif entry.is_file():
-                    found[f"{prefix}{name}"] = entry.stat()
+                    found[rel] = entry.stat()
             except OSError:
                 continue  # deleted between listing and stat
+    # A linked file is indexed once: under its own name when it is in the folder, else
+    # under the first link's name.
+    real_names = {os.path.join(real_root, rel) for rel in found}
+    for rel, path in sorted(links):
+        real = os.path.realpath(path)
+        if real in real_names:
+            continue
+        try:
+            found[rel] = os.stat(path)
+        except OSError:
+            continue
+        real_names.add(real)
     return found
+
+
+def _unfollowed(path: str, real_root: str) -> str | None:
+    """Why a symbolic link is not followed, or None for a link to a file."""
+    if os.path.isdir(path):
+        return "a symbolic link to a folder; links to folders are not followed"
+    return None  # a link to a file, or dangling (nothing to index, nothing to say)
 
 
 def _load_one(job: tuple[str, str, Limits, dict | None]) -> _Loaded:

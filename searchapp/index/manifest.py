@@ -205,18 +205,18 @@ class Rows:
 
     def compare(self, old_build: Path | None, rejected: set[str]) -> tuple[int, int, int]:
         """(new, changed, deleted) files against the build this one replaces; `rejected`
-        are files read but not listed (bad now, and nothing of theirs kept)."""
+        are files read but not listed (bad now, and nothing of theirs kept): counted as
+        rejected, so neither new nor deleted."""
         db = self._db
         db.execute("CREATE TEMP TABLE bad (path TEXT PRIMARY KEY)")
         db.executemany("INSERT OR IGNORE INTO bad VALUES (?)", ((r,) for r in rejected))
         old = None if old_build is None else old_build / NAME
         if old is None or not old.exists():
-            listed = db.execute("SELECT count(*) FROM files").fetchone()[0]
-            return listed + len(rejected), 0, 0
+            listed = db.execute("SELECT count(*) FROM files WHERE held = 0").fetchone()[0]
+            return listed, 0, 0
         try:
             db.execute("ATTACH DATABASE ? AS old", (str(old),))
-            new = db.execute("SELECT count(*) FROM (SELECT path FROM main.files UNION "
-                             "SELECT path FROM bad) WHERE path NOT IN "
+            new = db.execute("SELECT count(*) FROM main.files WHERE held = 0 AND path NOT IN "
                              "(SELECT path FROM old.files)").fetchone()[0]
             changed = db.execute("SELECT count(*) FROM main.files f JOIN old.files g "
                                  "USING (path) WHERE f.held = 0 AND g.held = 0 "

@@ -35,13 +35,54 @@ def compose(text: str, max_nodes: int) -> yaml.Node | None:
     return node
 
 
+class BadValue(ValueError):
+    """A scalar YAML reads as a value it cannot build (`2021-13-01`: a date with month 13)."""
+
+    def __init__(self, line: int | None, message: str):
+        super().__init__(message)
+        self.line = line
+
+
 def construct(node: yaml.Node) -> object:
-    """Build plain Python values (dict, list, str, int, float, bool, datetime) from a node graph."""
+    """Build plain Python values (dict, list, str, int, float, bool, datetime) from a node
+    graph; a scalar that cannot be built raises BadValue with its line."""
     loader = SafeLoader("")
     try:
         return loader.construct_document(node)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise _bad_scalar(node, exc) from None
     finally:
         loader.dispose()
+
+
+def _bad_scalar(root: yaml.Node, exc: Exception) -> Exception:
+    """The scalar that would not build (and the key it is under), found by building each
+    on its own."""
+    loader = SafeLoader("")
+    try:
+        seen: set[int] = set()
+        stack: list[tuple[yaml.Node, str | None]] = [(root, None)]
+        while stack:
+            node, key = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, yaml.ScalarNode):
+                try:
+                    loader.construct_object(node, deep=True)
+                except (ValueError, TypeError, OverflowError) as found:
+                    named = f"{key} " if key else ""
+                    return BadValue(node.start_mark.line,
+                                    f"{named}{node.value!r} cannot be read: {found}")
+            elif isinstance(node, yaml.MappingNode):
+                for k, v in reversed(node.value):
+                    name = k.value if isinstance(k, yaml.ScalarNode) else key
+                    stack.extend([(v, name), (k, key)])
+            else:
+                stack.extend((child, key) for child in reversed(_children(node)))
+    finally:
+        loader.dispose()
+    return exc
 
 
 def _check_size(root: yaml.Node, max_nodes: int) -> None:

@@ -39,8 +39,36 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
+        where = f"{shown(self.path)}:{self.line}" if self.line else shown(self.path)
         return f"{where}: {self.message}"
+
+
+def shown(name: str) -> str:
+    """A file name as printed: a newline or escape code in a name must not make lines that
+    look like the indexer's own, and bytes that are not UTF-8 show as `\\xe9`."""
+    if name.isprintable() and "\\" not in name:
+        return name
+    out = []
+    for ch in name:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte os.fsdecode could not decode
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
+    return "".join(out)
+
+
+def utf8_name(name: str) -> bool:
+    """Whether a path from the file system is valid UTF-8 (what the index can store)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class SeedRejected(Exception):
@@ -106,6 +134,8 @@ def parse_bytes(data: bytes, rel: str, limits: Limits = Limits()) -> ParsedSeed:
         _reject(rel, first_line, "front matter must be a mapping of field: value")
     try:
         data_map = safe_yaml.construct(node)
+    except safe_yaml.BadValue as exc:
+        _reject(rel, _line(exc.line, first_line), str(exc))
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         _reject(rel, _line(mark.line if mark else None, first_line),
@@ -307,11 +337,15 @@ class _SeedReader:
             _reject(self.rel, line, f"{prefix}publishedDateTime must be a date, got {_kind(value)}")
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
-        if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        try:  # the range is of the date as stored (in UTC), not as written
+            moment = moment.astimezone(timezone.utc)
+        except OverflowError:  # year 1 or 9999 pushed past the calendar by its offset
+            moment = None
+        if moment is None or not MIN_YEAR <= moment.year <= MAX_YEAR:
             self._warn(line, f"{prefix}publishedDateTime {value!s} is outside {MIN_YEAR}-"
-                             f"{MAX_YEAR}; left out")
+                             f"{MAX_YEAR} (in UTC); left out")
             return None
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _number(self, raw: dict, name: str, line_of, prefix: str) -> int | None:
         value = raw.get(name)

@@ -6,6 +6,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, Response, current_app, g, request
 
@@ -36,8 +37,22 @@ def create_app(config: settings_mod.Settings | Mapping[str, Any] | None = None) 
     app.register_blueprint(views.bp)
     app.before_request(_start_clock)
     app.before_request(_readable_query_string)
+    app.after_request(_relative_redirects)
     app.after_request(_security_headers)
     return app
+
+
+def _relative_redirects(response):
+    """A redirect names a path on this site, never a host: Werkzeug builds its own redirects
+    (`/static//app.js` to `/static/app.js`) from the request's Host header, which anyone
+    can forge to send a shared link elsewhere."""
+    location = response.headers.get("Location")
+    if location and 300 <= response.status_code < 400:
+        parts = urlsplit(location)
+        if parts.scheme or parts.netloc:
+            path = "/" + (parts.path or "/").lstrip("/")  # `//evil` would name a host again
+            response.headers["Location"] = urlunsplit(("", "", path, parts.query, parts.fragment))
+    return response
 
 
 def _start_clock():
@@ -75,10 +90,18 @@ def search_index() -> SearchIndex:
     return index
 
 
+# On every response: the app's own (below), and the errors the servers write themselves
+# (web/server.py).
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+
+
 def _security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    for name, value in SECURITY_HEADERS:
+        response.headers.setdefault(name, value)  # a route may set a stricter one
     return response

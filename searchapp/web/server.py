@@ -10,9 +10,12 @@ needs a POSIX system; elsewhere, or with one worker, waitress serves from thread
 
 from __future__ import annotations
 
+import html
 import os
 import sys
 from typing import Any
+
+from . import SECURITY_HEADERS
 
 
 def default_workers() -> int:
@@ -29,8 +32,7 @@ def serve(app, host: str, port: int, workers: int, threads: int) -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
     gunicorn = _gunicorn() if workers > 1 else None
     if gunicorn is None:
-        from waitress import serve as waitress_serve
-        waitress_serve(app, host=host, port=port, threads=threads, ident="searchapp")
+        _waitress(app, host, port, threads).run()
         return
     gunicorn(app, {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
@@ -48,11 +50,49 @@ def serve(app, host: str, port: int, workers: int, threads: int) -> None:
     }).run()
 
 
+def _waitress(app, host: str, port: int, threads: int):
+    """waitress's server, whose own error responses (a malformed request line, headers too
+    large, a bad chunked body, an app that failed) carry our security headers too."""
+    from waitress.channel import HTTPChannel
+    from waitress.server import MultiSocketServer, create_server
+    from waitress.task import ErrorTask
+
+    class HeadedErrorTask(ErrorTask):
+        def execute(self):
+            self.response_headers.extend(SECURITY_HEADERS)
+            super().execute()
+
+    class Channel(HTTPChannel):
+        error_task_class = HeadedErrorTask
+
+    server = create_server(app, host=host, port=port, threads=threads, ident="searchapp")
+    listeners = server.map.values() if isinstance(server, MultiSocketServer) else [server]
+    for listener in listeners:
+        if hasattr(listener, "channel_class"):
+            listener.channel_class = Channel
+    server.print_listen("Serving on http://{}:{}")
+    return server
+
+
+def _gunicorn_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """gunicorn's `util.write_error` (a request it could not parse), with our headers."""
+    from gunicorn import util
+
+    body = (f"<!doctype html><title>{status_int} {html.escape(reason)}</title>"
+            f"<h1>{html.escape(reason)}</h1><p>{html.escape(mesg)}</p>").encode("utf-8")
+    head = [f"HTTP/1.1 {status_int} {reason}", "Connection: close",
+            "Content-Type: text/html; charset=utf-8", f"Content-Length: {len(body)}",
+            *(f"{name}: {value}" for name, value in SECURITY_HEADERS)]
+    util.write_nonblock(sock, ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+
+
 def _gunicorn():
     try:
+        from gunicorn import util
         from gunicorn.app.base import BaseApplication
     except ImportError:  # not installed, or not a POSIX system
         return None
+    util.write_error = _gunicorn_error  # its workers write their own errors through it
 
     class Application(BaseApplication):
         def __init__(self, app, options: dict[str, Any]):
