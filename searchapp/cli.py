@@ -66,10 +66,10 @@ def index_cmd(ctx, seeds_dir, index_dir, full, shards, watch):
     ctx.exit(0 if summary.ok else 1)
 
 
-def _run(cfg: Settings, full: bool) -> Summary:
+def _run(cfg: Settings, full: bool = False, repair: bool = False) -> Summary:
     with _progress_bar() as progress:
         try:
-            summary = Indexer.from_settings(cfg, progress=progress).run(full=full)
+            summary = Indexer.from_settings(cfg, progress=progress).run(full=full, repair=repair)
         except store.IndexProblem as exc:
             raise click.ClickException(str(exc)) from None
     _report(summary)
@@ -103,6 +103,75 @@ def _report(summary: Summary) -> None:
     for problem in summary.warnings:
         click.echo(f"warning: {problem}", err=True)
     click.echo(summary.line())
+
+
+@main.command("check")
+@_common
+@click.option("--repair", is_flag=True,
+              help="Rebuild the index from the seeds beside the damaged one, then swap it in.")
+@click.pass_context
+def check_cmd(ctx, seeds_dir, index_dir, repair):
+    """Verify the live index, as `git fsck` does a repository: every file against the
+    checksum it was written with, every segment opened and read, the manifest's own check.
+    Exit status 1 when something is wrong; --repair rebuilds it from the seeds."""
+    cfg = _settings(ctx, seeds=seeds_dir, index=index_dir)
+    found, verdict = _check(cfg)
+    if not found:
+        click.echo(verdict)
+        ctx.exit(0)
+    for problem in found:
+        click.echo(f"damaged: {problem}")
+    if not repair:
+        click.echo("run `searchapp check --repair` to rebuild the index from the seeds "
+                   "(the damaged build is served, with 503s where it fails, until then)")
+        ctx.exit(1)
+    click.echo("repairing: rebuilding the index from the seeds beside the damaged build")
+    _run(cfg, repair=True)
+    found, verdict = _check(cfg)
+    for problem in found:
+        click.echo(f"still damaged: {problem}")
+    if found:
+        ctx.exit(1)
+    click.echo(f"repaired: {verdict}")
+
+
+def _check(cfg: Settings) -> tuple[list[str], str]:
+    """(what is wrong with the live index, in plain words; what was checked when nothing is)."""
+    from .index import integrity
+    from .index.manifest import Manifest
+
+    try:
+        live = store.live(cfg.index)
+    except store.IndexDamaged as exc:
+        return [str(exc)], ""
+    if live is None:
+        return [f"there is no index in {cfg.index} (`searchapp index` builds one)"], ""
+    if not live.build.is_dir():
+        return [f"the live build {live.build.name} is missing"], ""
+    if store.format_of(live.build) != store.FORMAT or not live.shards:
+        return [f"{live.build.name} was built by another version of searchapp (format "
+                f"{store.format_of(live.build)}; this one reads {store.FORMAT})"], ""
+    found = integrity.problems(live, checksums=True, read=True, manifest=True)
+    if found:
+        return found, ""
+    files = sum(len(integrity.read_sums(folder)) for folder in live.folders)
+    view = store.IndexView(live)
+    with view.searcher() as searcher:
+        records = searcher.doc_count()
+    verdict = (f"ok: {live.build.name}, generation {live.generation}: {len(live.folders)} "
+               f"shard{'s' if len(live.folders) != 1 else ''}, {records:,} records, "
+               f"{files:,} files match their checksums")
+    try:
+        listed = len(Manifest.read(live.build).files)
+    except Exception:
+        listed = None
+    if cfg.seeds.is_dir() and listed is not None:
+        from .index.indexer import scan
+        waiting = len(scan(cfg.seeds)) - listed
+        if waiting > 0:
+            verdict += (f"; {waiting:,} seed file{'s are' if waiting != 1 else ' is'} not "
+                        "indexed yet (`searchapp index`)")
+    return [], verdict
 
 
 @main.command("search")
@@ -191,11 +260,24 @@ def serve_cmd(ctx, seeds_dir, index_dir, host, port, workers, threads, reindex):
     app.config["SEARCHAPP_FREEZE_GC"] = True  # these processes only serve: see SearchIndex
     if cfg.host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: serving on {cfg.host}, reachable from other machines", err=True)
+    _say_if_damaged(cfg)
     processes = cfg.workers or default_workers()
     click.echo(f"serving {cfg.index} on http://{cfg.host}:{cfg.port}/ with {processes} "
                f"process{'es' if processes > 1 else ''} (Ctrl-C stops)")
     sys.stdout.flush()
     serve(app, cfg.host, cfg.port, processes, cfg.threads)
+
+
+def _say_if_damaged(cfg: Settings) -> None:
+    from .index import integrity
+
+    try:
+        live = store.live(cfg.index)
+        found = integrity.damage(live) if live is not None and live.build.is_dir() else None
+    except store.IndexDamaged as exc:
+        found = str(exc)
+    if found:
+        click.echo(f"warning: {found}; searches answer 503 until then", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

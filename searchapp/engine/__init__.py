@@ -37,6 +37,7 @@ WHOOSH_PRIVATE = (
     ("whoosh.index", "TOC._latest_generation"),
     ("whoosh.index", "TOC._pattern"),
     ("whoosh.index", "TOC._segment_pattern"),
+    ("whoosh.index", "TOC._filename"),
     ("whoosh.writing", "SegmentWriter._flush_segment"),
     ("whoosh.writing", "SegmentWriter._check_fields"),
     ("whoosh.writing", "SegmentWriter._check_state"),

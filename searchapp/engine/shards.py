@@ -44,6 +44,24 @@ def latest(folder: Path) -> int:
     return TOC._latest_generation(FileStorage(str(folder)), INDEX_NAME)
 
 
+def toc_name(generation: int) -> str:
+    return TOC._filename(INDEX_NAME, generation)
+
+
+def files_of(folder: Path, generation: int) -> list[str]:
+    """The files a shard's generation is read from: its table of contents and the files of
+    its segments (one compound file each, or the parts of one that is not)."""
+    storage = FileStorage(str(folder))
+    toc = TOC.read(storage, INDEX_NAME, gen=generation)
+    names = [toc_name(generation)]
+    for seg in toc.segments:
+        if seg.is_compound():
+            names.append(seg.make_filename(seg.COMPOUND_EXT))
+        else:
+            names.extend(seg.list_files(storage))
+    return names
+
+
 def writer(folder: Path, timeout: float = 0.0, limitmb: int = 128) -> KeepingWriter:
     return KeepingWriter(open_index(folder), timeout=timeout, limitmb=limitmb)
 

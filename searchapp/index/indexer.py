@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable
 from ..engine import shards, zerocopy
 from ..ingest import records
 from ..ingest.seeds import Limits, Problem, SeedRejected, parse_bytes, utf8_name
-from . import spelling, store, writing
+from . import integrity, spelling, store, writing
 from .manifest import HELD, Manifest, Rows
 from .schema import source_token
 
@@ -117,30 +117,47 @@ class Indexer:
         return cls(settings.seeds, settings.index, limits, settings.lock_timeout,
                    settings.parse_workers, progress, settings.shards)
 
-    def run(self, full: bool = False, changed: set[str] | None = None) -> Summary:
+    def run(self, full: bool = False, changed: set[str] | None = None,
+            repair: bool = False) -> Summary:
         """Bring the index up to date; a first run, or `full`, builds it anew and swaps it in.
 
         `changed` (paths relative to the seeds folder) is what a watcher saw change: only
-        those files are looked at, and the folder is not scanned."""
+        those files are looked at, and the folder is not scanned. A damaged live build is
+        refused (IndexDamaged says what and how to repair it); `repair` builds anew from
+        the seeds alone, reading nothing of the live build."""
         if not self.seeds.is_dir():
             raise store.IndexProblem(f"seeds folder {self.seeds} does not exist")
         started = time.perf_counter()
         self._skipped = []
         with store.write_lock(self.root, self.lock_timeout):
-            current = store.live(self.root)
+            try:
+                current = store.live(self.root)
+            except store.IndexDamaged:
+                if not repair:
+                    raise
+                current = None
             # Builds left by a run that was killed are garbage: only one writer runs at once.
             store.remove_stale_builds(self.root, keep={current.build.name} if current else set())
-            fresh = full or current is None or not current.build.is_dir()
+            fresh = full or repair or current is None or not current.build.is_dir()
             # An index this searchapp cannot read is rebuilt, not refused: it goes on being
             # served (by the searchapp that wrote it) until the new build is swapped in.
             was = None if fresh else store.format_of(current.build)
             outdated = not fresh and (was != store.FORMAT or not current.shards)
+            if not (fresh or outdated):
+                _refuse_damaged(current)
             try:
                 if fresh or outdated:
-                    summary = self._full(current.build if current else None)
+                    summary = self._full(current.build if current and not repair else None)
                 else:
                     summary = self._incremental(current, changed)
-            except OSError as exc:  # disk full, read-only, gone: the live index is untouched
+            except store.IndexProblem:
+                raise
+            except Exception as exc:
+                if not (fresh or outdated):  # a file of the live build failed to read
+                    _refuse_damaged(current, checksums=True, cause=exc)
+                if not isinstance(exc, OSError):
+                    raise
+                # disk full, read-only, gone: the live index is untouched
                 raise store.IndexProblem(
                     f"cannot write the index in {self.root}: {exc.strerror or exc}"
                     f"{f' ({exc.filename})' if exc.filename else ''}; the index as it was "
@@ -159,7 +176,8 @@ class Indexer:
         with store.write_lock(self.root, self.lock_timeout):
             current = store.live(self.root)
             if current is None or not current.shards or not current.build.is_dir() \
-                    or store.format_of(current.build) != store.FORMAT:
+                    or store.format_of(current.build) != store.FORMAT \
+                    or integrity.damage(current):
                 return False
             for folder, gen in zip(current.folders, current.shards):
                 shards.rollback(folder, gen)
@@ -199,6 +217,7 @@ class Indexer:
         for i, folder in enumerate(folders):
             if i not in touched:  # kept files an index written before they were kept lacks
                 writing.keep_columns(folder)
+                integrity.record(folder)  # and sums (an index written before them has none)
         if plan.writes or plan.loaded or (plan.manifest is not plan.before
                                           and plan.manifest.files != plan.before.files):
             plan.manifest.write(build, current.generation, before=plan.before)
@@ -279,7 +298,7 @@ class Indexer:
             except OSError:
                 continue  # gone: the manifest rows read for it (and under it) are deletions
             if os.path.islink(path):
-                reason = _unfollowed(os.fspath(path), os.path.realpath(self.seeds))
+                reason = _unfollowed(os.fspath(path))
                 if reason:
                     self._skipped.append(Problem(rel, None, reason))
                     continue
@@ -371,7 +390,10 @@ class Indexer:
     def _held_from(self, old_build: Path | None, loaded: list[_Loaded], summary: Summary
                    ) -> dict[str, list[dict]]:
         """Rejected files, reported, with the drafts the old build holds from each."""
-        current = store.live(self.root)
+        try:
+            current = store.live(self.root)
+        except store.IndexDamaged:
+            current = None
         if old_build is None or current is None or current.build != old_build \
                 or not current.shards or store.format_of(old_build) != store.FORMAT \
                 or not any(l.problem for l in loaded):
@@ -379,7 +401,7 @@ class Indexer:
         try:
             with store.IndexView(current).searcher() as searcher:
                 return _rejections(loaded, searcher, summary)
-        except (OSError, ValueError, EOFError):
+        except Exception:  # the old build is damaged: nothing of it can be kept
             return _rejections(loaded, None, summary)
 
     # -- pieces -----------------------------------------------------------------------------
@@ -536,7 +558,7 @@ def scan(seeds: Path, skipped: list[Problem] | None = None) -> dict[str, os.stat
                 continue
             try:
                 if entry.is_symlink():
-                    reason = _unfollowed(entry.path, real_root)
+                    reason = _unfollowed(entry.path)
                     if reason:
                         say(Problem(rel, None, reason))
                     elif entry.is_file():
@@ -562,11 +584,20 @@ def scan(seeds: Path, skipped: list[Problem] | None = None) -> dict[str, os.stat
     return found
 
 
-def _unfollowed(path: str, real_root: str) -> str | None:
+def _unfollowed(path: str) -> str | None:
     """Why a symbolic link is not followed, or None for a link to a file."""
     if os.path.isdir(path):
         return "a symbolic link to a folder; links to folders are not followed"
     return None  # a link to a file, or dangling (nothing to index, nothing to say)
+
+
+def _refuse_damaged(current: store.Live, checksums: bool = False,
+                    cause: BaseException | None = None) -> None:
+    """Raise IndexDamaged when the live build is (checking every file's checksum too when
+    reading it has just failed): a run would fail on it, or build on wrong records."""
+    found = integrity.damage(current, checksums=checksums)
+    if found:
+        raise store.IndexDamaged(found) from cause
 
 
 def _load_one(job: tuple[str, str, Limits, dict | None]) -> _Loaded:

@@ -25,7 +25,7 @@ import re
 
 import numpy as np
 
-from . import store
+from . import integrity, store
 
 FOLDER = "spelling"
 POINTER = "spelling.json"  # names the folder of the current version
@@ -78,6 +78,7 @@ def build(build_dir: Path, reader, records: int) -> None:
     np.save(tmp / "owners.npy", np.array(owners, dtype=np.uint32)[order])
     np.save(tmp / "df.npy", np.array(df, dtype=np.uint32))
     (tmp / "words.txt").write_text("\n".join(words), encoding="utf-8")
+    integrity.record(tmp)
     os.replace(tmp, build_dir / name)
     store.write_json(build_dir / POINTER, {"folder": name, "records": records,
                                            "words": len(words), "version": VERSION,

@@ -19,6 +19,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -34,6 +35,7 @@ from ..engine import shards as engine_shards
 from .schema import FORMAT, build_schema
 
 POINTER = "CURRENT"
+_BUILD_NAME = re.compile(r"build-[A-Za-z0-9._-]+\Z")
 META = "searchapp.json"
 LOCK = ".write.lock"
 _IN_PROCESS = threading.Lock()
@@ -49,6 +51,10 @@ class NoIndex(IndexProblem):
 
 class FormatMismatch(IndexProblem):
     pass
+
+
+class IndexDamaged(IndexProblem):
+    """Files of the live build are missing or changed (index/integrity.py says which)."""
 
 
 class LockTimeout(IndexProblem):
@@ -89,7 +95,11 @@ def live(root: Path) -> Live | None:
                 and isinstance(shards, list) and all(isinstance(g, int) for g in shards)):
             raise ValueError
     except (ValueError, KeyError, TypeError):
-        return Live(root / text.split()[0], -1, ())
+        build, generation, shards = text.split()[0], -1, []  # an older searchapp's pointer
+    if not _BUILD_NAME.match(build):  # it must never lead out of the index folder
+        raise IndexDamaged(f"the index pointer {root / POINTER} is damaged (it names "
+                           f"{build[:80]!r}, not a build); run `searchapp check --repair` to "
+                           "rebuild the index from the seeds")
     return Live(root / build, generation, tuple(shards))
 
 

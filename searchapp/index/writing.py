@@ -23,6 +23,7 @@ from typing import Iterable
 from ..engine import bulk, columns, lexicon, segments, shards
 from ..ingest import records
 from ..ingest.seeds import Problem
+from . import integrity
 from .analysis import index_words
 from .schema import FACET_COLUMNS, WORD_FIELDS, to_document
 
@@ -161,6 +162,7 @@ def write_shard(job: tuple[Path, Path]) -> Written:
         raise
     spill_path.unlink(missing_ok=True)
     keep_columns(folder)
+    integrity.record(folder)
     done.generation = shards.latest(folder)
     return done
 
@@ -216,6 +218,7 @@ def _commit_shard(job: tuple[Path, list, float]) -> int:
         cancel(writer)
         raise
     keep_columns(folder)
+    integrity.record(folder)
     return shards.latest(folder)
 
 
@@ -236,6 +239,7 @@ def tidy(folders: list[Path], lock_timeout: float) -> dict[int, int]:
             cancel(writer)
             raise
         keep_columns(folder)
+        integrity.record(folder)
         generations[shard] = shards.latest(folder)
     return generations
 

@@ -23,12 +23,12 @@ from whoosh import index as whoosh_index
 
 from ..engine import zerocopy
 from ..engine.cache import ByteLRU, PostingCache
-from ..index import store
+from ..index import integrity, store
 from . import answer
 from .answer import Clock, Limits, Prepared
 from .distinctive import Terms
 from .facets import SegmentCache
-from .request import SearchRequest
+from .request import BadRequest, SearchRequest
 from .results import IndexStats, QuerySummary, SearchResult
 from .snapshot import Generation, Snapshot, open_searcher
 from .words import WordCache
@@ -57,6 +57,11 @@ class SearchIndex:
         # Heavy queries are matched one at a time per process (see answer.prepare): with a
         # process per core, light searches always find a core free enough to answer on.
         self._heavy_lane = threading.Semaphore(1)
+        # Damage (index/integrity.py): the generation whose files were checked on opening,
+        # files whose checksums were found sound, and (live, message) once damage is found.
+        self._checked: store.Live | None = None
+        self._verified: set = set()
+        self._damage: tuple[store.Live, str] | None = None
 
     @classmethod
     def from_settings(cls, settings, recent: bool = True, freeze_gc: bool = False) -> "SearchIndex":
@@ -75,18 +80,60 @@ class SearchIndex:
 
     @contextmanager
     def using(self) -> Iterator[Snapshot]:
-        """This thread's snapshot, reopened first if the index changed."""
+        """This thread's snapshot, reopened first if the index changed. A search failing
+        inside Whoosh on a damaged file raises IndexDamaged, which says so."""
         snap = self.hold()
         try:
             yield snap
+        except (store.IndexProblem, BadRequest):
+            raise
+        except Exception as exc:
+            self._diagnose(snap.gen.live, exc)
+            raise
         finally:
             self.release(snap)
+
+    def _diagnose(self, live: store.Live, exc: BaseException) -> None:
+        """Raise IndexDamaged if a failure came from a damaged file of `live` (every file
+        against its checksum); otherwise return, and the failure is what it was."""
+        found = integrity.damage(live, checksums=True, verified=self._verified)
+        if found:
+            self._damage = (live, found)
+            raise store.IndexDamaged(found) from exc
+
+    def _refuse_damaged(self, live: store.Live) -> None:
+        """The quick check of a generation's files, once per generation; and the damage the
+        background check found."""
+        if self._damage is not None and self._damage[0] == live:
+            raise store.IndexDamaged(self._damage[1])
+        if live != self._checked:
+            found = integrity.damage(live)
+            if found:
+                self._damage = (live, found)
+                raise store.IndexDamaged(found)
+            self._checked = live
+            threading.Thread(target=self._verify, args=(live,), daemon=True,
+                             name="searchapp-verify").start()
+
+    def _verify(self, live: store.Live) -> None:
+        """Every file of a newly opened generation against its checksum, in the background
+        (flipped bytes would otherwise give wrong answers, not errors). Files found sound
+        are not read again for later generations."""
+        try:
+            found = integrity.damage(live, checksums=True, verified=self._verified)
+        except Exception:  # the build went away meanwhile: the next open checks again
+            return
+        if found:
+            self._damage = (live, found)
 
     def hold(self) -> Snapshot:
         """This thread's snapshot on the latest generation, kept open until `release` even
         across a reindex."""
         snap = getattr(self._local, "snap", None)
-        if snap is not None and not snap.retired and snap.current(store.live(self.root)):
+        live = store.live(self.root)
+        if live is not None:
+            self._refuse_damaged(live)
+        if snap is not None and not snap.retired and snap.current(live):
             with self._lock:
                 if not snap.retired:
                     snap.users += 1
@@ -122,8 +169,11 @@ class SearchIndex:
     def _open_snapshot(self, private: bool = False) -> Snapshot:
         """A new snapshot on the live generation, already held once (and, when `private`,
         never handed to anyone else: closed at its release)."""
+        live = None
         for attempt in range(5):  # a reindex may land between reading CURRENT and opening
             live = store.live(self.root)
+            if live is not None:
+                self._refuse_damaged(live)
             ix = store.open_build(self.root, live)
             searcher = snap = None
             try:
@@ -132,6 +182,9 @@ class SearchIndex:
                 snap = Snapshot(gen, ix, searcher) if gen is not None else None
             except (FileNotFoundError, whoosh_index.EmptyIndexError, ValueError):
                 time.sleep(0.02 * attempt)
+            except Exception as exc:  # struct, zlib, pickle errors: a damaged file?
+                self._diagnose(live, exc)
+                raise
             finally:
                 if snap is None:  # failed, or a reindex landed meanwhile: try the newer one
                     if searcher is not None:
@@ -143,6 +196,8 @@ class SearchIndex:
                 snap.users, snap.retired = 1, private
                 self._open.add(snap)
             return snap
+        if live is not None:  # files missing for good, rather than a reindex racing us?
+            self._diagnose(live, store.NoIndex("could not be opened"))
         raise store.NoIndex(f"the index in {self.root} kept changing while it was opened")
 
     def _generation(self, live: store.Live, searcher) -> Generation | None:

@@ -79,9 +79,10 @@ def _helpers():
 
 
 def _stats():
+    """The footer's figures, or none: an error page must render whatever the index's state."""
     try:
         return search_index().stats()
-    except store.IndexProblem:
+    except Exception:
         return None
 
 
