@@ -73,12 +73,15 @@ def clean_text(value: str) -> str:
     return " ".join(text.split())
 
 
+_NOT_IN_URL = re.compile(r"[\s\x00-\x1f]")  # `\s` is str.isspace's set
+
+
 def clean_url(value: object) -> str | None:
     """Return the URL when it is a plain http(s) link, None for anything else."""
     if not isinstance(value, str):
         return None
     url = value.strip()
-    if not url or len(url) > MAX_URL_LENGTH or any(c.isspace() or ord(c) < 32 for c in url):
+    if not url or len(url) > MAX_URL_LENGTH or _NOT_IN_URL.search(url):
         return None
     try:
         parts = urlsplit(url)

@@ -30,9 +30,25 @@ def compose(text: str, max_nodes: int) -> yaml.Node | None:
         node = loader.get_single_node()
     finally:
         loader.dispose()
-    if node is not None:
+    # Without an alias (`*name`) nothing is shared, and a plain count will do; the walk
+    # that counts shared parts once is for documents with aliases (and says where).
+    if node is not None and ("*" in text or _count(node) > max_nodes):
         _check_size(node, max_nodes)
     return node
+
+
+def _count(root: yaml.Node) -> int:
+    count, stack = 0, [root]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.append(key)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return count
 
 
 class BadValue(ValueError):
