@@ -245,15 +245,20 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
 @click.option("--threads", type=int, help="Threads per process [setting: threads, default 8].")
 @click.option("--reindex/--no-reindex", default=False,
               help="Bring the index up to date before serving.")
+@click.option("--watch/--no-watch", default=None,
+              help="Keep the index up to date while serving [setting: watch, default on].")
 @click.pass_context
-def serve_cmd(ctx, seeds_dir, index_dir, host, port, workers, threads, reindex):
-    """Serve the search site: gunicorn processes on every core (waitress where there is none)."""
+def serve_cmd(ctx, seeds_dir, index_dir, host, port, workers, threads, reindex, watch):
+    """Serve the search site: gunicorn processes on every core (waitress where there is none),
+    and a process that indexes seed files as they arrive (unless --no-watch)."""
     cfg = _settings(ctx, seeds=seeds_dir, index=index_dir, host=host, port=port,
-                    workers=workers, threads=threads)
+                    workers=workers, threads=threads, watch=watch)
     if reindex:
         summary = _run(cfg, full=False)
         if not summary.ok:
             click.echo("some seed files were rejected (see above); serving the rest", err=True)
+    if cfg.watch:
+        _watch_beside(cfg)
     from .web import create_app
     from .web.server import default_workers, serve
     app = create_app(cfg)
@@ -266,6 +271,36 @@ def serve_cmd(ctx, seeds_dir, index_dir, host, port, workers, threads, reindex):
                f"process{'es' if processes > 1 else ''} (Ctrl-C stops)")
     sys.stdout.flush()
     serve(app, cfg.host, cfg.port, processes, cfg.threads)
+
+
+def _watch_beside(cfg: Settings) -> None:
+    """One watcher for the whole server, however many worker processes it runs: a child of
+    this process (forked before the server's workers), killed with it (Indexer makes every
+    process it forks die with its parent), writing through the same lock as any indexer."""
+    import multiprocessing
+
+    indexer = Indexer.from_settings(cfg)
+    process = multiprocessing.get_context("fork").Process(
+        target=_watch_forever, args=(indexer, cfg), name="searchapp-watch", daemon=True)
+    process.start()
+    click.echo(f"watching {cfg.seeds}: new, changed and deleted seed files are indexed as they "
+               "arrive (--no-watch turns it off)", err=True)
+
+
+def _watch_forever(indexer: Indexer, cfg: Settings) -> None:
+    from .index.watch import watch as run_watch
+
+    def report(summary: Summary) -> None:
+        for problem in summary.errors:
+            click.echo(f"watch: refused {problem}", err=True)
+        if summary.new or summary.changed or summary.deleted or summary.rejected:
+            click.echo(f"watch: {summary.line()}", err=True)
+
+    try:
+        run_watch(indexer, cfg, report=report,
+                  say=lambda message: click.echo(f"watch: {message}", err=True))
+    except KeyboardInterrupt:
+        pass
 
 
 def _say_if_damaged(cfg: Settings) -> None:

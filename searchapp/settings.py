@@ -62,6 +62,10 @@ class Settings:
     shards: int = _setting(
         0, "Shards a full build splits the index into, each written by a process of its own "
            "(0: one per core, at most 8). An incremental run keeps the index's own count.")
+    watch: bool = _setting(
+        True, "Make `searchapp serve` (and so `make run`) keep the index up to date by watching "
+              "the seeds folder, as `searchapp index --watch` does (`--no-watch`, or false here, "
+              "for a read-only deployment).")
     watch_polling: bool = _setting(
         False, "Make `searchapp index --watch` scan the seeds folder every `watch_interval` "
                "seconds instead of waiting for file-system events (for network mounts, where "

@@ -27,6 +27,7 @@ from ..engine import shards, zerocopy
 from ..ingest import records
 from ..ingest.seeds import Limits, Problem, SeedRejected, parse_bytes, utf8_name
 from . import integrity, spelling, store, writing
+from . import manifest as manifest_mod
 from .manifest import HELD, Manifest, Rows
 from .schema import source_token
 
@@ -109,6 +110,7 @@ class Indexer:
         self.shards = shards or writing.default_shards()  # of a full build
         self.scans = 0  # folder scans this indexer made (a watch test counts them)
         self._skipped: list[Problem] = []  # what this run's scans left out, and why
+        self._looked_at: set[str] | None = None  # a watched run's paths (None: the whole folder)
 
     @classmethod
     def from_settings(cls, settings, progress: Callable[[int, int], None] | None = None
@@ -128,7 +130,7 @@ class Indexer:
         if not self.seeds.is_dir():
             raise store.IndexProblem(f"seeds folder {self.seeds} does not exist")
         started = time.perf_counter()
-        self._skipped = []
+        self._skipped, self._looked_at = [], None
         with store.write_lock(self.root, self.lock_timeout):
             try:
                 current = store.live(self.root)
@@ -162,13 +164,27 @@ class Indexer:
                     f"cannot write the index in {self.root}: {exc.strerror or exc}"
                     f"{f' ({exc.filename})' if exc.filename else ''}; the index as it was "
                     "before this run is untouched and still served") from None
-        if outdated:
-            summary.warnings.insert(0, (
-                f"the index was built with format {was or 'unknown'}; this searchapp "
-                f"reads format {store.FORMAT}, so it was rebuilt in full"))
-        summary.warnings[:0] = sorted(set(self._skipped), key=lambda p: p.path)
-        summary.seconds = time.perf_counter() - started
+            if outdated:
+                summary.warnings.insert(0, (
+                    f"the index was built with format {was or 'unknown'}; this searchapp "
+                    f"reads format {store.FORMAT}, so it was rebuilt in full"))
+            summary.warnings[:0] = sorted(set(self._skipped), key=lambda p: p.path)
+            summary.seconds = time.perf_counter() - started
+            self._record(summary)
         return summary
+
+    def _record(self, summary: Summary) -> None:
+        """Keep the run's summary line and what it refused with the index (the status page
+        shows them, after a restart too). A watched run looked at some paths only: only
+        their refusals are replaced."""
+        try:
+            current = store.live(self.root)
+        except store.IndexProblem:
+            return
+        if current is None or not current.build.is_dir():
+            return
+        refused = summary.errors + [p for p in self._skipped if p.message == NOT_UTF8]
+        manifest_mod.record_run(current.build, summary.line(), refused, self._looked_at)
 
     def tidy(self) -> bool:
         """Merge what incremental runs left unmerged (they merge little, to be quick): for a
@@ -229,6 +245,7 @@ class Indexer:
         """Which files changed, which records they touch, and what to write for each."""
         manifest = Manifest.read(build, only=watched) if watched is not None else None
         if manifest is not None and manifest.lists_everything_in(generation):
+            self._looked_at = set(watched)
             files = self._files_named(watched)
             summary.seen = manifest.total - len(manifest.files) + len(files)
         else:  # no watcher, or a manifest that cannot be trusted to list everything

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..ingest.seeds import shown
 from . import store
 
 NAME = "manifest.sqlite"
@@ -34,6 +35,9 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER,
                                   sha1 TEXT, held INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER);
+CREATE TABLE IF NOT EXISTS refused (path TEXT PRIMARY KEY, line INTEGER, message TEXT)
+                                    WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS last_run (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 """
 
 
@@ -231,3 +235,57 @@ class Rows:
 
     def close(self) -> None:
         self._db.close()
+
+
+# -- what the last runs refused ---------------------------------------------------------------
+
+@dataclass
+class Status:
+    """What `searchapp index` last did, kept with the index so a server (and a restart)
+    can say it: its summary line, when it ended, and every file refused and not since
+    fixed, as `file:line: reason` (names escaped)."""
+
+    last_run: str | None = None
+    last_run_ns: int | None = None
+    refused: list[tuple[str, int | None, str]] = field(default_factory=list)
+
+
+def record_run(build: Path, line: str, refused: list, looked_at: set[str] | None) -> None:
+    """After a run: its summary line, and the files it refused. `looked_at` (the paths a
+    watched run looked at, and so under them) is None when the run read the whole folder:
+    then the refusals are exactly this run's."""
+    rows = [(shown(p.path), p.line, p.message) for p in refused]
+    try:
+        with closing(sqlite3.connect(build / NAME)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+            with db:
+                if looked_at is None:
+                    db.execute("DELETE FROM refused")
+                else:
+                    for rel in looked_at:
+                        shown_rel = shown(rel)
+                        db.execute("DELETE FROM refused WHERE path = ? OR (path > ? AND path < ?)",
+                                   (shown_rel, f"{shown_rel}/", f"{shown_rel}0"))
+                db.executemany("INSERT OR REPLACE INTO refused (path, line, message) "
+                               "VALUES (?, ?, ?)", rows)
+                db.executemany("INSERT OR REPLACE INTO last_run (key, value) VALUES (?, ?)",
+                               (("line", line), ("ended_ns", time.time_ns())))
+    except sqlite3.Error:
+        pass  # only the status page misses it; the next run that reads everything says it again
+
+
+def status(build: Path) -> Status:
+    """What the last runs recorded (an empty Status when nothing was, or it cannot be read)."""
+    path = build / NAME
+    if not path.exists():
+        return Status()
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            found = dict(db.execute("SELECT key, value FROM last_run"))
+            refused = list(db.execute("SELECT path, line, message FROM refused ORDER BY path"))
+    except sqlite3.Error:
+        return Status()
+    return Status(found.get("line"), found.get("ended_ns"), refused)
+
+

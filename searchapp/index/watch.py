@@ -36,12 +36,58 @@ DEBOUNCE_MS = 1000  # a batch is handed over after this long even while events k
 TICK_MS = 500  # how often `stop` is asked while nothing happens
 TIDY_AFTER = 5.0  # seconds without events after which the segments runs left are merged
 RETRY_AFTER = 1.0  # seconds between tries while another indexer holds the index
+STATE = "WATCHER.json"  # in the index folder: who watches, since when, still alive
+BEAT = 10.0  # seconds between the watcher's heartbeats in it
+
+
+def state(root: Path) -> dict | None:
+    """The watcher of an index as it last said (pid, seeds, since, heartbeat, pending), with
+    `running`: its process is alive and it beat lately. None when none ever watched."""
+    found = store.read_json(Path(root) / STATE)
+    if not found:
+        return None
+    alive = isinstance(found.get("pid"), int) and _alive(found["pid"])
+    recent = time.time() - float(found.get("heartbeat") or 0) < 3 * BEAT
+    return {**found, "running": alive and recent}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: it exists
+        return True
+    return True
+
+
+class _Beacon:
+    """Writes STATE now and then, so a server can say whether the folder is watched."""
+
+    def __init__(self, indexer: Indexer):
+        self.path = indexer.root / STATE
+        self.seeds = str(indexer.seeds)
+        self.since = time.time()
+        self.last = 0.0
+
+    def beat(self, pending: int = 0, now: bool = False) -> None:
+        if not now and time.monotonic() - self.last < BEAT:
+            return
+        self.last = time.monotonic()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            store.write_json(self.path, {"pid": os.getpid(), "seeds": self.seeds,
+                                         "since": self.since, "heartbeat": time.time(),
+                                         "pending": pending})
+        except OSError:
+            pass  # a read-only index folder: the status page says it does not know
 
 
 def watch(indexer: Indexer, settings, report: Callable[[Summary], None], full_first: bool = False,
           stop: Callable[[], bool] = lambda: False,
           say: Callable[[str], None] = lambda message: None) -> None:
     runner = _Runner(indexer, report, say, stop)
+    runner.beacon.beat(now=True)
     if settings.watch_polling:
         _poll(runner, settings, full_first)
         return
@@ -57,6 +103,7 @@ def watch(indexer: Indexer, settings, report: Callable[[Summary], None], full_fi
             while not runner.run(full=full) and not stop():
                 time.sleep(RETRY_AFTER)
             full = False
+            runner.beacon.beat(now=True)
             cancel = threading.Event()
             pending: set[str] = set()
             untidy_since = None  # a run merged less than it could, to be quick
@@ -69,10 +116,12 @@ def watch(indexer: Indexer, settings, report: Callable[[Summary], None], full_fi
                     raise KeyboardInterrupt
                 if not isinstance(raw, str):
                     pending |= _relative(indexer.seeds, (path for _, path in raw))
+                runner.beacon.beat(len(pending))
                 if pending:
                     if runner.run(changed=pending):
                         pending = set()
                         untidy_since = time.monotonic()
+                        runner.beacon.beat(now=True)
                     continue
                 if untidy_since is not None and time.monotonic() - untidy_since > TIDY_AFTER:
                     untidy_since = None
@@ -84,6 +133,7 @@ class _Runner:
 
     def __init__(self, indexer: Indexer, report, say, stop):
         self.indexer, self.report, self.say, self.stop = indexer, report, say, stop
+        self.beacon = _Beacon(indexer)
         self._last = None
 
     def run(self, **kwargs) -> bool:
@@ -111,6 +161,7 @@ class _Runner:
             self._once(f"the seeds folder {self.indexer.seeds} is missing; waiting for it")
             if self.stop():
                 return False
+            self.beacon.beat()
             time.sleep(TICK_MS / 1000)
         return True
 
@@ -159,6 +210,7 @@ def _poll(runner: _Runner, settings, full_first: bool) -> None:
             return
         current = _signature(indexer)
         now = time.monotonic()
+        runner.beacon.beat(_differing(indexed, current))
         if current == indexed:
             seen, first_change = current, None
             continue
@@ -170,6 +222,15 @@ def _poll(runner: _Runner, settings, full_first: bool) -> None:
             continue  # something is still being written: wait until it settles
         if runner.run():
             indexed, first_change = current, None
+            runner.beacon.beat(now=True)
+
+
+def _differing(indexed: dict, current: dict) -> int:
+    """Files new, changed or gone between two scans."""
+    if current == indexed:
+        return 0
+    return sum(1 for rel, sig in current.items() if indexed.get(rel) != sig) \
+        + sum(1 for rel in indexed if rel not in current)
 
 
 def _signature(indexer: Indexer) -> dict[str, tuple[int, int]]:

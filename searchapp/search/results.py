@@ -67,3 +67,18 @@ class IndexStats:
     records: int
     generation: str
     updated: datetime | None
+
+
+@dataclass
+class IndexStatus:
+    """What `/status` says: the index (None where it cannot be read, and `problem` says
+    why), what the last run did and refused, and whether the seeds folder is watched."""
+
+    stats: IndexStats | None
+    problem: str | None
+    last_run: str | None
+    last_run_at: datetime | None
+    refused: list[tuple[str, int | None, str]]
+    watching: bool
+    watching_since: datetime | None
+    pending: int | None

@@ -15,6 +15,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,13 +24,13 @@ from whoosh import index as whoosh_index
 
 from ..engine import zerocopy
 from ..engine.cache import ByteLRU, PostingCache
-from ..index import integrity, store
+from ..index import integrity, manifest, store, watch
 from . import answer
 from .answer import Clock, Limits, Prepared
 from .distinctive import Terms
 from .facets import SegmentCache
 from .request import BadRequest, SearchRequest
-from .results import IndexStats, QuerySummary, SearchResult
+from .results import IndexStats, IndexStatus, QuerySummary, SearchResult
 from .snapshot import Generation, Snapshot, open_searcher
 from .words import WordCache
 
@@ -253,6 +254,28 @@ class SearchIndex:
         with self.using() as snap:
             return IndexStats(snap.searcher.doc_count(), snap.generation, snap.updated)
 
+    def status(self) -> IndexStatus:
+        """The index, its last run, what that refused, and its watcher, for `/status`: read
+        from the manifest and the watcher's heartbeat, whatever state the index is in."""
+        stats = problem = None
+        try:
+            stats = self.stats()
+        except store.IndexProblem as exc:
+            problem = str(exc)
+        try:
+            live = store.live(self.root)
+        except store.IndexProblem:
+            live = None
+        done = manifest.status(live.build) if live is not None else manifest.Status()
+        watcher = watch.state(self.root) or {}
+        running = bool(watcher.get("running"))
+        return IndexStatus(
+            stats=stats, problem=problem, last_run=done.last_run,
+            last_run_at=_moment(done.last_run_ns / 1e9 if done.last_run_ns else None),
+            refused=done.refused, watching=running,
+            watching_since=_moment(watcher.get("since")) if running else None,
+            pending=watcher.get("pending") if running else None)
+
     # -- searching --------------------------------------------------------------------------
 
     def search(self, req: SearchRequest, terms: bool = True, hits: bool = True) -> SearchResult:
@@ -359,3 +382,8 @@ class Export:
         if not self.closed:
             self.closed = True
             self.index.release(self.snap)
+
+
+def _moment(seconds) -> datetime | None:
+    return datetime.fromtimestamp(seconds, timezone.utc) if isinstance(seconds, (int, float)) \
+        else None

@@ -107,3 +107,21 @@ def record_to_row(r: dict[str, Any]) -> list[str]:
 def record_to_export(r: dict[str, Any]) -> dict[str, Any]:
     """One JSON Lines record: every field we index and show (never `secured`, never paths)."""
     return {k: v for k, v in r.items() if k != "sources"}
+
+
+def status_to_json(status) -> dict[str, Any]:
+    """`/api/status`: the index, its last run, the files refused, the watcher."""
+    stats = status.stats
+    return {
+        "records": stats.records if stats else None,
+        "generation": stats.generation if stats else None,
+        "updated": stats.updated.isoformat() if stats and stats.updated else None,
+        "problem": status.problem,
+        "last_run": {"summary": status.last_run,
+                     "ended": status.last_run_at.isoformat() if status.last_run_at else None},
+        "refused": [{"file": path, "line": line, "reason": message}
+                    for path, line, message in status.refused],
+        "watching": status.watching,
+        "watching_since": status.watching_since.isoformat() if status.watching_since else None,
+        "pending": status.pending,
+    }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date
+from datetime import date, datetime, timezone
 from urllib.parse import quote_plus, urlencode
 
 from flask import (Blueprint, Response, abort, current_app, g, jsonify, render_template,
@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 from ..index import store
 from ..index.schema import FACETS
 from ..search.request import BadRequest, SearchRequest
-from ..search.serialize import record_to_export, result_to_json
+from ..search.serialize import record_to_export, result_to_json, status_to_json
 from . import charts, elapsed_ms, search_index
 
 bp = Blueprint("search", __name__)
@@ -75,15 +75,28 @@ def _helpers():
             "facet_page_max": current_app.config["SEARCHAPP"].facet_page_max,
             "facet_max": current_app.config["SEARCHAPP"].facet_max,
             "highlighted": lambda html: Markup(html),  # already sanitised by bleach
-            "index_stats": _stats}
+            "index_footer": _footer, "ago": ago}
 
 
-def _stats():
-    """The footer's figures, or none: an error page must render whatever the index's state."""
+def _footer():
+    """The footer's figures (records, when updated, files refused), or none: an error page
+    must render whatever state the index is in."""
     try:
-        return search_index().stats()
+        return search_index().status()
     except Exception:
         return None
+
+
+def ago(moment: datetime | None) -> str:
+    """`2 min ago`, as a reader scanning a footer wants it (the exact time goes in a title)."""
+    if moment is None:
+        return "at an unknown time"
+    seconds = max(0, int((datetime.now(timezone.utc) - moment).total_seconds()))
+    for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if unit == 'day' and count > 1 else ''} ago"
+    return "just now"
 
 
 @bp.route("/")
@@ -196,6 +209,19 @@ def api_document(record_id: str):
     if record is None:
         return jsonify(error=f"no record with id {record_id!r}", status=404), 404
     return jsonify(record_to_export(record))
+
+
+@bp.route("/status")
+def status():
+    """What the index holds, what its last run did, every file refused (`file:line: reason`),
+    and whether the seeds folder is watched. Read-only; it names files only as the seeds
+    folder does."""
+    return render_template("status.html", status=search_index().status(), req=SearchRequest())
+
+
+@bp.route("/api/status")
+def api_status():
+    return jsonify(status_to_json(search_index().status()))
 
 
 @bp.route("/healthz")

@@ -1,0 +1,195 @@
+"""New seeds appear by themselves: `searchapp serve` watches its seeds folder, and `/status`
+says what the index holds, what the last run did and every file it refused."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from searchapp import create_app
+
+from conftest import OUTPUT, build, copy_seeds
+
+BIN = Path(sys.executable).parent
+BAD = '---\ntitle: "Refused on purpose"\nrelated: [unclosed\n---\n'
+
+
+def article(title: str) -> str:
+    return f'---\ntitle: "{title}"\nexcerpt: "Dropped into the folder by the status test."\n---\n'
+
+
+def test_status_lists_refused_files_with_their_line_and_the_footer_counts_them(tmp_path):
+    seeds = copy_seeds(tmp_path / "seeds")
+    (seeds / "broken seed.txt").write_text(BAD, encoding="utf-8")
+    (seeds / "evil\nname.txt").write_text(BAD, encoding="utf-8")
+    index = tmp_path / "index"
+    build(seeds, index)
+    client = create_app({"index": str(index), "seeds": str(seeds)}).test_client()
+    status = client.get("/api/status").get_json()
+    assert status["records"] > 0 and status["watching"] is False
+    assert status["last_run"]["summary"].startswith("full rebuild:")
+    refused = {r["file"]: r for r in status["refused"]}
+    assert set(refused) == {"broken seed.txt", "evil\\nname.txt"}  # escaped, relative
+    assert refused["broken seed.txt"]["line"] in (3, 4)  # where YAML noticed the unclosed list
+    assert "invalid YAML" in refused["broken seed.txt"]["reason"]
+    page = client.get("/status").get_data(as_text=True)
+    assert "broken seed.txt" in page and "2 files refused" in page
+    assert str(tmp_path) not in page  # nothing outside the seeds folder
+    assert "2 files refused" in client.get("/").get_data(as_text=True)
+
+    # A restart reads the same list; fixing one file and running again clears it.
+    (seeds / "broken seed.txt").write_text(article("Fixed at last"), encoding="utf-8")
+    (seeds / "evil\nname.txt").unlink()
+    build(seeds, index)
+    client = create_app({"index": str(index), "seeds": str(seeds)}).test_client()
+    assert client.get("/api/status").get_json()["refused"] == []
+    assert "index status" in client.get("/").get_data(as_text=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+class Served:
+    """`searchapp serve` as a user runs it: watching its seeds folder."""
+
+    def __init__(self, tmp_path: Path, workers: int = 2):
+        self.seeds = copy_seeds(tmp_path / "seeds")
+        self.index = tmp_path / "index"
+        build(self.seeds, self.index)
+        port = _free_port()
+        self.proc = subprocess.Popen(
+            [str(BIN / "searchapp"), "serve", "--seeds", str(self.seeds), "--index",
+             str(self.index), "--port", str(port), "--workers", str(workers)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if _get(self.url + "/api/status")["watching"]:
+                    return
+            except OSError:
+                assert self.proc.poll() is None, self.proc.stderr.read()
+            time.sleep(0.05)
+        raise AssertionError("the server never said it was watching")
+
+    def found(self, q: str) -> int:
+        return _get(self.url + "/api/search?" + urllib.parse.urlencode({"q": q}))["total"]
+
+    def until(self, check, timeout: float = 10.0) -> float:
+        """Seconds until `check()` held."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if check():
+                return time.monotonic() - started
+            time.sleep(0.05)
+        raise AssertionError("did not happen in time")
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+
+@pytest.fixture
+def served(tmp_path):
+    server = Served(tmp_path)
+    yield server
+    server.close()
+
+
+def test_the_server_indexes_a_dropped_seed_by_itself_and_says_what_it_refused(served):
+    started = time.monotonic()
+    (served.seeds / "dropped.txt").write_text(article("Axolotls reach the newsroom"),
+                                              encoding="utf-8")
+    took = served.until(lambda: served.found("axolotls") == 1)
+    assert took < 3.0, took
+    (served.seeds / "bad drop.txt").write_text(BAD, encoding="utf-8")
+    served.until(lambda: any(r["file"] == "bad drop.txt"
+                             for r in _get(served.url + "/api/status")["refused"]))
+    status = _get(served.url + "/api/status")
+    assert status["watching"] and status["watching_since"]
+    (served.seeds / "bad drop.txt").unlink()
+    served.until(lambda: _get(served.url + "/api/status")["refused"] == [])
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with open(OUTPUT / "hardening.txt", "a", encoding="utf-8") as f:
+        f.write(f"serve watching: a dropped seed searchable after {took:.2f} s "
+                f"({time.monotonic() - started:.1f} s for the whole test)\n")
+
+
+def test_no_watch_leaves_the_folder_alone(tmp_path):
+    seeds = copy_seeds(tmp_path / "seeds")
+    build(seeds, tmp_path / "index")
+    port = _free_port()
+    proc = subprocess.Popen([str(BIN / "searchapp"), "serve", "--seeds", str(seeds), "--index",
+                             str(tmp_path / "index"), "--port", str(port), "--workers", "1",
+                             "--no-watch"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(400):
+            try:
+                status = _get(url + "/api/status")
+                break
+            except OSError:
+                time.sleep(0.05)
+        assert status["watching"] is False
+        (seeds / "unseen.txt").write_text(article("Pangolins unseen"), encoding="utf-8")
+        time.sleep(2.5)
+        assert _get(url + "/api/search?q=pangolins")["total"] == 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.mark.browser
+def test_a_researcher_drops_seeds_and_the_open_page_finds_them(browser, tmp_path, screenshots):
+    server = Served(tmp_path)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto(server.url + "/")
+        (server.seeds / "dropped.txt").write_text(article("Quetzals in the council chamber"),
+                                                  encoding="utf-8")
+        started = time.monotonic()
+        found = False
+        while time.monotonic() - started < 3.0 and not found:
+            page.locator("#q").fill("quetzals")
+            page.locator("#q").press("Enter")
+            found = page.locator(".hit-title", has_text="Quetzals").count() > 0
+        expect(page.locator(".hit-title", has_text="Quetzals")).to_be_visible(timeout=1)
+        assert time.monotonic() - started < 3.5
+
+        (server.seeds / "refused one.txt").write_text(BAD, encoding="utf-8")
+        server.until(lambda: _get(server.url + "/api/status")["refused"] != [])
+        page.goto(server.url + "/")
+        expect(page.locator("footer")).to_contain_text("1 file refused")
+        page.locator("footer a", has_text="1 file refused").click()
+        expect(page.locator("table.refused")).to_contain_text("refused one.txt")
+        expect(page.locator("table.refused")).to_contain_text("invalid YAML")
+        page.screenshot(path=screenshots / "status-refused.png", full_page=True)
+
+        (server.seeds / "refused one.txt").unlink()
+        server.until(lambda: _get(server.url + "/api/status")["refused"] == [])
+        page.reload()
+        expect(page.locator("main")).to_contain_text("No files refused.")
+        expect(page.locator("footer")).not_to_contain_text("refused")
+    finally:
+        context.close()
+        server.close()
