@@ -17,7 +17,9 @@ lie in the future), or `watch_max_wait` seconds after it first changed if it nev
 
 A watcher outlives what would stop a single run: another indexer holding the index (it
 says so and tries again), and the seeds folder going away (it waits for it to come back,
-then catches up with a run over the whole folder). What it says goes to `say`.
+then catches up with a run over the whole folder). What it says goes to `say`. It beats
+now and then in `WATCHER.json` in the index folder, so a server's status page can say
+whether the folder is watched, since when, and how many changes wait.
 """
 
 from __future__ import annotations
