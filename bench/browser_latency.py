@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = subprocess.Popen([str(Path(sys.executable).parent / "searchapp"), "serve", "--index",
-                               str(args.index), "--port", str(port)],
+                               str(args.index), "--port", str(port), "--no-watch"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -291,8 +291,10 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
 
     # The real server: HTTP under concurrent clients, then 100 new files until it finds them.
     port = free_port()
+    # Not watching: the rows below time `searchapp index` and `--watch` runs of their own.
     server = subprocess.Popen([str(BIN / "searchapp"), "serve", "--index", str(index_dir),
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "--seeds", str(seeds), "--port", str(port), "--no-watch"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_up(base)

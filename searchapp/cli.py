@@ -279,6 +279,20 @@ def _watch_beside(cfg: Settings) -> None:
     process it forks die with its parent), writing through the same lock as any indexer."""
     import multiprocessing
 
+    try:
+        live = store.live(cfg.index)
+    except store.IndexProblem:
+        live = None
+    built_from = store.seeds_of(live.build) if live is not None else None
+    if built_from is not None and built_from != cfg.seeds.resolve():
+        click.echo(f"warning: not watching {cfg.seeds}: the index was built from {built_from} "
+                   f"(serve with --seeds {built_from} to watch it)", err=True)
+        return
+    if live is not None and built_from is None:
+        click.echo(f"warning: not watching {cfg.seeds}: the index does not say which seeds "
+                   "folder it was built from (any `searchapp index --seeds DIR` run records it)",
+                   err=True)
+        return
     indexer = Indexer.from_settings(cfg)
     process = multiprocessing.get_context("fork").Process(
         target=_watch_forever, args=(indexer, cfg), name="searchapp-watch", daemon=True)

@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from searchapp import create_app
 
-from conftest import OUTPUT, build, copy_seeds
+from conftest import OUTPUT, build, copy_seeds, index_contents
 
 BIN = Path(sys.executable).parent
 BAD = '---\ntitle: "Refused on purpose"\nrelated: [unclosed\n---\n'
@@ -193,3 +193,34 @@ def test_a_researcher_drops_seeds_and_the_open_page_finds_them(browser, tmp_path
     finally:
         context.close()
         server.close()
+
+
+def test_the_server_watches_only_the_folder_its_index_was_built_from(tmp_path):
+    """Watching another folder would index it over this one, deleting what it lacks."""
+    seeds = copy_seeds(tmp_path / "seeds")
+    index = tmp_path / "index"
+    build(seeds, index)
+    before = len(index_contents(index))
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "lonely.txt").write_text(article("The only seed elsewhere"), encoding="utf-8")
+    port = _free_port()
+    proc = subprocess.Popen([str(BIN / "searchapp"), "serve", "--seeds", str(other), "--index",
+                             str(index), "--port", str(port), "--workers", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(400):
+            try:
+                status = _get(url + "/api/status")
+                break
+            except OSError:
+                time.sleep(0.05)
+        time.sleep(1.5)
+        assert _get(url + "/api/status")["watching"] is False
+        assert _get(url + "/api/search?q=")["total"] == before
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert f"not watching {other}: the index was built from {seeds.resolve()}" in err
+    assert len(index_contents(index)) == before

@@ -183,6 +183,7 @@ class Indexer:
             return
         if current is None or not current.build.is_dir():
             return
+        store.note_seeds(current.build, self.seeds)
         refused = summary.errors + [p for p in self._skipped if p.message == NOT_UTF8]
         manifest_mod.record_run(current.build, summary.line(), refused, self._looked_at)
 

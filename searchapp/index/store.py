@@ -154,6 +154,21 @@ def format_of(build: Path) -> int | None:
     return found if isinstance(found, int) else None
 
 
+def seeds_of(build: Path) -> Path | None:
+    """The seeds folder the build was last indexed from (None when it does not say)."""
+    found = read_json(build / META).get("seeds")
+    return Path(found) if isinstance(found, str) else None
+
+
+def note_seeds(build: Path, seeds: Path) -> None:
+    """Remember which seeds folder the build now reflects: a server watches only that one
+    (watching another would index it over this one, deleting what it lacks)."""
+    meta = read_json(build / META)
+    folder = str(Path(seeds).resolve())
+    if meta and meta.get("seeds") != folder:
+        write_json(build / META, {**meta, "seeds": folder})
+
+
 def check_format(build: Path) -> None:
     found = format_of(build)
     if found != FORMAT:
