@@ -247,7 +247,13 @@ class Status:
 
     last_run: str | None = None
     last_run_ns: int | None = None
-    refused: list[tuple[str, int | None, str]] = field(default_factory=list)
+    refused: list[tuple[str, int | None, str]] = field(default_factory=list)  # the first few
+    refused_total: int = 0
+
+
+# Refusals a status shows at most (a folder of a million broken files must not make a page of
+# a million rows); the total is always said.
+SHOW_REFUSED = 2000
 
 
 def record_run(build: Path, line: str, refused: list, looked_at: set[str] | None) -> None:
@@ -283,9 +289,11 @@ def status(build: Path) -> Status:
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
             found = dict(db.execute("SELECT key, value FROM last_run"))
-            refused = list(db.execute("SELECT path, line, message FROM refused ORDER BY path"))
+            refused = list(db.execute("SELECT path, line, message FROM refused ORDER BY path "
+                                      "LIMIT ?", (SHOW_REFUSED,)))
+            total = db.execute("SELECT count(*) FROM refused").fetchone()[0]
     except sqlite3.Error:
         return Status()
-    return Status(found.get("line"), found.get("ended_ns"), refused)
+    return Status(found.get("line"), found.get("ended_ns"), refused, total)
 
 

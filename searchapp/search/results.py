@@ -78,7 +78,8 @@ class IndexStatus:
     problem: str | None
     last_run: str | None
     last_run_at: datetime | None
-    refused: list[tuple[str, int | None, str]]
+    refused: list[tuple[str, int | None, str]]  # the first few thousand, by name
+    refused_total: int
     watching: bool
     watching_since: datetime | None
     pending: int | None

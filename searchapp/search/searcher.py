@@ -272,7 +272,7 @@ class SearchIndex:
         return IndexStatus(
             stats=stats, problem=problem, last_run=done.last_run,
             last_run_at=_moment(done.last_run_ns / 1e9 if done.last_run_ns else None),
-            refused=done.refused, watching=running,
+            refused=done.refused, refused_total=done.refused_total, watching=running,
             watching_since=_moment(watcher.get("since")) if running else None,
             pending=watcher.get("pending") if running else None)
 

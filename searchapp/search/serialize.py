@@ -121,6 +121,7 @@ def status_to_json(status) -> dict[str, Any]:
                      "ended": status.last_run_at.isoformat() if status.last_run_at else None},
         "refused": [{"file": path, "line": line, "reason": message}
                     for path, line, message in status.refused],
+        "refused_total": status.refused_total,
         "watching": status.watching,
         "watching_since": status.watching_since.isoformat() if status.watching_since else None,
         "pending": status.pending,
