@@ -254,7 +254,9 @@ def _bad_request(exc):
 def _no_index(exc):
     if request.path.startswith("/api/"):
         return jsonify(error=str(exc), status=503), 503
-    return render_template("error.html", code=503, message=str(exc), req=SearchRequest()), 503
+    heading = "The index is damaged" if isinstance(exc, store.IndexDamaged) else None
+    return render_template("error.html", code=503, message=str(exc), heading=heading,
+                           req=SearchRequest()), 503
 
 
 @bp.app_errorhandler(404)
