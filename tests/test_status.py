@@ -132,23 +132,29 @@ def test_the_server_indexes_a_dropped_seed_by_itself_and_says_what_it_refused(se
                 f"({time.monotonic() - started:.1f} s for the whole test)\n")
 
 
+def _serve(seeds: Path, index: Path, *options: str) -> tuple[subprocess.Popen, str]:
+    """`searchapp serve` with one worker, once it answers."""
+    port = _free_port()
+    proc = subprocess.Popen([str(BIN / "searchapp"), "serve", "--seeds", str(seeds), "--index",
+                             str(index), "--port", str(port), "--workers", "1", *options],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(400):
+        try:
+            _get(url + "/healthz")
+            return proc, url
+        except OSError:
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.05)
+    raise AssertionError("the server did not come up")
+
+
 def test_no_watch_leaves_the_folder_alone(tmp_path):
     seeds = copy_seeds(tmp_path / "seeds")
     build(seeds, tmp_path / "index")
-    port = _free_port()
-    proc = subprocess.Popen([str(BIN / "searchapp"), "serve", "--seeds", str(seeds), "--index",
-                             str(tmp_path / "index"), "--port", str(port), "--workers", "1",
-                             "--no-watch"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc, url = _serve(seeds, tmp_path / "index", "--no-watch")
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(400):
-            try:
-                status = _get(url + "/api/status")
-                break
-            except OSError:
-                time.sleep(0.05)
-        assert status["watching"] is False
+        assert _get(url + "/api/status")["watching"] is False
         (seeds / "unseen.txt").write_text(article("Pangolins unseen"), encoding="utf-8")
         time.sleep(2.5)
         assert _get(url + "/api/search?q=pangolins")["total"] == 0
@@ -204,18 +210,8 @@ def test_the_server_watches_only_the_folder_its_index_was_built_from(tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     (other / "lonely.txt").write_text(article("The only seed elsewhere"), encoding="utf-8")
-    port = _free_port()
-    proc = subprocess.Popen([str(BIN / "searchapp"), "serve", "--seeds", str(other), "--index",
-                             str(index), "--port", str(port), "--workers", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, url = _serve(other, index)
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(400):
-            try:
-                status = _get(url + "/api/status")
-                break
-            except OSError:
-                time.sleep(0.05)
         time.sleep(1.5)
         assert _get(url + "/api/status")["watching"] is False
         assert _get(url + "/api/search?q=")["total"] == before
