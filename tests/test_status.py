@@ -220,3 +220,16 @@ def test_the_server_watches_only_the_folder_its_index_was_built_from(tmp_path):
         _, err = proc.communicate(timeout=20)
     assert f"not watching {other}: the index was built from {seeds.resolve()}" in err
     assert len(index_contents(index)) == before
+
+
+def test_the_status_page_names_nothing_outside_the_seeds_folder(tmp_path):
+    seeds = copy_seeds(tmp_path / "seeds")
+    index = tmp_path / "index"
+    build(seeds, index)
+    (index / "CURRENT").write_text('{"build": "../elsewhere"}', encoding="utf-8")
+    client = create_app({"index": str(index), "seeds": str(seeds)}).test_client()
+    for path in ("/status", "/api/status"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert str(tmp_path) not in response.get_data(as_text=True)
+    assert "damaged" in client.get("/api/status").get_json()["problem"]

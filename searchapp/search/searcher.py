@@ -260,8 +260,9 @@ class SearchIndex:
         stats = problem = None
         try:
             stats = self.stats()
-        except store.IndexProblem as exc:
-            problem = str(exc)
+        except store.IndexProblem as exc:  # said without where the index lives on disk
+            problem = str(exc).replace(str(self.root.resolve()), "the index folder") \
+                .replace(str(self.root), "the index folder")
         try:
             live = store.live(self.root)
         except store.IndexProblem:
