@@ -222,3 +222,13 @@ def test_polling_indexes_under_continuous_arrivals(tmp_path):
             n += 1
             time.sleep(0.2)
         assert _found(w.index, "churning") > 0, "no run while files kept arriving"
+
+
+def test_a_watched_link_to_a_seed_file_adds_no_second_record(tmp_path):
+    with watching(tmp_path, 5) as w:
+        (w.seeds / "real.txt").write_text(_article("Tuataras linked twice"), encoding="utf-8")
+        w.wait_for(lambda s: _found(w.index, "tuataras") == 1)
+        os.symlink("real.txt", w.seeds / "alias.txt")
+        w.wait_for(lambda s: s.seen and s is w.summaries[-1] and len(w.summaries) >= 3)
+        time.sleep(0.5)
+        assert _found(w.index, "tuataras") == 1

@@ -320,6 +320,9 @@ class Indexer:
                 if reason:
                     self._skipped.append(Problem(rel, None, reason))
                     continue
+                real, root = os.path.realpath(path), os.path.realpath(self.seeds)
+                if real.startswith(root + os.sep):
+                    continue  # a link to a seed file: that is indexed under its own name
             if os.path.isdir(path):
                 files.update((f"{rel}/{sub}", sub_st)
                              for sub, sub_st in scan(path, self._skipped).items())
