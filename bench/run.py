@@ -210,6 +210,23 @@ def page_mix(index: SearchIndex, mix, runs: int) -> list[float]:
     return out
 
 
+class Rows(list):
+    """The table's rows, each also printed as it comes: a run that fails late keeps what it
+    measured before."""
+
+    def append(self, row) -> None:
+        super().append(row)
+        print("row:", " | ".join(str(cell) for cell in row), flush=True)
+
+    def extend(self, more) -> None:
+        for row in more:
+            self.append(row)
+
+    def __iadd__(self, more):
+        self.extend(more)
+        return self
+
+
 def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
         writers: bool = False) -> None:
     count = SIZES[size]
@@ -322,7 +339,7 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
         rows.append(("  `searchapp index` with nothing new, s", f"{seconds:.2f}", "", ""))
         watcher = subprocess.Popen([str(BIN / "searchapp"), "index", "--watch", "--seeds", str(seeds),
                                     "--index", str(index_dir)], stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, text=True)
+                                   stderr=open(work / "watcher.log", "w"), text=True)
         try:
             watcher.stdout.readline()  # its first run is done: it is watching
             staging = work / "staging"
@@ -338,7 +355,14 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
             rows.append(("  with `searchapp index --watch` running, s", f"{found:.2f}", "", ""))
         finally:
             watcher.send_signal(signal.SIGINT)
-            watcher.wait(timeout=60)
+            try:
+                watcher.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                watcher.send_signal(signal.SIGUSR1)  # its threads' stacks, to its log
+                time.sleep(1)
+                watcher.kill()
+                rows.append(("  the watcher did not stop within 60 s of SIGINT (stacks in "
+                             f"{work / 'watcher.log'})", "", "", ""))
         pss, peaks = _server_mb(server.pid)
         rows.append(("server memory, all processes: PSS now; peak RSS added up, MB",
                      f"{pss:,.0f}; {peaks:,.0f}", "", ""))
