@@ -235,7 +235,7 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
     t = time.perf_counter()
     generate(seeds, count)
     print(f"{count:,} generated seed files in {seeds} ({time.perf_counter() - t:.0f} s)")
-    rows: list[tuple[str, str, str, str]] = []
+    rows: list[tuple[str, str, str, str]] = Rows()
 
     # Full index, in its own process, and the peer.
     db = work / f"peer-{size}.sqlite"
