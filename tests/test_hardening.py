@@ -414,7 +414,8 @@ def test_serve_binds_loopback_unless_told_and_says_so(tmp_path, index_dir):
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
     port = _free_port()
-    proc = searchapp("serve", "--index", str(index_dir), "--port", str(port), "--host", "0.0.0.0")
+    proc = searchapp("serve", "--index", str(index_dir), "--port", str(port), "--host", "0.0.0.0",
+                     "--no-watch")  # (whether it watches would be said first)
     try:
         assert "reachable from other machines" in proc.stderr.readline()
     finally:
