@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from whoosh import formats
 from whoosh.system import pack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import NO_MERGE
@@ -196,7 +197,7 @@ class BulkWriter(KeepingWriter):
 def _word_values(fmt, words: list[tuple[str, int]], encode_words: bool = True):
     """What `fmt.word_values` gives for these words, for the formats our fields use
     (Positions, Frequency, Existence; each word's boost is 1)."""
-    kind = type(fmt).__name__
+    kind = type(fmt)  # exactly: a subclass (Characters, PositionBoosts) encodes otherwise
     positions: dict[str, list[int]] = {}
     for word, pos in words:
         found = positions.get(word)
@@ -209,14 +210,14 @@ def _word_values(fmt, words: list[tuple[str, int]], encode_words: bool = True):
     for word, poslist in positions.items():
         text = word.encode("utf-8") if encode_words else word
         count = len(poslist)
-        if kind == "Positions":
+        if kind is formats.Positions:
             out.append((text, count, float(count) * boost, fmt.encode(poslist)))
-        elif kind == "Frequency":
+        elif kind is formats.Frequency:
             out.append((text, count, float(count) * boost, pack_uint(count)))
-        elif kind == "Existence":
+        elif kind is formats.Existence:
             out.append((text, 1, boost, b""))
         else:
-            raise TypeError(f"no bulk path for the {kind} format")
+            raise TypeError(f"no bulk path for the {kind.__name__} format")
     return out
 
 

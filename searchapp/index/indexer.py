@@ -232,9 +232,8 @@ class Indexer:
         else:
             touched = {}
         for i, folder in enumerate(folders):
-            if i not in touched:  # kept files an index written before they were kept lacks
-                writing.keep_columns(folder)
-                integrity.record(folder)  # and sums (an index written before them has none)
+            if i not in touched:  # kept files and sums an index written before them lacks
+                writing.settle(folder)
         if plan.writes or plan.loaded or (plan.manifest is not plan.before
                                           and plan.manifest.files != plan.before.files):
             plan.manifest.write(build, current.generation, before=plan.before)
@@ -315,14 +314,12 @@ class Indexer:
                 st = os.stat(path)
             except OSError:
                 continue  # gone: the manifest rows read for it (and under it) are deletions
-            if os.path.islink(path):
-                reason = _unfollowed(os.fspath(path))
-                if reason:
-                    self._skipped.append(Problem(rel, None, reason))
+            if os.path.islink(path):  # as the scan treats links (see `_link_target`)
+                if os.path.isdir(path):
+                    self._skipped.append(Problem(rel, None, LINKED_FOLDER))
                     continue
-                real, root = os.path.realpath(path), os.path.realpath(self.seeds)
-                if real.startswith(root + os.sep):
-                    continue  # a link to a seed file: that is indexed under its own name
+                if _link_target(os.fspath(path), os.path.realpath(self.seeds)) is None:
+                    continue
             if os.path.isdir(path):
                 files.update((f"{rel}/{sub}", sub_st)
                              for sub, sub_st in scan(path, self._skipped).items())
@@ -550,9 +547,10 @@ NOT_UTF8 = "the file name is not valid UTF-8, which the index cannot store; rena
 def scan(seeds: Path, skipped: list[Problem] | None = None) -> dict[str, os.stat_result]:
     """Every seed file under `seeds` by its path relative to it (hidden and temp files skipped).
 
-    Left out, and said in `skipped`: names that are not UTF-8 (the index cannot store them),
-    symbolic links to folders (never followed, so a link loop cannot repeat the folder or
-    lead out of it), and links to a file the scan finds under its own name anyway.
+    Left out, and said in `skipped`: names that are not UTF-8 (the index cannot store them)
+    and symbolic links to folders (never followed, so a link loop cannot repeat the folder
+    or lead out of it). Left out silently: links to a file inside the folder, which is
+    found under its own name.
 
     os.scandir, not pathlib: at 100k files pathlib's objects were 90% of an incremental run.
     In no order: callers sort what they read (sorting a million names twice was a second of
@@ -579,10 +577,9 @@ def scan(seeds: Path, skipped: list[Problem] | None = None) -> dict[str, os.stat
                 continue
             try:
                 if entry.is_symlink():
-                    reason = _unfollowed(entry.path)
-                    if reason:
-                        say(Problem(rel, None, reason))
-                    elif entry.is_file():
+                    if entry.is_dir():
+                        say(Problem(rel, None, LINKED_FOLDER))
+                    elif _link_target(entry.path, real_root) is not None:
                         links.append((rel, entry.path))
                 elif entry.is_dir():
                     pending.append((f"{rel}/", entry.path))
@@ -590,26 +587,29 @@ def scan(seeds: Path, skipped: list[Problem] | None = None) -> dict[str, os.stat
                     found[rel] = entry.stat()
             except OSError:
                 continue  # deleted between listing and stat
-    # A linked file is indexed once: under its own name when it is in the folder, else
-    # under the first link's name.
-    real_names = {os.path.join(real_root, rel) for rel in found}
+    linked: set[str] = set()  # several links to one file outside: the first by name
     for rel, path in sorted(links):
         real = os.path.realpath(path)
-        if real in real_names:
-            continue
-        try:
-            found[rel] = os.stat(path)
-        except OSError:
-            continue
-        real_names.add(real)
+        if real not in linked:
+            try:
+                found[rel] = os.stat(path)
+            except OSError:
+                continue
+            linked.add(real)
     return found
 
 
-def _unfollowed(path: str) -> str | None:
-    """Why a symbolic link is not followed, or None for a link to a file."""
-    if os.path.isdir(path):
-        return "a symbolic link to a folder; links to folders are not followed"
-    return None  # a link to a file, or dangling (nothing to index, nothing to say)
+LINKED_FOLDER = "a symbolic link to a folder; links to folders are not followed"
+
+
+def _link_target(path: str, real_root: str) -> str | None:
+    """The file a symbolic link leads to when it is indexed under the link's name: not for
+    a link to a folder (never followed), to a file inside the seeds folder (indexed under
+    its own name, once), or to nothing."""
+    real = os.path.realpath(path)
+    if real.startswith(real_root + os.sep) or not os.path.isfile(real):
+        return None
+    return real
 
 
 def _refuse_damaged(current: store.Live, checksums: bool = False,

@@ -63,10 +63,11 @@ def merge(record_id: str, drafts: list[dict | str]) -> tuple[dict | None, list[P
     return to_document(record, sorted(drafts, key=records.draft_order)), problems
 
 
-def keep_columns(folder: Path) -> None:
-    """Enumerate the facet columns and list the words of a shard's new segments now, so that
-    no serving process pays for it on its first search (seconds at 1M records); a file that
-    cannot be written is made by the first search instead."""
+def settle(folder: Path) -> None:
+    """What follows a shard's commit. The facet columns and words of its new segments are
+    kept now, so that no serving process pays for them on its first search (seconds at 1M
+    records; a file that cannot be written is made by the first search instead); then the
+    checksums of its new files are recorded (index/integrity.py)."""
     gen = shards.latest(folder)
     if gen < 0:
         return
@@ -77,6 +78,7 @@ def keep_columns(folder: Path) -> None:
         lexicon.prepare(leaves, list(WORD_FIELDS), folder)
     finally:
         reader.close()
+    integrity.record(folder)
 
 
 # -- a full build ---------------------------------------------------------------------------
@@ -161,8 +163,7 @@ def write_shard(job: tuple[Path, Path]) -> Written:
         cancel(writer)
         raise
     spill_path.unlink(missing_ok=True)
-    keep_columns(folder)
-    integrity.record(folder)
+    settle(folder)
     done.generation = shards.latest(folder)
     return done
 
@@ -217,8 +218,7 @@ def _commit_shard(job: tuple[Path, list, float]) -> int:
     except BaseException:
         cancel(writer)
         raise
-    keep_columns(folder)
-    integrity.record(folder)
+    settle(folder)
     return shards.latest(folder)
 
 
@@ -238,8 +238,7 @@ def tidy(folders: list[Path], lock_timeout: float) -> dict[int, int]:
         except BaseException:
             cancel(writer)
             raise
-        keep_columns(folder)
-        integrity.record(folder)
+        settle(folder)
         generations[shard] = shards.latest(folder)
     return generations
 
