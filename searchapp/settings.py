@@ -81,6 +81,10 @@ class Settings:
     parse_workers: int = _setting(
         0, "Processes that parse seed files in parallel (0: one per core, for runs of 2,000 "
            "files or more).")
+    story_threshold: float = _setting(
+        0.6, "How alike two records' titles and excerpts must be (the estimated share of their "
+             "three-word runs they have in common, 0 to 1) to be grouped as copies of one "
+             "story. A change regroups every record at the next run.")
     per_page: int = _setting(20, "Results per page when the request does not say.")
     max_per_page: int = _setting(100, "Largest page size a request may ask for.")
     max_page: int = _setting(500, "Highest page number a request may ask for.")

@@ -120,6 +120,7 @@
     set("from", params.get("from") || "");
     set("to", params.get("to") || "");
     set("match", "");
+    set("group", params.get("group") || "story");
   }
 
   // Date fields search once a whole date is in them (a year of four digits, or emptied), on
@@ -159,7 +160,7 @@
     }
   });
   // Keys of controls in the research views, which arrive after the results.
-  var LATER = /^(bar|scale|interval|span):/;
+  var LATER = /^(bar|scale|interval|span|count):/;
   function restoreFocus(researchArrived) {
     if (focusKey === null) return;
     var results = document.getElementById("results");

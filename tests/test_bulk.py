@@ -32,7 +32,7 @@ def documents(*folders: Path) -> list[dict]:
                 continue
             for draft in records.file_drafts(parsed):
                 drafts[draft["id"]].append(draft)
-    docs = [writing.merge(rid, drafts[rid])[0] for rid in sorted(drafts)]
+    docs = [writing.merge(rid, drafts[rid], 1)[0] for rid in sorted(drafts)]
     return [d for d in docs if d is not None]
 
 

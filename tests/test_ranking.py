@@ -45,7 +45,8 @@ def index(tmp_path_factory):
 
 @pytest.mark.parametrize("q,ids", CASES, ids=[c[0] for c in CASES])
 def test_a_query_ranks_these_records_first_in_this_order(index, q, ids):
-    result = index.search(SearchRequest(q=q, typing=False, per_page=len(ids) or 1), terms=False)
+    result = index.search(SearchRequest(q=q, typing=False, per_page=len(ids) or 1,
+                                        group="records"), terms=False)
     assert [h.id for h in result.hits] == ids
 
 

@@ -15,7 +15,9 @@ from conftest import FIXTURES, build
 
 def test_front_page_browses_all_records_newest_first_with_facets(client):
     page = client.get("/").get_data(as_text=True)
-    assert "<strong>23</strong> results" in page and "(all records, newest first)" in page
+    # The two copies of the Express & Star story are one story.
+    assert "<strong>23</strong> records in <strong>22</strong> stories" in page \
+        and "(all records, newest first)" in page
     assert page.index("Feds are increasing use") < page.index("Why civil liberty groups")
     assert 'href="/search?provider=Biometric+Companies"' in page
     assert "23 records" in page  # footer
@@ -83,7 +85,7 @@ def test_long_pasted_text_is_searched_not_refused(client):
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Your text was 14,000 characters long; its first" in body
-    assert "<strong>21</strong> results" in body  # as many as `facial` alone finds
+    assert "<strong>21</strong> records in <strong>20</strong> stories" in body  # as `facial` alone
 
 
 def test_api_search_contract(client):
@@ -93,7 +95,8 @@ def test_api_search_contract(client):
     assert data["total"] == 1 and data["query"] == "facial recognition"
     hit = data["results"][0]
     assert set(hit) == {"id", "title", "excerpt", "url", "provider", "topics", "category", "type",
-                        "kind", "published", "score", "highlights"}
+                        "kind", "published", "score", "highlights", "story_id", "copies",
+                        "more_copies"}
     assert hit["provider"] == {"name": "Forbes", "domain": "forbes.com"}
     assert hit["published"] == "2021-08-23T11:22:00Z"
     assert "<mark>Facial</mark>" in hit["highlights"]["title"]
@@ -256,7 +259,7 @@ def test_a_refused_search_keeps_the_filters_in_the_form(client):
 def test_a_misspelt_query_shows_the_correction_and_the_way_back(client):
     body = client.get("/search?q=facial+recogniton&typing=0").get_data(as_text=True)
     assert "Showing results for" in body and "<strong>facial recognition</strong>" in body
-    assert "<strong>21</strong> results" in body
+    assert "<strong>21</strong> records in <strong>20</strong> stories" in body
     assert 'href="/search?q=facial+recogniton&amp;literal=1"' in body
     literal = client.get("/search?q=facial+recogniton&literal=1").get_data(as_text=True)
     assert "Showing results for" not in literal and "Did you mean" in literal

@@ -49,6 +49,24 @@ def enumerated(leaf, segment_id: str, name: str, folder: Path | None) -> tuple[l
     return found
 
 
+def byte_values(leaf, name: str) -> list[bytes]:
+    """Each document's value of a byte-string column (b"" where it has none), in one read
+    of the segment where the column allows it."""
+    n = leaf.doc_count_all()
+    if not leaf.has_column(name):
+        return [b""] * n
+    reader = leaf.column_reader(name, translate=False)
+    lengths, offsets = getattr(reader, "_lengths", None), getattr(reader, "_offsets", None)
+    dbfile, base = getattr(reader, "_dbfile", None), getattr(reader, "_basepos", None)
+    if lengths is not None and offsets is not None and dbfile is not None and base is not None \
+            and len(lengths) <= n and len(offsets) == len(lengths):
+        lengths, offsets = list(lengths), list(offsets)
+        end = max((o + l for o, l in zip(offsets, lengths)), default=0)
+        data = bytes(dbfile.get(base, end)) if end else b""
+        return [data[o:o + l] for o, l in zip(offsets, lengths)] + [b""] * (n - len(lengths))
+    return [bytes(v) for v in reader]
+
+
 def prepare(leaves, names: list[str], folder: Path) -> None:
     """Write the kept files of every segment that lacks them (the indexer, after a commit)."""
     for leaf, segment_id, name in segments.missing(leaves, names, folder):

@@ -23,13 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+import numpy as np
+
 from ..engine import shards, zerocopy
 from ..ingest import records
 from ..ingest.seeds import Limits, Problem, SeedRejected, parse_bytes, utf8_name
-from . import integrity, spelling, store, writing
+from . import integrity, spelling, stories, store, writing
 from . import manifest as manifest_mod
 from .manifest import HELD, Manifest, Rows
-from .schema import source_token
+from .schema import id_key, source_token
 
 IGNORED_SUFFIXES = ("~", ".tmp", ".swp", ".part", ".crdownload")
 PARALLEL_FROM = 2000  # files; below this, starting processes costs more than it saves
@@ -95,6 +97,7 @@ class Plan:
     before: Manifest  # as the run found it
     manifest: Manifest  # to write after the commit
     writes: list[tuple[int | None, dict | None]] = field(default_factory=list)  # (delete, add)
+    changed: set[int] = field(default_factory=set)  # id keys of the records written or removed
 
 
 class Indexer:
@@ -102,12 +105,14 @@ class Indexer:
 
     def __init__(self, seeds: Path, root: Path, limits: Limits = Limits(), lock_timeout: float = 10.0,
                  workers: int = 0, progress: Callable[[int, int], None] | None = None,
-                 shards: int = 0):
+                 shards: int = 0, story_threshold: float = stories.DEFAULT_THRESHOLD):
         zerocopy.install()
         _children_die_with_parent()
         self.seeds, self.root, self.limits = Path(seeds), Path(root), limits
         self.lock_timeout, self.workers, self.progress = lock_timeout, workers, progress
         self.shards = shards or writing.default_shards()  # of a full build
+        self.story_threshold = story_threshold
+        self._now = int(time.time())  # when this run's new records were first seen
         self.scans = 0  # folder scans this indexer made (a watch test counts them)
         self._skipped: list[Problem] = []  # what this run's scans left out, and why
         self._looked_at: set[str] | None = None  # a watched run's paths (None: the whole folder)
@@ -117,7 +122,7 @@ class Indexer:
                       ) -> "Indexer":
         limits = Limits(max_bytes=settings.max_seed_bytes, max_nodes=settings.max_yaml_nodes)
         return cls(settings.seeds, settings.index, limits, settings.lock_timeout,
-                   settings.parse_workers, progress, settings.shards)
+                   settings.parse_workers, progress, settings.shards, settings.story_threshold)
 
     def run(self, full: bool = False, changed: set[str] | None = None,
             repair: bool = False) -> Summary:
@@ -130,6 +135,7 @@ class Indexer:
         if not self.seeds.is_dir():
             raise store.IndexProblem(f"seeds folder {self.seeds} does not exist")
         started = time.perf_counter()
+        self._now = int(time.time())
         self._skipped, self._looked_at = [], None
         with store.write_lock(self.root, self.lock_timeout):
             try:
@@ -202,9 +208,12 @@ class Indexer:
             if not touched:
                 return False
             gens = [touched.get(i, gen) for i, gen in enumerate(current.shards)]
+            self._group(store.Live(current.build, current.generation + 1, tuple(gens)),
+                        current.generation, np.zeros(0, dtype=np.int64))  # the same stories
             now = store.make_live(self.root, current.build, current.generation + 1, gens)
             for i in touched:
                 shards.clean(current.folders[i], {current.shards[i], gens[i]})
+            stories.clean(current.build, {current.generation, now.generation})
             Manifest.move_on(current.build, current.generation, now.generation)
             return True
 
@@ -226,11 +235,16 @@ class Indexer:
             touched = writing.apply(folders, starts, plan.writes, self.lock_timeout)
             gens = [touched.get(i, gen) for i, gen in enumerate(current.shards)]
             before = current
+            self._group(store.Live(build, current.generation + 1, tuple(gens)),
+                        current.generation, np.array(sorted(plan.changed), dtype=np.int64))
             current = store.make_live(self.root, build, current.generation + 1, gens)
             for i in touched:  # what readers of the generation before may still be opening stays
                 shards.clean(folders[i], {before.shards[i], gens[i]})
+            stories.clean(build, {before.generation, current.generation})
         else:
             touched = {}
+            if stories.Stories.load(stories.path(build, current.generation)) is None:
+                self._group(current, None, None)  # an index that lacks its stories
         for i, folder in enumerate(folders):
             if i not in touched:  # kept files and sums an index written before them lacks
                 writing.settle(folder)
@@ -284,16 +298,20 @@ class Indexer:
         for rid in sorted(set(existing) | set(new_drafts)):
             old = existing.get(rid)
             kept = [d for d in old.drafts() if d["source"] not in retired] if old else []
-            doc = self._merge(rid, kept + new_drafts.get(rid, []), summary)
+            seen = (old.fields.get("seen") if old else None) or self._now
+            doc = self._merge(rid, kept + new_drafts.get(rid, []), summary, seen)
             if doc is None:
                 if old is not None:
                     plan.writes.append((old.docnum, None))
+                    plan.changed.add(id_key(rid))
                     summary.removed += 1
             elif old is None:
                 plan.writes.append((None, doc))
+                plan.changed.add(id_key(rid))
                 summary.added += 1
             elif (doc["hash"], doc["drafts"]) != (old.fields["hash"], old.fields["drafts"]):
                 plan.writes.append((old.docnum, doc))
+                plan.changed.add(id_key(rid))
                 summary.updated += 1
         return plan
 
@@ -386,15 +404,18 @@ class Indexer:
             # Forked children share this process's memory: without freezing, the garbage
             # collector would touch every object's header in each and copy them all.
             processes = (os.cpu_count() or 1) if spill.drafts >= PARALLEL_WRITE_FROM else 1
+            first_seen = self._first_seen(old_build)
             gc.freeze()
             try:
-                written = writing.write_all(folders, spill, processes)
+                written = writing.write_all(folders, spill, processes, first_seen)
             finally:
                 gc.unfreeze()
+            del first_seen
             for part in written:
                 summary.added += part.added
                 summary.warnings.extend(part.warnings)
             gens = [part.generation for part in written]
+            self._group(store.Live(build, 1, tuple(gens)), None, None)
             self._spell(build, store.Live(build, 1, tuple(gens)), summary, always=True)
             rows.finish(1)
             summary.new, summary.changed, summary.deleted = rows.compare(
@@ -424,6 +445,33 @@ class Indexer:
 
     # -- pieces -----------------------------------------------------------------------------
 
+    def _first_seen(self, old_build: Path | None) -> writing.FirstSeen:
+        """When the records of the build being replaced first entered the index (nothing,
+        for a first build or a repair, or when that build cannot be read)."""
+        try:
+            current = store.live(self.root)
+            if old_build is None or current is None or current.build != old_build \
+                    or not current.shards:
+                return writing.FirstSeen.nothing(self._now)
+            with store.IndexView(current).searcher() as searcher:
+                return writing.FirstSeen.of_reader(searcher.reader(), self._now)
+        except Exception:  # a damaged old build: its times are lost, not the rebuild
+            return writing.FirstSeen.nothing(self._now)
+
+    def _group(self, live: store.Live, before: int | None, changed: np.ndarray | None) -> None:
+        """Group the records of `live` (not yet live) into stories and keep them beside it:
+        from the stories of generation `before` and the id keys of the records the run
+        `changed`, or (when either is missing, or the threshold changed) from scratch."""
+        with store.IndexView(live).searcher() as searcher:
+            keys, sigs, present = stories.of_reader(searcher.reader())
+        old = stories.Stories.load(stories.path(live.build, before)) \
+            if before is not None and changed is not None else None
+        if old is not None:
+            found = stories.regroup(keys, sigs, present, old, changed, self.story_threshold)
+        else:
+            found = stories.group(keys, sigs, present, self.story_threshold)
+        found.save(stories.path(live.build, live.generation))
+
     @staticmethod
     def _spell(build: Path, current: store.Live, summary: Summary, always: bool = False) -> None:
         """Rebuild the spelling index when it is missing or outgrown. It only helps searches,
@@ -437,8 +485,9 @@ class Indexer:
                                             f"not be rebuilt ({exc.strerror or exc}); "
                                             "suggestions use the one before"))
 
-    def _merge(self, rid: str, drafts: list[dict | str], summary: Summary) -> dict | None:
-        doc, problems = writing.merge(rid, drafts)
+    def _merge(self, rid: str, drafts: list[dict | str], summary: Summary, seen: int
+               ) -> dict | None:
+        doc, problems = writing.merge(rid, drafts, seen)
         summary.warnings.extend(problems)
         return doc
 

@@ -14,9 +14,10 @@ from typing import Any
 
 from whoosh import columns, fields
 
-from . import analysis
+from . import analysis, stories
 
-FORMAT = 5  # 4: `AT&T` is one word; 5: shards, and the id as a number (c_idkey)
+FORMAT = 6  # 4: `AT&T` is one word; 5: shards, and the id as a number (c_idkey);
+# 6: story signatures (c_minhash) and first-seen times (c_seen)
 
 # Facets counted from columns. The key is the name the web and the API use.
 FACETS = ("topic", "provider", "category", "type", "year", "kind")
@@ -60,6 +61,11 @@ def build_schema() -> fields.Schema:
         # The id as a number in the id's order: ties are broken by it, whichever shard or
         # segment holds the record (a document number depends on both).
         c_idkey=fields.COLUMN(columns.NumericColumn("q", default=0)),
+        # The record's MinHash signature, which groups copies of one story (index/stories.py).
+        c_minhash=fields.COLUMN(columns.VarBytesColumn()),
+        # When the record first entered the index (seconds): feeds list new matches by it.
+        c_seen=fields.COLUMN(columns.NumericColumn("q", default=0)),
+        seen=fields.STORED(),
         data=fields.STORED(),
         drafts=fields.STORED(),
         hash=fields.STORED(),
@@ -91,6 +97,11 @@ def id_key(record_id: str) -> int:
     return value - 2**63
 
 
+def key_id(key: int) -> str:
+    """The id whose `id_key` this is (ids are 16 hex digits)."""
+    return format(key + 2**63, "016x")
+
+
 def timestamp(iso: str | None) -> int:
     if not iso:
         return NO_DATE
@@ -101,8 +112,9 @@ def record_hash(record: dict[str, Any]) -> str:
     return hashlib.sha1(json.dumps(record, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def to_document(record: dict[str, Any], drafts: list[dict[str, Any]]) -> dict[str, Any]:
-    """The Whoosh document for one merged record; `drafts` lets a later run rebuild it."""
+def to_document(record: dict[str, Any], drafts: list[dict[str, Any]], seen: int) -> dict[str, Any]:
+    """The Whoosh document for one merged record; `drafts` lets a later run rebuild it;
+    `seen` is when the record first entered the index (kept across runs and rebuilds)."""
     provider = record["provider"]
     return {
         "id": record["id"],
@@ -123,6 +135,9 @@ def to_document(record: dict[str, Any], drafts: list[dict[str, Any]]) -> dict[st
         "c_date": timestamp(record["published"]),
         "c_quality": record["quality"] or 0,
         "c_idkey": id_key(record["id"]),
+        "c_minhash": stories.signature(record["title"], record["excerpt"]),
+        "c_seen": seen,
+        "seen": seen,
         "data": json.dumps(record, ensure_ascii=False, sort_keys=True),
         "drafts": json.dumps(drafts, ensure_ascii=False, sort_keys=True),
         "hash": record_hash(record),

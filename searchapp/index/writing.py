@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+import numpy as np
+
 from ..engine import bulk, columns, lexicon, segments, shards
 from ..ingest import records
 from ..ingest.seeds import Problem
 from . import integrity
 from .analysis import index_words
-from .schema import FACET_COLUMNS, WORD_FIELDS, to_document
+from .schema import FACET_COLUMNS, WORD_FIELDS, id_key, to_document
 
 SPILL = "spill-{:02d}.tmp"  # beside the shards in the build folder; gone once written
 MAX_DEFAULT_SHARDS = 8
@@ -54,13 +56,50 @@ def index_cuts(schema) -> dict[str, bulk.Cut]:
     return cuts
 
 
-def merge(record_id: str, drafts: list[dict | str]) -> tuple[dict | None, list[Problem]]:
-    """The Whoosh document of one record from its drafts (None when they make no record)."""
+def merge(record_id: str, drafts: list[dict | str], seen: int
+          ) -> tuple[dict | None, list[Problem]]:
+    """The Whoosh document of one record from its drafts (None when they make no record);
+    `seen`: when it first entered the index."""
     drafts = [json.loads(d) if isinstance(d, str) else d for d in drafts]
     record, problems = records.build(record_id, drafts)
     if record is None:
         return None, problems
-    return to_document(record, sorted(drafts, key=records.draft_order)), problems
+    return to_document(record, sorted(drafts, key=records.draft_order), seen), problems
+
+
+@dataclass
+class FirstSeen:
+    """When each record of the build a full rebuild replaces first entered the index, so
+    that a rebuild keeps those times (a feed of new matches is not flooded by it); a record
+    it did not hold is first seen `now`."""
+
+    keys: np.ndarray  # id keys, sorted
+    seen: np.ndarray
+    now: int
+
+    @classmethod
+    def of_reader(cls, reader, now: int) -> "FirstSeen":
+        leaves = segments.leaves(reader)
+        size = sum(leaf.doc_count_all() for leaf, _, _ in leaves)
+        alive = segments.alive(leaves, size)
+        keys = np.concatenate([columns.numbers(leaf, "c_idkey", 0) for leaf, _, _ in leaves]
+                              or [np.zeros(0, dtype=np.int64)])[alive]
+        seen = np.concatenate([columns.numbers(leaf, "c_seen", 0) for leaf, _, _ in leaves]
+                              or [np.zeros(0, dtype=np.int64)])[alive]
+        order = np.argsort(keys, kind="stable")
+        return cls(keys[order], seen[order], now)
+
+    @classmethod
+    def nothing(cls, now: int) -> "FirstSeen":
+        return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), now)
+
+    def of(self, record_id: str) -> int:
+        if len(self.keys):
+            key = id_key(record_id)
+            at = int(np.searchsorted(self.keys, key))
+            if at < len(self.keys) and self.keys[at] == key and self.seen[at] > 0:
+                return int(self.seen[at])
+        return self.now
 
 
 def settle(folder: Path) -> None:
@@ -118,10 +157,11 @@ class Written:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def write_all(folders: list[Path], spill: Spill, processes: int) -> list[Written]:
+def write_all(folders: list[Path], spill: Spill, processes: int, first_seen: FirstSeen
+              ) -> list[Written]:
     """Build every shard from its spill file, `processes` shards at a time."""
     spill.close()
-    jobs = list(zip(folders, spill.paths))
+    jobs = [(folder, path, first_seen) for folder, path in zip(folders, spill.paths)]
     if processes <= 1 or len(jobs) == 1:
         return [write_shard(job) for job in jobs]
     # Forked: the children share the parent's memory (its manifest entries) copy-on-write.
@@ -130,11 +170,11 @@ def write_all(folders: list[Path], spill: Spill, processes: int) -> list[Written
         return list(pool.map(write_shard, jobs))
 
 
-def write_shard(job: tuple[Path, Path]) -> Written:
+def write_shard(job: tuple[Path, Path, FirstSeen]) -> Written:
     """Write one shard from its spill file: each record merged from its drafts, in id order
     (ties in a ranking fall back to id order, and documents numbered the same way keep
     runs of equal values together)."""
-    folder, spill_path = job
+    folder, spill_path, first_seen = job
     done = Written()
     where: dict[str, list[tuple[int, int]]] = {}
     with open(spill_path, "rb") as f:
@@ -153,7 +193,7 @@ def write_shard(job: tuple[Path, Path]) -> Written:
             for rid in sorted(where):
                 drafts = [os.pread(fd, length, start).decode("utf-8")
                           for start, length in where.pop(rid)]
-                doc, problems = merge(rid, drafts)
+                doc, problems = merge(rid, drafts, first_seen.of(rid))
                 done.warnings.extend(problems)
                 if doc is not None:
                     writer.add_document(**doc)

@@ -20,7 +20,7 @@ from ..index.analysis import fold_word
 from ..index.schema import NO_DATE, WORDS_AS_WRITTEN
 from . import distinctive, timeline as timeline_mod
 from .distinctive import Terms
-from .facets import Columns, facet_counts
+from .facets import TOP_BARS, Columns, facet_counts
 from .highlight import mark
 from .parser import ParsedQuery, is_pasted_text, parse_user_query, query_words, typed_last_word
 from .request import SearchRequest
@@ -80,6 +80,7 @@ class Prepared:
     terms: Terms | None = None  # filled in when first asked for
     suggestion_total: int = 0  # records the suggestion finds
     showing: str | None = None  # the corrected query shown instead of the one asked
+    stories: int = 0  # how many stories the matches are copies of
 
     def nbytes(self) -> int:
         if self.found.cut_short:
@@ -93,7 +94,7 @@ class Prepared:
 def search_key(req: SearchRequest) -> tuple:
     """What decides a search's matches, counts and timeline (not its page, nor the chart's scale)."""
     return (req.q, req.match, req.typing, req.effective_sort, req.date_from, req.date_to,
-            req.interval, req.literal, req.span,
+            req.interval, req.literal, req.span, req.count, req.story,
             tuple(sorted((f, tuple(v)) for f, v in req.filters.items())))
 
 
@@ -142,6 +143,9 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock,
                 "it found by then. Fewer or plainer words will find everything."))))
         clock.lap("match")
         facets, top = facet_counts(snap.columns, req, found, limits.facet_max)
+        if req.count == "stories":  # the bars count the stories each source and topic ran
+            top = {f: snap.columns.count(f, snap.columns.per_story(f, found.final), TOP_BARS)
+                   [:TOP_BARS] for f in top}
     clock.lap("facets")
     suggestion, better = None, 0
     if req.q and len(found.final) < SUGGEST_BELOW and not is_pasted_text(req.q):
@@ -162,11 +166,12 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock,
                        clock, heavy_lane)
         done.showing = suggestion
         return done
-    line = timeline_of(snap.columns, found.final, req.interval or None,
+    counted = snap.columns.firsts(found.final) if req.count == "stories" else found.final
+    line = timeline_of(snap.columns, counted, req.interval or None,
                        focus=req.span != "all" and not (req.date_from or req.date_to))
     clock.lap("timeline")
     return Prepared(parsed, found, facets, top, suggestion, line, highlight_terms(snap, parsed),
-                    suggestion_total=better)
+                    suggestion_total=better, stories=snap.columns.story_count(found.final))
 
 
 # Records of the words before a half-typed one whose words are read to complete it.
@@ -370,6 +375,8 @@ def matching(snap: Snapshot, parsed: ParsedQuery, req: SearchRequest, rank: bool
     low, high = req.range_seconds()
     if low is not None or high is not None:
         base = cols.in_range(base, low, high)
+    if req.story:
+        base = cols.in_story(base, req.story)
     masks = {facet: cols.mask(facet, base, values) for facet, values in req.filters.items()}
     keep = np.ones(len(base), dtype=bool)
     for m in masks.values():
@@ -392,6 +399,58 @@ def page_order(snap: Snapshot, req: SearchRequest, found: Matches) -> list[tuple
         return []
     docs = snap.columns.by_date(found.final, newest=(req.effective_sort != "oldest"), stop=stop)
     return [(int(d), None) for d in docs[start:stop]]
+
+
+def story_page(snap: Snapshot, req: SearchRequest, found: Matches
+               ) -> list[tuple[int, float | None, np.ndarray]]:
+    """The request's page of stories: for each, its best match (by the search's order) with
+    its score, and the story's other matches (earliest first)."""
+    cols = snap.columns
+    start = (req.page - 1) * req.per_page
+    stop = start + req.per_page
+    if start >= len(found.final):
+        return []
+    ahead = max(3 * stop, 60)  # matches read to find `stop` stories; more when copies crowd
+    while True:
+        if found.scored is not None:
+            docs, scores = found.best(cols.idkeys, ahead)
+        else:
+            docs = cols.by_date(found.final, newest=(req.effective_sort != "oldest"), stop=ahead)
+            scores = None
+        stories = cols.story[docs]
+        _, first = np.unique(stories, return_index=True)
+        first.sort()
+        if len(first) >= stop or ahead >= len(found.final):
+            break
+        ahead *= 4
+    shown = first[start:stop]
+    heads = docs[shown]
+    inside = found.final[np.isin(cols.story[found.final], cols.story[heads])]
+    inside = inside[~np.isin(inside, heads)]
+    by_story: dict[int, np.ndarray] = {}
+    if len(inside):
+        dates = np.where(cols.dates[inside] == NO_DATE, np.iinfo(np.int64).max,
+                         cols.dates[inside])
+        inside = inside[np.lexsort((cols.idkeys[inside], dates, cols.story[inside]))]
+        owners = cols.story[inside]
+        cuts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1], True])
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            by_story[int(owners[a])] = inside[a:b]
+    empty = np.zeros(0, dtype=np.int64)
+    return [(int(d), None if scores is None else float(scores[i]),
+             by_story.get(int(cols.story[d]), empty)) for i, d in zip(shown, heads)]
+
+
+COPIES_SHOWN = 12  # under a story's hit; the rest are one link away (`story=`)
+
+
+def story_hits(snap: Snapshot, terms: dict[str, frozenset[str]], page) -> list[Hit]:
+    out = hits(snap, terms, [(d, sc) for d, sc, _ in page])
+    for hit, (docnum, _, copies) in zip(out, page):
+        hit.story_id = snap.columns.story_id(docnum)
+        hit.copies = [snap.record(int(d)) for d in copies[:COPIES_SHOWN]]
+        hit.more_copies = max(0, len(copies) - COPIES_SHOWN)
+    return out
 
 
 def full_order(snap: Snapshot, req: SearchRequest, found: Matches) -> np.ndarray:

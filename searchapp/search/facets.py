@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from ..engine import columns, segments
-from ..index.schema import FACETS, NO_DATE, TOPIC_SEPARATOR
+from ..index.schema import FACETS, NO_DATE, TOPIC_SEPARATOR, id_key, key_id
+from ..index.stories import Stories
 from .request import SearchRequest
 from .results import FacetValue
 
@@ -102,7 +103,7 @@ class SegmentCache:
 class Columns:
     """Arrays over the global document numbers of one searcher."""
 
-    def __init__(self, searcher, cache: SegmentCache):
+    def __init__(self, searcher, cache: SegmentCache, stories: Stories | None = None):
         self.leaves = leaves = segments.leaves(searcher)
         cache.forget({sid for _, _, sid in leaves})
         self.cache = cache
@@ -118,6 +119,54 @@ class Columns:
         self.all_dated = np.sort(dates[dates != NO_DATE])  # the baseline for shares of attention
         self._newest: np.ndarray | None = None
         self._combo_pairs()
+        self._stories(stories or Stories.none())
+
+    # -- stories (index/stories.py) -------------------------------------------------------
+
+    def _stories(self, found: Stories) -> None:
+        """Each document's story: its key (the smallest id key in it), and a dense number
+        (`story`) that counts and groups by bincount; `story_sizes`: live records per story."""
+        self.story_keys = found.of(self.idkeys)
+        keys, self.story = np.unique(self.story_keys, return_inverse=True)
+        self.story = self.story.reshape(-1)
+        self.story_count_all = len(keys)
+        self.story_sizes = np.bincount(self.story[self.all_docs], minlength=len(keys))
+
+    def story_count(self, docs: np.ndarray) -> int:
+        """How many stories these documents are copies of."""
+        if len(docs) * 16 < self.story_count_all:
+            return int(len(np.unique(self.story[docs])))
+        return int(np.count_nonzero(np.bincount(self.story[docs],
+                                                minlength=self.story_count_all)))
+
+    def story_id(self, docnum: int) -> str:
+        return key_id(int(self.story_keys[docnum]))
+
+    def in_story(self, docs: np.ndarray, story_id: str) -> np.ndarray:
+        """Those of `docs` that are copies of the story `story_id`."""
+        return docs[self.story_keys[docs] == id_key(story_id)]
+
+    def firsts(self, docs: np.ndarray) -> np.ndarray:
+        """One document per story among `docs`: its earliest (undated last, ties by id),
+        where counting stories over time counts each."""
+        if not len(docs):
+            return docs
+        dates = np.where(self.dates[docs] == NO_DATE, np.iinfo(np.int64).max, self.dates[docs])
+        order = np.lexsort((self.idkeys[docs], dates, self.story[docs]))
+        ordered = docs[order]
+        stories = self.story[ordered]
+        keep = np.r_[True, stories[1:] != stories[:-1]]
+        return np.sort(ordered[keep])
+
+    def per_story(self, facet: str, docs: np.ndarray) -> np.ndarray:
+        """One document per (story, value of `facet`) among `docs`: counting them counts
+        the stories each value has (a source that ran a story three times counts once)."""
+        if not len(docs):
+            return docs
+        values = self.ordinals["topic" if facet == "topic" else facet][docs]
+        pairs = self.story[docs].astype(np.int64) * (int(values.max()) + 1) + values
+        _, first = np.unique(pairs, return_index=True)
+        return np.sort(docs[first])
 
     def _concat(self, leaves, facet: str) -> np.ndarray:
         parts = [self.cache.column(leaf, sid, facet) for leaf, _, sid in leaves]

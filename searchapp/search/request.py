@@ -17,6 +17,9 @@ from .timeline import INTERVALS
 SORTS = ("relevance", "newest", "oldest")
 SCALES = ("count", "share")
 MATCHES = ("all", "any")
+GROUPS = ("story", "records")  # one hit per story (copies folded under it), or every record
+COUNTS = ("records", "stories")  # what the timeline and the top bars count
+STORY_ID = re.compile(r"[0-9a-f]{16}\Z")
 # URL parameter of each facet filter; `source` is accepted as another name for provider.
 FACET_PARAMS = {"topic": "topic", "provider": "provider", "category": "category",
                 "type": "type", "kind": "kind", "year": "year"}
@@ -43,6 +46,9 @@ class SearchRequest:
     shortened: int = 0  # the length of a query cut to `max_query_length`, or 0
     literal: bool = False  # search the words as typed, even if a correction finds far more
     span: str = ""  # "all": the timeline spans every match, not only where most of them are
+    group: str = "story"  # the list shows one hit per story ("records": every record)
+    count: str = "records"  # the timeline and top bars count records, or stories
+    story: str = ""  # only the records of this story (its id)
 
     @classmethod
     def from_params(cls, params: Mapping[str, Iterable[str]], per_page: int = 20,
@@ -85,6 +91,15 @@ class SearchRequest:
         scale = one("scale", "count") or "count"
         if scale not in SCALES:
             raise BadRequest(f"scale must be count or share, not {scale!r}")
+        group = one("group", "story") or "story"
+        if group not in GROUPS:
+            raise BadRequest(f"group must be story or records, not {group!r}")
+        count = one("count", "records") or "records"
+        if count not in COUNTS:
+            raise BadRequest(f"count must be records or stories, not {count!r}")
+        story = one("story").lower()
+        if story and not STORY_ID.match(story):
+            raise BadRequest(f"story must be a story id (16 hex digits), not {story[:40]!r}")
         date_from = _date(one("from"), "from", end=False)
         date_to = _date(one("to"), "to", end=True)
         q, date_from, date_to = _dates_in_query(q, date_from, date_to)
@@ -94,7 +109,8 @@ class SearchRequest:
                    date_from=date_from, date_to=date_to, sort=sort, match=match, page=page,
                    per_page=size, typing=one("typing", "1") != "0", interval=interval,
                    scale=scale, shortened=shortened, literal=one("literal", "0") not in ("", "0"),
-                   span="all" if one("span") == "all" else "")
+                   span="all" if one("span") == "all" else "", group=group, count=count,
+                   story=story)
 
     def params(self, **changes) -> list[tuple[str, str]]:
         """This request as URL parameters (defaults left out), with `changes` applied."""
@@ -120,6 +136,12 @@ class SearchRequest:
             out.append(("literal", "1"))
         if req.span:
             out.append(("span", req.span))
+        if req.story:
+            out.append(("story", req.story))
+        if req.group != "story":
+            out.append(("group", req.group))
+        if req.count != "records":
+            out.append(("count", req.count))
         if req.page != 1:
             out.append(("page", str(req.page)))
         return out
@@ -135,7 +157,12 @@ class SearchRequest:
 
     @property
     def has_filters(self) -> bool:
-        return bool(self.filters or self.date_from or self.date_to)
+        return bool(self.filters or self.date_from or self.date_to or self.story)
+
+    @property
+    def grouped(self) -> bool:
+        """One hit per story: asked for, and not when the search is one story's records."""
+        return self.group == "story" and not self.story
 
     @property
     def effective_sort(self) -> str:

@@ -20,6 +20,15 @@ class Hit:
     score: float | None
     title_html: str
     excerpt_html: str
+    story_id: str = ""
+    copies: list[dict[str, Any]] = field(default_factory=list)  # other matches of its story
+    more_copies: int = 0  # matches of its story past those listed
+
+    @property
+    def outlets(self) -> int:
+        """How many outlets other than this hit's ran the copies listed and not."""
+        mine = self.record["provider"]["name"]
+        return len({c["provider"]["name"] for c in self.copies} - {mine}) if self.copies else 0
 
 
 @dataclass
@@ -45,10 +54,12 @@ class SearchResult:
     terms: Terms | None = None
     top: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # of the results themselves
     timings: dict[str, float] = field(default_factory=dict)  # ms per phase, for benchmarks
+    stories: int = 0  # how many stories the matches are copies of
 
     @property
     def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.request.per_page))
+        shown = self.stories if self.request.grouped else self.total
+        return max(1, math.ceil(shown / self.request.per_page))
 
 
 @dataclass

@@ -29,6 +29,7 @@ from . import answer
 from .answer import Clock, Limits, Prepared
 from .distinctive import Terms
 from .facets import SegmentCache
+from .highlight import mark
 from .request import BadRequest, SearchRequest
 from .results import IndexStats, IndexStatus, QuerySummary, SearchResult
 from .snapshot import Generation, Snapshot, open_searcher
@@ -294,8 +295,12 @@ class SearchIndex:
         clock = Clock()
         with self.using() as snap:
             done = self._prepared(snap, req, clock)
-            page = answer.hits(snap, done.highlight, answer.page_order(snap, req, done.found)) \
-                if hits else []
+            if not hits:
+                page = []
+            elif req.grouped:
+                page = answer.story_hits(snap, done.highlight, answer.story_page(snap, req, done.found))
+            else:
+                page = answer.hits(snap, done.highlight, answer.page_order(snap, req, done.found))
             clock.lap("hits")
             found = answer.terms_of(snap, done, req) if terms else None
             clock.lap("terms")
@@ -303,7 +308,8 @@ class SearchIndex:
                             facets=done.facets, took_ms=clock.total(), suggestion=done.suggestion,
                             suggestion_total=done.suggestion_total, showing=done.showing,
                             notice=done.parsed.notice, generation=snap.generation,
-                            timeline=done.timeline, terms=found, top=done.top, timings=clock.laps)
+                            timeline=done.timeline, terms=found, top=done.top, timings=clock.laps,
+                            stories=done.stories)
 
     def distinctive_terms(self, req: SearchRequest) -> Terms:
         """Only the distinctive terms of a search (the page loads them after the results)."""
@@ -320,6 +326,15 @@ class SearchIndex:
         """Several queries on one time axis (the span of all their matches), with top facets."""
         with self.using() as snap:
             return answer.compare(snap, requests, self.limits, interval, top)
+
+    def batch(self, queries: list["batch.Query"]) -> Iterator["batch.Counted"]:
+        """Many queries counted (records and stories, not ranked) through one snapshot, so
+        every row sees the same index generation, even if a reindex lands meanwhile; each
+        row is yielded as soon as it is counted, so a response can stream. Close the
+        iterator to let go of the snapshot early."""
+        from . import batch
+        with self.using() as snap:
+            yield from batch.run(snap, queries, self.limits, self._heavy_lane)
 
     def export(self, req: SearchRequest, batch: int = 500) -> "Export":
         """Every matching record in result order, in batches, so memory stays flat.
@@ -351,6 +366,31 @@ class SearchIndex:
             found = (snap.record_by_id(rid) for rid in ids)
             return [r for r in found if r is not None]
 
+    def marked(self, record: dict[str, Any], q: str) -> tuple[str, str]:
+        """A record's title and excerpt with the words of the query `q` marked, as a hit of
+        that search would show them (a query that cannot be read marks nothing)."""
+        with self.using() as snap:
+            try:
+                parsed = answer.parse(snap, SearchRequest(q=q, typing=False), self.limits)
+            except BadRequest:
+                parsed = None
+            terms = answer.highlight_terms(snap, parsed) if parsed is not None else \
+                {"title": frozenset(), "excerpt": frozenset(), "exact": frozenset()}
+        return (mark(record["title"], terms["title"], terms["exact"], long_after=20_000),
+                mark(record["excerpt"], terms["excerpt"], terms["exact"], long_after=20_000))
+
+    def copies(self, record_id: str, limit: int = 200) -> tuple[str, list[dict[str, Any]]]:
+        """(the record's story id, the other records of its story, earliest first)."""
+        with self.using() as snap:
+            docnum = snap.docnum(record_id)
+            if docnum is None:
+                return "", []
+            cols = snap.columns
+            members = cols.in_story(cols.all_docs, cols.story_id(docnum))
+            members = members[members != docnum]
+            members = cols.by_date(members, newest=False, stop=min(limit, len(members)))
+            return cols.story_id(docnum), [snap.record(int(d)) for d in members]
+
     def more_like(self, record_id: str, limit: int = 5) -> list[dict[str, Any]]:
         """Records sharing the most distinctive words of this one (Whoosh key terms)."""
         with self.using() as snap:
@@ -375,9 +415,14 @@ class Export:
     def __iter__(self) -> Iterator[list[dict[str, Any]]]:
         try:
             for start in range(0, len(self.order), self.batch):
-                yield [self.snap.record(int(d)) for d in self.order[start:start + self.batch]]
+                yield [self._record(int(d)) for d in self.order[start:start + self.batch]]
         finally:
             self.close()
+
+    def _record(self, docnum: int) -> dict[str, Any]:
+        record = self.snap.record(docnum)
+        record["story_id"] = self.snap.columns.story_id(docnum)
+        return record
 
     def close(self) -> None:
         if not self.closed:

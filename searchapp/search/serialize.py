@@ -24,6 +24,12 @@ def hit_to_json(hit: Hit) -> dict[str, Any]:
         "published": r["published"],
         "score": round(hit.score, 4) if hit.score is not None else None,
         "highlights": {"title": hit.title_html, "excerpt": hit.excerpt_html},
+        "story_id": hit.story_id or None,
+        # Grouped by story: the other matches of this hit's story (the first few of them).
+        "copies": [{"id": c["id"], "title": c["title"], "url": c["url"],
+                    "provider": {"name": c["provider"]["name"], "domain": c["provider"]["domain"]},
+                    "published": c["published"]} for c in hit.copies],
+        "more_copies": hit.more_copies,
     }
 
 
@@ -33,6 +39,8 @@ def result_to_json(result: SearchResult) -> dict[str, Any]:
         "query": req.q,
         "params": dict_params(req.params()),
         "total": result.total,
+        "stories": result.stories,
+        "group": "story" if req.grouped else "records",
         "page": req.page,
         "per_page": req.per_page,
         "pages": result.pages,
@@ -89,7 +97,7 @@ def dict_params(pairs: list[tuple[str, str]]) -> dict[str, Any]:
 
 EXPORT_COLUMNS = ("id", "title", "excerpt", "url", "provider", "domain", "topics", "category",
                   "type", "kind", "published", "published_date", "quality", "cited_by",
-                  "related")
+                  "related", "story_id")
 # On every exported row: the search that made it (a URL that redoes it) and what it was.
 EXPORT_SOURCE = ("export_search", "export_note")
 
@@ -101,7 +109,7 @@ def record_to_row(r: dict[str, Any]) -> list[str]:
             r["provider"]["domain"], "; ".join(r["topics"]), r["category"], r["type"], r["kind"],
             r["published"] or "", (r["published"] or "")[:10],
             "" if r["quality"] is None else str(r["quality"]),
-            "; ".join(r["cited_by"]), "; ".join(r["related"])]
+            "; ".join(r["cited_by"]), "; ".join(r["related"]), r.get("story_id", "")]
 
 
 def record_to_export(r: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,9 @@ from ..engine import segments
 from ..engine.cache import PostingCache
 from ..engine.ranking import WEIGHTING
 from ..engine.scoring import ArrayScorer
+from ..index import stories
 from ..index.schema import WORD_FIELDS
+from ..index.stories import Stories
 from ..index.store import IndexView, Live
 from ..index.spelling import Speller
 from .facets import Columns, SegmentCache
@@ -38,7 +40,7 @@ class Generation:
         self.build = build = live.build
         self.toc_generation = live.generation
         self.name = f"{build.name}:{self.toc_generation}"
-        self.columns = Columns(searcher, cache)
+        self.columns = Columns(searcher, cache, Stories.load(stories.path(build, live.generation)))
         in_use = {sid for _, _, sid in self.columns.leaves}
         postings.forget_segments(in_use)
         word_cache.forget(in_use)

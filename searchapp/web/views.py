@@ -75,7 +75,7 @@ def _helpers():
             "facet_page_max": current_app.config["SEARCHAPP"].facet_page_max,
             "facet_max": current_app.config["SEARCHAPP"].facet_max,
             "highlighted": lambda html: Markup(html),  # already sanitised by bleach
-            "index_footer": _footer, "ago": ago}
+            "index_footer": _footer, "ago": ago, "urlencode": urlencode}
 
 
 def _footer():
@@ -191,16 +191,21 @@ def api_search():
 
 @bp.route("/doc/<record_id>")
 def document(record_id: str):
-    """Every field of one record, its related articles, the seeds citing it, and more like it."""
+    """Every field of one record (the words of the search it was opened from marked), the
+    other copies of its story, its related articles, the seeds citing it, more like it."""
     record = search_index().record(record_id) if RECORD_ID.match(record_id) else None
     if record is None:
         abort(404, description=f"No record with id {record_id!r}.")
     index = search_index()
+    q = request.args.get("q", "")[:current_app.config["SEARCHAPP"].max_query_length]
+    marked = index.marked(record, q) if q.strip() else None
     related = index.records(record["related"])
     cited_by = index.records(record["cited_by"])
     similar = index.more_like(record_id, limit=6)
+    story_id, copies = index.copies(record_id)
     return render_template("doc.html", record=record, related=related, cited_by=cited_by,
-                           similar=similar, req=SearchRequest())
+                           similar=similar, req=SearchRequest(q=q), marked=marked,
+                           story_id=story_id, copies=copies)
 
 
 @bp.route("/api/doc/<record_id>")
@@ -208,7 +213,9 @@ def api_document(record_id: str):
     record = search_index().record(record_id) if RECORD_ID.match(record_id) else None
     if record is None:
         return jsonify(error=f"no record with id {record_id!r}", status=404), 404
-    return jsonify(record_to_export(record))
+    story_id, copies = search_index().copies(record_id)
+    return jsonify({**record_to_export(record), "story_id": story_id,
+                    "copies": [c["id"] for c in copies]})
 
 
 @bp.route("/status")
