@@ -388,15 +388,28 @@ def test_paths_never_leave_their_folders(fuzz_client, path):
 
 
 def test_no_route_writes(fuzz_client):
+    """Every route is GET (HEAD, OPTIONS); batch search also takes POST, because a list of a
+    thousand queries does not fit in a URL, and writes nothing either."""
     app = fuzz_client.application
+    posting = set()
     for rule in app.url_map.iter_rules():
-        assert rule.methods <= {"GET", "HEAD", "OPTIONS"}, rule
+        assert rule.methods <= {"GET", "HEAD", "OPTIONS", "POST"}, rule
+        if "POST" in rule.methods:
+            posting.add(rule.rule)
+    assert posting == {"/batch", "/api/batch"}
     assert fuzz_client.post("/search", data={"q": "x"}).status_code == 405
+    for path in ("/api/search", "/export.csv", "/compare", "/doc/0000000000000000"):
+        assert fuzz_client.post(path, data={"q": "x"}).status_code == 405, path
+    before = fuzz_client.get("/api/status").get_json()
+    assert fuzz_client.post("/api/batch", data={"queries": "police\nx"}).status_code == 200
+    after = fuzz_client.get("/api/status").get_json()
+    assert (after["records"], after["generation"]) == (before["records"], before["generation"])
 
 
 def test_security_headers_on_errors_and_assets_too(fuzz_client):
     for path in ["/nope", "/doc/0000000000000000", "/static/app.js", "/api/search?page=0",
-                 "/export.csv?q=police"]:
+                 "/export.csv?q=police", "/batch", "/batch?queries=police%0Aban",
+                 "/batch?queries=police&sort=nope", "/api/batch?queries=police&format=csv"]:
         headers = fuzz_client.get(path).headers
         csp = headers["Content-Security-Policy"]
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp, path

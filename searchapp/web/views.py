@@ -282,4 +282,4 @@ def _server_error(exc):
                            req=SearchRequest()), 500
 
 
-from . import compare, downloads  # noqa: E402,F401  (their routes join the blueprint)
+from . import batch, compare, downloads  # noqa: E402,F401  (their routes join the blueprint)

@@ -1,0 +1,206 @@
+"""Batch search: many queries in, a count per query out (records and stories), as
+researchers bring a list of names to a collection.
+
+The text of a batch is read into rows, one query a line (`label<TAB>query` keeps a label;
+blank lines and lines starting with `#` are skipped); each row is a search of its own with
+the batch's filters. `run` counts the rows through one snapshot, so every row sees the same
+index generation, and yields each row as soon as it is counted, so a response can stream.
+Counting needs no ranking, no facets and no suggestion: a row costs its matching only.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import ContextManager, Iterable, Iterator
+
+from whoosh import query as wq
+
+from . import answer
+from .answer import Limits
+from .request import BadRequest, SearchRequest
+from .snapshot import Snapshot
+
+MAX_QUERIES = 1000  # rows one batch may hold (blank and comment lines not counted)
+BATCH_BUDGET_S = 60.0  # past this, the rows left are not run, and say so
+SORTS = ("line", "label", "query", "total", "stories")
+# A column sorted for the first time: names from A, counts from the largest.
+DESCENDING_FIRST = ("total", "stories")
+
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class TooManyQueries(BadRequest):
+    """More rows than a batch may hold: said before anything runs."""
+
+
+@dataclass(frozen=True)
+class Query:
+    """One row of a batch as asked: where it was, its label, its text, and the search it
+    stands for (None when it cannot be run, and `error` says why)."""
+
+    line: int  # its line in the text, from 1 (blank and comment lines counted)
+    label: str
+    text: str
+    request: SearchRequest | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One row's answer: records and stories, what the parser said, or why it did not run."""
+
+    query: Query
+    total: int | None
+    stories: int | None
+    notice: str | None
+    error: str | None
+    generation: str
+    took_ms: float
+
+
+def decode(data: bytes) -> str:
+    """An uploaded file of queries as text: UTF-8 (with or without a byte-order mark),
+    UTF-16 with its mark (a spreadsheet's "Unicode text"), else Windows-1252."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def lines_of(text: str) -> list[tuple[int, str, str]]:
+    """(line number, label, query) of each query line: blank lines and `#` comments are
+    skipped; a tab splits a label from its query (`label<TAB>query`, label kept as given)."""
+    out = []
+    for number, line in enumerate(LINE_BREAK.split(text.lstrip("\ufeff")), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        label, _, query = line.partition("\t") if "\t" in line else ("", "", line)
+        if not query.strip():  # `label<TAB>` with nothing after it: the label is the query
+            label, query = "", label
+        out.append((number, label.strip(), query.strip()))
+    return out
+
+
+def read(text: str, base: SearchRequest, max_queries: int = MAX_QUERIES,
+         max_query_length: int = 10_000) -> list[Query]:
+    """The rows of a batch, each with the search it stands for: the query as written, the
+    batch's filters and dates (a row's own `year:` narrows them), every word as typed (no
+    completion of the last one, no correction). Too many rows raise TooManyQueries."""
+    found = lines_of(text)
+    if len(found) > max_queries:
+        raise TooManyQueries(
+            f"this batch has {len(found):,} queries; at most {max_queries:,} can run at once "
+            f"(blank lines and lines starting with # are not counted). Split it into batches "
+            f"of {max_queries:,}.")
+    shared = [(k, v) for k, v in base.params(q="", page=1, sort="relevance", interval="",
+                                             scale="count", span="", literal=False)]
+    most = max([50, *(len(v) for v in base.filters.values())])  # the base was checked already
+    out = []
+    for number, label, query in found:
+        if len(query) > max_query_length:
+            out.append(Query(number, label, query, None,
+                             f"this query is {len(query):,} characters long; a batch runs queries "
+                             f"of at most {max_query_length:,}"))
+            continue
+        params: dict[str, list[str]] = {}
+        for k, v in shared + [("q", query), ("typing", "0"), ("literal", "1")]:
+            params.setdefault(k, []).append(v)
+        try:
+            req = SearchRequest.from_params(params, max_query_length=max_query_length,
+                                            max_facet_values=most)
+        except BadRequest as exc:
+            out.append(Query(number, label, query, None, str(exc)))
+            continue
+        out.append(Query(number, label, query, req))
+    return out
+
+
+def run(snap: Snapshot, queries: Iterable[Query], limits: Limits,
+        heavy_lane: ContextManager = nullcontext(), budget_s: float = BATCH_BUDGET_S
+        ) -> Iterator[Counted]:
+    """Each row counted through `snap`, yielded as soon as it is known. A row is a search
+    with the time budget of any search; a heavy one takes the heavy lane as a search does;
+    between rows the interpreter is let go, so other requests of this process get their
+    turn. The same search twice is counted once."""
+    snap.gen.ready()
+    stop = time.perf_counter() + budget_s if budget_s else None
+    done: dict[tuple, tuple[int, int, str | None]] = {}
+    for query in queries:
+        started = time.perf_counter()
+        if query.request is None:
+            yield Counted(query, None, None, None, query.error, snap.generation, 0.0)
+            continue
+        if stop is not None and started > stop:
+            yield Counted(query, None, None, None,
+                          f"not run: the batch stopped after {budget_s:g} s; run the rest as "
+                          "a batch of its own", snap.generation, 0.0)
+            continue
+        key = answer.search_key(query.request)
+        if key not in done:
+            done[key] = count(snap, query.request, limits, heavy_lane)
+        total, stories, notice = done[key]
+        yield Counted(query, total, stories, notice, None, snap.generation,
+                      round((time.perf_counter() - started) * 1000, 2))
+        time.sleep(0)  # let another thread of this process have the interpreter
+
+
+def count(snap: Snapshot, req: SearchRequest, limits: Limits,
+          heavy_lane: ContextManager = nullcontext()) -> tuple[int, int, str | None]:
+    """(records, stories, notice) of one search: what /api/search with `typing=0` and
+    `literal=1` counts, without ranking, facets or suggestions."""
+    heavy = answer.looks_heavy(req.q)
+    with heavy_lane if heavy else nullcontext():
+        deadline = _deadline(limits)
+        parsed = answer.parse(snap, req, limits, deadline)
+        many = parsed.query is not None and parsed.query is not wq.NullQuery \
+            and sum(1 for _ in parsed.query.leaves()) > answer.HEAVY_TERMS
+        with heavy_lane if many and not heavy else nullcontext():
+            if many and not heavy:
+                deadline = _deadline(limits)  # its budget starts when it gets its turn
+            found = answer.matching(snap, parsed, req, rank=False, deadline=deadline)
+    notice = parsed.notice
+    if found.cut_short:
+        notice = " ".join(filter(None, (notice, (
+            f"Stopped after {limits.budget_ms:g} ms: the count is what it found by then."))))
+    return int(len(found.final)), snap.columns.story_count(found.final), notice
+
+
+def _deadline(limits: Limits) -> float | None:
+    return time.perf_counter() + limits.budget_ms / 1000 if limits.budget_ms else None
+
+
+def sort_key(text: str) -> tuple[str, bool]:
+    """`total`, `-total` (descending), ... as (column, descending); empty is input order."""
+    text = (text or "").strip()
+    column = text.lstrip("-") or "line"
+    if column not in SORTS:
+        raise BadRequest(f"sort must be one of {', '.join(SORTS)} (with - before it to sort "
+                         f"descending), not {text!r}")
+    return column, text.startswith("-")
+
+
+def sorted_rows(rows: Iterable[Counted], sort: str) -> list[Counted]:
+    """The rows by one column, equals in input order. By label, query or count, the rows
+    that did not run come last whichever the direction; by line they keep their place."""
+    column, descending = sort_key(sort)
+    rows = sorted(rows, key=lambda r: r.query.line, reverse=column == "line" and descending)
+    if column == "line":
+        return rows
+    ran = [r for r in rows if r.error is None]
+    failed = [r for r in rows if r.error is not None]
+    if column in ("label", "query"):
+        ran.sort(key=lambda r: _text_key(r.query.label or r.query.text if column == "label"
+                                          else r.query.text), reverse=descending)
+    else:
+        ran.sort(key=lambda r: getattr(r, column), reverse=descending)
+    return ran + failed
+
+
+def _text_key(text: str) -> str:
+    return text.casefold()
