@@ -525,7 +525,7 @@ def test_pathological_queries_each_get_a_row_and_never_a_500(client):
     assert page.status_code == 200 and "<script>alert(1)</script>" not in page.get_data(as_text=True)
 
 
-from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
 
 _LINES = st.lists(st.one_of(st.text(st.characters(blacklist_categories=("Cs",)), max_size=30),
                             st.sampled_from(["", "  ", "# note", "\t", "a\tb", "x\t", "\ufeff"])),

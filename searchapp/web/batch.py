@@ -258,18 +258,20 @@ def _streamed(body: Iterable[str], running: Running, mimetype: str, asked: Asked
     return response
 
 
-def _chunks(pieces: Iterable[str], size: int = 16384, every_s: float = 0.25) -> Iterator[str]:
+def _chunks(pieces: Iterable[str], size: int = 16384, every_s: float = 0.25,
+            first_s: float = 0.02) -> Iterator[str]:
     """Pieces gathered into chunks of about `size` characters, or whatever came within
-    `every_s` seconds: rows arrive as they are counted, without a write per table cell."""
+    `every_s` seconds (`first_s` for the first, so the page's head shows at once): rows
+    arrive as they are counted, without a write per table cell."""
     buffer: list[str] = []
-    held, last = 0, time.perf_counter()
+    held, last, wait = 0, time.perf_counter(), first_s
     for piece in pieces:
         buffer.append(piece)
         held += len(piece)
         now = time.perf_counter()
-        if held >= size or now - last >= every_s:
+        if held >= size or now - last >= wait:
             yield "".join(buffer)
-            buffer, held, last = [], 0, now
+            buffer, held, last, wait = [], 0, now, every_s
     if buffer:
         yield "".join(buffer)
 
