@@ -60,6 +60,15 @@ different stories (look-alikes)
                      results and its share fall the next day, a bid and the sale, a preview
                      and the decision. Listed; each read. Pairs left unsure were left out.
 
+Dates: each pair carries the publication time of its two records (seconds since the epoch,
+UTC; None where the corpus has none), as the index sees it: the publishedDateTime that
+convert_news's own readers give the record (Reuters: its DATE to the second, UTC; HuffPost:
+the day, at midnight UTC; AG News and BBC: none), read as schema.timestamp reads it. An
+edit:* copy is given its source record's date moved by a fixed (seeded by the record) 0 to
+12 hours, as an outlet runs a wire story some hours later; an undated source stays undated.
+So a publication window (stories.alike's `dates`) can be judged on the pairs; it can help
+only where both records are dated (Reuters, HuffPost, edits of Reuters records).
+
     .venv/bin/python bench/stories_labelled.py [--corpora ../shared/corpora/news] [--examples 2]
 """
 
@@ -72,7 +81,7 @@ import re
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -91,6 +100,18 @@ class Pair:
     same: bool
     kind: str
     source: str  # the records' ids ("reuters:4669 reuters:4704"), and the edit if made here
+    a_date: int | None = None  # publication time, seconds since the epoch (UTC); None: undated
+    b_date: int | None = None
+
+    @property
+    def dates(self) -> tuple[int | None, int | None]:
+        """For stories.alike(..., dates=...)."""
+        return self.a_date, self.b_date
+
+    @property
+    def dated(self) -> bool:
+        """Both records dated: only then can a publication window keep them apart."""
+        return self.a_date is not None and self.b_date is not None
 
 
 # -- the records -----------------------------------------------------------------------------
@@ -101,6 +122,7 @@ class Corpus:
     "huffpost:8745": Reuters newid, BBC id, line numbers), and the raw rows edits start from."""
 
     seeds: dict[str, tuple[str, str]]
+    dates: dict[str, int | None]  # publication time as the index stores it (None: undated)
     reuters: dict[int, dict]
     bbc: dict[str, dict]
     ag: dict[int, str]  # the description as convert_news repairs it, before the excerpt cut
@@ -108,10 +130,19 @@ class Corpus:
     def text(self, rid: str) -> tuple[str, str]:
         return self.seeds[rid]
 
+    def date(self, rid: str) -> int | None:
+        return self.dates[rid]
+
+
+def timestamp(iso: str | None) -> int | None:
+    """A seed's publishedDateTime as the index keeps it (schema.timestamp; None: no date)."""
+    return int(datetime.fromisoformat(iso).timestamp()) if iso else None
+
 
 def load(corpora: Path) -> Corpus:
     """Read the four corpora through convert_news's own readers."""
     seeds: dict[str, tuple[str, str]] = {}
+    dates: dict[str, int | None] = {}
     prefix = {"reuters": "reuters", "huffpost": "huffpost", "ag_news": "ag", "bbc": "bbc"}
     for name, reader in convert_news.SOURCES:
         for rel, seed in reader(corpora / name, Counter(), []):
@@ -119,12 +150,13 @@ def load(corpora: Path) -> Corpus:
             stem = file[:-len(".txt")]
             rid = stem.replace("-", "/", 1) if folder == "bbc" else str(int(stem))
             seeds[f"{prefix[folder]}:{rid}"] = (seed["title"], seed["excerpt"])
+            dates[f"{prefix[folder]}:{rid}"] = timestamp(seed.get("publishedDateTime"))
     reuters = {row["newid"]: row for row in map(json.loads, (corpora / "reuters21578.jsonl").open())}
     bbc = {row["id"]: row for row in map(json.loads, (corpora / "bbc.jsonl").open())}
     ag = {}
     for rel, seed in convert_news.ag_news(corpora / "ag_news" / "test.csv", Counter(), []):
         ag[int(rel.split("/")[1][:-4])] = seed  # excerpt only; descriptions are short
-    return Corpus(seeds, reuters, bbc, {n: s["excerpt"] for n, s in ag.items()})
+    return Corpus(seeds, dates, reuters, bbc, {n: s["excerpt"] for n, s in ag.items()})
 
 
 WORD = re.compile(r"\w+")
@@ -153,7 +185,8 @@ def _when(row: dict) -> datetime | None:
 
 def _pair(corpus: Corpus, a: str, b: str, same: bool, kind: str, note: str = "") -> Pair:
     (ta, ea), (tb, eb) = corpus.text(a), corpus.text(b)
-    return Pair(ta, ea, tb, eb, same, kind, f"{a} {b}" + (f" ({note})" if note else ""))
+    return Pair(ta, ea, tb, eb, same, kind, f"{a} {b}" + (f" ({note})" if note else ""),
+                corpus.date(a), corpus.date(b))
 
 
 # -- same story: Reuters re-sends under one title -------------------------------------------
@@ -707,6 +740,7 @@ SWAPS = [("said", "says"), ("pct", "percent"), ("percent", "pct"), ("mln", "mill
          ("would", "will"), ("about", "around"), ("per cent", "%"), ("%", " per cent")]
 EDITS = ("headline", "recut", "dateline", "sentence", "words", "quotes_case", "combined")
 PER_EDIT = 12
+EDIT_LAG_HOURS = 12  # an edited copy runs 0 to this many hours after its source
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
 AG_DATELINE = re.compile(  # "OAKLAND (Reuters) - ", "Reuters - "
     r"^([A-Z][A-Za-z.,' ]{1,40}\s)?\((Reuters|AP|AFP)\)\s+-+\s+|^(Reuters|AP|AFP)\s+-\s+")
@@ -871,22 +905,55 @@ def edited(corpus: Corpus) -> list[Pair]:
                 continue
             title, excerpt, note = result
             ta, ea = corpus.text(rid)
-            out.append(Pair(ta, ea, title, excerpt, True, f"edit:{how}", f"{rid} ({note})"))
+            when = corpus.date(rid)
+            lag = random.Random(f"edit lag {rid}").randint(0, EDIT_LAG_HOURS * 3600)
+            if when is not None:
+                note += f"; {lag / 3600:.1f} h later"
+            out.append(Pair(ta, ea, title, excerpt, True, f"edit:{how}", f"{rid} ({note})",
+                            when, None if when is None else when + lag))
             made += 1
     return out
 
 
 # -- all of it ------------------------------------------------------------------------------
 
-def pairs(corpora: Path = DEFAULT_CORPORA) -> list[Pair]:
+def pairs(corpora: Path = DEFAULT_CORPORA, corpus: Corpus | None = None) -> list[Pair]:
     """Every labelled pair, rebuilt from the corpora (a few seconds)."""
-    corpus = load(corpora)
+    corpus = corpus or load(corpora)
     return (reuters_resend(corpus) + listed(corpus) + exact_copies(corpus) + edited(corpus)
             + reuters_periodic(corpus) + reuters_template(corpus))
 
 
+def periodic_near(corpus: Corpus, hours: float = 72) -> list[Pair]:
+    """Every pair of recurring reports of one family (PERIODIC) filed on different calendar
+    days at most `hours` apart, with different figures: the next day's report, which a
+    publication window does not keep apart. Not a sample and not in `pairs()` (the labelled
+    reuters_periodic pairs are the most alike of any days apart, mostly a week or more): a
+    check of what a window leaves to the shingles. Same rule as reuters_periodic, unread."""
+    out = []
+    for family in PERIODIC:
+        pattern = re.compile(family)
+        members = [n for n, row in sorted(corpus.reuters.items())
+                   if row.get("title") and row.get("body") and _when(row)
+                   and corpus.date(f"reuters:{n}") is not None and pattern.search(row["title"])]
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                ra, rb = f"reuters:{a}", f"reuters:{b}"
+                if abs(corpus.date(ra) - corpus.date(rb)) > hours * 3600 \
+                        or _when(corpus.reuters[a]).date() == _when(corpus.reuters[b]).date() \
+                        or _numbers(corpus.text(ra)[1]) == _numbers(corpus.text(rb)[1]):
+                    continue
+                out.append(_pair(corpus, ra, rb, False, "reuters_periodic_near", family))
+    return out
+
+
 def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _day(when: int | None) -> str:
+    return "undated" if when is None else \
+        datetime.fromtimestamp(when, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -897,12 +964,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     found = pairs(args.corpora)
     kinds = Counter((p.same, p.kind) for p in found)
+    dated = Counter((p.same, p.kind) for p in found if p.dated)
     for same in (True, False):
-        print("same story" if same else "different stories")
+        print("same story" if same else "different stories", "(pairs, of them both dated)")
         for (s, kind), n in sorted(kinds.items()):
             if s == same:
-                print(f"  {n:5}  {kind}")
-        print(f"  {sum(n for (s, _), n in kinds.items() if s == same):5}  in all")
+                print(f"  {n:5} {dated[(s, kind)]:5}  {kind}")
+        print(f"  {sum(n for (s, _), n in kinds.items() if s == same):5} "
+              f"{sum(n for (s, _), n in dated.items() if s == same):5}  in all")
     for (same, kind) in sorted(kinds):
         shown = [p for p in found if p.kind == kind]
         if args.kind:
@@ -912,7 +981,7 @@ def main(argv: list[str] | None = None) -> int:
             shown = shown[:args.examples]
         print(f"\n== {kind} ({'same' if same else 'different'})")
         for p in shown:
-            print(f"  [{p.source}]")
+            print(f"  [{p.source}]  {_day(p.a_date)} | {_day(p.b_date)}")
             print(f"    A: {_short(p.a_title, 90)} :: {_short(p.a_excerpt, 160)}")
             print(f"    B: {_short(p.b_title, 90)} :: {_short(p.b_excerpt, 160)}")
     return 0
