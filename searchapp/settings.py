@@ -85,6 +85,14 @@ class Settings:
         0.6, "How alike two records' titles and excerpts must be (the estimated share of their "
              "three-word runs they have in common, 0 to 1) to be grouped as copies of one "
              "story. A change regroups every record at the next run.")
+    story_window_hours: float = _setting(
+        36.0, "Copies of one story are published within this many hours of each other (records "
+              "without a date are within any window; 0: no window). A change regroups every "
+              "record at the next run.")
+    base_url: str = _setting(
+        "", "The site's address as its readers reach it (`https://search.example.org`): the "
+            "links of feeds are made from it, never from the request (empty: "
+            "`http://<host>:<port>`).")
     per_page: int = _setting(20, "Results per page when the request does not say.")
     max_per_page: int = _setting(100, "Largest page size a request may ask for.")
     max_page: int = _setting(500, "Highest page number a request may ask for.")

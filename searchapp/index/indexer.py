@@ -105,13 +105,13 @@ class Indexer:
 
     def __init__(self, seeds: Path, root: Path, limits: Limits = Limits(), lock_timeout: float = 10.0,
                  workers: int = 0, progress: Callable[[int, int], None] | None = None,
-                 shards: int = 0, story_threshold: float = stories.DEFAULT_THRESHOLD):
+                 shards: int = 0, story_rule: stories.Rule = stories.Rule()):
         zerocopy.install()
         _children_die_with_parent()
         self.seeds, self.root, self.limits = Path(seeds), Path(root), limits
         self.lock_timeout, self.workers, self.progress = lock_timeout, workers, progress
         self.shards = shards or writing.default_shards()  # of a full build
-        self.story_threshold = story_threshold
+        self.story_rule = story_rule
         self._now = int(time.time())  # when this run's new records were first seen
         self.scans = 0  # folder scans this indexer made (a watch test counts them)
         self._skipped: list[Problem] = []  # what this run's scans left out, and why
@@ -122,7 +122,8 @@ class Indexer:
                       ) -> "Indexer":
         limits = Limits(max_bytes=settings.max_seed_bytes, max_nodes=settings.max_yaml_nodes)
         return cls(settings.seeds, settings.index, limits, settings.lock_timeout,
-                   settings.parse_workers, progress, settings.shards, settings.story_threshold)
+                   settings.parse_workers, progress, settings.shards,
+                   stories.Rule(settings.story_threshold, settings.story_window_hours))
 
     def run(self, full: bool = False, changed: set[str] | None = None,
             repair: bool = False) -> Summary:
@@ -463,13 +464,13 @@ class Indexer:
         from the stories of generation `before` and the id keys of the records the run
         `changed`, or (when either is missing, or the threshold changed) from scratch."""
         with store.IndexView(live).searcher() as searcher:
-            keys, sigs, present = stories.of_reader(searcher.reader())
+            keys, sigs, present, dates = stories.of_reader(searcher.reader())
         old = stories.Stories.load(stories.path(live.build, before)) \
             if before is not None and changed is not None else None
         if old is not None:
-            found = stories.regroup(keys, sigs, present, old, changed, self.story_threshold)
+            found = stories.regroup(keys, sigs, present, dates, old, changed, self.story_rule)
         else:
-            found = stories.group(keys, sigs, present, self.story_threshold)
+            found = stories.group(keys, sigs, present, dates, self.story_rule)
         found.save(stories.path(live.build, live.generation))
 
     @staticmethod

@@ -23,7 +23,7 @@ FORMAT = 6  # 4: `AT&T` is one word; 5: shards, and the id as a number (c_idkey)
 FACETS = ("topic", "provider", "category", "type", "year", "kind")
 # One stored value per document for each facet; topics join with this separator.
 TOPIC_SEPARATOR = "\x1f"
-NO_DATE = -(2**62)
+NO_DATE = stories.UNDATED  # -(2**62): sorts before every real date
 # Fields stemmed at index time, and the field holding their words as written: a prefix or
 # wildcard is matched against the words as written (`recogniti*` finds `recognition`, though
 # the stem is `recognit`), then searched as the stems those words make.

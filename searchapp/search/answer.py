@@ -447,7 +447,6 @@ COPIES_SHOWN = 12  # under a story's hit; the rest are one link away (`story=`)
 def story_hits(snap: Snapshot, terms: dict[str, frozenset[str]], page) -> list[Hit]:
     out = hits(snap, terms, [(d, sc) for d, sc, _ in page])
     for hit, (docnum, _, copies) in zip(out, page):
-        hit.story_id = snap.columns.story_id(docnum)
         hit.copies = [snap.record(int(d)) for d in copies[:COPIES_SHOWN]]
         hit.more_copies = max(0, len(copies) - COPIES_SHOWN)
     return out
@@ -467,7 +466,8 @@ def hits(snap: Snapshot, terms: dict[str, frozenset[str]], order) -> list[Hit]:
         record = snap.record(docnum)
         out.append(Hit(record["id"], record, score,
                        mark(record["title"], terms["title"], terms["exact"]),
-                       mark(record["excerpt"], terms["excerpt"], terms["exact"])))
+                       mark(record["excerpt"], terms["excerpt"], terms["exact"]),
+                       story_id=snap.columns.story_id(docnum)))
     return out
 
 

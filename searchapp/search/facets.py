@@ -33,6 +33,7 @@ SINGLE = {"provider": "c_provider", "category": "c_category", "type": "c_type", 
 TOPIC_COLUMN = "c_topic"
 DATE_COLUMN = "c_date"
 ID_COLUMN = "c_idkey"
+SEEN_COLUMN = "c_seen"
 
 
 class Vocab:
@@ -77,6 +78,8 @@ class SegmentCache:
             return columns.numbers(leaf, DATE_COLUMN, NO_DATE)
         if facet == "idkey":
             return columns.numbers(leaf, ID_COLUMN, 0)
+        if facet == "seen":
+            return columns.numbers(leaf, SEEN_COLUMN, 0)
         vocab = self.vocabs["combo" if facet == "topic" else facet]
         column = TOPIC_COLUMN if facet == "topic" else SINGLE[facet]
         values, local = columns.enumerated(leaf, segment_id, column, self.folder)
@@ -111,6 +114,7 @@ class Columns:
         self.ordinals = {f: self._concat(leaves, f) for f in (*SINGLE, "topic")}
         self.dates = self._concat(leaves, "date")
         self.idkeys = self._concat(leaves, "idkey")  # ties go by id, whatever the shards
+        self.seen = self._concat(leaves, "seen")  # when each record first entered the index
         years = self.dates.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64) + 1970
         self.years = np.where(self.dates == NO_DATE, -1, years)
         self.alive = segments.alive(leaves, self.size)
@@ -170,7 +174,7 @@ class Columns:
 
     def _concat(self, leaves, facet: str) -> np.ndarray:
         parts = [self.cache.column(leaf, sid, facet) for leaf, _, sid in leaves]
-        dtype = np.int64 if facet in ("date", "idkey") else np.intp
+        dtype = np.int64 if facet in ("date", "idkey", "seen") else np.intp
         return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
     def _combo_pairs(self) -> None:
@@ -290,6 +294,15 @@ class Columns:
         else:
             order = np.lexsort((self.idkeys[docs], keys))
         return docs[order]
+
+    def first_seen(self, docs: np.ndarray, stop: int) -> np.ndarray:
+        """The first `stop` of `docs` by when they entered the index, latest first (then
+        newest published, then by id)."""
+        if len(docs) > stop:
+            floor = np.partition(-self.seen[docs], stop - 1)[stop - 1]
+            docs = docs[-self.seen[docs] <= floor]
+        order = np.lexsort((self.idkeys[docs], -self.dates[docs], -self.seen[docs]))
+        return docs[order][:stop]
 
     def newest_order(self) -> np.ndarray:
         """Every live document, newest first: cached, since browsing everything is the front page."""

@@ -354,6 +354,17 @@ class SearchIndex:
             raise
         return Export(self, snap, order, batch)
 
+    def first_seen(self, req: SearchRequest, limit: int = 50
+                   ) -> tuple[list[tuple[dict[str, Any], datetime | None]], str]:
+        """The matches of a search that entered the index last (not the last published: a
+        feed of a search shows what each reindex brought), each with when it entered, and
+        the generation they are of."""
+        with self.using() as snap:
+            done = self._prepared(snap, replace(req, typing=False), Clock())
+            docs = snap.columns.first_seen(done.found.final, limit)
+            return [(snap.record(int(d)), _moment(int(snap.columns.seen[d]) or None))
+                    for d in docs], snap.generation
+
     # -- single records ---------------------------------------------------------------------
 
     def record(self, record_id: str) -> dict[str, Any] | None:

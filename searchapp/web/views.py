@@ -283,3 +283,4 @@ def _server_error(exc):
 
 
 from . import batch, compare, downloads  # noqa: E402,F401  (their routes join the blueprint)
+from . import feeds  # noqa: E402,F401

@@ -1,0 +1,92 @@
+"""Every search as an Atom feed: its matches that entered the index last, so a feed reader
+shows a researcher what each reindex brought that matches (an alert on a query).
+
+Links are absolute, made from the `base_url` setting, never from the request's Host header
+(anyone can send one, and a feed reader keeps what it was given).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from urllib.parse import urlencode
+
+from feedgen.feed import FeedGenerator
+from flask import Response, current_app, url_for
+
+from ..search.request import SearchRequest
+from . import search_index
+from .views import _search_request, bp
+
+FEED_ENTRIES = 50
+# XML 1.0 has no place for most control characters (lxml refuses the whole feed).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def base_url() -> str:
+    cfg = current_app.config["SEARCHAPP"]
+    return (cfg.base_url or f"http://{cfg.host}:{cfg.port}").rstrip("/")
+
+
+def feed_url(req: SearchRequest) -> str:
+    """The feed of a search, as a path on this site (the page links to it)."""
+    pairs = req.params(page=1)
+    return url_for("search.feed") + ("?" + urlencode(pairs) if pairs else "")
+
+
+@bp.app_context_processor
+def _helpers():
+    return {"feed_url": feed_url}
+
+
+@bp.route("/search.atom")
+def feed():
+    req = _search_request()
+    found, generation = search_index().first_seen(req, FEED_ENTRIES)
+    site = base_url()
+    pairs = req.params(page=1)
+    page = site + url_for("search.search") + ("?" + urlencode(pairs) if pairs else "")
+    fg = FeedGenerator()
+    fg.id(site + feed_url(req))
+    fg.title(_text(f"searchapp: {_describe(req)}"))
+    fg.subtitle(_text("The records matching this search that entered the index last, "
+                      f"newest first (index generation {generation})."))
+    fg.link(href=site + feed_url(req), rel="self", type="application/atom+xml")
+    fg.link(href=page, rel="alternate", type="text/html")
+    fg.author({"name": "searchapp"})
+    fg.generator("searchapp")
+    moments = [seen for _, seen in found if seen is not None]
+    fg.updated(max(moments) if moments else datetime.now(timezone.utc))
+    for record, seen in found:
+        entry = fg.add_entry(order="append")
+        link = site + url_for("search.document", record_id=record["id"]) \
+            + ("?" + urlencode({"q": req.q}) if req.q else "")
+        entry.id(site + url_for("search.document", record_id=record["id"]))
+        entry.title(_text(record["title"]) or "(untitled)")
+        entry.link(href=link, rel="alternate", type="text/html")
+        entry.updated(seen or datetime.now(timezone.utc))
+        if record.get("published"):
+            entry.published(datetime.fromisoformat(record["published"]))
+        entry.author({"name": _text(record["provider"]["name"] or record["provider"]["domain"])
+                      or "unknown source"})
+        if record.get("excerpt"):
+            entry.summary(_text(record["excerpt"]))
+        for topic in record.get("topics") or ():
+            entry.category(term=_text(topic))
+    response = Response(fg.atom_str(pretty=True), mimetype="application/atom+xml")
+    response.headers["Content-Disposition"] = "inline"
+    return response
+
+
+def _describe(req: SearchRequest) -> str:
+    parts = [f"“{req.q}”" if req.q else "all records"]
+    parts += [f"{k}: {', '.join(v)}" for k, v in req.filters.items()]
+    if req.date_from or req.date_to:
+        parts.append(f"{req.date_from or '…'} to {req.date_to or '…'}")
+    if req.story:
+        parts.append(f"story {req.story}")
+    return "; ".join(parts)
+
+
+def _text(value) -> str:
+    return _NOT_XML.sub("", str(value or ""))[:2000]
