@@ -201,8 +201,10 @@ def document(record_id: str):
     marked = index.marked(record, q) if q.strip() else None
     related = index.records(record["related"])
     cited_by = index.records(record["cited_by"])
-    similar = index.more_like(record_id, limit=6)
     story_id, copies = index.copies(record_id)
+    known = {c["id"] for c in copies}
+    similar = [r for r in index.more_like(record_id, limit=6 + min(len(known), 30))
+               if r["id"] not in known][:6]  # the copies are listed already
     return render_template("doc.html", record=record, related=related, cited_by=cited_by,
                            similar=similar, req=SearchRequest(q=q), marked=marked,
                            story_id=story_id, copies=copies)
