@@ -19,12 +19,13 @@ from searchapp.index import store
 
 from conftest import OUTPUT, build, copy_seeds, index_contents, write_generated
 
-KINDS = ("segment", "toc", "kept array", "spelling", "manifest", "checksums")
+KINDS = ("segment", "toc", "kept array", "spelling", "manifest", "checksums", "stories")
 DAMAGES = ("truncate", "delete", "flip")
 QUERIES = ("police", "camera council", "privacy")
 # The default run: one of each damage and each kind of file.
 QUICK = {("segment", "truncate"), ("segment", "flip"), ("toc", "delete"),
-         ("kept array", "flip"), ("manifest", "truncate"), ("spelling", "delete")}
+         ("kept array", "flip"), ("manifest", "truncate"), ("spelling", "delete"),
+         ("stories", "flip")}
 TALLY = {"tried": 0, "named by check": 0, "503 not 500": 0, "repaired": 0, "lost": 0}
 
 
@@ -41,6 +42,8 @@ def target(index: Path, kind: str) -> Path:
         return next(live.build.glob("spelling-*/keys.npy"))
     if kind == "manifest":
         return live.build / "manifest.sqlite"
+    if kind == "stories":
+        return live.build / f"stories-{live.generation}.npz"
     return shard / "CHECKSUMS.json"
 
 

@@ -472,6 +472,7 @@ class Indexer:
         else:
             found = stories.group(keys, sigs, present, dates, self.story_rule)
         found.save(stories.path(live.build, live.generation))
+        store.note_story_rule(live.build, self.story_rule.threshold, self.story_rule.window_hours)
 
     @staticmethod
     def _spell(build: Path, current: store.Live, summary: Summary, always: bool = False) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..engine import shards as engine_shards
 from ..ingest.seeds import shown
+from . import stories
 
 SUMS = "CHECKSUMS.json"
 # Files rewritten in place (their sums would go stale) or not the index's own. The arrays
@@ -100,6 +101,11 @@ def problems(live, checksums: bool = False, read: bool = False, manifest: bool =
         found.extend(_readable(live))
     if manifest:
         found.extend(_manifest_problems(build))
+        if stories.Stories.load(stories.path(build, live.generation)) is None:
+            # Searches go on without it (every record its own story) and the next run of
+            # the indexer groups them again; `check` still says so.
+            found.append(f"{build.name}/{stories.path(build, live.generation).name} (which "
+                         "records are copies of one story) is missing or damaged")
     return found
 
 

@@ -169,6 +169,22 @@ def note_seeds(build: Path, seeds: Path) -> None:
         write_json(build / META, {**meta, "seeds": folder})
 
 
+def note_story_rule(build: Path, threshold: float, window_hours: float) -> None:
+    """Remember the rule the build's stories were grouped by: a reader whose stories file is
+    lost groups them again by the same rule."""
+    meta = read_json(build / META)
+    if meta and meta.get("stories") != [threshold, window_hours]:
+        write_json(build / META, {**meta, "stories": [threshold, window_hours]})
+
+
+def story_rule_of(build: Path) -> tuple[float, float] | None:
+    found = read_json(build / META).get("stories")
+    if isinstance(found, list) and len(found) == 2 \
+            and all(isinstance(v, (int, float)) for v in found):
+        return float(found[0]), float(found[1])
+    return None
+
+
 def check_format(build: Path) -> None:
     found = format_of(build)
     if found != FORMAT:

@@ -22,7 +22,7 @@ from ..engine import segments
 from ..engine.cache import PostingCache
 from ..engine.ranking import WEIGHTING
 from ..engine.scoring import ArrayScorer
-from ..index import stories
+from ..index import store, stories
 from ..index.schema import WORD_FIELDS
 from ..index.stories import Stories
 from ..index.store import IndexView, Live
@@ -40,7 +40,7 @@ class Generation:
         self.build = build = live.build
         self.toc_generation = live.generation
         self.name = f"{build.name}:{self.toc_generation}"
-        self.columns = Columns(searcher, cache, Stories.load(stories.path(build, live.generation)))
+        self.columns = Columns(searcher, cache, _stories(live, searcher))
         in_use = {sid for _, _, sid in self.columns.leaves}
         postings.forget_segments(in_use)
         word_cache.forget(in_use)
@@ -134,6 +134,17 @@ class Snapshot:
     def close(self) -> None:
         self.searcher.close()
         self.ix.close()
+
+
+def _stories(live: Live, searcher: Searcher) -> Stories:
+    """The stories the indexer kept for this generation; when that file is lost or damaged,
+    grouped again here by the rule the build records (seconds at a million records, once
+    per process), so the results are the same either way."""
+    found = Stories.load(stories.path(live.build, live.generation))
+    if found is None:
+        rule = stories.Rule(*(store.story_rule_of(live.build) or ()))
+        found = stories.group(*stories.of_reader(searcher.reader()), rule)
+    return found
 
 
 def open_searcher(ix: IndexView) -> Searcher:
