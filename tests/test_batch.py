@@ -290,7 +290,17 @@ def test_the_json_carries_the_queries_and_the_counts(client):
     assert (face["line"], face["label"], face["query"]) == (1, "Face", "facial")
     assert (again["line"], again["total"]) == (5, face["total"])  # the same query again
     assert (bad["total"], bad["stories"], bad["search_url"]) == (None, None, None)
-    assert face["search_url"].endswith("/search?q=facial&provider=Sky&literal=1&typing=0")
+    assert face["search_url"] == "http://localhost/search?q=facial&provider=Sky&literal=1&typing=0"
+
+
+def test_absolute_links_come_from_base_url_when_it_is_set(index_dir, seeds_dir):
+    from searchapp import create_app
+    app = create_app({"index": index_dir, "seeds": seeds_dir, "base_url": "https://news.example.org/"})
+    try:
+        got = batch_json(app.test_client(), "facial")
+        assert got["rows"][0]["search_url"] == "https://news.example.org/search?q=facial&literal=1&typing=0"
+    finally:
+        app.extensions["searchapp.index"].close()
 
 
 def test_a_batch_without_queries_or_with_too_many_says_so(client):

@@ -321,9 +321,14 @@ def _options(base: SearchRequest) -> dict[str, list[tuple[str, int | None, bool]
 
 def row_url(row: batches.Counted, external: bool = False) -> str:
     """The search page of one row, with the words as counted: no completion of the last
-    word (`typing=0`), no correction (`literal=1`)."""
+    word (`typing=0`), no correction (`literal=1`). Absolute (for the CSV and JSON) from
+    the `base_url` setting when there is one, else from the address the batch was asked at,
+    as the export's links are."""
     url = search_url(row.query.request) + "&typing=0"
-    return (request.host_url.rstrip("/") + url) if external else url
+    if not external:
+        return url
+    site = current_app.config["SEARCHAPP"].base_url or request.host_url
+    return site.rstrip("/") + url
 
 
 def _next_sort(asked: Asked, column: str) -> str:
