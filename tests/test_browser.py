@@ -21,7 +21,7 @@ def count(page):
 
 def test_typing_updates_results_without_a_page_load(page, live_site, screenshots):
     page.goto(live_site.url + "/")
-    expect(count(page)).to_contain_text("28 results")
+    expect(count(page)).to_contain_text(re.compile(r"\b28 (results?|records?)\b"))
     page.evaluate("window.__samePage = true")
     page.locator("#q").press_sequentially("baltim", delay=60)
     expect(count(page)).to_contain_text("1 result for “baltim”")
@@ -36,7 +36,7 @@ def test_typing_updates_results_without_a_page_load(page, live_site, screenshots
 
 def test_back_button_restores_the_previous_results(page, live_site):
     page.goto(live_site.url + "/search?q=police")
-    expect(count(page)).to_contain_text("results for “police”")
+    expect(count(page)).to_contain_text(re.compile(r"(results?|stor(y|ies))\s+for “police”"))
     police = re.sub(r"\s+in [\d.]+ ms", "", " ".join(count(page).inner_text().split()))
     page.locator("#q").fill("baltimore")
     expect(count(page)).to_contain_text("1 result for “baltimore”")
@@ -50,7 +50,7 @@ def test_back_button_restores_the_previous_results(page, live_site):
 
 def test_clicking_a_facet_filters_and_other_counts_update(page, live_site, screenshots):
     page.goto(live_site.url + "/search?q=facial")
-    expect(count(page)).to_contain_text("22 results")
+    expect(count(page)).to_contain_text(re.compile(r"\b22 (results?|records?)\b"))
     kinds = page.locator('[data-facet="kind"] a')
     expect(kinds.first).to_contain_text("related")
     page.evaluate("window.__samePage = true")
@@ -146,23 +146,23 @@ def test_phone_width_layout(browser, live_site, screenshots):
 
 def test_front_page_screenshot(page, live_site, screenshots):
     page.goto(live_site.url + "/")
-    expect(count(page)).to_contain_text("28 results")
+    expect(count(page)).to_contain_text(re.compile(r"\b28 (results?|records?)\b"))
     page.screenshot(path=screenshots / "front-page.png")
     only_local(page, live_site)
 
 
 def test_clicking_a_timeline_bar_narrows_the_results(page, live_site, screenshots):
     page.goto(live_site.url + "/search?q=facial+recognition")
-    expect(count(page)).to_contain_text("22 results")
+    expect(count(page)).to_contain_text(re.compile(r"\b22 (results?|records?)\b"))
     page.locator(".timeline .chart").screenshot(path=screenshots / "timeline-chart.png")
     page.evaluate("window.__samePage = true")
     bar = page.locator('svg a.bar[data-start="2021-08-23"]')
     bar.click()
     expect(page).to_have_url(re.compile(r"from=2021-08-23&to=2021-08-23"))
-    expect(count(page)).to_contain_text("8 results")
+    expect(count(page)).to_contain_text(re.compile(r"\b8 (results?|records?)\b"))
     expect(page.locator(".chips")).to_contain_text("Dates: 2021-08-23 – 2021-08-23")
     assert page.evaluate("window.__samePage") is True
-    for date in page.locator(".hit time").all_inner_texts():
+    for date in page.locator(".hit > .meta time").all_inner_texts():
         assert date == "2021-08-23"
     only_local(page, live_site)
 
@@ -225,7 +225,7 @@ def test_typing_a_phrase_letter_by_letter_never_shows_zero_results(page, live_si
         if len(typed) < 3:
             continue
         expect(count(page)).to_contain_text(f"for “{typed}”")
-        total = int(count(page).locator("strong").inner_text().replace(",", ""))
+        total = int(count(page).locator("strong").first.inner_text().replace(",", ""))
         assert total > 0, typed
 
 
@@ -234,7 +234,7 @@ def test_a_misspelt_query_shows_the_correction_and_the_words_as_typed_on_request
     page.locator("#q").press_sequentially("facial recogniton ", delay=30)
     note = page.locator(".suggestion")
     expect(note).to_contain_text("Showing results for facial recognition")
-    assert int(count(page).locator("strong").inner_text()) > 0
+    assert int(count(page).locator("strong").first.inner_text()) > 0
     expect(page.locator(".hit-title mark").first).to_be_visible()
     note.get_by_role("link", name="facial recogniton").click()
     expect(page).to_have_url(re.compile(r"literal=1"))

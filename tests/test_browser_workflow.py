@@ -16,7 +16,7 @@ def count(page):
 
 
 def total(page) -> int:
-    return int(count(page).locator("strong").inner_text().replace(",", ""))
+    return int(count(page).locator("strong").first.inner_text().replace(",", ""))
 
 
 def test_a_clicked_distinctive_word_stays_in_the_query(page, live_site):
@@ -45,7 +45,7 @@ def test_a_date_is_typed_whole_before_it_searches_and_keeps_focus(page, live_sit
     expect(start).to_be_focused()
     expect(start).to_have_value("2021-08-23")
     assert not [u for u in asked if re.search(r"from=0\d\d\d-", u)], asked  # no year 0002..0202
-    expect(count(page)).not_to_contain_text(f"{before} results")
+    expect(count(page)).not_to_contain_text(re.compile(rf"\b{before} (results?|records?)\b"))
     assert 0 < total(page) < before
 
 
