@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import faulthandler
 import json
+import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +43,8 @@ def _settings(ctx: click.Context, **overrides) -> Settings:
 def main(ctx: click.Context, config: Path | None) -> None:
     """Full-text search over news-article seed files."""
     ctx.ensure_object(dict)["config"] = config
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 <pid>`: where every thread is, to stderr
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
 @main.command("index")
@@ -190,10 +194,12 @@ def _check(cfg: Settings) -> tuple[list[str], str]:
 @click.option("--match", type=click.Choice(["all", "any"]), default="all",
               help="Require all words (default) or rank by any of them.")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--every-copy", is_flag=True,
+              help="List every copy of a story (by default one hit per story, its copies under it).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the /api/search format).")
 @click.pass_context
 def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type_, kind, date_from,
-               date_to, sort, match, limit, as_json):
+               date_to, sort, match, limit, every_copy, as_json):
     """Search the index, ranked as the web page ranks."""
     # Imported here: `searchapp index` runs after every batch of new files, and the query
     # parser and search modules would add a tenth of a second to each run.
@@ -203,7 +209,7 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
     params = {"q": [" ".join(query)], "topic": topic, "provider": provider,
               "category": category, "type": type_, "kind": kind, "from": [date_from or ""],
               "to": [date_to or ""], "sort": [sort], "match": [match], "per_page": [str(limit)],
-              "typing": ["0"]}
+              "typing": ["0"], "group": ["records" if every_copy else "story"]}
     try:
         req = SearchRequest.from_params(params, max_per_page=1000,
                                         max_query_length=cfg.max_query_length)
@@ -222,8 +228,9 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
         return
     if result.notice:
         click.echo(f"note: {result.notice}", err=True)
-    click.echo(f"{result.total:,} record{' matches' if result.total == 1 else 's match'} "
-               f"({result.took_ms:.1f} ms)")
+    stories = f", {result.stories:,} stories" if result.stories != result.total else ""
+    click.echo(f"{result.total:,} record{' matches' if result.total == 1 else 's match'}"
+               f"{stories} ({result.took_ms:.1f} ms)")
     for rank, hit in enumerate(result.hits, 1):
         r = hit.record
         date = (r["published"] or "")[:10] or "undated"
@@ -232,6 +239,12 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
         click.echo(f"{rank:3}. {score}  {r['title']}")
         click.echo(f"            {provider_name} · {date} · {r['kind']}"
                    + (f" · {r['url']}" if r["url"] else ""))
+        if hit.copies:
+            outlets = ", ".join(dict.fromkeys(c["provider"]["name"] or c["provider"]["domain"]
+                                              or "unknown source" for c in hit.copies))
+            more = len(hit.copies) + hit.more_copies
+            click.echo(f"            + {more} other cop{'ies' if more > 1 else 'y'} "
+                       f"of this story: {outlets}{' …' if hit.more_copies else ''}")
     if result.suggestion:
         click.echo(f"did you mean: {result.suggestion}")
 

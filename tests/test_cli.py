@@ -26,6 +26,13 @@ def test_index_then_search_prints_seeds_and_related_ranked(runner, seeds_dir, tm
     assert "1.   " in lines[1] and "related" in result.output
     result = runner.invoke(main, ["search", "--index", str(index), "--limit", "50", "facial recognition"])
     assert result.output.count(" · seed") == 5
+    assert result.output.startswith("21 records match, 20 stories")
+    assert "+ 1 other copy of this story: The Irish News" in result.output \
+        or "+ 1 other copy of this story: Express & Star" in result.output
+    every = runner.invoke(main, ["search", "--index", str(index), "--limit", "50", "--every-copy",
+                                 "facial recognition"])
+    assert "other copy" not in every.output
+    assert len(every.output.splitlines()) == len(result.output.splitlines()) + 1  # 2 - 1 line
 
 
 def test_new_seed_file_is_reported_as_one_new_file(runner, seeds_dir, tmp_path):
