@@ -26,7 +26,6 @@ import json
 import random
 import signal
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -41,7 +40,7 @@ sys.path.insert(0, str(HERE.parent))
 import fts_peer  # noqa: E402
 import user_mix  # noqa: E402
 from bench_index import machine  # noqa: E402
-from run import BIN, Rows, _wait_up, free_port, pct, timed_index  # noqa: E402
+from run import Rows, pct, serve, timed_index  # noqa: E402
 from searchapp.index import store  # noqa: E402
 from searchapp.search import SearchIndex, SearchRequest  # noqa: E402
 from searchapp.search import batch as batch_search  # noqa: E402
@@ -191,13 +190,8 @@ def run(seeds: Path, index: Path, peer: Path, batches: int, light_seconds: float
 
     mix = queries()
     text = "\n".join(line for line, _ in mix)
-    port = free_port()
-    server = subprocess.Popen([str(BIN / "searchapp"), "serve", "--index", str(index),
-                               "--seeds", str(seeds), "--port", str(port), "--no-watch"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    server, base = serve(index, seeds)
     try:
-        _wait_up(base)
         light = LightClient(base)
         light.measure(3)  # each process opens the index and warms its caches
         alone = light.measure(light_seconds)

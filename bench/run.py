@@ -307,14 +307,9 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
         rows += writer_scaling(seeds, work, size, 0, mix, runs)
 
     # The real server: HTTP under concurrent clients, then 100 new files until it finds them.
-    port = free_port()
     # Not watching: the rows below time `searchapp index` and `--watch` runs of their own.
-    server = subprocess.Popen([str(BIN / "searchapp"), "serve", "--index", str(index_dir),
-                               "--seeds", str(seeds), "--port", str(port), "--no-watch"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    server, base = serve(index_dir, seeds)
     try:
-        _wait_up(base)
         urls = ["/search?" + urlencode(params) for _, params, _, _ in mix]
         cpu = resource.getrusage(resource.RUSAGE_SELF)
         t = time.perf_counter()
@@ -525,6 +520,18 @@ def _cpu_seconds(before) -> float:
 
 def _ratio(mine: float, peer: float) -> str:
     return f"{mine / peer:.1f}x" if peer else ""
+
+
+def serve(index: Path, seeds: Path) -> tuple[subprocess.Popen, str]:
+    """`searchapp serve` on a free port, not watching (the benchmarks time their own index
+    runs), up and answering: (the process, its base URL)."""
+    port = free_port()
+    server = subprocess.Popen([str(BIN / "searchapp"), "serve", "--index", str(index),
+                               "--seeds", str(seeds), "--port", str(port), "--no-watch"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    _wait_up(base)
+    return server, base
 
 
 def _wait_up(base: str) -> None:

@@ -13,7 +13,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import build, copy_seeds
-from searchapp import create_app
 from searchapp.index import stories
 from searchapp.search import SearchIndex, SearchRequest
 

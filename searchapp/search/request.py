@@ -77,26 +77,14 @@ class SearchRequest:
             if len(values) > max_facet_values:
                 raise BadRequest(f"at most {max_facet_values} values of {facet} can be selected "
                                  f"at once, not {len(values):,}")
-        sort = one("sort", "relevance") or "relevance"
-        if sort not in SORTS:
-            raise BadRequest(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
-        match = one("match", "all") or "all"
-        if match not in MATCHES:
-            raise BadRequest(f"match must be all or any, not {match!r}")
+        sort = _choice(one("sort"), "sort", SORTS)
+        match = _choice(one("match"), "match", MATCHES)
         page = _int(one("page", "1") or "1", "page", 1, max_page)
         size = _int(one("per_page", str(per_page)) or str(per_page), "per_page", 1, max_per_page)
-        interval = one("interval")
-        if interval and interval not in INTERVALS:
-            raise BadRequest(f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}")
-        scale = one("scale", "count") or "count"
-        if scale not in SCALES:
-            raise BadRequest(f"scale must be count or share, not {scale!r}")
-        group = one("group", "story") or "story"
-        if group not in GROUPS:
-            raise BadRequest(f"group must be story or records, not {group!r}")
-        count = one("count", "records") or "records"
-        if count not in COUNTS:
-            raise BadRequest(f"count must be records or stories, not {count!r}")
+        interval = one("interval") and _choice(one("interval"), "interval", INTERVALS)
+        scale = _choice(one("scale"), "scale", SCALES)
+        group = _choice(one("group"), "group", GROUPS)
+        count = _choice(one("count"), "count", COUNTS)
         story = one("story").lower()
         if story and not STORY_ID.match(story):
             raise BadRequest(f"story must be a story id (16 hex digits), not {story[:40]!r}")
@@ -173,6 +161,16 @@ class SearchRequest:
         low = _epoch(self.date_from) if self.date_from else None
         high = _epoch(self.date_to + timedelta(days=1)) - 1 if self.date_to else None
         return low, high
+
+
+def _choice(value: str, name: str, allowed: tuple[str, ...]) -> str:
+    """One of `allowed` (the first when empty), or a BadRequest that lists them."""
+    if not value:
+        return allowed[0]
+    if value not in allowed:
+        either = " or ".join(allowed) if len(allowed) == 2 else f"one of {', '.join(allowed)}"
+        raise BadRequest(f"{name} must be {either}, not {value!r}")
+    return value
 
 
 def _int(text: str, name: str, low: int, high: int) -> int:

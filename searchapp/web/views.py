@@ -284,5 +284,4 @@ def _server_error(exc):
                            req=SearchRequest()), 500
 
 
-from . import batch, compare, downloads  # noqa: E402,F401  (their routes join the blueprint)
-from . import feeds  # noqa: E402,F401
+from . import batch, compare, downloads, feeds  # noqa: E402,F401  (their routes join the blueprint)
