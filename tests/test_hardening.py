@@ -335,6 +335,10 @@ _PARAMS = st.fixed_dictionaries({}, optional={
     "match": st.sampled_from(["all", "any", "", "x"]),
     "provider": st.text(_ALPHABET, max_size=20), "topic": st.text(_ALPHABET, max_size=20),
     "interval": st.sampled_from(["", "day", "week", "month", "year", "x"]),
+    "group": st.sampled_from(["story", "records", "", "x"]),
+    "count": st.sampled_from(["records", "stories", "", "x"]),
+    "story": st.one_of(st.text(_ALPHABET, max_size=20),
+                       st.sampled_from(["2151855e908e717b", "0000000000000000", "FFFFFFFFFFFFFFFF"])),
 })
 _FUZZED = {"count": 0, "slowest": 0.0}
 
@@ -343,7 +347,8 @@ _FUZZED = {"count": 0, "slowest": 0.0}
                                                 HealthCheck.too_slow],
           max_examples=1500 if os.environ.get("SEARCHAPP_SLOW") else 120)
 @given(q=_QUERY, params=_PARAMS, path=st.sampled_from(["/search", "/api/search", "/export.csv",
-                                                       "/export.jsonl", "/timeline.csv", "/terms"]))
+                                                       "/export.jsonl", "/timeline.csv", "/terms",
+                                                       "/search.atom", "/research"]))
 def test_fuzzed_requests_never_fail(fuzz_client, q, params, path):
     query = urlencode({"q": q, **params}, safe="")
     started = time.perf_counter()
@@ -354,6 +359,17 @@ def test_fuzzed_requests_never_fail(fuzz_client, q, params, path):
     assert elapsed < 10  # a hang guard; the slowest answer is recorded below
     _FUZZED["count"] += 1
     _FUZZED["slowest"] = max(_FUZZED["slowest"], elapsed)
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          max_examples=300 if os.environ.get("SEARCHAPP_SLOW") else 40)
+@given(q=_QUERY)
+def test_a_record_opened_from_any_search_is_shown(fuzz_client, q):
+    """The words of whatever search a record page was opened from are marked, or none are."""
+    response = fuzz_client.get("/doc/2151855e908e717b?" + urlencode({"q": q}, safe=""))
+    assert response.status_code == 200
+    assert "Civil liberties groups demand" in response.get_data(as_text=True).replace(
+        "<mark>", "").replace("</mark>", "")
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
