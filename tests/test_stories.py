@@ -285,3 +285,22 @@ def test_stories_collapse_and_expand_in_the_browser(page, live_site, screenshots
     expect(page.locator("h1")).to_contain_text("Civil liberties groups demand ban")
     expect(page.locator("h1 mark").first).to_be_visible()
     expect(page.locator("main")).to_contain_text("Copies of this story (2 records)")
+
+
+def test_signatures_are_read_in_one_gather_and_equal_whoosh_s_own_values(index_dir):
+    from searchapp.engine import columns, segments
+    from searchapp.index import store
+    columns.PATHS.clear()
+    ix = store.open_live(index_dir)
+    try:
+        with ix.searcher() as searcher:
+            reader = searcher.reader()
+            keys, sigs, present, _ = stories.of_reader(reader)
+            whoosh = [bytes(v) for leaf, _, _ in segments.leaves(reader)
+                      for v in leaf.column_reader("c_minhash", translate=False)]
+    finally:
+        ix.close()
+    assert columns.PATHS["fixed bytes: one read"] > 0
+    assert columns.PATHS["fixed bytes: one at a time"] == 0
+    mine, has = stories.signatures(whoosh)
+    assert np.array_equal(sigs, mine) and np.array_equal(present, has) and present.any()

@@ -49,22 +49,36 @@ def enumerated(leaf, segment_id: str, name: str, folder: Path | None) -> tuple[l
     return found
 
 
-def byte_values(leaf, name: str) -> list[bytes]:
-    """Each document's value of a byte-string column (b"" where it has none), in one read
-    of the segment where the column allows it."""
+def fixed_bytes(leaf, name: str, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(each document's value as a row of `width` bytes, whether it has one of that width)
+    of a byte-string column: one read of the segment and one gather, where a bytes object per
+    document was half a second per 100,000 records."""
     n = leaf.doc_count_all()
+    out = np.zeros((n, width), dtype=np.uint8)
+    present = np.zeros(n, dtype=bool)
     if not leaf.has_column(name):
-        return [b""] * n
+        return out, present
     reader = leaf.column_reader(name, translate=False)
     lengths, offsets = getattr(reader, "_lengths", None), getattr(reader, "_offsets", None)
     dbfile, base = getattr(reader, "_dbfile", None), getattr(reader, "_basepos", None)
     if lengths is not None and offsets is not None and dbfile is not None and base is not None \
             and len(lengths) <= n and len(offsets) == len(lengths):
-        lengths, offsets = list(lengths), list(offsets)
-        end = max((o + l for o, l in zip(offsets, lengths)), default=0)
-        data = bytes(dbfile.get(base, end)) if end else b""
-        return [data[o:o + l] for o, l in zip(offsets, lengths)] + [b""] * (n - len(lengths))
-    return [bytes(v) for v in reader]
+        PATHS["fixed bytes: one read"] += 1
+        lengths = np.asarray(lengths, dtype=np.int64)
+        offsets = np.asarray(offsets, dtype=np.int64)
+        rows = np.flatnonzero(lengths == width)
+        if len(rows):
+            end = int(offsets[rows].max()) + width
+            data = np.frombuffer(bytes(dbfile.get(base, end)), dtype=np.uint8)
+            out[rows] = data[offsets[rows, None] + np.arange(width)]
+            present[rows] = True
+        return out, present
+    PATHS["fixed bytes: one at a time"] += 1
+    for docnum, value in enumerate(reader):
+        if len(value) == width:
+            out[docnum] = np.frombuffer(value, dtype=np.uint8)
+            present[docnum] = True
+    return out, present
 
 
 def prepare(leaves, names: list[str], folder: Path) -> None:

@@ -201,8 +201,9 @@ def of_reader(reader) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     size = sum(leaf.doc_count_all() for leaf, _, _ in leaves)
     alive = segments.alive(leaves, size)
     keys = np.concatenate([columns.numbers(leaf, "c_idkey", 0) for leaf, _, _ in leaves])
-    raw = [v for leaf, _, _ in leaves for v in columns.byte_values(leaf, "c_minhash")]
-    sigs, present = signatures(raw)
+    read = [columns.fixed_bytes(leaf, "c_minhash", SIGNATURE_BYTES) for leaf, _, _ in leaves]
+    sigs = np.concatenate([rows for rows, _ in read]).view("<u2")
+    present = np.concatenate([has for _, has in read])
     dates = np.concatenate([columns.numbers(leaf, "c_date", UNDATED) for leaf, _, _ in leaves])
     return keys[alive], sigs[alive], present[alive], dates[alive]
 
