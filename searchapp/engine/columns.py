@@ -70,7 +70,15 @@ def fixed_bytes(leaf, name: str, width: int) -> tuple[np.ndarray, np.ndarray]:
         if len(rows):
             end = int(offsets[rows].max()) + width
             data = np.frombuffer(bytes(dbfile.get(base, end)), dtype=np.uint8)
-            out[rows] = data[offsets[rows, None] + np.arange(width)]
+            starts = offsets[rows]
+            if np.array_equal(starts, starts[0] + width * np.arange(len(rows))):
+                # Written one after another (every value of this width): a slice.
+                out[rows] = data[starts[0]:starts[0] + width * len(rows)].reshape(-1, width)
+            else:  # gathered in slices, so the index array stays small
+                step = np.arange(width)
+                for at in range(0, len(rows), 8192):
+                    part = rows[at:at + 8192]
+                    out[part] = data[offsets[part, None] + step]
             present[rows] = True
         return out, present
     PATHS["fixed bytes: one at a time"] += 1
