@@ -56,7 +56,7 @@ _MASK32 = np.uint64(0xFFFFFFFF)
 _WORDS = re.compile(WORD_PATTERN)
 _DIGIT = re.compile(r"\d")
 NUMBER_WEIGHT = 3
-_SALTS = [np.uint64(0x5BD1E995 * (k + 1) & 0xFFFFFFFF) for k in range(NUMBER_WEIGHT - 1)]
+_SALT_VALUES = [0x5BD1E995 * (k + 1) & 0xFFFFFFFF for k in range(NUMBER_WEIGHT - 1)]
 WINDOW_HOURS = 36.0  # the `story_window_hours` setting's default
 UNDATED = -(2**62)  # schema.NO_DATE: a record with no date is within any window
 _SIEVE = np.uint64((1 << 22) - 1)
@@ -65,27 +65,30 @@ _SIEVE = np.uint64((1 << 22) - 1)
 def shingles(title: str, excerpt: str) -> np.ndarray:
     """32-bit hashes of the SHINGLE-word runs of a record's text, lower-cased and accents
     folded (the ellipsis a cut excerpt ends with is no word); repeats are kept (they change
-    no minimum)."""
-    words = _WORDS.findall(f"{title}\n{excerpt}".lower().translate(accent_map))
+    no minimum). Plain Python over a record's few dozen words: NumPy's cost per call was
+    most of a full build's time spent here."""
+    text = f"{title}\n{excerpt}".lower()
+    if not text.isascii():  # translate looks every character up in Python: only when needed
+        text = text.translate(accent_map)
+    words = _WORDS.findall(text)
     n = len(words) - SHINGLE + 1
     if n <= 0:
         return np.zeros(0, dtype=np.uint64)
     known = _HASHES
     if len(known) > 500_000:
         known.clear()
-    h = np.array([known.get(w) or known.setdefault(w, zlib.crc32(w.encode("utf-8")) | 1)
-                  for w in words], dtype=np.uint64)
-    mixed = h[:n]
-    for k in range(1, SHINGLE):  # an order-sensitive mix of the run's word hashes
-        mixed = (mixed * np.uint64(0x9E3779B1) + h[k:n + k]) & _MASK32
-    digits = np.fromiter((bool(_DIGIT.search(w)) for w in words), dtype=bool, count=len(words))
-    if digits.any():
+    get = known.get
+    h = [get(w) or known.setdefault(w, zlib.crc32(w.encode("utf-8")) | 1) for w in words]
+    k, m = 0x9E3779B1, 0xFFFFFFFF
+    # An order-sensitive mix of each run's word hashes (SHINGLE is 3).
+    mixed = [((a * k + b) & m) * k + c & m for a, b, c in zip(h, h[1:], h[2:])]
+    if _DIGIT.search(text):
         # A shingle holding a number counts NUMBER_WEIGHT times (as copies under salts): the
         # figures are what tell this week's recurring report from last week's.
-        numbered = np.convolve(digits, np.ones(SHINGLE, dtype=int), mode="valid") > 0
-        mixed = np.concatenate([mixed] + [(mixed[numbered] ^ salt) & _MASK32
-                                          for salt in _SALTS])
-    return mixed
+        figure = [not w.isalpha() and bool(_DIGIT.search(w)) for w in words]
+        numbered = [x for x, a, b, c in zip(mixed, figure, figure[1:], figure[2:]) if a or b or c]
+        mixed += [(x ^ salt) & m for salt in _SALT_VALUES for x in numbered]
+    return np.array(mixed, dtype=np.uint64)
 
 
 _HASHES: dict[str, int] = {}  # word -> its hash (a build meets the same words again and again)
