@@ -304,3 +304,25 @@ def test_signatures_are_read_in_one_gather_and_equal_whoosh_s_own_values(index_d
     assert columns.PATHS["fixed bytes: one at a time"] == 0
     mine, has = stories.signatures(whoosh)
     assert np.array_equal(sigs, mine) and np.array_equal(present, has) and present.any()
+
+
+def test_counting_and_folding_agree_with_the_plain_definitions(tmp_path):
+    seeds = copy_seeds(tmp_path / "seeds")
+    for n, outlet in enumerate(("Daily Post", "Evening Star", "Morning Herald")):
+        (seeds / f"wire-{n}.txt").write_text(seed(WIRE[0], edited(WIRE[1], n), outlet, 1 + n % 2),
+                                             encoding="utf-8")
+    build(seeds, tmp_path / "index")
+    search = SearchIndex(tmp_path / "index")
+    try:
+        with search.using() as snap:
+            cols = snap.columns
+            rng = np.random.default_rng(5)
+            for _ in range(50):
+                docs = np.sort(rng.choice(cols.all_docs, rng.integers(0, len(cols.all_docs) + 1),
+                                          replace=False))
+                assert cols.story_count(docs) == len(np.unique(cols.story[docs]))
+                for d in docs.tolist():
+                    same = docs[(cols.story[docs] == cols.story[d]) & (docs != d)]
+                    assert sorted(cols.copies_in(d, docs).tolist()) == sorted(same.tolist())
+    finally:
+        search.close()

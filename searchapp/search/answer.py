@@ -424,21 +424,8 @@ def story_page(snap: Snapshot, req: SearchRequest, found: Matches
             break
         ahead *= 4
     shown = first[start:stop]
-    heads = docs[shown]
-    inside = found.final[np.isin(cols.story[found.final], cols.story[heads])]
-    inside = inside[~np.isin(inside, heads)]
-    by_story: dict[int, np.ndarray] = {}
-    if len(inside):
-        dates = np.where(cols.dates[inside] == NO_DATE, np.iinfo(np.int64).max,
-                         cols.dates[inside])
-        inside = inside[np.lexsort((cols.idkeys[inside], dates, cols.story[inside]))]
-        owners = cols.story[inside]
-        cuts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1], True])
-        for a, b in zip(cuts[:-1], cuts[1:]):
-            by_story[int(owners[a])] = inside[a:b]
-    empty = np.zeros(0, dtype=np.int64)
-    return [(int(d), None if scores is None else float(scores[i]),
-             by_story.get(int(cols.story[d]), empty)) for i, d in zip(shown, heads)]
+    return [(int(docs[i]), None if scores is None else float(scores[i]),
+             cols.copies_in(int(docs[i]), found.final)) for i in shown]
 
 
 COPIES_SHOWN = 12  # under a story's hit; the rest are one link away (`story=`)

@@ -135,13 +135,32 @@ class Columns:
         self.story = self.story.reshape(-1)
         self.story_count_all = len(keys)
         self.story_sizes = np.bincount(self.story[self.all_docs], minlength=len(keys))
+        # Most records are a story of their own: only the others are looked at when counting
+        # or folding, each story's documents side by side (`_shared`, ordered by story).
+        self.shares_story = self.story_sizes[self.story] > 1
+        shared = np.flatnonzero(self.shares_story & self.alive)
+        self._shared = shared[np.argsort(self.story[shared], kind="stable")]
+        self._shared_story = self.story[self._shared]
 
     def story_count(self, docs: np.ndarray) -> int:
         """How many stories these documents are copies of."""
-        if len(docs) * 16 < self.story_count_all:
-            return int(len(np.unique(self.story[docs])))
-        return int(np.count_nonzero(np.bincount(self.story[docs],
-                                                minlength=self.story_count_all)))
+        grouped = docs[self.shares_story[docs]]
+        return int(len(docs) - len(grouped) + len(np.unique(self.story[grouped])))
+
+    def copies_in(self, docnum: int, docs: np.ndarray) -> np.ndarray:
+        """The other documents of `docnum`'s story among `docs` (sorted document numbers, as
+        every set of matches is), earliest first (undated last, ties by id)."""
+        if not self.shares_story[docnum]:
+            return docs[:0]
+        story = self.story[docnum]
+        lo, hi = np.searchsorted(self._shared_story, [story, story + 1])
+        members = self._shared[lo:hi]
+        members = members[members != docnum]
+        at = np.minimum(np.searchsorted(docs, members), max(len(docs) - 1, 0))
+        members = members[docs[at] == members] if len(docs) else members[:0]
+        dates = np.where(self.dates[members] == NO_DATE, np.iinfo(np.int64).max,
+                         self.dates[members])
+        return members[np.lexsort((self.idkeys[members], dates))]
 
     def story_id(self, docnum: int) -> str:
         return key_id(int(self.story_keys[docnum]))
