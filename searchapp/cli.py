@@ -64,6 +64,7 @@ def index_cmd(ctx, seeds_dir, index_dir, full, shards, watch):
     if watch:
         from .index.watch import watch as run_watch
         indexer = Indexer.from_settings(cfg)
+        _stop_on_signals()
         try:
             run_watch(indexer, cfg, report=_report, full_first=full,
                       say=lambda message: click.echo(f"note: {message}", err=True))
@@ -318,8 +319,22 @@ def _watch_beside(cfg: Settings) -> None:
                "arrive (--no-watch turns it off)", err=True)
 
 
+def _stop_on_signals() -> None:
+    """A watcher stops between runs on SIGTERM (what service managers send) and on SIGINT
+    even when it was started ignoring SIGINT, as a shell without job control starts a
+    background command: it then never stopped until killed."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGINT"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+
+
 def _watch_forever(indexer: Indexer, cfg: Settings) -> None:
     from .index.watch import watch as run_watch
+
+    _stop_on_signals()  # the server stops its watcher with SIGTERM: between runs, then
 
     def report(summary: Summary) -> None:
         for problem in summary.errors:

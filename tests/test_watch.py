@@ -232,3 +232,29 @@ def test_a_watched_link_to_a_seed_file_adds_no_second_record(tmp_path):
         w.wait_for(lambda s: s.seen and s is w.summaries[-1] and len(w.summaries) >= 3)
         time.sleep(0.5)
         assert _found(w.index, "tuataras") == 1
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM"])
+def test_the_watcher_stops_on_a_signal_even_started_in_the_background(tmp_path, how):
+    """A shell without job control starts a background command ignoring SIGINT; the watcher
+    must stop on SIGINT all the same (the benchmark's never did), and on SIGTERM."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import copy_seeds
+    seeds = copy_seeds(tmp_path / "seeds")
+    binary = Path(sys.executable).parent / "searchapp"
+    proc = subprocess.Popen(
+        [str(binary), "index", "--watch", "--seeds", str(seeds), "--index", str(tmp_path / "ix")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        assert proc.stdout.readline().startswith("full rebuild:")  # watching now
+        proc.send_signal(getattr(signal, how))
+        _, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0 and "stopped watching" in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
