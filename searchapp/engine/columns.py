@@ -69,8 +69,12 @@ def fixed_bytes(leaf, name: str, width: int) -> tuple[np.ndarray, np.ndarray]:
         rows = np.flatnonzero(lengths == width)
         if len(rows):
             end = int(offsets[rows].max()) + width
-            data = np.frombuffer(bytes(dbfile.get(base, end)), dtype=np.uint8)
+            data = np.frombuffer(dbfile.get(base, end), dtype=np.uint8)  # in place, read-only
             starts = offsets[rows]
+            if len(rows) == n and np.array_equal(starts, starts[0] + width * np.arange(n)):
+                # Every document's value, one after another: the segment's own bytes.
+                return data[starts[0]:starts[0] + width * n].reshape(n, width), \
+                    np.ones(n, dtype=bool)
             if np.array_equal(starts, starts[0] + width * np.arange(len(rows))):
                 # Written one after another (every value of this width): a slice.
                 out[rows] = data[starts[0]:starts[0] + width * len(rows)].reshape(-1, width)
