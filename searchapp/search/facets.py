@@ -143,8 +143,13 @@ class Columns:
         self._shared_story = self.story[self._shared]
 
     def story_count(self, docs: np.ndarray) -> int:
-        """How many stories these documents are copies of."""
-        grouped = docs[self.shares_story[docs]]
+        """How many stories these documents (sorted, as every set of matches is) are copies
+        of: each is one, less the copies beyond the first of a story."""
+        if len(self._shared) < len(docs):  # look the few shared ones up among the many
+            at = np.minimum(np.searchsorted(docs, self._shared), len(docs) - 1)
+            grouped = self._shared[docs[at] == self._shared]
+        else:
+            grouped = docs[self.shares_story[docs]]
         return int(len(docs) - len(grouped) + len(np.unique(self.story[grouped])))
 
     def copies_in(self, docnum: int, docs: np.ndarray) -> np.ndarray:
