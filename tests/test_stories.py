@@ -321,6 +321,15 @@ def test_counting_and_folding_agree_with_the_plain_definitions(tmp_path):
                 docs = np.sort(rng.choice(cols.all_docs, rng.integers(0, len(cols.all_docs) + 1),
                                           replace=False))
                 assert cols.story_count(docs) == len(np.unique(cols.story[docs]))
+                firsts = cols.firsts(docs)  # one per story, its earliest
+                assert sorted(cols.story[firsts].tolist()) == sorted(set(cols.story[docs].tolist()))
+                for d in firsts.tolist():
+                    rivals = docs[cols.story[docs] == cols.story[d]]
+                    assert cols.dates[d] == cols.dates[rivals].min()
+                one_each = cols.per_story("provider", docs)  # one per (story, source)
+                pairs = {(s, v) for s, v in zip(cols.story[docs].tolist(),
+                                                cols.ordinals["provider"][docs].tolist())}
+                assert len(one_each) == len(pairs)
                 for d in docs.tolist():
                     same = docs[(cols.story[docs] == cols.story[d]) & (docs != d)]
                     assert sorted(cols.copies_in(d, docs).tolist()) == sorted(same.tolist())

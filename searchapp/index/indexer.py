@@ -463,14 +463,18 @@ class Indexer:
         """Group the records of `live` (not yet live) into stories and keep them beside it:
         from the stories of generation `before` and the id keys of the records the run
         `changed`, or (when either is missing, or the threshold changed) from scratch."""
-        with store.IndexView(live).searcher() as searcher:
-            keys, sigs, present, dates = stories.of_reader(searcher.reader())
         old = stories.Stories.load(stories.path(live.build, before)) \
             if before is not None and changed is not None else None
-        if old is not None:
-            found = stories.regroup(keys, sigs, present, dates, old, changed, self.story_rule)
+        if old is not None and not len(changed) and old.rule == self.story_rule.key:
+            found = old  # the same records (a merge of segments): the same stories
         else:
-            found = stories.group(keys, sigs, present, dates, self.story_rule)
+            with store.IndexView(live).searcher() as searcher:
+                keys, sigs, present, dates = stories.of_reader(searcher.reader())
+            if old is not None:
+                found = stories.regroup(keys, sigs, present, dates, old, changed,
+                                        self.story_rule)
+            else:
+                found = stories.group(keys, sigs, present, dates, self.story_rule)
         found.save(stories.path(live.build, live.generation))
         store.note_story_rule(live.build, self.story_rule.threshold, self.story_rule.window_hours)
 

@@ -177,24 +177,28 @@ class Columns:
     def firsts(self, docs: np.ndarray) -> np.ndarray:
         """One document per story among `docs`: its earliest (undated last, ties by id),
         where counting stories over time counts each."""
-        if not len(docs):
+        shared = self.shares_story[docs]
+        grouped = docs[shared]
+        if not len(grouped):  # each its own story: every one is its story's first
             return docs
-        dates = np.where(self.dates[docs] == NO_DATE, np.iinfo(np.int64).max, self.dates[docs])
-        order = np.lexsort((self.idkeys[docs], dates, self.story[docs]))
-        ordered = docs[order]
+        dates = np.where(self.dates[grouped] == NO_DATE, np.iinfo(np.int64).max,
+                         self.dates[grouped])
+        ordered = grouped[np.lexsort((self.idkeys[grouped], dates, self.story[grouped]))]
         stories = self.story[ordered]
-        keep = np.r_[True, stories[1:] != stories[:-1]]
-        return np.sort(ordered[keep])
+        firsts = ordered[np.r_[True, stories[1:] != stories[:-1]]]
+        return np.sort(np.concatenate([docs[~shared], firsts]))
 
     def per_story(self, facet: str, docs: np.ndarray) -> np.ndarray:
         """One document per (story, value of `facet`) among `docs`: counting them counts
         the stories each value has (a source that ran a story three times counts once)."""
-        if not len(docs):
+        shared = self.shares_story[docs]
+        grouped = docs[shared]
+        if not len(grouped):  # each its own story: nothing is counted twice
             return docs
-        values = self.ordinals["topic" if facet == "topic" else facet][docs]
-        pairs = self.story[docs].astype(np.int64) * (int(values.max()) + 1) + values
+        values = self.ordinals["topic" if facet == "topic" else facet][grouped]
+        pairs = self.story[grouped].astype(np.int64) * (int(values.max()) + 1) + values
         _, first = np.unique(pairs, return_index=True)
-        return np.sort(docs[first])
+        return np.sort(np.concatenate([docs[~shared], grouped[first]]))
 
     def _concat(self, leaves, facet: str) -> np.ndarray:
         parts = [self.cache.column(leaf, sid, facet) for leaf, _, sid in leaves]

@@ -397,9 +397,7 @@ class SearchIndex:
             if docnum is None:
                 return "", []
             cols = snap.columns
-            members = cols.in_story(cols.all_docs, cols.story_id(docnum))
-            members = members[members != docnum]
-            members = cols.by_date(members, newest=False, stop=min(limit, len(members)))
+            members = cols.copies_in(docnum, cols.all_docs)[:limit]
             return cols.story_id(docnum), [snap.record(int(d)) for d in members]
 
     def more_like(self, record_id: str, limit: int = 5) -> list[dict[str, Any]]:
