@@ -115,6 +115,13 @@ class Settings:
     recent_cache_mb: int = _setting(
         64, "Memory, in MB, for the matches and counts of recent searches (typing repeats "
             "prefixes; paging repeats a search).")
+    cluster: str = _setting(
+        "", "A Ray cluster to search and build on (`searchapp[cluster]`): its address "
+            "(`HOST:PORT`, as `ray start --head` prints it), `auto` to start one on this "
+            "machine, or empty for none. `--cluster` sets it for one command.")
+    cluster_timeout_ms: int = _setting(
+        3000, "Milliseconds past a search's own budget a shard of a cluster may take to answer; "
+              "a shard later than that is left out of the answer, which says so.")
     debug: bool = _setting(False, "Run Flask in debug mode (development only).")
 
     def __post_init__(self) -> None:

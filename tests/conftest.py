@@ -187,3 +187,70 @@ def screenshots() -> Path:
     folder = OUTPUT / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+# -- a Ray cluster of two nodes on this machine (tests of `--cluster`) -----------------------
+
+CORPORA = Path("/work/shared/corpora/news")
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A head and a second node on this machine (ray.cluster_utils.Cluster), joined as the
+    web process and the indexer join one. Ray is the `cluster` extra: `make test` installs
+    it; a run without it (a bare `pip install -e .[test]`) skips these tests, CI does not."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("Ray is missing in CI: `make test` installs the cluster extra")
+        pytest.skip("Ray is not installed (pip install -e '.[cluster]')")
+    from searchapp.cluster import connect, disconnect
+    from searchapp.cluster.connect import quiet_environment
+    quiet_environment()
+    from ray.cluster_utils import Cluster
+    cluster = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 2, "include_dashboard": False, "resources": {"head": 1}})
+    cluster.add_node(num_cpus=2, resources={"second": 1})
+    cluster.wait_for_nodes()
+    connect(cluster.address)
+    yield cluster
+    disconnect()
+    cluster.shutdown()
+
+
+def write_syndicated(folder: Path, count: int) -> int:
+    """Copies of `count` of the seed files in `folder` as other outlets ran them (another
+    source, published hours later, the excerpt cut short): stories across shards."""
+    import yaml
+    originals = sorted(folder.glob("*.txt"))[: count * 7: 7]
+    for n, path in enumerate(originals):
+        text = path.read_text(encoding="utf-8")
+        head = yaml.safe_load(text.split("---")[1])
+        if not head.get("excerpt") or not head.get("title"):
+            continue
+        head["provider"] = {"name": f"Wire Copy {n % 9}", "domain": f"wire{n % 9}.example"}
+        head["webUrl"] = f"https://wire{n % 9}.example/{n}"
+        head.pop("related", None)
+        published = str(head.get("publishedDateTime") or "")
+        if published[:4].isdigit():
+            head["publishedDateTime"] = published[:11] + "23:30:00Z"
+        (folder / f"copy_{n:05d}.txt").write_text(
+            "---\n" + yaml.safe_dump(head, allow_unicode=True) + "---\n", encoding="utf-8")
+    return len(originals)
+
+
+@pytest.fixture(scope="session")
+def corpus_20k(tmp_path_factory) -> Path:
+    """20,000 seed files of real news words (bench/generate.py over the shared corpora; the
+    tests' own generator where they are absent), with 300 syndicated copies."""
+    seeds = tmp_path_factory.mktemp("corpus20k") / "seeds"
+    if CORPORA.is_dir():
+        import sys
+        sys.path.insert(0, str(ROOT / "bench"))
+        from generate import write_seeds
+        write_seeds(seeds, 20_000)
+    else:
+        write_generated(seeds, 20_000)
+    write_syndicated(seeds, 300)
+    return seeds
