@@ -57,10 +57,19 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @click.option("--shards", type=click.IntRange(1, 64),
               help="Shards of a full build [setting: shards, default 0: one per core].")
 @click.option("--watch", is_flag=True, help="Keep running; index seed files as they change.")
+@click.option("--cluster", metavar="ADDRESS",
+              help="Parse and write the shards of a --full build on this Ray cluster "
+                   "(HOST:PORT, or auto) [setting: cluster]; the folders must be shared.")
 @click.pass_context
-def index_cmd(ctx, seeds_dir, index_dir, full, shards, watch):
+def index_cmd(ctx, seeds_dir, index_dir, full, shards, watch, cluster):
     """Bring the index up to date with the seeds folder (incremental unless --full)."""
-    cfg = _settings(ctx, seeds=seeds_dir, index=index_dir, shards=shards)
+    if cluster and watch:
+        raise click.UsageError("--cluster cannot be used with --watch: a watcher's runs are "
+                               "incremental, and incremental runs are local")
+    if cluster and not full:
+        raise click.UsageError("--cluster needs --full: incremental runs are local (they "
+                               "read only what changed); a full build runs on the cluster")
+    cfg = _settings(ctx, seeds=seeds_dir, index=index_dir, shards=shards, cluster=cluster)
     if watch:
         from .index.watch import watch as run_watch
         indexer = Indexer.from_settings(cfg)
@@ -71,14 +80,29 @@ def index_cmd(ctx, seeds_dir, index_dir, full, shards, watch):
         except KeyboardInterrupt:
             click.echo("stopped watching", err=True)
         return
-    summary = _run(cfg, full)
+    pool = _cluster_pool(cfg) if full and cfg.cluster else None
+    summary = _run(cfg, full, pool=pool)
+    for phase in pool.phases if pool is not None else ():
+        click.echo(f"on the cluster: {phase.line()}", err=True)
     ctx.exit(0 if summary.ok else 1)
 
 
-def _run(cfg: Settings, full: bool = False, repair: bool = False) -> Summary:
+def _cluster_pool(cfg: Settings):
+    """Join the cluster a full build runs on; Ray is imported only here."""
+    from .cluster import ClusterUnavailable, connect
+    from .cluster.build import RayPool
+    try:
+        ray = connect(cfg.cluster)
+    except ClusterUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    return RayPool(ray, shared=(cfg.seeds, cfg.index))
+
+
+def _run(cfg: Settings, full: bool = False, repair: bool = False, pool=None) -> Summary:
     with _progress_bar() as progress:
         try:
-            summary = Indexer.from_settings(cfg, progress=progress).run(full=full, repair=repair)
+            summary = Indexer.from_settings(cfg, progress=progress, pool=pool).run(
+                full=full, repair=repair)
         except store.IndexProblem as exc:
             raise click.ClickException(str(exc)) from None
     _report(summary)
@@ -265,12 +289,16 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
               help="Bring the index up to date before serving.")
 @click.option("--watch/--no-watch", default=None,
               help="Keep the index up to date while serving [setting: watch, default on].")
+@click.option("--cluster", metavar="ADDRESS",
+              help="Search the shards on this Ray cluster (`auto`: start one here), one actor "
+                   "per shard, the index folder shared by every node [setting: cluster].")
 @click.pass_context
-def serve_cmd(ctx, seeds_dir, index_dir, host, port, workers, threads, reindex, watch):
+def serve_cmd(ctx, seeds_dir, index_dir, host, port, workers, threads, reindex, watch, cluster):
     """Serve the search site: gunicorn processes on every core (waitress where there is none),
-    and a process that indexes seed files as they arrive (unless --no-watch)."""
+    and a process that indexes seed files as they arrive (unless --no-watch). With --cluster,
+    one process coordinates the shards' actors on a Ray cluster."""
     cfg = _settings(ctx, seeds=seeds_dir, index=index_dir, host=host, port=port,
-                    workers=workers, threads=threads, watch=watch)
+                    workers=workers, threads=threads, watch=watch, cluster=cluster)
     if reindex:
         summary = _run(cfg, full=False)
         if not summary.ok:
@@ -285,10 +313,30 @@ def serve_cmd(ctx, seeds_dir, index_dir, host, port, workers, threads, reindex, 
         click.echo(f"warning: serving on {cfg.host}, reachable from other machines", err=True)
     _say_if_damaged(cfg)
     processes = cfg.workers or default_workers()
+    if cfg.cluster:
+        processes = 1  # the work is the actors'; one coordinator keeps one set of them
+        _join_cluster(cfg)
     click.echo(f"serving {cfg.index} on http://{cfg.host}:{cfg.port}/ with {processes} "
                f"process{'es' if processes > 1 else ''} (Ctrl-C stops)")
     sys.stdout.flush()
     serve(app, cfg.host, cfg.port, processes, cfg.threads)
+
+
+def _join_cluster(cfg: Settings) -> None:
+    """Join the cluster and start the shards' actors before the first request, saying where
+    they run; a cluster that cannot be reached stops the command with the reason."""
+    from .cluster import ClusterUnavailable, connect
+    from .cluster.pool import ShardPool
+    try:
+        ray = connect(cfg.cluster)
+        live = store.live(cfg.index)
+        count = len(live.shards) if live is not None else 0
+        answers = ShardPool(cfg.index, cfg.cluster_timeout_ms).hello(count) if count else []
+    except ClusterUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    nodes = {a["node"] for a in answers}
+    click.echo(f"cluster: {len(ray.nodes())} node(s); {len(answers)} shard actor(s) on "
+               f"{len(nodes)} of them")
 
 
 def _watch_beside(cfg: Settings) -> None:

@@ -176,7 +176,7 @@ def test_distinctive_terms_say_when_they_sampled(index, known):
     from searchapp.search import distinctive as terms
     with index.using() as snap:
         final = snap.columns.all_docs[:5]
-        sampled = terms.distinctive(snap.scorer.vector_terms, snap.doc_frequency, final, 9, set(), sample=3)
+        sampled = terms.distinctive(snap.scorer.vectors, snap.doc_frequency, final, 9, set(), sample=3)
     assert sampled.sampled and sampled.sample_size == 3 and sampled.population == 5
 
 

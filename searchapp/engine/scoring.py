@@ -31,6 +31,35 @@ _NO_SCORES = np.zeros(0, dtype=np.float64)
 
 
 @dataclass
+class Statistics:
+    """Figures of the whole collection to score one shard's matches with, so that they score
+    exactly as in one index of every record (a cluster's second round, pool.py): the live
+    records, each scored field's average length, and for each word (its `(field, term)`
+    pairs, as `_word` scores it) how many live records have it. A word not given is counted
+    over this shard alone."""
+
+    live: int
+    average_lengths: dict[str, float]
+    frequencies: dict[tuple, int]
+
+    def counts(self, key: tuple, matching: int, total: int) -> tuple[int, int]:
+        return self.frequencies.get(key, matching), self.live
+
+
+class Counting:
+    """The first round: scoring as usual while noting how many live records of this shard
+    have each word, for the coordinator to add up over every shard."""
+
+    def __init__(self) -> None:
+        self.frequencies: dict[tuple, int] = {}
+        self.average_lengths: dict[str, float] = {}
+
+    def counts(self, key: tuple, matching: int, total: int) -> tuple[int, int]:
+        self.frequencies[key] = matching
+        return matching, total
+
+
+@dataclass
 class Scored:
     docs: np.ndarray  # global document numbers, ascending, unique, live
     scores: np.ndarray  # parallel to docs
@@ -48,6 +77,7 @@ class ArrayScorer:
         self.deadline: float | None = None
         self.cut_short = False
         self._all = np.flatnonzero(alive)
+        self.stats: Statistics | Counting | None = None  # a shard of a cluster: see Statistics
 
     # -- the query tree ---------------------------------------------------------------------
 
@@ -202,18 +232,23 @@ class ArrayScorer:
         and normalised by its length, saturated once, times the idf over all those fields."""
         schema = self.searcher.schema
         docs, counts, plain = [], [], []
+        key = []  # what the idf counts records of, the same in every shard
         for term in terms:
             btext = self._btext(term.fieldname, term.text)
             if btext is None:
                 continue
+            scorable = schema[term.fieldname].scorable
+            if scorable:
+                key.append((term.fieldname, btext))
             found, weights = self._term_postings(term.fieldname, btext)
             if not len(found):
                 continue
             tf = weights.astype(np.float64) * term.boost
-            if not schema[term.fieldname].scorable:  # keyword fields keep no lengths
+            if not scorable:  # keyword fields keep no lengths
                 plain.append(Scored(found, tf))
                 continue
-            avgfl = self.searcher.avg_field_length(term.fieldname) or 1
+            avgfl = (self.stats.average_lengths.get(term.fieldname) if self.stats else None) \
+                or self.searcher.avg_field_length(term.fieldname) or 1
             fl = self._lengths(term.fieldname, found)
             docs.append(found)
             counts.append(ranking.normalised(tf, fl, avgfl))
@@ -223,7 +258,10 @@ class ArrayScorer:
             matched, tf = docs[0], counts[0]
         else:
             matched, tf = _sum_by_doc(np.concatenate(docs), np.concatenate(counts), len(self.alive))
-        idf = ranking.idf(len(matched), len(self._all))
+        matching, total = len(matched), len(self._all)
+        if self.stats is not None:
+            matching, total = self.stats.counts(tuple(key), matching, total)
+        idf = ranking.idf(matching, total)
         return _union([Scored(matched, idf * ranking.saturated(tf))] + plain)
 
     # -- phrases ----------------------------------------------------------------------------
@@ -288,6 +326,16 @@ class ArrayScorer:
                 return self.cache.get((sid, "v", fieldname, local),
                                       lambda: (post.vector_terms(leaf, local, fieldname),))[0]
         raise IndexError(f"no document {docnum}")
+
+    def vectors(self, docs, fieldname: str, deadline: float | None = None) -> list[np.ndarray]:
+        """The vector terms of several documents (a cluster reads them from their shards at
+        once); past `deadline`, only those read by then."""
+        out = []
+        for d in docs:
+            out.append(self.vector_terms(int(d), fieldname))
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+        return out
 
     # -- anything else ----------------------------------------------------------------------
 

@@ -61,6 +61,11 @@ class LockTimeout(IndexProblem):
     pass
 
 
+class ShardsMissing(IndexProblem):
+    """A shard of a cluster did not answer, where an answer cannot say it is partial (an
+    export, a record page, a feed): the request answers 503 and can be tried again."""
+
+
 @dataclass(frozen=True)
 class Live:
     """What CURRENT names: a build, its index-wide generation, each shard's Whoosh generation."""

@@ -81,9 +81,10 @@ class Prepared:
     suggestion_total: int = 0  # records the suggestion finds
     showing: str | None = None  # the corrected query shown instead of the one asked
     stories: int = 0  # how many stories the matches are copies of
+    partial: bool = False  # a shard of a cluster did not answer: not kept, asked again
 
     def nbytes(self) -> int:
-        if self.found.cut_short:
+        if self.found.cut_short or self.partial:
             return 2**62  # larger than any cache: a search cut short is not kept, but rerun
         arrays = [self.found.base, self.found.final, *self.found.masks.values(),
                   *(self.found.scored or ())]
@@ -171,7 +172,8 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock,
                        focus=req.span != "all" and not (req.date_from or req.date_to))
     clock.lap("timeline")
     return Prepared(parsed, found, facets, top, suggestion, line, highlight_terms(snap, parsed),
-                    suggestion_total=better, stories=snap.columns.story_count(found.final))
+                    suggestion_total=better, stories=snap.columns.story_count(found.final),
+                    partial=snap.absent > 0)
 
 
 # Records of the words before a half-typed one whose words are read to complete it.
@@ -200,12 +202,9 @@ def _completed_among(snap: Snapshot, req: SearchRequest, limits: Limits, deadlin
     docs = snap.columns.sample(docs, COMPLETE_AMONG)
     start = prefix.encode("utf-8")
     counts: dict[bytes, int] = {}
-    for doc in docs.tolist():
-        terms = snap.scorer.vector_terms(int(doc), "body")
+    for terms in snap.scorer.vectors(docs, "body", deadline):
         for term in terms[np.char.startswith(terms, start)].tolist() if len(terms) else ():
             counts[term] = counts.get(term, 0) + 1
-        if deadline is not None and time.perf_counter() > deadline:
-            break
     words = sorted(counts, key=lambda w: (-counts[w], w))[:COMPLETIONS_AMONG]
     if not words:
         return None
@@ -219,10 +218,12 @@ def _completed_among(snap: Snapshot, req: SearchRequest, limits: Limits, deadlin
 def terms_of(snap: Snapshot, done: Prepared, req: SearchRequest) -> Terms:
     """The distinctive words of a prepared search, computed once and kept with it."""
     if done.terms is None:
-        done.terms = distinctive.of_query(snap.scorer.vector_terms, snap.doc_frequency,
-                                          done.found.final,
-                                          len(snap.columns.all_docs), done.showing or req.q,
-                                          snap.columns.sample)
+        terms = distinctive.of_query(snap.scorer.vectors, snap.doc_frequency, done.found.final,
+                                     len(snap.columns.all_docs), done.showing or req.q,
+                                     snap.columns.sample)
+        if snap.absent:  # read without some shard's records: not kept
+            return terms
+        done.terms = terms
     return done.terms
 
 
@@ -432,10 +433,17 @@ COPIES_SHOWN = 12  # under a story's hit; the rest are one link away (`story=`)
 
 
 def story_hits(snap: Snapshot, terms: dict[str, frozenset[str]], page) -> list[Hit]:
-    out = hits(snap, terms, [(d, sc) for d, sc, _ in page])
-    for hit, (docnum, _, copies) in zip(out, page):
-        hit.copies = [snap.record(int(d)) for d in copies[:COPIES_SHOWN]]
+    shown = [copies[:COPIES_SHOWN] for _, _, copies in page]
+    records = iter(snap.records(np.concatenate(shown).astype(np.int64)) if shown else [])
+    out = []
+    for hit, (docnum, _, copies), few in zip(hits(snap, terms, [(d, sc) for d, sc, _ in page],
+                                                  keep_missing=True), page, shown):
+        found = [r for r in (next(records) for _ in range(len(few))) if r is not None]
+        if hit is None:
+            continue
+        hit.copies = found
         hit.more_copies = max(0, len(copies) - COPIES_SHOWN)
+        out.append(hit)
     return out
 
 
@@ -447,10 +455,17 @@ def full_order(snap: Snapshot, req: SearchRequest, found: Matches) -> np.ndarray
                                 stop=len(found.final))
 
 
-def hits(snap: Snapshot, terms: dict[str, frozenset[str]], order) -> list[Hit]:
+def hits(snap: Snapshot, terms: dict[str, frozenset[str]], order, keep_missing: bool = False
+         ) -> list[Hit]:
+    """The hits at (document number, score), their records read at once; a record a shard
+    of a cluster did not give is left out (None in its place with `keep_missing`)."""
+    records = snap.records([d for d, _ in order])
     out = []
-    for docnum, score in order:
-        record = snap.record(docnum)
+    for (docnum, score), record in zip(order, records):
+        if record is None:
+            if keep_missing:
+                out.append(None)
+            continue
         out.append(Hit(record["id"], record, score,
                        mark(record["title"], terms["title"], terms["exact"]),
                        mark(record["excerpt"], terms["excerpt"], terms["exact"]),

@@ -45,9 +45,10 @@ class Terms:
         return self.sample_size < self.population
 
 
-# The words (bytes) of one document's term vector in a field (the engine's fast reader),
-# and how many records of the collection hold a word in a field.
-WordsOf = Callable[[int, str], np.ndarray]
+# The words (bytes) of each document's term vector in a field (the engine's fast reader;
+# several at once, which a cluster reads from their shards together), and how many records
+# of the collection hold a word in a field.
+WordsOf = Callable[[np.ndarray, str], list[np.ndarray]]
 FrequencyOf = Callable[[str, bytes], int]
 # At most n of some document numbers, the same records for the same set whatever their numbers.
 Sampler = Callable[[np.ndarray, int], np.ndarray]
@@ -75,8 +76,8 @@ def distinctive(words_of: WordsOf, frequency_of: FrequencyOf, docs: np.ndarray,
     if matching > sample:
         chosen = pick(docs, sample)
     present: Counter[bytes] = Counter()
-    for docnum in chosen.tolist():
-        present.update(words_of(docnum, FIELD).tolist())
+    for words in words_of(chosen, FIELD):
+        present.update(words.tolist())
     scale = matching / len(chosen)
     rest = collection_size - matching
     # A word in fewer than 1% of the records read cannot be among the most distinctive of a

@@ -55,6 +55,12 @@ class SearchResult:
     top: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # of the results themselves
     timings: dict[str, float] = field(default_factory=dict)  # ms per phase, for benchmarks
     stories: int = 0  # how many stories the matches are copies of
+    shards: tuple[int, int] | None = None  # on a cluster: (shards that answered, shards)
+
+    @property
+    def partial(self) -> bool:
+        """Some shard of a cluster did not answer: the counts and hits leave its records out."""
+        return self.shards is not None and self.shards[0] < self.shards[1]
 
     @property
     def pages(self) -> int:

@@ -41,8 +41,10 @@ class SearchIndex:
 
     def __init__(self, root: Path, facet_max: int = 500, max_wildcard_terms: int = 512,
                  posting_cache_mb: int = 192, recent_cache_mb: int = 64, freeze_gc: bool = False,
-                 budget_ms: float = 500):
+                 budget_ms: float = 500, remote=None):
         zerocopy.install()
+        # On a cluster (cluster/pool.py): the shards' actors score and read the records.
+        self.remote = remote
         self.root = Path(root)
         self.limits = Limits(facet_max=facet_max, max_wildcard_terms=max_wildcard_terms,
                              budget_ms=budget_ms)
@@ -70,9 +72,17 @@ class SearchIndex:
         """The index as the settings describe it: the one way the CLI and the web app make it.
 
         `recent=False` for a process that runs one search and exits (nothing to repeat);
-        `freeze_gc` for a process that only serves (see `_generation`).
+        `freeze_gc` for a process that only serves (see `_generation`). With the `cluster`
+        setting, the shards are searched by actors on that Ray cluster.
         """
-        return cls(settings.index, facet_max=settings.facet_max,
+        remote = None
+        if settings.cluster:
+            from ..cluster import connect
+            from ..cluster.pool import ShardPool
+            connect(settings.cluster)
+            remote = ShardPool(settings.index, settings.cluster_timeout_ms,
+                               settings.posting_cache_mb)
+        return cls(settings.index, facet_max=settings.facet_max, remote=remote,
                    max_wildcard_terms=settings.max_wildcard_terms,
                    posting_cache_mb=settings.posting_cache_mb,
                    recent_cache_mb=settings.recent_cache_mb if recent else 0,
@@ -139,6 +149,8 @@ class SearchIndex:
             with self._lock:
                 if not snap.retired:
                     snap.users += 1
+                    if snap.remote is not None:
+                        snap.remote.begin()
                     return snap
         fresh = self._open_snapshot()  # held once already: no sweep can close it
         with self._lock:
@@ -182,6 +194,9 @@ class SearchIndex:
                 searcher = open_searcher(ix)
                 gen = self._generation(live, searcher)
                 snap = Snapshot(gen, ix, searcher) if gen is not None else None
+                if snap is not None and self.remote is not None:
+                    self.remote.attach(snap)
+                    snap.remote.warm()
             except (FileNotFoundError, whoosh_index.EmptyIndexError, ValueError):
                 time.sleep(0.02 * attempt)
             except Exception as exc:  # struct, zlib, pickle errors: a damaged file?
@@ -309,12 +324,12 @@ class SearchIndex:
                             suggestion_total=done.suggestion_total, showing=done.showing,
                             notice=done.parsed.notice, generation=snap.generation,
                             timeline=done.timeline, terms=found, top=done.top, timings=clock.laps,
-                            stories=done.stories)
+                            stories=done.stories, shards=_answered(snap))
 
     def distinctive_terms(self, req: SearchRequest) -> Terms:
         """Only the distinctive terms of a search (the page loads them after the results)."""
         with self.using() as snap:
-            return answer.terms_of(snap, self._prepared(snap, req, Clock()), req)
+            return _whole(snap, answer.terms_of(snap, self._prepared(snap, req, Clock()), req))
 
     def _prepared(self, snap: Snapshot, req: SearchRequest, clock: Clock) -> Prepared:
         key = (snap.generation, answer.search_key(req))
@@ -325,7 +340,7 @@ class SearchIndex:
                 top: int = 5) -> list[QuerySummary]:
         """Several queries on one time axis (the span of all their matches), with top facets."""
         with self.using() as snap:
-            return answer.compare(snap, requests, self.limits, interval, top)
+            return _whole(snap, answer.compare(snap, requests, self.limits, interval, top))
 
     def batch(self, queries: list["batch.Query"]) -> Iterator["batch.Counted"]:
         """Many queries counted (records and stories, not ranked) through one snapshot, so
@@ -334,7 +349,8 @@ class SearchIndex:
         iterator to let go of the snapshot early."""
         from . import batch
         with self.using() as snap:
-            yield from batch.run(snap, queries, self.limits, self._heavy_lane)
+            for row in batch.run(snap, queries, self.limits, self._heavy_lane):
+                yield _whole(snap, row)
 
     def export(self, req: SearchRequest, batch: int = 500) -> "Export":
         """Every matching record in result order, in batches, so memory stays flat.
@@ -348,7 +364,7 @@ class SearchIndex:
         try:
             # Every match: an export is never cut short by the time budget of a search.
             done = answer.prepare(snap, req, replace(self.limits, budget_ms=0), Clock())
-            order = answer.full_order(snap, req, done.found)
+            order = _whole(snap, answer.full_order(snap, req, done.found))
         except BaseException:
             self.release(snap)
             raise
@@ -361,7 +377,7 @@ class SearchIndex:
         the generation they are of."""
         with self.using() as snap:
             done = self._prepared(snap, replace(req, typing=False), Clock())
-            docs = snap.columns.first_seen(done.found.final, limit)
+            docs = snap.columns.first_seen(_whole(snap, done.found.final), limit)
             return [(snap.record(int(d)), _moment(int(snap.columns.seen[d]) or None))
                     for d in docs], snap.generation
 
@@ -374,8 +390,8 @@ class SearchIndex:
     def records(self, ids: list[str]) -> list[dict[str, Any]]:
         """The records with these ids that exist, in the given order."""
         with self.using() as snap:
-            found = (snap.record_by_id(rid) for rid in ids)
-            return [r for r in found if r is not None]
+            docs = [d for d in (snap.docnum(rid) for rid in ids) if d is not None]
+            return [_whole(snap, r) for r in snap.records(docs)]
 
     def marked(self, record: dict[str, Any], q: str) -> tuple[str, str]:
         """A record's title and excerpt with the words of the query `q` marked, as a hit of
@@ -398,7 +414,7 @@ class SearchIndex:
                 return "", []
             cols = snap.columns
             members = cols.copies_in(docnum, cols.all_docs)[:limit]
-            return cols.story_id(docnum), [snap.record(int(d)) for d in members]
+            return cols.story_id(docnum), [_whole(snap, r) for r in snap.records(members)]
 
     def more_like(self, record_id: str, limit: int = 5) -> list[dict[str, Any]]:
         """Records sharing the most distinctive words of this one (Whoosh key terms)."""
@@ -410,7 +426,7 @@ class SearchIndex:
             text = f"{record['title']} {record['excerpt']}"
             results = snap.searcher.more_like(docnum, "excerpt", text=text, top=limit,
                                               numterms=12)
-            return [snap.record(hit.docnum) for hit in results]
+            return [_whole(snap, r) for r in snap.records([hit.docnum for hit in results])]
 
 
 class Export:
@@ -424,19 +440,35 @@ class Export:
     def __iter__(self) -> Iterator[list[dict[str, Any]]]:
         try:
             for start in range(0, len(self.order), self.batch):
-                yield [self._record(int(d)) for d in self.order[start:start + self.batch]]
+                docs = self.order[start:start + self.batch]
+                records = self.snap.records(docs)
+                for docnum, record in zip(docs.tolist(), records):
+                    _whole(self.snap, record)["story_id"] = self.snap.columns.story_id(docnum)
+                yield records
         finally:
             self.close()
-
-    def _record(self, docnum: int) -> dict[str, Any]:
-        record = self.snap.record(docnum)
-        record["story_id"] = self.snap.columns.story_id(docnum)
-        return record
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
             self.index.release(self.snap)
+
+
+def _answered(snap: Snapshot) -> tuple[int, int] | None:
+    """On a cluster: (shards that answered, shards)."""
+    if snap.remote is None:
+        return None
+    return snap.shard_count - snap.absent, snap.shard_count
+
+
+def _whole(snap: Snapshot, value):
+    """`value`, if every shard of a cluster answered while it was computed; where an answer
+    cannot say that it is partial, a shard that did not answer is a 503 to try again."""
+    if snap.absent or value is None:
+        raise store.ShardsMissing(
+            f"{snap.shard_count - snap.absent} of {snap.shard_count} shards of the cluster "
+            "answered; this needs all of them. Try again in a moment.")
+    return value
 
 
 def _moment(seconds) -> datetime | None:

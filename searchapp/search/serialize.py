@@ -46,6 +46,8 @@ def result_to_json(result: SearchResult) -> dict[str, Any]:
         "pages": result.pages,
         "took_ms": result.took_ms,
         "notice": result.notice,
+        **({"shards": {"answered": result.shards[0], "total": result.shards[1],
+                       "partial": result.partial}} if result.shards else {}),
         "results": [hit_to_json(h) for h in result.hits],
         "facets": {name: [{"value": v.value, "count": v.count, "selected": v.selected}
                           for v in values]

@@ -103,6 +103,7 @@ class Snapshot:
         if [sid for _, _, sid in leaves] != [sid for _, _, sid in gen.columns.leaves]:
             raise ValueError("the searcher is not on this generation")
         self.scorer = ArrayScorer(searcher, leaves, gen.columns.alive, gen.postings)
+        self.remote = None  # on a cluster: the scorer that reads records from the shards too
         self.users = 0
         self.retired = False
 
@@ -122,7 +123,27 @@ class Snapshot:
 
     def record(self, docnum: int) -> dict[str, Any]:
         """The record stored at one document number, as the indexer merged it."""
-        return json.loads(self.searcher.stored_fields(docnum)["data"])
+        found = self.records([docnum])[0]
+        if found is None:
+            raise store.ShardsMissing("a shard of the cluster holding this record did not answer; "
+                                "try again in a moment")
+        return found
+
+    def records(self, docnums) -> list[dict[str, Any] | None]:
+        """The records at several document numbers (on a cluster, read from their shards at
+        once; None where a shard did not answer)."""
+        if self.remote is not None:
+            return self.remote.records(docnums)
+        return [json.loads(self.searcher.stored_fields(int(d))["data"]) for d in docnums]
+
+    @property
+    def absent(self) -> int:
+        """Shards of a cluster that did not answer during this request (0 on one machine)."""
+        return len(self.remote.absent) if self.remote is not None else 0
+
+    @property
+    def shard_count(self) -> int:
+        return self.remote.shards if self.remote is not None else len(self.gen.live.shards)
 
     def docnum(self, record_id: str) -> int | None:
         return self.searcher.document_number(id=record_id)

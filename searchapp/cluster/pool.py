@@ -1,0 +1,228 @@
+"""The coordinator's side of a search on a cluster: one actor per shard, and, for each
+snapshot the web process opens, a scorer that asks them.
+
+The web process opens the index as it always does (from the shared folder): the lexicon
+for expanding and correcting queries, the per-record columns for counting facets, dates
+and stories, the spelling index. What is costly, and grows with the collection, is done by
+the actors where the shards are: reading and scoring postings, reading records and term
+vectors. A search with words is two rounds, as Elasticsearch's `dfs_query_then_fetch`:
+
+1. every shard counts, for each word of the query, its live records that have it;
+2. every shard scores its matches with the sums (and the collection's record count and
+   average field lengths, which the coordinator reads once per generation), so that each
+   score is the one a single index of every record gives, to the bit.
+
+The matches come back as document numbers and scores, offset by each shard's first number
+in the coordinator's view; everything after that (counts, order, pages, stories) is the
+same code as on one machine. Each call names the shard's generation the snapshot is on, so
+a search never mixes generations. A shard that fails or answers too late is left out, and
+the search says how many shards answered (`absent`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..engine.scoring import Scored, Statistics
+from .shard import At, ShardSearcher
+
+log = logging.getLogger(__name__)
+
+# Each shard's actor asks for this share of a CPU: four shards run on two cores (an actor
+# mostly waits; NumPy does the work in bursts).
+SHARD_CPUS = 0.25
+# Calls one actor serves at once: a heavy search on a shard never queues the light ones.
+ACTOR_THREADS = 8
+# How long a call without a time budget (an export, a batch) may take before the shard is
+# taken to be lost.
+UNBOUNDED_TIMEOUT_S = 120.0
+
+
+class ShardPool:
+    """One Ray actor per shard of the index in `root`, created on first use and shared by
+    every thread of this process; Ray restarts an actor whose process dies."""
+
+    def __init__(self, root: Path, timeout_ms: float = 3000, posting_cache_mb: int = 192):
+        import ray
+        self.ray = ray
+        self.root = Path(root).resolve()
+        self.timeout_s = timeout_ms / 1000
+        self.posting_cache_mb = posting_cache_mb
+        self._actors: list = []
+        self._lock = threading.Lock()
+        self._prefix = "searchapp-" + hashlib.sha1(str(self.root).encode()).hexdigest()[:10]
+        self._remote = ray.remote(ShardSearcher)
+        self._errors = (ray.exceptions.RayError,)
+
+    def actors(self, count: int) -> list:
+        with self._lock:
+            while len(self._actors) < count:
+                n = len(self._actors)
+                self._actors.append(self._remote.options(
+                    name=f"{self._prefix}-shard-{n:02d}", get_if_exists=True,
+                    num_cpus=SHARD_CPUS, max_concurrency=ACTOR_THREADS,
+                    max_restarts=-1, max_task_retries=0, scheduling_strategy="SPREAD",
+                ).remote(str(self.root), n, self.posting_cache_mb))
+            return self._actors[:count]
+
+    def attach(self, snap) -> None:
+        """Make `snap` (a snapshot of the shared index) score and read through the actors."""
+        snap.scorer = snap.remote = ClusterScorer(self, snap)
+
+    def hello(self, count: int, timeout: float = 60) -> list[dict]:
+        """Each actor's answer to hello (waiting for them to start): for tests and checks."""
+        return self.ray.get([a.hello.remote() for a in self.actors(count)], timeout=timeout)
+
+    def gather(self, calls: dict[int, object], deadline: float | None
+               ) -> tuple[dict[int, object], set[int]]:
+        """The answers of the calls (shard: object ref) that come by the deadline plus the
+        pool's grace, and the shards that did not answer."""
+        if not calls:
+            return {}, set()
+        wait = (max(deadline - time.perf_counter(), 0) + self.timeout_s) \
+            if deadline is not None else UNBOUNDED_TIMEOUT_S
+        refs = list(calls.values())
+        ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=wait)
+        ready = set(ready)
+        out, missing = {}, set()
+        for shard, ref in calls.items():
+            if ref not in ready:
+                missing.add(shard)
+                log.warning("shard %d did not answer within %.1f s", shard, wait)
+                continue
+            try:
+                out[shard] = self.ray.get(ref)
+            except self._errors as exc:
+                missing.add(shard)
+                log.warning("shard %d failed: %s", shard, str(exc).splitlines()[0][:200])
+        return out, missing
+
+
+class ClusterScorer:
+    """A snapshot's scorer and record reader on the cluster: what ArrayScorer does for one
+    process, asked of every shard's actor (the rounds in the module's docstring)."""
+
+    def __init__(self, pool: ShardPool, snap):
+        self.pool = pool
+        live, cols = snap.gen.live, snap.columns
+        folders = [str(f) for f in live.folders]
+        bases, sizes = [0] * len(folders), [0] * len(folders)
+        offset = 0
+        for n, folder in enumerate(folders):  # the shards' segments, shard after shard
+            bases[n] = offset
+            for leaf, start, _ in cols.leaves:
+                if str(getattr(leaf, "kept_folder", "")) == folder:
+                    sizes[n] += leaf.doc_count_all()
+            offset += sizes[n]
+        if offset != cols.size:
+            raise ValueError("the shards' segments do not add up to the index")
+        self.at = [At(live.build.name, gen, size) for gen, size in zip(live.shards, sizes)]
+        self.bases = np.array(bases, dtype=np.int64)
+        self.shards = len(self.at)
+        self.actors = pool.actors(self.shards)
+        schema = snap.searcher.schema
+        self.live = len(cols.all_docs)
+        self.average_lengths = {name: snap.searcher.avg_field_length(name)
+                                for name in schema.names() if schema[name].scorable}
+        self.cut_short = False
+        self.absent: set[int] = set()  # shards that did not answer since `begin`
+
+    def begin(self) -> None:
+        """A new request: every shard is asked again."""
+        self.absent = set()
+
+    def warm(self) -> None:
+        """Have every actor open this generation now, without waiting for them."""
+        for actor, at in zip(self.actors, self.at):
+            actor.open.remote(at)
+
+    # -- rounds ----------------------------------------------------------------------------
+
+    def run(self, q, deadline: float | None = None) -> Scored:
+        self.cut_short = False
+        counted = self._ask("frequencies", deadline, lambda n: (q, _budget(deadline)))
+        frequencies: dict[tuple, int] = {}
+        for found, cut in counted.values():
+            self.cut_short |= cut
+            for key, count in found.items():
+                frequencies[key] = frequencies.get(key, 0) + count
+        stats = Statistics(self.live, self.average_lengths, frequencies)
+        scored = self._ask("score", deadline, lambda n: (q, stats, _budget(deadline)))
+        return self._joined(scored)
+
+    def matching(self, q, deadline: float | None = None) -> np.ndarray:
+        self.cut_short = False
+        return self._joined(self._ask("score", deadline, lambda n: (q, None, _budget(deadline)))).docs
+
+    def _ask(self, method: str, deadline: float | None, args) -> dict[int, object]:
+        calls = {n: getattr(self.actors[n], method).remote(self.at[n], *args(n))
+                 for n in range(self.shards) if n not in self.absent}
+        answers, missing = self.pool.gather(calls, deadline)
+        self.absent |= missing
+        return answers
+
+    def _joined(self, answers: dict[int, tuple]) -> Scored:
+        docs, scores = [], []
+        for n in sorted(answers):
+            found, values, cut = answers[n]
+            self.cut_short |= cut
+            docs.append(np.asarray(found, dtype=np.int64) + self.bases[n])
+            scores.append(values if values is not None else np.zeros(len(found)))
+        if not docs:
+            return Scored.empty()
+        return Scored(np.concatenate(docs), np.concatenate(scores).astype(np.float64))
+
+    # -- reading documents -------------------------------------------------------------------
+
+    def _by_shard(self, docs) -> dict[int, tuple[np.ndarray, list[int]]]:
+        """For each shard holding some of `docs`: their places in `docs`, their numbers there."""
+        docs = np.asarray(docs, dtype=np.int64)
+        owner = np.searchsorted(self.bases, docs, side="right") - 1
+        out = {}
+        for n in np.unique(owner).tolist():
+            places = np.flatnonzero(owner == n)
+            out[n] = (places, (docs[places] - self.bases[n]).tolist())
+        return out
+
+    def records(self, docs) -> list[dict | None]:
+        """The records of `docs` (None where the shard holding one did not answer)."""
+        parts = self._by_shard(docs)
+        calls = {n: self.actors[n].records.remote(self.at[n], local)
+                 for n, (_, local) in parts.items() if n not in self.absent}
+        answers, missing = self.pool.gather(calls, time.perf_counter())
+        self.absent |= missing
+        out: list[dict | None] = [None] * len(docs)
+        for n, texts in answers.items():
+            for place, text in zip(parts[n][0].tolist(), texts):
+                out[place] = json.loads(text)
+        return out
+
+    def vectors(self, docs, fieldname: str, deadline: float | None = None) -> list[np.ndarray]:
+        """The term vectors of `docs`, read by their shards at once (empty where a shard did
+        not answer, which `absent` says)."""
+        parts = self._by_shard(docs)
+        calls = {n: self.actors[n].vectors.remote(self.at[n], local, fieldname,
+                                                  _budget(deadline))
+                 for n, (_, local) in parts.items() if n not in self.absent}
+        answers, missing = self.pool.gather(calls, deadline)
+        self.absent |= missing
+        out = [np.zeros(0, dtype="S1")] * len(docs)
+        for n, found in answers.items():
+            for place, terms in zip(parts[n][0].tolist(), found):
+                out[place] = terms
+        return out
+
+    def vector_terms(self, docnum: int, fieldname: str) -> np.ndarray:
+        return self.vectors([docnum], fieldname)[0]
+
+
+def _budget(deadline: float | None) -> float | None:
+    """What is left of a search's time budget, in milliseconds, for a shard to count from."""
+    return None if deadline is None else (deadline - time.perf_counter()) * 1000
