@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 import numpy as np
 
@@ -100,30 +100,43 @@ class Plan:
     changed: set[int] = field(default_factory=set)  # id keys of the records written or removed
 
 
+class Pool(Protocol):
+    """Where a full build parses and writes shards instead of this machine's processes
+    (cluster/build.py: tasks on a Ray cluster). As `Executor.map`: results in job order."""
+
+    def map(self, fn: Callable[[Any], Any], jobs: Iterable[Any], chunksize: int = 1
+            ) -> Iterator[Any]: ...
+
+
 class Indexer:
-    """Indexes one seeds folder into one index folder, one writer at a time."""
+    """Indexes one seeds folder into one index folder, one writer at a time.
+
+    `pool`, when given, runs a full build's parsing and shard writing (an incremental run
+    touches few files, and stays in this process and its forks)."""
 
     def __init__(self, seeds: Path, root: Path, limits: Limits = Limits(), lock_timeout: float = 10.0,
                  workers: int = 0, progress: Callable[[int, int], None] | None = None,
-                 shards: int = 0, story_rule: stories.Rule = stories.Rule()):
+                 shards: int = 0, story_rule: stories.Rule = stories.Rule(),
+                 pool: Pool | None = None):
         zerocopy.install()
         _children_die_with_parent()
         self.seeds, self.root, self.limits = Path(seeds), Path(root), limits
         self.lock_timeout, self.workers, self.progress = lock_timeout, workers, progress
         self.shards = shards or writing.default_shards()  # of a full build
         self.story_rule = story_rule
+        self.pool = pool
         self._now = int(time.time())  # when this run's new records were first seen
         self.scans = 0  # folder scans this indexer made (a watch test counts them)
         self._skipped: list[Problem] = []  # what this run's scans left out, and why
         self._looked_at: set[str] | None = None  # a watched run's paths (None: the whole folder)
 
     @classmethod
-    def from_settings(cls, settings, progress: Callable[[int, int], None] | None = None
-                      ) -> "Indexer":
+    def from_settings(cls, settings, progress: Callable[[int, int], None] | None = None,
+                      pool: Pool | None = None) -> "Indexer":
         limits = Limits(max_bytes=settings.max_seed_bytes, max_nodes=settings.max_yaml_nodes)
         return cls(settings.seeds, settings.index, limits, settings.lock_timeout,
                    settings.parse_workers, progress, settings.shards,
-                   stories.Rule(settings.story_threshold, settings.story_window_hours))
+                   stories.Rule(settings.story_threshold, settings.story_window_hours), pool)
 
     def run(self, full: bool = False, changed: set[str] | None = None,
             repair: bool = False) -> Summary:
@@ -394,7 +407,7 @@ class Indexer:
             return False
 
         try:
-            rejected = self._load(rels, Manifest(), take)
+            rejected = self._load(rels, Manifest(), take, self.pool)
             del rels
             held = self._held_from(old_build, rejected, summary)
             kept_entries = Manifest.read(old_build, only=set(held)) if held else Manifest()
@@ -408,7 +421,7 @@ class Indexer:
             first_seen = self._first_seen(old_build)
             gc.freeze()
             try:
-                written = writing.write_all(folders, spill, processes, first_seen)
+                written = writing.write_all(folders, spill, processes, first_seen, self.pool)
             finally:
                 gc.unfreeze()
             del first_seen
@@ -498,10 +511,11 @@ class Indexer:
         return doc
 
     def _load(self, rels: list[str], manifest: Manifest,
-              keep: Callable[[_Loaded], bool] | None = None) -> list[_Loaded]:
+              keep: Callable[[_Loaded], bool] | None = None,
+              pool: Pool | None = None) -> list[_Loaded]:
         """Read, hash and parse files; a file whose content hash is unchanged is not parsed.
         With `keep`, each item is handed to it as it arrives, and only those it returns
-        True for are kept."""
+        True for are kept. With `pool`, the files are parsed there, however few."""
         jobs = ((str(self.seeds), rel, self.limits, manifest.get(rel)) for rel in rels)
         workers = self.workers or (os.cpu_count() or 1)
         done: list[_Loaded] = []
@@ -514,9 +528,12 @@ class Indexer:
                 done.append(item)
             self._tick(seen, len(rels))
 
-        if len(rels) >= PARALLEL_FROM and workers > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for item in pool.map(_load_one, jobs, chunksize=64):
+        if pool is not None:
+            for item in pool.map(_load_one, jobs, chunksize=64):
+                take(item)
+        elif len(rels) >= PARALLEL_FROM and workers > 1:
+            with ProcessPoolExecutor(max_workers=workers) as executor:
+                for item in executor.map(_load_one, jobs, chunksize=64):
                     take(item)
         else:
             for job in jobs:

@@ -22,7 +22,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ..engine import bulk, columns, lexicon, segments, shards
+from ..engine import bulk, columns, lexicon, segments, shards, zerocopy
 from ..ingest import records
 from ..ingest.seeds import Problem
 from . import integrity
@@ -157,11 +157,14 @@ class Written:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def write_all(folders: list[Path], spill: Spill, processes: int, first_seen: FirstSeen
-              ) -> list[Written]:
-    """Build every shard from its spill file, `processes` shards at a time."""
+def write_all(folders: list[Path], spill: Spill, processes: int, first_seen: FirstSeen,
+              pool=None) -> list[Written]:
+    """Build every shard from its spill file, `processes` shards at a time, or each as a
+    job of `pool` (indexer.Pool: a cluster's, writing to storage its nodes share)."""
     spill.close()
     jobs = [(folder, path, first_seen) for folder, path in zip(folders, spill.paths)]
+    if pool is not None:
+        return list(pool.map(write_shard, jobs))
     if processes <= 1 or len(jobs) == 1:
         return [write_shard(job) for job in jobs]
     # Forked: the children share the parent's memory (its manifest entries) copy-on-write.
@@ -175,6 +178,7 @@ def write_shard(job: tuple[Path, Path, FirstSeen]) -> Written:
     (ties in a ranking fall back to id order, and documents numbered the same way keep
     runs of equal values together)."""
     folder, spill_path, first_seen = job
+    zerocopy.install()  # forked children have it from the indexer; a cluster's workers do not
     done = Written()
     where: dict[str, list[tuple[int, int]]] = {}
     with open(spill_path, "rb") as f:
