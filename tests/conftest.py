@@ -223,7 +223,7 @@ def write_syndicated(folder: Path, count: int) -> int:
     """Copies of `count` of the seed files in `folder` as other outlets ran them (another
     source, published hours later, the excerpt cut short): stories across shards."""
     import yaml
-    originals = sorted(folder.glob("*.txt"))[: count * 7: 7]
+    originals = sorted(folder.rglob("*.txt"))[: count * 7: 7]
     for n, path in enumerate(originals):
         text = path.read_text(encoding="utf-8")
         head = yaml.safe_load(text.split("---")[1])
@@ -242,14 +242,16 @@ def write_syndicated(folder: Path, count: int) -> int:
 
 @pytest.fixture(scope="session")
 def corpus_20k(tmp_path_factory) -> Path:
-    """20,000 seed files of real news words (bench/generate.py over the shared corpora; the
-    tests' own generator where they are absent), with 300 syndicated copies."""
+    """Over 20,000 real news records: AG News, HuffPost and BBC News from the shared corpora
+    (bench/convert_news.py, read at run time; the tests' own generator where they are
+    absent), with 300 syndicated copies."""
     seeds = tmp_path_factory.mktemp("corpus20k") / "seeds"
     if CORPORA.is_dir():
         import sys
         sys.path.insert(0, str(ROOT / "bench"))
-        from generate import write_seeds
-        write_seeds(seeds, 20_000)
+        import convert_news
+        convert_news.convert(CORPORA, seeds, {"ag_news/test.csv", "huffpost_head10k.jsonl",
+                                              "bbc.jsonl"})
     else:
         write_generated(seeds, 20_000)
     write_syndicated(seeds, 300)

@@ -44,8 +44,9 @@ def connect(address: str, cpus: int | None = None):
                       configure_logging=True)
         try:
             if address == "auto":
-                ray.init(include_dashboard=False, num_cpus=cpus or os.cpu_count() or 1,
-                         _node_ip_address="127.0.0.1", **common)
+                # "local": a new instance, never one another program started here.
+                ray.init(address="local", include_dashboard=False,
+                         num_cpus=cpus or os.cpu_count() or 1, **common)
                 _started_here = True
             else:
                 ray.init(address=address, **common)

@@ -43,6 +43,8 @@ ACTOR_THREADS = 8
 # How long a call without a time budget (an export, a batch) may take before the shard is
 # taken to be lost.
 UNBOUNDED_TIMEOUT_S = 120.0
+# How long the first snapshot of a generation waits for the actors to open it.
+WARM_TIMEOUT_S = 30.0
 
 
 class ShardPool:
@@ -56,6 +58,7 @@ class ShardPool:
         self.timeout_s = timeout_ms / 1000
         self.posting_cache_mb = posting_cache_mb
         self._actors: list = []
+        self._warmed: list[tuple] = []
         self._lock = threading.Lock()
         self._prefix = "searchapp-" + hashlib.sha1(str(self.root).encode()).hexdigest()[:10]
         self._remote = ray.remote(ShardSearcher)
@@ -80,14 +83,23 @@ class ShardPool:
         """Each actor's answer to hello (waiting for them to start): for tests and checks."""
         return self.ray.get([a.hello.remote() for a in self.actors(count)], timeout=timeout)
 
-    def gather(self, calls: dict[int, object], deadline: float | None
-               ) -> tuple[dict[int, object], set[int]]:
+    def first_time(self, key: tuple) -> bool:
+        """Whether `key` (a generation of every shard) is asked about for the first time."""
+        with self._lock:
+            if key in self._warmed:
+                return False
+            self._warmed = (self._warmed + [key])[-4:]
+            return True
+
+    def gather(self, calls: dict[int, object], deadline: float | None,
+               wait: float | None = None) -> tuple[dict[int, object], set[int]]:
         """The answers of the calls (shard: object ref) that come by the deadline plus the
-        pool's grace, and the shards that did not answer."""
+        pool's grace (or within `wait` seconds), and the shards that did not answer."""
         if not calls:
             return {}, set()
-        wait = (max(deadline - time.perf_counter(), 0) + self.timeout_s) \
-            if deadline is not None else UNBOUNDED_TIMEOUT_S
+        if wait is None:
+            wait = (max(deadline - time.perf_counter(), 0) + self.timeout_s) \
+                if deadline is not None else UNBOUNDED_TIMEOUT_S
         refs = list(calls.values())
         ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=wait)
         ready = set(ready)
@@ -139,9 +151,11 @@ class ClusterScorer:
         self.absent = set()
 
     def warm(self) -> None:
-        """Have every actor open this generation now, without waiting for them."""
-        for actor, at in zip(self.actors, self.at):
-            actor.open.remote(at)
+        """Have every actor open this generation before the first search of it starts its
+        time budget (once per generation; later snapshots of it do not wait)."""
+        calls = {n: actor.open.remote(at) for n, (actor, at) in enumerate(zip(self.actors, self.at))}
+        if self.pool.first_time(tuple(self.at)):
+            self.pool.gather(calls, None, wait=WARM_TIMEOUT_S)
 
     # -- rounds ----------------------------------------------------------------------------
 
@@ -154,7 +168,10 @@ class ClusterScorer:
             for key, count in found.items():
                 frequencies[key] = frequencies.get(key, 0) + count
         stats = Statistics(self.live, self.average_lengths, frequencies)
-        scored = self._ask("score", deadline, lambda n: (q, stats, _budget(deadline)))
+        # A first round that read every posting in time left them in the actors' caches:
+        # the second is not cut short for want of the time the first took.
+        budget = _budget(deadline) if self.cut_short else None
+        scored = self._ask("score", deadline, lambda n: (q, stats, budget))
         return self._joined(scored)
 
     def matching(self, q, deadline: float | None = None) -> np.ndarray:

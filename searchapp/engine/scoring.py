@@ -247,6 +247,10 @@ class ArrayScorer:
             if not scorable:  # keyword fields keep no lengths
                 plain.append(Scored(found, tf))
                 continue
+            if isinstance(self.stats, Counting):  # only how many match: no lengths read
+                docs.append(found)
+                counts.append(tf)
+                continue
             avgfl = (self.stats.average_lengths.get(term.fieldname) if self.stats else None) \
                 or self.searcher.avg_field_length(term.fieldname) or 1
             fl = self._lengths(term.fieldname, found)
@@ -277,6 +281,10 @@ class ArrayScorer:
         keys."""
         fieldname = q.fieldname
         if self._over():
+            return Scored.empty()
+        if isinstance(self.stats, Counting):  # the first round needs the words' counts only
+            for word in q.words:
+                self._word([wq.Term(fieldname, word)])
             return Scored.empty()
         field = self.searcher.schema[fieldname] if fieldname in self.searcher.schema else None
         if field is None or not field.format or not field.format.supports("positions"):

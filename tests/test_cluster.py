@@ -1,0 +1,277 @@
+"""`searchapp serve --cluster`: the shards searched by Ray actors on a cluster of two nodes
+answer exactly as the plain server does; a shard that dies or answers late is left out and
+the answer says so; the actor restarts and answers are whole again; nothing leaves the
+machine.
+
+The index is 20,123 real news records in 4 shards (conftest `corpus_20k`), built
+by the plain indexer; the cluster server is the real command in its own process, a driver
+of the test's cluster like any web process on a cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from conftest import ROOT, LiveServer, build
+from searchapp import create_app
+from searchapp.index import store
+
+pytestmark = pytest.mark.cluster
+
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fetch(url: str, timeout: float = 60) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def api(base: str, params: dict) -> dict:
+    status, body = fetch(f"{base}/api/search?{urlencode(params, doseq=True)}")
+    assert status == 200, (params, status, body[:300])
+    return json.loads(body)
+
+
+class ClusterServer:
+    """`searchapp serve --cluster ADDRESS` in a process of its own."""
+
+    def __init__(self, index: Path, seeds: Path, address: str, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = index.parent / f"serve-{self.port}.log"
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(
+                [str(BIN / "searchapp"), "serve", "--index", str(index), "--seeds", str(seeds),
+                 "--port", str(self.port), "--no-watch", "--cluster", address],
+                stdout=log, stderr=subprocess.STDOUT, text=True,
+                env={**os.environ, "SEARCHAPP_RECENT_CACHE_MB": "0",
+                     **{f"SEARCHAPP_{k.upper()}": str(v) for k, v in env.items()}})
+        for _ in range(600):
+            try:
+                if fetch(self.url + "/healthz", timeout=2)[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert self.proc.poll() is None, self.log.read_text()
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the cluster server did not start: " + self.log.read_text())
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def sharded(corpus_20k, tmp_path_factory) -> Path:
+    index = tmp_path_factory.mktemp("cluster") / "index"
+    build(corpus_20k, index, full=True, shards=4)
+    assert len(store.live(index).shards) == 4
+    return index
+
+
+@pytest.fixture(scope="module")
+def plain(sharded, corpus_20k):
+    app = create_app({"index": sharded, "seeds": corpus_20k, "recent_cache_mb": 0,
+                      "search_budget_ms": 0})
+    server = LiveServer(app)
+    yield server.url
+    server.close()
+    app.extensions["searchapp.index"].close() if "searchapp.index" in app.extensions else None
+
+
+@pytest.fixture(scope="module")
+def on_cluster(ray_cluster, sharded, corpus_20k):
+    server = ClusterServer(sharded, corpus_20k, ray_cluster.address, search_budget_ms=0)
+    yield server
+    server.close()
+
+
+def shard_actors(index: Path) -> list[dict]:
+    """Each shard actor's process and node, asked as the server's pool asks them."""
+    from searchapp.cluster.pool import ShardPool
+    return ShardPool(index).hello(4)
+
+
+def comparable(answer: dict) -> dict:
+    """An API answer without what differs by design: how long it took, which shards."""
+    return {k: v for k, v in answer.items() if k not in ("took_ms", "shards")}
+
+
+def bench_mix(plain_url: str) -> list[dict]:
+    """The benchmark's query mix (bench/bench_search.py's, each alone and with the top source
+    and topic; bench/user_mix.py's typing, typos, wildcards, ORs and pasted paragraphs where
+    the news corpora are at hand), in the orders and groupings the page offers."""
+    import bench_search
+    top = api(plain_url, {"q": ""})["facets"]
+    filters = {"source": top["provider"][0]["value"], "topic": top["topic"][0]["value"]}
+    params = []
+    for _, q, _, flt in bench_search.build_cases(filters, typing=True):
+        params.append({"q": q, **flt, "terms": 1})
+    try:
+        import user_mix
+        params += [{"q": q, "terms": 1} for _, q, _ in user_mix.cases()]
+    except (ImportError, OSError):  # the corpora are not here: bench_search's mix alone
+        pass
+    for q in ("police", '"new york"', "polic", ""):
+        params += [{"q": q, "sort": "newest"}, {"q": q, "group": "records"},
+                   {"q": q, "count": "stories"}, {"q": q, "page": 3},
+                   {"q": q, "interval": "month", "span": "all"}]
+    return params
+
+
+def test_the_bench_mix_answers_identically_through_the_cluster(plain, on_cluster, sharded):
+    actors = shard_actors(sharded)
+    assert sorted(a["shard"] for a in actors) == [0, 1, 2, 3]
+    assert len({a["node"] for a in actors}) == 2, "the shards' actors are not spread over nodes"
+    mix = bench_mix(plain)
+    assert len(mix) > 100
+    grouped = 0
+    for params in mix:
+        one, many = api(plain, params), api(on_cluster.url, params)
+        assert many["shards"] == {"answered": 4, "total": 4, "partial": False}, params
+        assert comparable(many) == comparable(one), params
+        grouped += sum(1 for hit in one["results"] if hit.get("copies"))
+    assert grouped, "no story of several records was folded: the mix does not test stories"
+
+
+def test_pages_exports_and_records_are_the_same_through_the_cluster(plain, on_cluster):
+    for path in ("/search?q=police", "/export.csv?q=police+OR+market",
+                 "/export.jsonl?q=%22new+york%22&sort=oldest"):
+        one, many = fetch(plain + path), fetch(on_cluster.url + path)
+        assert one[0] == many[0] == 200, path
+        if path.startswith("/export"):  # each row says where it came from, and when
+            def norm(body: bytes, base: str) -> bytes:
+                return re.sub(rb"exported [0-9T:-]+Z", b"", body.replace(base.encode(), b""))
+            assert norm(one[1], plain) == norm(many[1], on_cluster.url), path
+        else:
+            assert many[1].count(b'class="hit') == one[1].count(b'class="hit') > 0
+    record = api(plain, {"q": "police"})["results"][0]["id"]
+    one, many = fetch(f"{plain}/doc/{record}"), fetch(f"{on_cluster.url}/doc/{record}")
+    assert one[0] == many[0] == 200 and record.encode() in many[1]
+
+
+def test_nothing_leaves_the_machine(on_cluster, sharded):
+    """Ray's usage statistics are off in the coordinator and in every actor, and no
+    dashboard listens."""
+    from ray._common.usage import usage_lib
+    assert not usage_lib.usage_stats_enabled()
+    assert {a["usage_stats"] for a in shard_actors(sharded)} == {"0"}
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", 8265)) != 0, "Ray's dashboard is listening"
+
+
+def test_a_shard_that_answers_late_is_left_out_and_said_so(ray_cluster, sharded, corpus_20k,
+                                                           plain):
+    """A shard's actor stopped (SIGSTOP) answers nothing: searches answer from the other
+    three within the budget and say so on the page and in the API; once it runs again,
+    answers are whole."""
+    server = ClusterServer(sharded, corpus_20k, ray_cluster.address, cluster_timeout_ms=300)
+    stopped = shard_actors(sharded)[2]
+    try:
+        whole = api(server.url, {"q": "police"})
+        os.kill(stopped["pid"], signal.SIGSTOP)
+        try:
+            started = time.perf_counter()
+            part = api(server.url, {"q": "police"})
+            took = time.perf_counter() - started
+            status, page = fetch(server.url + "/search?q=market")
+        finally:
+            os.kill(stopped["pid"], signal.SIGCONT)
+        assert part["shards"] == {"answered": 3, "total": 4, "partial": True}
+        assert 0 < part["total"] < whole["total"]
+        assert took < 5
+        assert status == 200 and b"3 of 4 shards answered" in page
+        status, _ = fetch(server.url + "/export.csv?q=police")
+        assert status in (200, 503)  # whole once the shard answers again, never partial
+        for _ in range(50):
+            again = api(server.url, {"q": "police"})
+            if not again["shards"]["partial"]:
+                break
+            time.sleep(0.2)
+        assert comparable(again) == comparable(api(plain, {"q": "police"}))
+    finally:
+        server.close()
+
+
+def test_kill_9_of_a_shard_actor_during_200_searches(on_cluster, sharded, plain):
+    """kill -9 of one shard's actor while 16 clients search: no answer is a 5xx, those the
+    dead shard missed say "3 of 4", and after Ray restarts the actor answers are whole."""
+    words = ["police", "market", "government", "court", "energy", "school", "health",
+             "election", "climate", "water", "city", "report", "police OR privacy",
+             '"new york"', "polic", "minister", "oil prices", "technology", "bank", "war"]
+    requests = [(words[n % len(words)], n // len(words) % 3 + 1) for n in range(240)]
+    victim = shard_actors(sharded)[1]
+    statuses, partial, whole = [], 0, 0
+
+    def search(item):
+        q, page = item
+        status, body = fetch(f"{on_cluster.url}/api/search?{urlencode({'q': q, 'page': page})}")
+        return status, json.loads(body) if status == 200 else None
+
+    with ThreadPoolExecutor(16) as pool:
+        futures = [pool.submit(search, item) for item in requests]
+        time.sleep(0.5)
+        os.kill(victim["pid"], signal.SIGKILL)
+        for future in futures:
+            status, answer = future.result()
+            statuses.append(status)
+            if answer is not None:
+                partial += answer["shards"]["partial"]
+                whole += not answer["shards"]["partial"]
+    assert len(statuses) == 240 and not [s for s in statuses if s >= 500]
+    if not partial:  # the restart was quicker than any search that reached the dead shard
+        for _ in range(20):
+            answer = api(on_cluster.url, {"q": "energy", "page": 2})
+            partial += answer["shards"]["partial"]
+    deadline = time.time() + 60
+    while time.time() < deadline:  # the restarted actor answers: whole again
+        answer = api(on_cluster.url, {"q": "court"})
+        if not answer["shards"]["partial"]:
+            break
+        time.sleep(0.5)
+    assert answer["shards"] == {"answered": 4, "total": 4, "partial": False}
+    assert comparable(answer) == comparable(api(plain, {"q": "court"}))
+    restarted = shard_actors(sharded)[1]
+    assert restarted["pid"] != victim["pid"]
+    print(f"kill -9 during 240 searches: {whole} whole, {partial} partial, "
+          f"{sum(s >= 500 for s in statuses)} 5xx")
+
+
+def test_a_reindex_reaches_the_actors(on_cluster, sharded, corpus_20k):
+    """New seed files indexed while the cluster serves: the next search finds them, on one
+    generation of every shard."""
+    assert api(on_cluster.url, {"q": "quokkaflavoured", "typing": 0})["total"] == 0
+    for n in range(3):
+        (corpus_20k / f"late_{n}.txt").write_text(
+            f'---\ntitle: "Quokkaflavoured ice cream number {n}"\nexcerpt: "A new taste."\n'
+            f"provider:\n  name: Late News\n---\n", encoding="utf-8")
+    before = api(on_cluster.url, {"q": ""})["generation"]
+    build(corpus_20k, sharded)
+    after = api(on_cluster.url, {"q": "quokkaflavoured", "typing": 0})
+    assert after["total"] == 3 and after["generation"] != before
+    assert after["shards"]["partial"] is False
