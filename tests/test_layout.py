@@ -16,7 +16,8 @@ PACKAGE = ROOT / "searchapp"
 # Whoosh is driven (engine, which knows neither seeds nor our schema), the index is written
 # (index), searched (search) and served (web). The top-level cli.py, settings.py and
 # __init__.py put them together.
-LAYERS = ("ingest", "engine", "index", "search", "web")
+# cluster/ runs the index's shards on Ray for the search layer, which makes its pool lazily.
+LAYERS = ("ingest", "engine", "index", "cluster", "search", "web")
 INDEPENDENT = {("engine", "ingest")}  # engine comes before index, but needs nothing of ingest
 # Whoosh's internal modules: formats, matchers and files the engine alone may read.
 STDLIB_UNDERSCORED = {"os._exit"}  # documented, public despite the underscore
@@ -81,6 +82,14 @@ def test_only_the_web_package_imports_flask(path):
     flask = [n for n in imported(path) if n.split(".")[0] in ("flask", "werkzeug", "jinja2")]
     # The composition root may make the app, but only by importing the web package lazily.
     assert flask == [], f"{path.name} imports {flask}"
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_the_cluster_package_imports_ray(path):
+    """Ray is an optional extra: nothing else may need it to be installed."""
+    if layer(path) == "cluster":
+        return
+    assert [n for n in imported(path) if n.split(".")[0] == "ray"] == [], path.name
 
 
 @pytest.mark.parametrize("path", [p for p in modules() if layer(p) != "engine"],
