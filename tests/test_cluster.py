@@ -181,8 +181,28 @@ def test_nothing_leaves_the_machine(on_cluster, sharded):
     from ray._common.usage import usage_lib
     assert not usage_lib.usage_stats_enabled()
     assert {a["usage_stats"] for a in shard_actors(sharded)} == {"0"}
-    with socket.socket() as s:
-        assert s.connect_ex(("127.0.0.1", 8265)) != 0, "Ray's dashboard is listening"
+    assert all(address in LOOPBACK for address in listening(DASHBOARD_PORT)), \
+        "Ray's dashboard listens beyond this machine"
+
+
+DASHBOARD_PORT = 8265
+LOOPBACK = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1, ::1 as /proc shows them
+
+
+def listening(port: int) -> list[str]:
+    """The local addresses (hex, as /proc/net/tcp writes them) listening on `port`."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, _, state = line.split()[1:4]
+            address, hexport = local.split(":")
+            if state == "0A" and int(hexport, 16) == port:
+                found.append(address)
+    return found
 
 
 def test_a_shard_that_answers_late_is_left_out_and_said_so(ray_cluster, sharded, corpus_20k,

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from whoosh import query as wq
 
 from ..engine.scoring import Scored, Statistics
 from .shard import At, ShardSearcher
@@ -43,6 +44,8 @@ ACTOR_THREADS = 8
 # How long a call without a time budget (an export, a batch) may take before the shard is
 # taken to be lost.
 UNBOUNDED_TIMEOUT_S = 120.0
+# Words whose counts the coordinator keeps per generation (forgotten all at once past it).
+KNOWN_WORDS = 200_000
 # How long the first snapshot of a generation waits for the actors to open it.
 WARM_TIMEOUT_S = 30.0
 
@@ -59,6 +62,7 @@ class ShardPool:
         self.posting_cache_mb = posting_cache_mb
         self._actors: list = []
         self._warmed: list[tuple] = []
+        self._known: tuple[tuple, dict[tuple, int]] = ((), {})
         self._lock = threading.Lock()
         self._prefix = "searchapp-" + hashlib.sha1(str(self.root).encode()).hexdigest()[:10]
         self._remote = ray.remote(ShardSearcher)
@@ -82,6 +86,14 @@ class ShardPool:
     def hello(self, count: int, timeout: float = 60) -> list[dict]:
         """Each actor's answer to hello (waiting for them to start): for tests and checks."""
         return self.ray.get([a.hello.remote() for a in self.actors(count)], timeout=timeout)
+
+    def frequencies(self, generation: tuple) -> dict[tuple, int]:
+        """The live records of each word counted so far in `generation` of every shard
+        (whole counts only; the first round of a search adds to them)."""
+        with self._lock:
+            if self._known[0] != generation or len(self._known[1]) > KNOWN_WORDS:
+                self._known = (generation, {})
+            return self._known[1]
 
     def first_time(self, key: tuple) -> bool:
         """Whether `key` (a generation of every shard) is asked about for the first time."""
@@ -139,7 +151,8 @@ class ClusterScorer:
         self.bases = np.array(bases, dtype=np.int64)
         self.shards = len(self.at)
         self.actors = pool.actors(self.shards)
-        schema = snap.searcher.schema
+        self.schema = schema = snap.searcher.schema
+        self.generation = tuple(self.at)
         self.live = len(cols.all_docs)
         self.average_lengths = {name: snap.searcher.avg_field_length(name)
                                 for name in schema.names() if schema[name].scorable}
@@ -161,12 +174,26 @@ class ClusterScorer:
 
     def run(self, q, deadline: float | None = None) -> Scored:
         self.cut_short = False
+        known = self.pool.frequencies(self.generation)
+        keys = word_keys(q, self.schema)
+        if keys is not None and not self.absent and all(k in known for k in keys):
+            # Every word counted by an earlier search of this generation: one round, unless
+            # a shard scored a word the walk above did not foresee.
+            stats = Statistics(self.live, self.average_lengths, {k: known[k] for k in keys})
+            scored = self._ask("score", deadline, lambda n: (q, stats, _budget(deadline)))
+            if not any(answer[3] for answer in scored.values()):
+                return self._joined(scored)
+            self.cut_short = False
         counted = self._ask("frequencies", deadline, lambda n: (q, _budget(deadline)))
         frequencies: dict[tuple, int] = {}
         for found, cut in counted.values():
             self.cut_short |= cut
             for key, count in found.items():
                 frequencies[key] = frequencies.get(key, 0) + count
+        if not self.cut_short and not self.absent:  # whole counts: kept for the generation
+            known.update(frequencies)
+            # A word no shard has is never counted, nor ever scored: none of it, everywhere.
+            known.update((k, 0) for k in keys or () if k not in frequencies)
         stats = Statistics(self.live, self.average_lengths, frequencies)
         # A first round that read every posting in time left them in the actors' caches:
         # the second is not cut short for want of the time the first took.
@@ -188,7 +215,7 @@ class ClusterScorer:
     def _joined(self, answers: dict[int, tuple]) -> Scored:
         docs, scores = [], []
         for n in sorted(answers):
-            found, values, cut = answers[n]
+            found, values, cut, _ = answers[n]
             self.cut_short |= cut
             docs.append(np.asarray(found, dtype=np.int64) + self.bases[n])
             scores.append(values if values is not None else np.zeros(len(found)))
@@ -231,13 +258,69 @@ class ClusterScorer:
         answers, missing = self.pool.gather(calls, deadline)
         self.absent |= missing
         out = [np.zeros(0, dtype="S1")] * len(docs)
-        for n, found in answers.items():
-            for place, terms in zip(parts[n][0].tolist(), found):
-                out[place] = terms
+        for n, (terms, counts) in answers.items():
+            for place, part in zip(parts[n][0].tolist(), np.split(terms, np.cumsum(counts)[:-1])
+                                   if len(counts) else ()):
+                out[place] = part
         return out
 
     def vector_terms(self, docnum: int, fieldname: str) -> np.ndarray:
         return self.vectors([docnum], fieldname)[0]
+
+
+def word_keys(q, schema) -> set[tuple] | None:
+    """The words the scorer (engine/scoring.py, `ArrayScorer._node`) will ask the idf of when
+    scoring `q`, as it keys them; None for a query shape it scores some other way. A walk
+    that missed one costs a round, not a wrong score: the shard says it missed a count."""
+    keys: set[tuple] = set()
+
+    def key_of(terms) -> None:
+        key = []
+        for term in terms:
+            if term.fieldname not in schema:
+                continue
+            field = schema[term.fieldname]
+            try:
+                btext = term.text if isinstance(term.text, bytes) else field.to_bytes(term.text)
+            except ValueError:
+                continue
+            if field.scorable:
+                key.append((term.fieldname, btext))
+        keys.add(tuple(key))
+
+    def walk(node) -> bool:
+        kind = type(node)
+        if node is wq.NullQuery or kind is type(wq.NullQuery) or kind in (wq.ConstantScoreQuery,
+                                                                          wq.Not):
+            return True
+        if kind is wq.Term:
+            key_of([node])
+            return True
+        if kind is wq.Or and not node.scale and not node.minmatch:
+            words: dict = {}
+            rest = []
+            for sub in node.subqueries:
+                if type(sub) is wq.Term:
+                    text = sub.text.decode("utf-8") if isinstance(sub.text, bytes) else sub.text
+                    words.setdefault(text, []).append(sub)
+                else:
+                    rest.append(sub)
+            for terms in words.values():
+                key_of(terms)
+            return all(walk(sub) for sub in rest)
+        if kind is wq.And:
+            return all(walk(sub) for sub in node.subqueries if not isinstance(sub, wq.Not))
+        if kind is wq.AndNot:
+            return walk(node.a)
+        if kind in (wq.Require, wq.AndMaybe):
+            return walk(node.a) and walk(node.b)
+        if kind is wq.Phrase and node.slop >= 1 and node.words:
+            for word in node.words:
+                key_of([wq.Term(node.fieldname, word)])
+            return True
+        return False
+
+    return keys if walk(q) else None
 
 
 def _budget(deadline: float | None) -> float | None:

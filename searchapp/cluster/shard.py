@@ -101,19 +101,20 @@ class ShardSearcher:
         return counting.frequencies, scorer.cut_short
 
     def score(self, at: At, q: wq.Query, stats: Statistics | None, budget_ms: float | None
-              ) -> tuple[np.ndarray, np.ndarray | None, bool]:
+              ) -> tuple[np.ndarray, np.ndarray | None, bool, bool]:
         """Round two: every match of `q` in this shard, scored with the whole collection's
-        `stats` (or, with none, only which documents match)."""
+        `stats` (or, with none, only which documents match); and whether a word was scored
+        that `stats` did not count (the coordinator then asks round one)."""
         scorer = self._view(at).scorer
         if stats is None:
             docs = scorer.matching(q, _deadline(budget_ms))
-            return docs, None, scorer.cut_short
+            return docs, None, scorer.cut_short, False
         scorer.stats = stats
         try:
             found = scorer.run(q, _deadline(budget_ms))
         finally:
             scorer.stats = None
-        return found.docs, found.scores, scorer.cut_short
+        return found.docs, found.scores, scorer.cut_short, stats.missed
 
     def records(self, at: At, docs: list[int]) -> list[str]:
         """The stored records (JSON, as the indexer merged them) of some of this shard's
@@ -122,8 +123,12 @@ class ShardSearcher:
         return [searcher.stored_fields(int(d))["data"] for d in docs]
 
     def vectors(self, at: At, docs: list[int], field: str, budget_ms: float | None
-                ) -> list[np.ndarray]:
-        return self._view(at).scorer.vectors(docs, field, _deadline(budget_ms))
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """The term vectors of some documents, as one array of terms and each document's
+        count of them: hundreds of small arrays cost more to send than their contents."""
+        found = self._view(at).scorer.vectors(docs, field, _deadline(budget_ms))
+        counts = np.array([len(terms) for terms in found], dtype=np.int64)
+        return (np.concatenate(found) if found else np.zeros(0, dtype="S1")), counts
 
     # -- generations -------------------------------------------------------------------------
 

@@ -41,9 +41,14 @@ class Statistics:
     live: int
     average_lengths: dict[str, float]
     frequencies: dict[tuple, int]
+    missed: bool = False  # a word was scored that `frequencies` does not count
 
     def counts(self, key: tuple, matching: int, total: int) -> tuple[int, int]:
-        return self.frequencies.get(key, matching), self.live
+        found = self.frequencies.get(key)
+        if found is None:
+            self.missed = True
+            return matching, self.live
+        return found, self.live
 
 
 class Counting:
