@@ -337,6 +337,12 @@ def _join_cluster(cfg: Settings) -> None:
     nodes = {a["node"] for a in answers}
     click.echo(f"cluster: {len(ray.nodes())} node(s); {len(answers)} shard actor(s) on "
                f"{len(nodes)} of them")
+    # Ray's own handler dumps a stack trace on SIGTERM; a service manager's stop is a plain
+    # exit here, leaving the cluster on the way out (an `auto` one stops with it).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    import atexit
+    from .cluster import disconnect
+    atexit.register(disconnect)
 
 
 def _watch_beside(cfg: Settings) -> None:
