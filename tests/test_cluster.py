@@ -148,6 +148,8 @@ def test_the_bench_mix_answers_identically_through_the_cluster(plain, on_cluster
     actors = shard_actors(sharded)
     assert sorted(a["shard"] for a in actors) == [0, 1, 2, 3]
     assert len({a["node"] for a in actors}) == 2, "the shards' actors are not spread over nodes"
+    status = json.loads(fetch(on_cluster.url + "/api/status")[1])
+    assert status["cluster"] == {"answering": 4, "shards": 4, "nodes": 2}
     mix = bench_mix(plain)
     assert len(mix) > 100
     grouped = 0
@@ -220,12 +222,14 @@ def test_a_shard_that_answers_late_is_left_out_and_said_so(ray_cluster, sharded,
             part = api(server.url, {"q": "police"})
             took = time.perf_counter() - started
             status, page = fetch(server.url + "/search?q=market")
+            health = fetch(server.url + "/status")[1]
         finally:
             os.kill(stopped["pid"], signal.SIGCONT)
         assert part["shards"] == {"answered": 3, "total": 4, "partial": True}
         assert 0 < part["total"] < whole["total"]
         assert took < 5
         assert status == 200 and b"3 of 4 shards answered" in page
+        assert b"3 of 4 shard actors answering" in health
         status, _ = fetch(server.url + "/export.csv?q=police")
         assert status in (200, 503)  # whole once the shard answers again, never partial
         for _ in range(50):

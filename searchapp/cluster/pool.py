@@ -83,6 +83,12 @@ class ShardPool:
         """Make `snap` (a snapshot of the shared index) score and read through the actors."""
         snap.scorer = snap.remote = ClusterScorer(self, snap)
 
+    def health(self, count: int, timeout: float = 2.0) -> tuple[int, int, int]:
+        """(shard actors answering within `timeout`, shards, nodes they answer from)."""
+        calls = {n: actor.hello.remote() for n, actor in enumerate(self.actors(count))}
+        answers, _ = self.gather(calls, None, wait=timeout)
+        return len(answers), count, len({a["node"] for a in answers.values()})
+
     def hello(self, count: int, timeout: float = 60) -> list[dict]:
         """Each actor's answer to hello (waiting for them to start): for tests and checks."""
         return self.ray.get([a.hello.remote() for a in self.actors(count)], timeout=timeout)

@@ -100,3 +100,4 @@ class IndexStatus:
     watching: bool
     watching_since: datetime | None
     pending: int | None
+    cluster: tuple[int, int, int] | None = None  # shard actors answering, shards, their nodes

@@ -286,12 +286,14 @@ class SearchIndex:
         done = manifest.status(live.build) if live is not None else manifest.Status()
         watcher = watch.state(self.root) or {}
         running = bool(watcher.get("running"))
+        cluster = self.remote.health(len(live.shards)) if self.remote is not None and live \
+            else None
         return IndexStatus(
             stats=stats, problem=problem, last_run=done.last_run,
             last_run_at=_moment(done.last_run_ns / 1e9 if done.last_run_ns else None),
             refused=done.refused, refused_total=done.refused_total, watching=running,
             watching_since=_moment(watcher.get("since")) if running else None,
-            pending=watcher.get("pending") if running else None)
+            pending=watcher.get("pending") if running else None, cluster=cluster)
 
     # -- searching --------------------------------------------------------------------------
 

@@ -135,4 +135,6 @@ def status_to_json(status) -> dict[str, Any]:
         "watching": status.watching,
         "watching_since": status.watching_since.isoformat() if status.watching_since else None,
         "pending": status.pending,
+        **({"cluster": {"answering": status.cluster[0], "shards": status.cluster[1],
+                        "nodes": status.cluster[2]}} if status.cluster else {}),
     }
