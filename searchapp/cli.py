@@ -331,9 +331,16 @@ def _join_cluster(cfg: Settings) -> None:
         ray = connect(cfg.cluster)
         live = store.live(cfg.index)
         count = len(live.shards) if live is not None else 0
-        answers = ShardPool(cfg.index, cfg.cluster_timeout_ms).hello(count) if count else []
+        pool = ShardPool(cfg.index, cfg.cluster_timeout_ms, cfg.posting_cache_mb)
+        answers = pool.hello(count) if count else []
     except ClusterUnavailable as exc:
         raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # Ray's: the actors could not start
+        raise click.ClickException(
+            f"the shards' actors did not start on the cluster ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:300] if str(exc) else ''}). Each asks for "
+            "a quarter of a CPU, and every node needs searchapp installed and the index "
+            f"folder at {cfg.index.resolve()}.") from None
     nodes = {a["node"] for a in answers}
     click.echo(f"cluster: {len(ray.nodes())} node(s); {len(answers)} shard actor(s) on "
                f"{len(nodes)} of them")

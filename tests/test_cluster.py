@@ -300,3 +300,21 @@ def test_a_reindex_reaches_the_actors(on_cluster, sharded, corpus_20k):
     after = api(on_cluster.url, {"q": "quokkaflavoured", "typing": 0})
     assert after["total"] == 3 and after["generation"] != before
     assert after["shards"]["partial"] is False
+
+
+def test_an_actor_gone_for_good_is_made_again(on_cluster, sharded, plain):
+    """An actor Ray will not restart (killed for good, or owned by a process that ended):
+    the search that finds it gone says so, and the next ones make it again, whole."""
+    import ray
+    from searchapp.cluster.pool import ShardPool
+    ray.kill(ShardPool(sharded).actors(4)[3], no_restart=True)
+    first = api(on_cluster.url, {"q": "school"})
+    assert first["shards"] in ({"answered": 3, "total": 4, "partial": True},
+                               {"answered": 4, "total": 4, "partial": False})
+    for _ in range(60):
+        again = api(on_cluster.url, {"q": "school"})
+        if not again["shards"]["partial"]:
+            break
+        time.sleep(0.5)
+    assert comparable(again) == comparable(api(plain, {"q": "school"}))
+    assert len(shard_actors(sharded)) == 4

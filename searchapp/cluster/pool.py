@@ -48,6 +48,12 @@ UNBOUNDED_TIMEOUT_S = 120.0
 KNOWN_WORDS = 200_000
 # How long the first snapshot of a generation waits for the actors to open it.
 WARM_TIMEOUT_S = 30.0
+# The least a round of a search with a time budget is given: a second round whose first
+# took the whole budget still scores the words the first read (they are cached).
+ROUND_FLOOR_MS = 100
+# Generations whose word counts are kept (an export or a batch on the one before a reindex
+# alternates with searches on the new one).
+KNOWN_GENERATIONS = 3
 
 
 class ShardPool:
@@ -58,26 +64,37 @@ class ShardPool:
         import ray
         self.ray = ray
         self.root = Path(root).resolve()
-        self.timeout_s = timeout_ms / 1000
+        self.timeout_s = max(timeout_ms, 100) / 1000  # 0 would drop every page's hits
         self.posting_cache_mb = posting_cache_mb
         self._actors: list = []
         self._warmed: list[tuple] = []
-        self._known: tuple[tuple, dict[tuple, int]] = ((), {})
+        self._known: dict[tuple, dict[tuple, int]] = {}
         self._lock = threading.Lock()
         self._prefix = "searchapp-" + hashlib.sha1(str(self.root).encode()).hexdigest()[:10]
         self._remote = ray.remote(ShardSearcher)
         self._errors = (ray.exceptions.RayError,)
+        self._dead = ray.exceptions.ActorDiedError  # for good: not restarting
 
     def actors(self, count: int) -> list:
+        """The actors of shards 0..count-1, made (or found by name) where missing."""
         with self._lock:
             while len(self._actors) < count:
-                n = len(self._actors)
-                self._actors.append(self._remote.options(
-                    name=f"{self._prefix}-shard-{n:02d}", get_if_exists=True,
-                    num_cpus=SHARD_CPUS, max_concurrency=ACTOR_THREADS,
-                    max_restarts=-1, max_task_retries=0, scheduling_strategy="SPREAD",
-                ).remote(str(self.root), n, self.posting_cache_mb))
+                self._actors.append(None)
+            for n in range(count):
+                if self._actors[n] is None:
+                    self._actors[n] = self._remote.options(
+                        name=f"{self._prefix}-shard-{n:02d}", get_if_exists=True,
+                        num_cpus=SHARD_CPUS, max_concurrency=ACTOR_THREADS,
+                        max_restarts=-1, max_task_retries=0, scheduling_strategy="SPREAD",
+                    ).remote(str(self.root), n, self.posting_cache_mb)
             return self._actors[:count]
+
+    def forget(self, shard: int) -> None:
+        """An actor that died for good (Ray restarts no actor whose owner, the process that
+        made it, has ended): the next call makes it again."""
+        with self._lock:
+            if shard < len(self._actors):
+                self._actors[shard] = None
 
     def attach(self, snap) -> None:
         """Make `snap` (a snapshot of the shared index) score and read through the actors."""
@@ -97,9 +114,13 @@ class ShardPool:
         """The live records of each word counted so far in `generation` of every shard
         (whole counts only; the first round of a search adds to them)."""
         with self._lock:
-            if self._known[0] != generation or len(self._known[1]) > KNOWN_WORDS:
-                self._known = (generation, {})
-            return self._known[1]
+            found = self._known.pop(generation, None)
+            if found is None or len(found) > KNOWN_WORDS:
+                found = {}
+            self._known[generation] = found  # the newest last
+            while len(self._known) > KNOWN_GENERATIONS:
+                del self._known[next(iter(self._known))]
+            return found
 
     def first_time(self, key: tuple) -> bool:
         """Whether `key` (a generation of every shard) is asked about for the first time."""
@@ -119,18 +140,24 @@ class ShardPool:
             wait = (max(deadline - time.perf_counter(), 0) + self.timeout_s) \
                 if deadline is not None else UNBOUNDED_TIMEOUT_S
         refs = list(calls.values())
-        ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=wait)
+        ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=max(wait, 0))
         ready = set(ready)
         out, missing = {}, set()
         for shard, ref in calls.items():
             if ref not in ready:
                 missing.add(shard)
                 log.warning("shard %d did not answer within %.1f s", shard, wait)
+                try:  # not left to take one of the actor's threads for nothing
+                    self.ray.cancel(ref)
+                except Exception:
+                    pass
                 continue
             try:
                 out[shard] = self.ray.get(ref)
             except self._errors as exc:
                 missing.add(shard)
+                if isinstance(exc, self._dead):
+                    self.forget(shard)
                 log.warning("shard %d failed: %s", shard, str(exc).splitlines()[0][:200])
         return out, missing
 
@@ -156,7 +183,6 @@ class ClusterScorer:
         self.at = [At(live.build.name, gen, size) for gen, size in zip(live.shards, sizes)]
         self.bases = np.array(bases, dtype=np.int64)
         self.shards = len(self.at)
-        self.actors = pool.actors(self.shards)
         self.schema = schema = snap.searcher.schema
         self.generation = tuple(self.at)
         self.live = len(cols.all_docs)
@@ -172,7 +198,8 @@ class ClusterScorer:
     def warm(self) -> None:
         """Have every actor open this generation before the first search of it starts its
         time budget (once per generation; later snapshots of it do not wait)."""
-        calls = {n: actor.open.remote(at) for n, (actor, at) in enumerate(zip(self.actors, self.at))}
+        calls = {n: actor.open.remote(at)
+                 for n, (actor, at) in enumerate(zip(self.pool.actors(self.shards), self.at))}
         if self.pool.first_time(tuple(self.at)):
             self.pool.gather(calls, None, wait=WARM_TIMEOUT_S)
 
@@ -201,9 +228,9 @@ class ClusterScorer:
             # A word no shard has is never counted, nor ever scored: none of it, everywhere.
             known.update((k, 0) for k in keys or () if k not in frequencies)
         stats = Statistics(self.live, self.average_lengths, frequencies)
-        # A first round that read every posting in time left them in the actors' caches:
-        # the second is not cut short for want of the time the first took.
-        budget = _budget(deadline) if self.cut_short else None
+        # The words the first round read are in the actors' caches: the second is not cut
+        # short for want of the time the first took.
+        budget = None if deadline is None else max(_budget(deadline), ROUND_FLOOR_MS)
         scored = self._ask("score", deadline, lambda n: (q, stats, budget))
         return self._joined(scored)
 
@@ -212,8 +239,11 @@ class ClusterScorer:
         return self._joined(self._ask("score", deadline, lambda n: (q, None, _budget(deadline)))).docs
 
     def _ask(self, method: str, deadline: float | None, args) -> dict[int, object]:
-        calls = {n: getattr(self.actors[n], method).remote(self.at[n], *args(n))
+        actors = self.pool.actors(self.shards)
+        calls = {n: getattr(actors[n], method).remote(self.at[n], *args(n))
                  for n in range(self.shards) if n not in self.absent}
+        if method == "score" and deadline is not None:  # the floor of the round, waited for
+            deadline = max(deadline, time.perf_counter() + ROUND_FLOOR_MS / 1000)
         answers, missing = self.pool.gather(calls, deadline)
         self.absent |= missing
         return answers
@@ -244,7 +274,8 @@ class ClusterScorer:
     def records(self, docs) -> list[dict | None]:
         """The records of `docs` (None where the shard holding one did not answer)."""
         parts = self._by_shard(docs)
-        calls = {n: self.actors[n].records.remote(self.at[n], local)
+        actors = self.pool.actors(self.shards)
+        calls = {n: actors[n].records.remote(self.at[n], local)
                  for n, (_, local) in parts.items() if n not in self.absent}
         answers, missing = self.pool.gather(calls, time.perf_counter())
         self.absent |= missing
@@ -258,10 +289,11 @@ class ClusterScorer:
         """The term vectors of `docs`, read by their shards at once (empty where a shard did
         not answer, which `absent` says)."""
         parts = self._by_shard(docs)
-        calls = {n: self.actors[n].vectors.remote(self.at[n], local, fieldname,
-                                                  _budget(deadline))
+        actors = self.pool.actors(self.shards)
+        calls = {n: actors[n].vectors.remote(self.at[n], local, fieldname, _budget(deadline))
                  for n, (_, local) in parts.items() if n not in self.absent}
-        answers, missing = self.pool.gather(calls, deadline)
+        # Without a budget (the distinctive words), as long as a record's reading may take.
+        answers, missing = self.pool.gather(calls, deadline or time.perf_counter())
         self.absent |= missing
         out = [np.zeros(0, dtype="S1")] * len(docs)
         for n, (terms, counts) in answers.items():

@@ -195,10 +195,11 @@ class SearchIndex:
                 gen = self._generation(live, searcher)
                 snap = Snapshot(gen, ix, searcher) if gen is not None else None
                 if snap is not None and self.remote is not None:
-                    self.remote.attach(snap)
-                    snap.remote.warm()
+                    self._attach(snap)
             except (FileNotFoundError, whoosh_index.EmptyIndexError, ValueError):
                 time.sleep(0.02 * attempt)
+            except store.ShardsMissing:  # the cluster, not the files
+                raise
             except Exception as exc:  # struct, zlib, pickle errors: a damaged file?
                 self._diagnose(live, exc)
                 raise
@@ -216,6 +217,16 @@ class SearchIndex:
         if live is not None:  # files missing for good, rather than a reindex racing us?
             self._diagnose(live, store.NoIndex("could not be opened"))
         raise store.NoIndex(f"the index in {self.root} kept changing while it was opened")
+
+    def _attach(self, snap: Snapshot) -> None:
+        """Make `snap` search through the cluster's actors; a snapshot that cannot is closed,
+        never left to search here instead without saying so."""
+        try:
+            self.remote.attach(snap)
+            snap.remote.warm()
+        except Exception as exc:
+            snap.close()
+            raise store.ShardsMissing(f"the cluster's shards cannot be asked: {exc}") from exc
 
     def _generation(self, live: store.Live, searcher) -> Generation | None:
         """The shared generation `searcher` is on, made when it is new; None when the searcher
@@ -321,6 +332,8 @@ class SearchIndex:
             clock.lap("hits")
             found = answer.terms_of(snap, done, req) if terms else None
             clock.lap("terms")
+            if not hits and snap.absent:  # the research views, facets, timeline files
+                _whole(snap, None)
         return SearchResult(request=req, total=int(len(done.found.final)), hits=page,
                             facets=done.facets, took_ms=clock.total(), suggestion=done.suggestion,
                             suggestion_total=done.suggestion_total, showing=done.showing,
