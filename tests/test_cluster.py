@@ -117,6 +117,16 @@ def shard_actors(index: Path) -> list[dict]:
     return ShardPool(index).hello(4)
 
 
+def until_whole(base: str, q: str, seconds: float = 60) -> dict:
+    """The first answer to `q` that every shard gave (or the last one, after `seconds`)."""
+    deadline = time.time() + seconds
+    while True:
+        answer = api(base, {"q": q})
+        if not answer["shards"]["partial"] or time.time() > deadline:
+            return answer
+        time.sleep(0.3)
+
+
 def comparable(answer: dict) -> dict:
     """An API answer without what differs by design: how long it took, which shards."""
     return {k: v for k, v in answer.items() if k not in ("took_ms", "shards")}
@@ -232,11 +242,7 @@ def test_a_shard_that_answers_late_is_left_out_and_said_so(ray_cluster, sharded,
         assert b"3 of 4 shard actors answering" in health
         status, _ = fetch(server.url + "/export.csv?q=police")
         assert status in (200, 503)  # whole once the shard answers again, never partial
-        for _ in range(50):
-            again = api(server.url, {"q": "police"})
-            if not again["shards"]["partial"]:
-                break
-            time.sleep(0.2)
+        again = until_whole(server.url, "police")
         assert comparable(again) == comparable(api(plain, {"q": "police"}))
     finally:
         server.close()
@@ -273,12 +279,7 @@ def test_kill_9_of_a_shard_actor_during_200_searches(on_cluster, sharded, plain)
                     whole += 1
     assert len(statuses) == 240 and not [s for s in statuses if s >= 500]
     assert partial, "no answer missed the killed shard: the test did not test it"
-    deadline = time.time() + 60
-    while time.time() < deadline:  # the restarted actor answers: whole again
-        answer = api(on_cluster.url, {"q": "court"})
-        if not answer["shards"]["partial"]:
-            break
-        time.sleep(0.5)
+    answer = until_whole(on_cluster.url, "court")  # the restarted actor answers
     assert answer["shards"] == {"answered": 4, "total": 4, "partial": False}
     assert comparable(answer) == comparable(api(plain, {"q": "court"}))
     restarted = shard_actors(sharded)[1]
@@ -311,10 +312,6 @@ def test_an_actor_gone_for_good_is_made_again(on_cluster, sharded, plain):
     first = api(on_cluster.url, {"q": "school"})
     assert first["shards"] in ({"answered": 3, "total": 4, "partial": True},
                                {"answered": 4, "total": 4, "partial": False})
-    for _ in range(60):
-        again = api(on_cluster.url, {"q": "school"})
-        if not again["shards"]["partial"]:
-            break
-        time.sleep(0.5)
+    again = until_whole(on_cluster.url, "school")
     assert comparable(again) == comparable(api(plain, {"q": "school"}))
     assert len(shard_actors(sharded)) == 4
