@@ -56,11 +56,10 @@ import fts_peer  # noqa: E402
 import user_mix  # noqa: E402
 from bench_index import machine  # noqa: E402
 from bench_search import build_cases, top_values  # noqa: E402
-from run import Rows, free_port, pct, timed_index  # noqa: E402
+from run import Rows, pct, serve, timed_index  # noqa: E402
 from searchapp.index import store  # noqa: E402
 from searchapp.search import SearchIndex  # noqa: E402
 
-BIN = Path(sys.executable).parent
 CORES = os.cpu_count() or 1
 # (key, what the table calls it, `searchapp serve` arguments beyond the common ones)
 SERVERS = [
@@ -95,15 +94,13 @@ def start(key: str, args: list[str], index: Path, seeds: Path, work: Path
           ) -> tuple[subprocess.Popen, str, float]:
     """`searchapp serve` as its own process, answering /api/search?q=: (it, its base URL,
     seconds until it answered). Its output goes to --work, read back at the end."""
-    port = free_port()
     out, err = (open(work / f"bench_cluster-{key}.{s}", "w") for s in ("out", "err"))
     started = time.perf_counter()
-    server = subprocess.Popen(
-        [str(BIN / "searchapp"), "serve", "--no-watch", "--index", str(index), "--seeds",
-         str(seeds), "--port", str(port), *args],
-        stdout=out, stderr=err, env={**os.environ, **ENV})
-    base = f"http://127.0.0.1:{port}"
-    while time.perf_counter() - started < 600:
+    try:
+        server, base = serve(index, seeds, *args, env=ENV, stdout=out, stderr=err)
+    except SystemExit as exc:
+        raise SystemExit(f"{key}: {exc}: see {err.name}") from None
+    while time.perf_counter() - started < 600:  # and its first search answered
         if server.poll() is not None:
             raise SystemExit(f"{key} exited with {server.returncode}: see {err.name}")
         conn = _connect(base, 60)

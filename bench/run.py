@@ -522,25 +522,30 @@ def _ratio(mine: float, peer: float) -> str:
     return f"{mine / peer:.1f}x" if peer else ""
 
 
-def serve(index: Path, seeds: Path) -> tuple[subprocess.Popen, str]:
+def serve(index: Path, seeds: Path, *args: str, env: dict | None = None,
+          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) -> tuple[subprocess.Popen, str]:
     """`searchapp serve` on a free port, not watching (the benchmarks time their own index
-    runs), up and answering: (the process, its base URL)."""
+    runs), with `args` and `env` added, up and answering: (the process, its base URL)."""
     port = free_port()
     server = subprocess.Popen([str(BIN / "searchapp"), "serve", "--index", str(index),
-                               "--seeds", str(seeds), "--port", str(port), "--no-watch"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "--seeds", str(seeds), "--port", str(port), "--no-watch", *args],
+                              stdout=stdout, stderr=stderr,
+                              env={**os.environ, **env} if env else None)
     base = f"http://127.0.0.1:{port}"
-    _wait_up(base)
+    _wait_up(base, server)
     return server, base
 
 
-def _wait_up(base: str) -> None:
-    for _ in range(600):
+def _wait_up(base: str, server: subprocess.Popen) -> None:
+    for _ in range(6000):
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with {server.returncode}")
         try:
             with urllib.request.urlopen(base + "/healthz", timeout=5):
                 return
         except OSError:
             time.sleep(0.1)
+    server.kill()
     raise SystemExit("the server did not come up")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import threading
 from pathlib import Path
 
@@ -63,6 +64,13 @@ def write_generated(folder: Path, count: int, start: int = 0, word: str = "") ->
         path.write_text(text, encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def free_port() -> int:
+    """A port nothing on 127.0.0.1 listens on now, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def index_contents(index: Path) -> dict[str, dict]:

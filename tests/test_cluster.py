@@ -14,7 +14,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,7 +25,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from conftest import ROOT, LiveServer, build
+from conftest import ROOT, LiveServer, build, free_port
 from searchapp import create_app
 from searchapp.index import store
 
@@ -34,12 +33,6 @@ pytestmark = pytest.mark.cluster
 
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "bench"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fetch(url: str, timeout: float = 60) -> tuple[int, bytes]:

@@ -11,7 +11,6 @@ import random
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,7 +26,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from searchapp import create_app
 from searchapp.index import store
 from searchapp.search import SearchIndex, SearchRequest
-from conftest import OUTPUT, build, index_contents, write_generated
+from conftest import OUTPUT, build, free_port, index_contents, write_generated
 
 BIN = Path(sys.executable).parent
 
@@ -193,17 +192,11 @@ def test_files_written_renamed_and_deleted_during_a_run(tmp_path, slow):
 
 # -- reindex under load -------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_reindex_under_load(tmp_path, slow):
     seeds, index = tmp_path / "seeds", tmp_path / "index"
     write_generated(seeds, 1000)
     build(seeds, index)
-    port = _free_port()
+    port = free_port()
     server = searchapp("serve", "--index", str(index), "--port", str(port), "--threads", "16")
     base = f"http://127.0.0.1:{port}"
     try:
@@ -434,7 +427,7 @@ def test_security_headers_on_errors_and_assets_too(fuzz_client):
 
 
 def test_serve_binds_loopback_unless_told_and_says_so(tmp_path, index_dir):
-    port = _free_port()
+    port = free_port()
     proc = searchapp("serve", "--index", str(index_dir), "--port", str(port))
     try:
         line = proc.stdout.readline()
@@ -442,7 +435,7 @@ def test_serve_binds_loopback_unless_told_and_says_so(tmp_path, index_dir):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
-    port = _free_port()
+    port = free_port()
     proc = searchapp("serve", "--index", str(index_dir), "--port", str(port), "--host", "0.0.0.0",
                      "--no-watch")  # (whether it watches would be said first)
     try:

@@ -302,9 +302,6 @@ class ClusterScorer:
                 out[place] = part
         return out
 
-    def vector_terms(self, docnum: int, fieldname: str) -> np.ndarray:
-        return self.vectors([docnum], fieldname)[0]
-
 
 def word_keys(q, schema) -> set[tuple] | None:
     """The words the scorer (engine/scoring.py, `ArrayScorer._node`) will ask the idf of when

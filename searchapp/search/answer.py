@@ -433,17 +433,18 @@ COPIES_SHOWN = 12  # under a story's hit; the rest are one link away (`story=`)
 
 
 def story_hits(snap: Snapshot, terms: dict[str, frozenset[str]], page) -> list[Hit]:
-    shown = [copies[:COPIES_SHOWN] for _, _, copies in page]
-    records = iter(snap.records(np.concatenate(shown).astype(np.int64)) if shown else [])
+    """The hits of a page of stories, each with its first copies; every record read at once
+    (on a cluster, one call per shard); a record a shard did not give is left out."""
+    shown = [[int(d) for d in copies[:COPIES_SHOWN]] for _, _, copies in page]
+    records = snap.records([d for d, _, _ in page] + [d for few in shown for d in few])
+    copies_of = iter(records[len(page):])
     out = []
-    for hit, (docnum, _, copies), few in zip(hits(snap, terms, [(d, sc) for d, sc, _ in page],
-                                                  keep_missing=True), page, shown):
-        found = [r for r in (next(records) for _ in range(len(few))) if r is not None]
-        if hit is None:
-            continue
-        hit.copies = found
-        hit.more_copies = max(0, len(copies) - COPIES_SHOWN)
-        out.append(hit)
+    for (docnum, score, copies), record, few in zip(page, records, shown):
+        found = [r for r in (next(copies_of) for _ in few) if r is not None]
+        if record is not None:
+            hit = _hit(snap, terms, docnum, score, record)
+            hit.copies, hit.more_copies = found, max(0, len(copies) - COPIES_SHOWN)
+            out.append(hit)
     return out
 
 
@@ -455,22 +456,20 @@ def full_order(snap: Snapshot, req: SearchRequest, found: Matches) -> np.ndarray
                                 stop=len(found.final))
 
 
-def hits(snap: Snapshot, terms: dict[str, frozenset[str]], order, keep_missing: bool = False
-         ) -> list[Hit]:
+def hits(snap: Snapshot, terms: dict[str, frozenset[str]], order) -> list[Hit]:
     """The hits at (document number, score), their records read at once; a record a shard
-    of a cluster did not give is left out (None in its place with `keep_missing`)."""
+    of a cluster did not give is left out."""
     records = snap.records([d for d, _ in order])
-    out = []
-    for (docnum, score), record in zip(order, records):
-        if record is None:
-            if keep_missing:
-                out.append(None)
-            continue
-        out.append(Hit(record["id"], record, score,
-                       mark(record["title"], terms["title"], terms["exact"]),
-                       mark(record["excerpt"], terms["excerpt"], terms["exact"]),
-                       story_id=snap.columns.story_id(docnum)))
-    return out
+    return [_hit(snap, terms, docnum, score, record)
+            for (docnum, score), record in zip(order, records) if record is not None]
+
+
+def _hit(snap: Snapshot, terms: dict[str, frozenset[str]], docnum: int, score: float | None,
+         record: dict) -> Hit:
+    return Hit(record["id"], record, score,
+               mark(record["title"], terms["title"], terms["exact"]),
+               mark(record["excerpt"], terms["excerpt"], terms["exact"]),
+               story_id=snap.columns.story_id(docnum))
 
 
 def highlight_terms(snap: Snapshot, parsed: ParsedQuery) -> dict[str, frozenset[str]]:

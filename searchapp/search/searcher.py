@@ -332,8 +332,8 @@ class SearchIndex:
             clock.lap("hits")
             found = answer.terms_of(snap, done, req) if terms else None
             clock.lap("terms")
-            if not hits and snap.absent:  # the research views, facets, timeline files
-                _whole(snap, None)
+            if not hits:  # the research views, facets, timeline files: all or nothing
+                _every_shard(snap)
         return SearchResult(request=req, total=int(len(done.found.final)), hits=page,
                             facets=done.facets, took_ms=clock.total(), suggestion=done.suggestion,
                             suggestion_total=done.suggestion_total, showing=done.showing,
@@ -476,13 +476,20 @@ def _answered(snap: Snapshot) -> tuple[int, int] | None:
     return snap.shard_count - snap.absent, snap.shard_count
 
 
-def _whole(snap: Snapshot, value):
-    """`value`, if every shard of a cluster answered while it was computed; where an answer
-    cannot say that it is partial, a shard that did not answer is a 503 to try again."""
-    if snap.absent or value is None:
+def _every_shard(snap: Snapshot) -> None:
+    """Where an answer cannot say that it is partial, a shard of a cluster that did not
+    answer while it was computed is a 503, to try again."""
+    if snap.absent:
         raise store.ShardsMissing(
             f"{snap.shard_count - snap.absent} of {snap.shard_count} shards of the cluster "
             "answered; this needs all of them. Try again in a moment.")
+
+
+def _whole(snap: Snapshot, value):
+    """`value` (a record, where None is one a shard did not give), if every shard answered."""
+    _every_shard(snap)
+    if value is None:
+        raise store.ShardsMissing("a shard of the cluster did not answer; try again in a moment")
     return value
 
 
