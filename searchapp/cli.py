@@ -5,6 +5,7 @@ from __future__ import annotations
 import faulthandler
 import io
 import json
+import os
 import signal
 import sys
 from contextlib import contextmanager
@@ -71,14 +72,7 @@ def index_cmd(ctx, seeds_dir, index_dir, full, shards, watch, cluster):
                                "read only what changed); a full build runs on the cluster")
     cfg = _settings(ctx, seeds=seeds_dir, index=index_dir, shards=shards, cluster=cluster)
     if watch:
-        from .index.watch import watch as run_watch
-        indexer = Indexer.from_settings(cfg)
-        _stop_on_signals()
-        try:
-            run_watch(indexer, cfg, report=_report, full_first=full,
-                      say=lambda message: click.echo(f"note: {message}", err=True))
-        except KeyboardInterrupt:
-            click.echo("stopped watching", err=True)
+        _watch(cfg, full)
         return
     pool = _cluster_pool(cfg) if full and cfg.cluster else None
     summary = _run(cfg, full, pool=pool)
@@ -304,7 +298,7 @@ def serve_cmd(ctx, seeds_dir, index_dir, host, port, workers, threads, reindex, 
         if not summary.ok:
             click.echo("some seed files were rejected (see above); serving the rest", err=True)
     if cfg.watch:
-        _watch_beside(cfg)
+        _watch_beside(cfg, ctx.obj.get("config"))
     from .web import create_app
     from .web.server import default_workers, serve
     app = create_app(cfg)
@@ -352,11 +346,14 @@ def _join_cluster(cfg: Settings) -> None:
     atexit.register(disconnect)
 
 
-def _watch_beside(cfg: Settings) -> None:
-    """One watcher for the whole server, however many worker processes it runs: a child of
-    this process (forked before the server's workers), killed with it (Indexer makes every
-    process it forks die with its parent), writing through the same lock as any indexer."""
-    import multiprocessing
+def _watch_beside(cfg: Settings, config: Path | None) -> None:
+    """One watcher for the whole server, however many worker processes it runs:
+    `searchapp index --watch` as a child process, restarted whenever it dies, stopped when
+    the server stops (and by the kernel when the server is killed), writing through the
+    same lock as any indexer."""
+    import atexit
+
+    from .index.supervisor import Supervisor
 
     try:
         live = store.live(cfg.index)
@@ -372,10 +369,14 @@ def _watch_beside(cfg: Settings) -> None:
                    "folder it was built from (any `searchapp index --seeds DIR` run records it)",
                    err=True)
         return
-    indexer = Indexer.from_settings(cfg)
-    process = multiprocessing.get_context("fork").Process(
-        target=_watch_forever, args=(indexer, cfg), name="searchapp-watch", daemon=True)
-    process.start()
+    command = [sys.executable, "-m", "searchapp",
+               *(["--config", os.fspath(config)] if config else []),
+               "index", "--watch", "--seeds", os.fspath(cfg.seeds.resolve()),
+               "--index", os.fspath(cfg.index.resolve())]
+    supervisor = Supervisor(command, cfg.index,
+                            say=lambda message: click.echo(f"watch: {message}", err=True))
+    atexit.register(supervisor.stop)
+    supervisor.start()
     click.echo(f"watching {cfg.seeds}: new, changed and deleted seed files are indexed as they "
                "arrive (--no-watch turns it off)", err=True)
 
@@ -392,22 +393,32 @@ def _stop_on_signals() -> None:
             signal.signal(getattr(signal, name), stop)
 
 
-def _watch_forever(indexer: Indexer, cfg: Settings) -> None:
+def _watch(cfg: Settings, full: bool) -> None:
+    """`searchapp index --watch`, alone or as a server's watcher (see index/supervisor.py),
+    which says less: only the runs that changed something, and what they refused."""
+    from .index.supervisor import PARENT, die_with_parent
     from .index.watch import watch as run_watch
 
-    _stop_on_signals()  # the server stops its watcher with SIGTERM: between runs, then
+    served = PARENT in os.environ
+    die_with_parent()
+    _stop_on_signals()
+    prefix = "watch: " if served else "note: "
 
     def report(summary: Summary) -> None:
+        if not served:
+            _report(summary)
+            return
         for problem in summary.errors:
             click.echo(f"watch: refused {problem}", err=True)
         if summary.new or summary.changed or summary.deleted or summary.rejected:
             click.echo(f"watch: {summary.line()}", err=True)
 
     try:
-        run_watch(indexer, cfg, report=report,
-                  say=lambda message: click.echo(f"watch: {message}", err=True))
+        run_watch(Indexer.from_settings(cfg), cfg, report=report, full_first=full,
+                  say=lambda message: click.echo(f"{prefix}{message}", err=True))
     except KeyboardInterrupt:
-        pass
+        if not served:
+            click.echo("stopped watching", err=True)
 
 
 def _say_if_damaged(cfg: Settings) -> None:

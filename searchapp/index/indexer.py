@@ -342,6 +342,10 @@ class Indexer:
                 self._skipped.append(Problem(rel, None, NOT_UTF8))
                 continue
             path = self.seeds / rel
+            link = _linked_folder_on_the_way(self.seeds, rel)
+            if link is not None:  # a watch follows links into folders; the scan does not
+                self._skipped.append(Problem(link, None, LINKED_FOLDER))
+                continue
             try:
                 st = os.stat(path)
             except OSError:
@@ -672,6 +676,17 @@ def scan(seeds: Path, skipped: list[Problem] | None = None) -> dict[str, os.stat
 
 
 LINKED_FOLDER = "a symbolic link to a folder; links to folders are not followed"
+
+
+def _linked_folder_on_the_way(seeds: Path, rel: str) -> str | None:
+    """The first folder on the way from `seeds` to `rel` that is a symbolic link, if any:
+    what lies behind it is not in the seeds folder, as `scan` sees it."""
+    parts = rel.split("/")[:-1]
+    for depth in range(1, len(parts) + 1):
+        prefix = "/".join(parts[:depth])
+        if os.path.islink(os.path.join(seeds, prefix)):
+            return prefix
+    return None
 
 
 def _link_target(path: str, real_root: str) -> str | None:

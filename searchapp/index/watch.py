@@ -15,11 +15,14 @@ folder is scanned every `watch_interval` seconds instead, and a change is indexe
 folder has looked the same for `watch_settle` seconds (as seen, not by file times, which may
 lie in the future), or `watch_max_wait` seconds after it first changed if it never does.
 
-A watcher outlives what would stop a single run: another indexer holding the index (it
-says so and tries again), and the seeds folder going away (it waits for it to come back,
-then catches up with a run over the whole folder). What it says goes to `say`. It beats
-now and then in `WATCHER.json` in the index folder, so a server's status page can say
-whether the folder is watched, since when, and how many changes wait.
+Nothing a run meets stops the watch: another indexer holding the index, a full disk, a
+damaged index, a bug. The run's reason is said (and shown on the status page, through
+beacon.py), what it was to index is kept, and a run over the whole folder tries again at
+the next event or after a pause that grows to `RETRY_MAX` seconds; as the index is only
+ever swapped whole, the index then converges to what a full build makes. The events
+themselves may fail too (watchfiles cannot hand over a path that is not UTF-8, and drops
+the batch with it): the watch starts again, and a run over the whole folder catches up. So
+does the seeds folder going away: the watcher waits for it to come back.
 """
 
 from __future__ import annotations
@@ -30,132 +33,152 @@ import time
 from pathlib import Path
 from typing import Callable
 
+import watchfiles
+
 from . import store
+from .beacon import Beacon
 from .indexer import IGNORED_SUFFIXES, Indexer, Summary, scan
 
 STEP_MS = 50  # quiet this long after an event: the batch is complete
 DEBOUNCE_MS = 1000  # a batch is handed over after this long even while events keep coming
 TICK_MS = 500  # how often `stop` is asked while nothing happens
 TIDY_AFTER = 5.0  # seconds without events after which the segments runs left are merged
-RETRY_AFTER = 1.0  # seconds between tries while another indexer holds the index
-STATE = "WATCHER.json"  # in the index folder: who watches, since when, still alive
-BEAT = 10.0  # seconds between the watcher's heartbeats in it
-
-
-def state(root: Path) -> dict | None:
-    """The watcher of an index as it last said (pid, seeds, since, heartbeat, pending), with
-    `running`: its process is alive and it beat lately. None when none ever watched."""
-    found = store.read_json(Path(root) / STATE)
-    if not found:
-        return None
-    alive = isinstance(found.get("pid"), int) and _alive(found["pid"])
-    recent = time.time() - float(found.get("heartbeat") or 0) < 3 * BEAT
-    return {**found, "running": alive and recent}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # someone else's process: it exists
-        return True
-    return True
-
-
-class _Beacon:
-    """Writes STATE now and then, so a server can say whether the folder is watched."""
-
-    def __init__(self, indexer: Indexer):
-        self.path = indexer.root / STATE
-        self.seeds = str(indexer.seeds)
-        self.since = time.time()
-        self.last = 0.0
-
-    def beat(self, pending: int = 0, now: bool = False) -> None:
-        if not now and time.monotonic() - self.last < BEAT:
-            return
-        self.last = time.monotonic()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            store.write_json(self.path, {"pid": os.getpid(), "seeds": self.seeds,
-                                         "since": self.since, "heartbeat": time.time(),
-                                         "pending": pending})
-        except OSError:
-            pass  # a read-only index folder: the status page says it does not know
+RETRY_AFTER = 1.0  # seconds before a failed run is tried again (the least; it doubles)
+RETRY_MAX = 30.0  # ... up to this
 
 
 def watch(indexer: Indexer, settings, report: Callable[[Summary], None], full_first: bool = False,
           stop: Callable[[], bool] = lambda: False,
           say: Callable[[str], None] = lambda message: None) -> None:
-    runner = _Runner(indexer, report, say, stop)
-    runner.beacon.beat(now=True)
-    if settings.watch_polling:
-        _poll(runner, settings, full_first)
-        return
-    from watchfiles._rust_notify import RustNotify  # the object watchfiles.watch drives
+    beacon = Beacon(indexer.root, indexer.seeds).start()
+    runner = _Runner(indexer, report, say, stop, beacon)
+    try:
+        if settings.watch_polling:
+            _poll(runner, settings, full_first)
+        else:
+            _follow(runner, full_first)
+    finally:
+        beacon.close()
 
-    full = full_first
-    while not stop():
+
+def _follow(runner: "_Runner", full_first: bool) -> None:
+    """Watch by events; each pass of the outer loop is one watch of the folder, begun with a
+    run over all of it (the first, or a catch-up after the events failed or the folder
+    came back)."""
+    seeds = runner.indexer.seeds
+    catch_up = "full" if full_first else "scan"
+    while not runner.stop():
         if not runner.wait_for_folder():
             return
-        identity = _identity(indexer.seeds)
-        with RustNotify([str(indexer.seeds)], False, False, 300, True, True) as events:
-            # The first run, and the one after the folder came back: the whole folder.
-            while not runner.run(full=full) and not stop():
-                time.sleep(RETRY_AFTER)
-            full = False
-            runner.beacon.beat(now=True)
-            cancel = threading.Event()
-            pending: set[str] = set()
-            untidy_since = None  # a run merged less than it could, to be quick
-            while not stop():
-                if _identity(indexer.seeds) != identity:
-                    say(f"the seeds folder {indexer.seeds} went away; waiting for it to come back")
+        identity = _identity(seeds)
+        events = watchfiles.watch(seeds, watch_filter=None, debounce=DEBOUNCE_MS, step=STEP_MS,
+                                  rust_timeout=TICK_MS, yield_on_timeout=True,
+                                  stop_event=_Asked(runner.stop), raise_interrupt=True)
+        pending: set[str] = set()
+        untidy_since = None  # a run merged less than it could, to be quick
+        try:
+            while not runner.stop():
+                try:
+                    raw = next(events)  # the first call starts the watch: from then on, nothing is missed
+                except StopIteration:
+                    return  # told to stop
+                except Exception as exc:  # noqa: BLE001 - e.g. a path that is not UTF-8
+                    runner.say(f"file events could not be read ({exc}); catching up with a "
+                               "run over the whole seeds folder")
+                    catch_up = catch_up or "scan"
                     break
-                raw = events.watch(DEBOUNCE_MS, STEP_MS, TICK_MS, cancel)
-                if raw == "signal":
-                    raise KeyboardInterrupt
-                if not isinstance(raw, str):
-                    pending |= _relative(indexer.seeds, (path for _, path in raw))
-                runner.beacon.beat(len(pending))
-                if pending:
-                    if runner.run(changed=pending):
-                        pending = set()
+                if _identity(seeds) != identity:
+                    runner.say(f"the seeds folder {seeds} went away; waiting for it to come back")
+                    catch_up = "scan"
+                    break
+                fresh = _relative(seeds, (path for _, path in raw))
+                pending |= fresh
+                runner.beacon.set(pending=len(pending))
+                if catch_up or pending:
+                    if not runner.due(bool(fresh)):
+                        continue
+                    if catch_up:  # a run over the whole folder takes in what is pending too
+                        done = runner.run(full=catch_up == "full")
+                    else:
+                        done = runner.run(changed=set(pending))
+                    if done:
+                        catch_up, pending = None, set()
                         untidy_since = time.monotonic()
-                        runner.beacon.beat(now=True)
+                        runner.beacon.set(pending=0)
+                    elif not runner.waiting_for_lock:
+                        catch_up = catch_up or "scan"  # what failed may be anything: look at all
                     continue
                 if untidy_since is not None and time.monotonic() - untidy_since > TIDY_AFTER:
                     untidy_since = None
                     runner.tidy()
+        finally:
+            events.close()
+            if pending:
+                catch_up = catch_up or "scan"
+
+
+class _Asked:
+    """`stop` as the event watchfiles asks (`is_set`) between its waits."""
+
+    def __init__(self, stop: Callable[[], bool]):
+        self.is_set = stop
 
 
 class _Runner:
     """Runs the indexer, saying why a run could not happen instead of stopping the watch."""
 
-    def __init__(self, indexer: Indexer, report, say, stop):
-        self.indexer, self.report, self.say, self.stop = indexer, report, say, stop
-        self.beacon = _Beacon(indexer)
+    def __init__(self, indexer: Indexer, report, say, stop, beacon: Beacon):
+        self.indexer, self.report, self.stop, self.beacon = indexer, report, stop, beacon
+        self._say = say
         self._last = None
+        self.failures = 0  # runs failed in a row
+        self.waiting_for_lock = False
+        self._retry_at = 0.0
+        self._tried_at = 0.0
+
+    def due(self, news: bool) -> bool:
+        """Whether to run now: always after a success; after a failure, once the pause is
+        over, or at news (new events), but not more than once every RETRY_AFTER seconds."""
+        if not self.failures:
+            return True
+        now = time.monotonic()
+        return now >= self._retry_at or (news and now - self._tried_at >= RETRY_AFTER)
 
     def run(self, **kwargs) -> bool:
         """True when the run happened (whatever it found); False to try again later."""
+        self._tried_at = time.monotonic()
+        self.waiting_for_lock = False
         try:
             self.report(self.indexer.run(**kwargs))
         except store.LockTimeout:
-            self._once("another indexer holds the index; trying again until it lets go")
+            self.waiting_for_lock = True
+            self._failed("another indexer holds the index; trying again until it lets go",
+                         pause=False)
             return False
         except store.IndexProblem as exc:
-            self._once(f"{exc}; trying again when seed files change")
-            return self.indexer.seeds.is_dir()  # gone: keep what changed for when it is back
-        self._last = None
+            self._failed(f"{exc}; trying again")
+            return False
+        except Exception as exc:  # noqa: BLE001 - a bug must not end the watch
+            self._failed(f"a run failed ({type(exc).__name__}: {exc}); trying again")
+            return False
+        if self.failures:
+            self.say("indexing works again")
+        self.failures, self._last = 0, None
+        self.beacon.set(error=None, error_at=None)
         return True
+
+    def _failed(self, message: str, pause: bool = True) -> None:
+        self.failures += 1
+        wait = min(RETRY_MAX, RETRY_AFTER * 2 ** (self.failures - 1)) if pause else 0.0
+        self._retry_at = time.monotonic() + wait
+        self._once(message)
+        self.beacon.set(error=message, error_at=time.time())
 
     def tidy(self) -> None:
         try:
             self.indexer.tidy()
-        except store.IndexProblem:
-            pass  # merging can wait for the next idle moment
+        except Exception:  # noqa: BLE001 - merging can wait for the next idle moment
+            pass
 
     def wait_for_folder(self) -> bool:
         """Block until the seeds folder exists; False if told to stop first."""
@@ -163,13 +186,15 @@ class _Runner:
             self._once(f"the seeds folder {self.indexer.seeds} is missing; waiting for it")
             if self.stop():
                 return False
-            self.beacon.beat()
             time.sleep(TICK_MS / 1000)
         return True
 
+    def say(self, message: str) -> None:
+        self._last = message
+        self._say(message)
+
     def _once(self, message: str) -> None:
         if message != self._last:
-            self._last = message
             self.say(message)
 
 
@@ -212,7 +237,7 @@ def _poll(runner: _Runner, settings, full_first: bool) -> None:
             return
         current = _signature(indexer)
         now = time.monotonic()
-        runner.beacon.beat(_differing(indexed, current))
+        runner.beacon.set(pending=_differing(indexed, current))
         if current == indexed:
             seen, first_change = current, None
             continue
@@ -222,9 +247,9 @@ def _poll(runner: _Runner, settings, full_first: bool) -> None:
         if now - changed_at < settings.watch_settle \
                 and now - first_change < settings.watch_max_wait:
             continue  # something is still being written: wait until it settles
-        if runner.run():
+        if runner.due(False) and runner.run():
             indexed, first_change = current, None
-            runner.beacon.beat(now=True)
+            runner.beacon.set(pending=0)
 
 
 def _differing(indexed: dict, current: dict) -> int:

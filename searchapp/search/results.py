@@ -100,4 +100,6 @@ class IndexStatus:
     watching: bool
     watching_since: datetime | None
     pending: int | None
+    watch_problem: str | None = None  # a watched run failed (the watcher retries), or it died
+    watch_problem_at: datetime | None = None
     cluster: tuple[int, int, int] | None = None  # shard actors answering, shards, their nodes

@@ -24,7 +24,7 @@ from whoosh import index as whoosh_index
 
 from ..engine import zerocopy
 from ..engine.cache import ByteLRU, PostingCache
-from ..index import integrity, manifest, store, watch
+from ..index import beacon, integrity, manifest, store
 from . import answer
 from .answer import Clock, Limits, Prepared
 from .distinctive import Terms
@@ -288,23 +288,36 @@ class SearchIndex:
         try:
             stats = self.stats()
         except store.IndexProblem as exc:  # said without where the index lives on disk
-            problem = str(exc).replace(str(self.root.resolve()), "the index folder") \
-                .replace(str(self.root), "the index folder")
+            problem = self._unplaced(str(exc))
         try:
             live = store.live(self.root)
         except store.IndexProblem:
             live = None
         done = manifest.status(live.build) if live is not None else manifest.Status()
-        watcher = watch.state(self.root) or {}
+        watcher = beacon.state(self.root) or {}
         running = bool(watcher.get("running"))
         cluster = self.remote.health(len(live.shards)) if self.remote is not None and live \
             else None
+        # A watcher that is not running says why (its supervisor wrote it as it died);
+        # one that is running, what its last run could not do, if it failed.
+        trouble = watcher.get("error") if running else watcher.get("stopped")
+        trouble_at = watcher.get("error_at") if running else watcher.get("stopped_at")
         return IndexStatus(
             stats=stats, problem=problem, last_run=done.last_run,
             last_run_at=_moment(done.last_run_ns / 1e9 if done.last_run_ns else None),
             refused=done.refused, refused_total=done.refused_total, watching=running,
             watching_since=_moment(watcher.get("since")) if running else None,
+            watch_problem=self._unplaced(trouble, watcher.get("seeds")) if trouble else None,
+            watch_problem_at=_moment(trouble_at) if trouble else None,
             pending=watcher.get("pending") if running else None, cluster=cluster)
+
+    def _unplaced(self, message: str, seeds: str | None = None) -> str:
+        """`message` without where the index (and the seeds folder) live on disk."""
+        for folder, name in ((self.root, "the index folder"),
+                             (Path(seeds) if seeds else None, "the seeds folder")):
+            if folder is not None:
+                message = message.replace(str(folder.resolve()), name).replace(str(folder), name)
+        return message
 
     # -- searching --------------------------------------------------------------------------
 

@@ -135,6 +135,9 @@ def status_to_json(status) -> dict[str, Any]:
         "watching": status.watching,
         "watching_since": status.watching_since.isoformat() if status.watching_since else None,
         "pending": status.pending,
+        "watch_problem": status.watch_problem,
+        "watch_problem_at": status.watch_problem_at.isoformat() if status.watch_problem_at
+        else None,
         **({"cluster": {"answering": status.cluster[0], "shards": status.cluster[1],
                         "nodes": status.cluster[2]}} if status.cluster else {}),
     }
