@@ -202,19 +202,29 @@ def screenshots() -> Path:
 CORPORA = Path("/work/shared/corpora/news")
 
 
-@pytest.fixture(scope="session")
-def ray_cluster():
-    """A head and a second node on this machine (ray.cluster_utils.Cluster), joined as the
-    web process and the indexer join one. Ray is the `cluster` extra: `make test` installs
-    it; a run without it (a bare `pip install -e .[test]`) skips these tests, CI does not."""
+def require_ray() -> None:
+    """Ray is the `cluster` extra: `make test` installs it; a run without it (a bare
+    `pip install -e .[test]`) skips the tests that need it, CI does not."""
     try:
         import ray  # noqa: F401
     except ImportError:
         if os.environ.get("CI"):
             pytest.fail("Ray is missing in CI: `make test` installs the cluster extra")
         pytest.skip("Ray is not installed (pip install -e '.[cluster]')")
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A head and a second node on this machine (ray.cluster_utils.Cluster), joined as the
+    web process and the indexer join one (see `require_ray`). Both nodes are of 127.0.0.1,
+    so every process of theirs listens there alone: Ray's local-only switch is set for this
+    process and the servers it starts, before Ray is imported (see cluster/connect.py)."""
+    import sys
+    from searchapp.cluster.connect import LOCAL_ONLY, quiet_environment
+    if "ray" not in sys.modules:
+        os.environ.update(LOCAL_ONLY)
+    require_ray()
     from searchapp.cluster import connect, disconnect
-    from searchapp.cluster.connect import quiet_environment
     quiet_environment()
     from ray.cluster_utils import Cluster
     cluster = Cluster(initialize_head=True, head_node_args={

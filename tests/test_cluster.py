@@ -1,7 +1,8 @@
 """`searchapp serve --cluster`: the shards searched by Ray actors on a cluster of two nodes
 answer exactly as the plain server does; a shard that dies or answers late is left out and
 the answer says so; the actor restarts and answers are whole again; nothing leaves the
-machine.
+machine; and `--cluster auto` listens on 127.0.0.1 alone and leaves no Ray process behind
+when the server ends, kill -9 included.
 
 The index is 20,123 real news records in 4 shards (conftest `corpus_20k`), built
 by the plain indexer; the cluster server is the real command in its own process, a driver
@@ -10,6 +11,7 @@ of the test's cluster like any web process on a cluster.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -20,12 +22,13 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
-from conftest import ROOT, LiveServer, build, free_port
+from conftest import ROOT, LiveServer, build, free_port, require_ray
 from searchapp import create_app
 from searchapp.index import store
 
@@ -181,33 +184,181 @@ def test_pages_exports_and_records_are_the_same_through_the_cluster(plain, on_cl
 
 
 def test_nothing_leaves_the_machine(on_cluster, sharded):
-    """Ray's usage statistics are off in the coordinator and in every actor, and no
-    dashboard listens."""
+    """Ray's usage statistics are off in the coordinator and in every actor, no dashboard
+    listens, and nothing of the test's two nodes (nor the server on them) listens beyond
+    127.0.0.1."""
     from ray._common.usage import usage_lib
     assert not usage_lib.usage_stats_enabled()
     assert {a["usage_stats"] for a in shard_actors(sharded)} == {"0"}
-    assert all(address in LOOPBACK for address in listening(DASHBOARD_PORT)), \
-        "Ray's dashboard listens beyond this machine"
+    assert all(on_loopback(address) for address, port in listeners().values()
+               if port == DASHBOARD_PORT), "Ray's dashboard listens beyond this machine"
+    procs = process_tree({os.getpid()})
+    assert sum(p.comm == "raylet" for p in procs) == 2, sorted(p.comm for p in procs)
+    assert wide_listeners(procs) == {}, "listening beyond this machine"
 
 
 DASHBOARD_PORT = 8265
-LOOPBACK = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1, ::1 as /proc shows them
 
 
-def listening(port: int) -> list[str]:
-    """The local addresses (hex, as /proc/net/tcp writes them) listening on `port`."""
-    found = []
+def listeners() -> dict[str, tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, int]]:
+    """Every listening TCP socket of this machine's network namespace: its inode, and the
+    address and port it listens on (from /proc/net/tcp and tcp6, as `ss -l` reads them)."""
+    found = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             lines = Path(table).read_text().splitlines()[1:]
         except OSError:
             continue
         for line in lines:
-            local, _, state = line.split()[1:4]
-            address, hexport = local.split(":")
-            if state == "0A" and int(hexport, 16) == port:
-                found.append(address)
+            fields = line.split()
+            if fields[3] != "0A":  # LISTEN
+                continue
+            hexaddress, hexport = fields[1].split(":")
+            raw = bytes.fromhex(hexaddress)  # each 32-bit word in the host's (little) order
+            raw = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            found[fields[9]] = (ipaddress.ip_address(raw), int(hexport, 16))
     return found
+
+
+def on_loopback(address) -> bool:
+    """127.0.0.0/8 or ::1, or 127.x as an IPv6 socket that takes IPv4 writes it (::ffff:127.x)."""
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+# -- `--cluster auto`: Ray on this machine alone, for as long as the server runs ---------------
+
+@dataclass(frozen=True)
+class Proc:
+    pid: int
+    started: int  # clock ticks after boot: a pid used again later is another process
+    name: str  # the command line
+    comm: str  # the short name (`gcs_server`, `raylet`, `ray::ShardSear`)
+
+
+def processes() -> dict[int, tuple[int, Proc, str]]:
+    """Every process now, by pid: its parent, itself and its state (Z: a zombie, ended)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:  # ended while we looked
+            continue
+        comm, rest = stat[stat.index("(") + 1: stat.rindex(")")], stat[stat.rindex(")") + 2:]
+        fields = rest.split()
+        name = cmdline.replace(b"\0", b" ").decode(errors="replace").strip() or comm
+        found[int(entry.name)] = (
+            int(fields[1]), Proc(int(entry.name), int(fields[19]), name, comm), fields[0])
+    return found
+
+
+def process_tree(roots: set[int]) -> set[Proc]:
+    """The living processes among `roots` and all their descendants, however deep (a
+    process whose parent died belongs to whoever adopted it: a subreaper among them, or
+    init, out of this tree, which is why the tests take the tree while everything runs)."""
+    table = processes()
+    pids = {pid for pid in roots if pid in table and table[pid][2] != "Z"}
+    grew = True
+    while grew:
+        children = {pid for pid, (parent, _, state) in table.items()
+                    if parent in pids and pid not in pids and state != "Z"}
+        pids |= children
+        grew = bool(children)
+    return {table[pid][1] for pid in pids}
+
+
+def alive(procs: set[Proc]) -> set[Proc]:
+    """Those of `procs` still running, with what they started since (pids reused by other
+    processes are not theirs)."""
+    table = processes()
+    still = {p.pid for p in procs if p.pid in table and table[p.pid][1].started == p.started
+             and table[p.pid][2] != "Z"}
+    return process_tree(still)
+
+
+def sockets_of(pid: int) -> set[str]:
+    inodes = set()
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:["):-1])
+    except OSError:
+        pass
+    return inodes
+
+
+def wide_listeners(procs: set[Proc]) -> dict[str, list[str]]:
+    """The processes among `procs` with a socket listening beyond loopback, and where."""
+    table = listeners()
+    wide = {}
+    for p in procs:
+        found = [table[i] for i in sockets_of(p.pid) if i in table]
+        if not all(on_loopback(address) for address, _ in found):
+            wide[f"{p.comm} {p.pid}"] = sorted(
+                f"[{a}]:{port}" if a.version == 6 else f"{a}:{port}" for a, port in found)
+    return wide
+
+
+def ray_processes(procs: set[Proc]) -> set[Proc]:
+    """The Ray processes among `procs`: every one of the server's descendants, since the
+    server starts nothing else with --no-watch."""
+    return {p for p in procs if "searchapp serve" not in p.name}
+
+
+@pytest.fixture
+def small_sharded(tmp_path, seeds_dir) -> Path:
+    """The real seed files in 2 shards."""
+    index = tmp_path / "index"
+    build(seeds_dir, index, full=True, shards=2)
+    return index
+
+
+@pytest.fixture
+def auto_server(small_sharded, seeds_dir):
+    """`searchapp serve --cluster auto`, its processes taken once its actors answer."""
+    require_ray()
+    server = ClusterServer(small_sharded, seeds_dir, "auto")
+    procs = process_tree({server.proc.pid})
+    names = " | ".join(sorted(p.name[:80] for p in procs))
+    for part in ("gcs_server", "raylet", "ray::ShardSearcher"):
+        assert part in names, f"no {part} among the server's processes: {names}"
+    yield server, procs
+    if server.proc.poll() is None:
+        server.close()
+    for p in alive(procs):  # what a failed test left: this test's processes alone
+        os.kill(p.pid, signal.SIGKILL)
+
+
+def test_auto_listens_on_loopback_alone(auto_server):
+    """Every socket listening in the server and in every Ray process it started (GCS,
+    raylet, object manager, agents, each shard's actor, the coordinator's own worker)
+    is on 127.0.0.1: Ray has no authentication of its own to keep the network out."""
+    server, procs = auto_server
+    table = listeners()
+    assert sum(1 for p in procs for i in sockets_of(p.pid) if i in table) >= 5  # not vacuous
+    assert wide_listeners(procs) == {}, "listening beyond this machine"
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+def test_every_ray_process_of_auto_ends_with_the_server(auto_server, how):
+    """However the server ends (kill -9 included, which no atexit sees), every process
+    Ray started for it ends too, within a bounded wait: none is left holding a port."""
+    server, procs = auto_server
+    ray = ray_processes(procs)
+    assert ray
+    os.kill(server.proc.pid, how)
+    server.proc.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while (left := alive(ray)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, f"left running after the server ended: {sorted(p.comm for p in left)}"
 
 
 def test_a_shard_that_answers_late_is_left_out_and_said_so(ray_cluster, sharded, corpus_20k,
