@@ -326,7 +326,7 @@ def auto_server(small_sharded, seeds_dir):
     require_ray()
     server = ClusterServer(small_sharded, seeds_dir, "auto")
     procs = process_tree({server.proc.pid})
-    names = " | ".join(sorted(p.name[:80] for p in procs))
+    names = " | ".join(sorted(f"{p.comm}: {p.name}" for p in procs))
     for part in ("gcs_server", "raylet", "ray::ShardSearcher"):
         assert part in names, f"no {part} among the server's processes: {names}"
     yield server, procs
