@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # generate, fts_peer
 import fts_peer  # noqa: E402
 from generate import article, write_seeds  # noqa: E402
 from searchapp.index.indexer import Indexer  # noqa: E402
+from searchapp.settings import Settings  # noqa: E402
 from searchapp.search import SearchIndex, SearchRequest  # noqa: E402
 from searchapp.index.analysis import STOP_WORDS  # noqa: E402
 
@@ -84,7 +85,7 @@ def run(work: Path, count: int, seed: int) -> None:
     print(f"generated {len(first)} seed files in {time.perf_counter() - t:.1f} s into {seeds}")
 
     # -- full build ----------------------------------------------------------------------------
-    full = Indexer(seeds, index_root).run(full=True)
+    full = Indexer(Settings(seeds=seeds, index=index_root)).run(full=True)
     print(f"searchapp {full.line()}")
     conn = fts_peer.connect(db)
     t = time.perf_counter()
@@ -101,7 +102,7 @@ def run(work: Path, count: int, seed: int) -> None:
     target = article(seed, "seed", count + MORE)  # the last new file's own article
 
     started = time.perf_counter()
-    inc = Indexer(seeds, index_root).run()
+    inc = Indexer(Settings(seeds=seeds, index=index_root)).run()
     visible = wait_searchapp(index, target["title"], target["webUrl"], started)
     print(f"searchapp {inc.line()}")
     t = time.perf_counter()

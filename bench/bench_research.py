@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_index import machine  # noqa: E402
 from convert_news import convert  # noqa: E402
 from searchapp.index.indexer import Indexer  # noqa: E402
+from searchapp.settings import Settings  # noqa: E402
 from searchapp.search import SearchIndex, SearchRequest  # noqa: E402
 from searchapp.index.analysis import NOISE  # noqa: E402
 from searchapp.search.distinctive import SAMPLE  # noqa: E402
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"converted {written:,} news records into {seeds}")
     index_root = args.index or work / "index"
     if args.index is None:
-        print(Indexer(seeds, index_root).run(full=True).line())
+        print(Indexer(Settings(seeds=seeds, index=index_root)).run(full=True).line())
     conn = load_peer(seeds, work / "peer.db")
     total_docs = conn.execute("SELECT count(*) FROM docs").fetchone()[0]
     index = SearchIndex(index_root)

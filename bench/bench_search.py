@@ -29,6 +29,7 @@ from bench_index import machine  # noqa: E402
 from generate import write_seeds  # noqa: E402
 from searchapp.index import store  # noqa: E402
 from searchapp.index.indexer import Indexer  # noqa: E402
+from searchapp.settings import Settings  # noqa: E402
 from searchapp.search import SearchIndex, SearchRequest  # noqa: E402
 from searchapp.web import create_app  # noqa: E402
 
@@ -78,7 +79,7 @@ def build_cases(filters: dict[str, str], typing: bool) -> list[tuple[str, str, s
 def run(seeds: Path, index_root: Path, work: Path, runs: int, typing: bool) -> None:
     print(machine())
     if store.live_build(index_root) is None:
-        summary = Indexer(seeds, index_root).run(full=True)
+        summary = Indexer(Settings(seeds=seeds, index=index_root)).run(full=True)
         print(f"searchapp {summary.line()}")
     else:
         print(f"searchapp: reusing the index in {index_root}")

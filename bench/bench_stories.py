@@ -10,7 +10,7 @@ copies, and edits made from real records) and look-alikes that are different sto
 (recurring reports, template briefs, shared boilerplate, a headline used twice).
 
 How: each pair's records get `stories.signature`, and the pair is judged by
-`stories.alike(a, b, threshold, dates=..., window_hours=...)`, the rule the index groups by
+`stories.alike(a, b, stories.Rule(threshold, window_hours), dates=...)`, the rule the index groups by
 (published within the window when both records are dated, a shared band, then enough
 agreeing positions), with the pair's publication dates (stories_labelled.py: Reuters to the
 second, HuffPost by day, AG News and BBC undated, edited copies 0-12 h after their source).
@@ -136,8 +136,8 @@ def score(judged: list[Judged], said) -> Score:
 
 
 def rule(threshold: float, window: float = stories.WINDOW_HOURS):
-    return lambda j: stories.alike(j.sig_a, j.sig_b, threshold, dates=j.pair.dates,
-                                   window_hours=window)
+    return lambda j: stories.alike(j.sig_a, j.sig_b, stories.Rule(threshold, window),
+                                   dates=j.pair.dates)
 
 
 def exact_rule(threshold: float, window: float = stories.WINDOW_HOURS):

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # fts_peer
 from bench_index import machine  # noqa: E402
 from fts_peer import read_seed  # noqa: E402
 from searchapp.index.indexer import Indexer  # noqa: E402
+from searchapp.settings import Settings  # noqa: E402
 from searchapp.search import SearchIndex, SearchRequest  # noqa: E402
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "ir"
@@ -91,7 +92,7 @@ def safe_words(text: str) -> list[str]:
 
 
 def run_searchapp(seeds: Path, root: Path, queries, doc_of_url) -> tuple[dict, float, float]:
-    summary = Indexer(seeds, root).run(full=True)
+    summary = Indexer(Settings(seeds=seeds, index=root)).run(full=True)
     if summary.rejected or summary.added != len(doc_of_url):
         raise SystemExit(f"searchapp indexed {summary.added} of {len(doc_of_url)} documents "
                          f"({summary.rejected} rejected: {summary.errors[:3]})")

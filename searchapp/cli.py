@@ -15,8 +15,9 @@ from typing import Iterator
 import click
 
 from . import settings as settings_mod
-from .index import store
-from .index.indexer import Indexer, Summary
+from .index import check, store
+from .index.indexer import Indexer
+from .index.summary import Summary
 from .settings import Settings
 
 PROGRESS_FROM = 200  # files: shorter runs finish before a bar would be read
@@ -95,7 +96,7 @@ def _cluster_pool(cfg: Settings):
 def _run(cfg: Settings, full: bool = False, repair: bool = False, pool=None) -> Summary:
     with _progress_bar() as progress:
         try:
-            summary = Indexer.from_settings(cfg, progress=progress, pool=pool).run(
+            summary = Indexer(cfg, progress=progress, pool=pool).run(
                 full=full, repair=repair)
         except store.IndexProblem as exc:
             raise click.ClickException(str(exc)) from None
@@ -142,7 +143,7 @@ def check_cmd(ctx, seeds_dir, index_dir, repair):
     checksum it was written with, every segment opened and read, the manifest's own check.
     Exit status 1 when something is wrong; --repair rebuilds it from the seeds."""
     cfg = _settings(ctx, seeds=seeds_dir, index=index_dir)
-    found, verdict = _check(cfg)
+    found, verdict = check.verdict(cfg.index, cfg.seeds)
     if not found:
         click.echo(verdict)
         ctx.exit(0)
@@ -154,51 +155,12 @@ def check_cmd(ctx, seeds_dir, index_dir, repair):
         ctx.exit(1)
     click.echo("repairing: rebuilding the index from the seeds beside the damaged build")
     _run(cfg, repair=True)
-    found, verdict = _check(cfg)
+    found, verdict = check.verdict(cfg.index, cfg.seeds)
     for problem in found:
         click.echo(f"still damaged: {problem}")
     if found:
         ctx.exit(1)
     click.echo(f"repaired: {verdict}")
-
-
-def _check(cfg: Settings) -> tuple[list[str], str]:
-    """(what is wrong with the live index, in plain words; what was checked when nothing is)."""
-    from .index import integrity
-    from .index.manifest import Manifest
-
-    try:
-        live = store.live(cfg.index)
-    except store.IndexDamaged as exc:
-        return [str(exc)], ""
-    if live is None:
-        return [f"there is no index in {cfg.index} (`searchapp index` builds one)"], ""
-    if not live.build.is_dir():
-        return [f"the live build {live.build.name} is missing"], ""
-    if store.format_of(live.build) != store.FORMAT or not live.shards:
-        return [f"{live.build.name} was built by another version of searchapp (format "
-                f"{store.format_of(live.build)}; this one reads {store.FORMAT})"], ""
-    found = integrity.problems(live, checksums=True, read=True, manifest=True)
-    if found:
-        return found, ""
-    files = sum(len(integrity.read_sums(folder)) for folder in live.folders)
-    view = store.IndexView(live)
-    with view.searcher() as searcher:
-        records = searcher.doc_count()
-    verdict = (f"ok: {live.build.name}, generation {live.generation}: {len(live.folders)} "
-               f"shard{'s' if len(live.folders) != 1 else ''}, {records:,} records, "
-               f"{files:,} files match their checksums")
-    try:
-        listed = len(Manifest.read(live.build).files)
-    except Exception:
-        listed = None
-    if cfg.seeds.is_dir() and listed is not None:
-        from .index.indexer import scan
-        waiting = len(scan(cfg.seeds)) - listed
-        if waiting > 0:
-            verdict += (f"; {waiting:,} seed file{'s are' if waiting != 1 else ' is'} not "
-                        "indexed yet (`searchapp index`)")
-    return [], verdict
 
 
 @main.command("search")
@@ -301,8 +263,9 @@ def serve_cmd(ctx, seeds_dir, index_dir, host, port, workers, threads, reindex, 
         _watch_beside(cfg, ctx.obj.get("config"))
     from .web import create_app
     from .web.server import default_workers, serve
+    cfg = cfg.replace(freeze_gc=True)  # these processes only serve: see SearchIndex
     app = create_app(cfg)
-    app.config["SEARCHAPP_FREEZE_GC"] = True  # these processes only serve: see SearchIndex
+    app.config["SEARCHAPP_FREEZE_GC"] = cfg.freeze_gc  # until web/ reads the setting itself
     if cfg.host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: serving on {cfg.host}, reachable from other machines", err=True)
     _say_if_damaged(cfg)
@@ -353,26 +316,13 @@ def _watch_beside(cfg: Settings, config: Path | None) -> None:
     same lock as any indexer."""
     import atexit
 
-    from .index.supervisor import Supervisor
+    from .index.supervisor import Supervisor, refusal, watch_command
 
-    try:
-        live = store.live(cfg.index)
-    except store.IndexProblem:
-        live = None
-    built_from = store.seeds_of(live.build) if live is not None else None
-    if built_from is not None and built_from != cfg.seeds.resolve():
-        click.echo(f"warning: not watching {cfg.seeds}: the index was built from {built_from} "
-                   f"(serve with --seeds {built_from} to watch it)", err=True)
+    why_not = refusal(cfg.index, cfg.seeds)
+    if why_not is not None:
+        click.echo(f"warning: {why_not}", err=True)
         return
-    if live is not None and built_from is None:
-        click.echo(f"warning: not watching {cfg.seeds}: the index does not say which seeds "
-                   "folder it was built from (any `searchapp index --seeds DIR` run records it)",
-                   err=True)
-        return
-    command = [sys.executable, "-m", "searchapp",
-               *(["--config", os.fspath(config)] if config else []),
-               "index", "--watch", "--seeds", os.fspath(cfg.seeds.resolve()),
-               "--index", os.fspath(cfg.index.resolve())]
+    command = watch_command(cfg.seeds, cfg.index, config)
     supervisor = Supervisor(command, cfg.index,
                             say=lambda message: click.echo(f"watch: {message}", err=True))
     atexit.register(supervisor.stop)
@@ -414,7 +364,7 @@ def _watch(cfg: Settings, full: bool) -> None:
             click.echo(f"watch: {summary.line()}", err=True)
 
     try:
-        run_watch(Indexer.from_settings(cfg), cfg, report=report, full_first=full,
+        run_watch(Indexer(cfg), cfg, report=report, full_first=full,
                   say=lambda message: click.echo(f"{prefix}{message}", err=True))
     except KeyboardInterrupt:
         if not served:
@@ -422,13 +372,7 @@ def _watch(cfg: Settings, full: bool) -> None:
 
 
 def _say_if_damaged(cfg: Settings) -> None:
-    from .index import integrity
-
-    try:
-        live = store.live(cfg.index)
-        found = integrity.damage(live) if live is not None and live.build.is_dir() else None
-    except store.IndexDamaged as exc:
-        found = str(exc)
+    found = check.damage(cfg.index)
     if found:
         click.echo(f"warning: {found}; searches answer 503 until then", err=True)
 

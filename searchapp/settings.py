@@ -122,6 +122,11 @@ class Settings:
     cluster_timeout_ms: int = _setting(
         3000, "Milliseconds past a search's own budget a shard of a cluster may take to answer; "
               "a shard later than that is left out of the answer, which says so.")
+    freeze_gc: bool = _setting(
+        False, "Take what a serving process holds for the live index out of the garbage "
+               "collector's full passes, which would otherwise scan it in the middle of "
+               "searches (`searchapp serve` turns it on: its processes only serve; it freezes "
+               "every object of the process, so it is off elsewhere).")
     debug: bool = _setting(False, "Run Flask in debug mode (development only).")
 
     def __post_init__(self) -> None:

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from searchapp import create_app
 from searchapp.index import store
 from searchapp.index.indexer import Indexer
-from searchapp.ingest.seeds import Limits
+from searchapp.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -92,10 +92,11 @@ def copy_seeds(target: Path, *extra: Path) -> Path:
     return target
 
 
-def build(seeds: Path, index: Path, full: bool = False, shards: int = 0, **limits):
-    """Index `seeds` into `index`; `shards` of a full build (0: the default, one per core)."""
-    return Indexer(seeds, index, Limits(**limits) if limits else Limits(), lock_timeout=2,
-                   shards=shards).run(full)
+def build(seeds: Path, index: Path, full: bool = False, shards: int = 0, **settings):
+    """Index `seeds` into `index`; `shards` of a full build (0: the default, one per core);
+    `settings`: any others (`max_seed_bytes=...`)."""
+    return Indexer(Settings(seeds=seeds, index=index, lock_timeout=2, shards=shards,
+                            **settings)).run(full)
 
 
 @pytest.fixture

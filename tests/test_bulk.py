@@ -15,9 +15,12 @@ from searchapp.engine import bulk, shards
 from searchapp.index import writing
 from searchapp.index.schema import build_schema
 from searchapp.ingest import records
-from searchapp.ingest.seeds import SeedRejected, parse_file
+from searchapp.ingest.seeds import Limits, SeedRejected, parse_file
+from searchapp.settings import Settings
 
 from conftest import FIXTURES, SEEDS, write_generated
+
+LIMITS = Limits.of(Settings())  # as `searchapp index` reads files by default
 
 
 
@@ -27,7 +30,7 @@ def documents(*folders: Path) -> list[dict]:
     for folder in folders:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             try:
-                parsed = parse_file(path, path.name)
+                parsed = parse_file(path, path.name, LIMITS)
             except SeedRejected:
                 continue
             for draft in records.file_drafts(parsed):

@@ -22,6 +22,7 @@ from searchapp.cli import main
 from searchapp.index import integrity, store, stories
 from searchapp.index.indexer import Indexer, Summary
 from searchapp.search import SearchIndex, SearchRequest
+from searchapp.settings import Settings
 from searchapp.search.serialize import result_to_json
 from conftest import ROOT, build, copy_seeds, index_contents, write_generated
 
@@ -236,8 +237,8 @@ def test_a_worker_killed_while_writing_shards_fails_the_build_and_the_index_stay
     def rebuild() -> None:
         try:
             pool = RayPool(ray, shared=(seeds, index))
-            outcome["summary"] = Indexer(seeds, index, lock_timeout=2, shards=4,
-                                         pool=pool).run(full=True)
+            outcome["summary"] = Indexer(Settings(seeds=seeds, index=index, lock_timeout=2,
+                                                  shards=4), pool=pool).run(full=True)
         except Exception as exc:
             outcome["error"] = exc
         finally:

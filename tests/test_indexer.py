@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from searchapp.index import manifest, store
 from searchapp.index.indexer import Indexer
+from searchapp.settings import Settings
 from searchapp.index.schema import FORMAT
 from searchapp.search import SearchIndex, SearchRequest
 from conftest import FIXTURES, SEEDS, build, index_contents
@@ -82,11 +83,11 @@ def test_new_seed_file_is_reported_and_searchable(seeds_dir, index_dir):
 
 
 def test_unchanged_run_touches_nothing(seeds_dir, index_dir):
-    generation = store.open_live(index_dir).latest_generation()
+    generation = store.live(index_dir).generation
     (seeds_dir / "000_9bbfbf767327a7e8.txt").touch()
     summary = build(seeds_dir, index_dir)
     assert (summary.new, summary.changed, summary.added, summary.updated) == (0, 0, 0, 0)
-    assert store.open_live(index_dir).latest_generation() == generation
+    assert store.live(index_dir).generation == generation
 
 
 def test_file_that_turns_bad_keeps_its_records_until_fixed(seeds_dir, index_dir):
@@ -107,7 +108,7 @@ def test_file_that_turns_bad_keeps_its_records_until_fixed(seeds_dir, index_dir)
 def test_bad_files_are_reported_and_the_rest_indexed(seeds_dir, tmp_path):
     for f in (FIXTURES / "bad").iterdir():
         shutil.copy(f, seeds_dir / f.name)
-    summary = build(seeds_dir, tmp_path / "index", max_bytes=64 * 1024)
+    summary = build(seeds_dir, tmp_path / "index", max_seed_bytes=64 * 1024)
     assert summary.rejected == 12
     reported = {str(p).split(":")[0] for p in summary.errors}
     assert reported == {f.name for f in (FIXTURES / "bad").iterdir()}
@@ -155,14 +156,14 @@ def test_second_writer_waits_then_names_the_lock(seeds_dir, index_dir):
         assert holder.stdout.readline().strip() == "locked"
         started = time.monotonic()
         with pytest.raises(store.LockTimeout) as caught:
-            Indexer(seeds_dir, index_dir, lock_timeout=0.5).run()
+            Indexer(Settings(seeds=seeds_dir, index=index_dir, lock_timeout=0.5)).run()
         assert 0.5 <= time.monotonic() - started < 5
         assert str(index_dir / ".write.lock") in str(caught.value)
         assert f"pid {holder.pid}" in str(caught.value)
     finally:
         holder.kill()
         holder.wait()
-    assert Indexer(seeds_dir, index_dir, lock_timeout=2).run().ok  # a dead holder leaves no lock
+    assert Indexer(Settings(seeds=seeds_dir, index=index_dir, lock_timeout=2)).run().ok  # a dead holder leaves no lock
 
 
 # -- incremental equals full, over random sequences of changes ----------------------------
@@ -215,10 +216,11 @@ def test_incremental_index_equals_a_full_rebuild_after_every_step(tmp_path_facto
 
 
 def test_parallel_full_build_equals_a_serial_one(seeds_dir, tmp_path, monkeypatch):
-    from searchapp.index import indexer
+    from searchapp.index import build as full_build
+    from searchapp.ingest import reading
     build(seeds_dir, tmp_path / "serial", full=True)
-    monkeypatch.setattr(indexer, "PARALLEL_WRITE_FROM", 1)
-    monkeypatch.setattr(indexer, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(full_build, "PARALLEL_WRITE_FROM", 1)
+    monkeypatch.setattr(reading, "PARALLEL_FROM", 1)
     build(seeds_dir, tmp_path / "parallel", full=True)
     assert contents(tmp_path / "parallel") == contents(tmp_path / "serial")
     index = SearchIndex(tmp_path / "parallel")

@@ -8,14 +8,17 @@ from pathlib import Path
 import pytest
 
 from searchapp.ingest.seeds import Limits, SeedRejected, parse_file
+from searchapp.settings import Settings
 from conftest import FIXTURES, SEEDS
+
+LIMITS = Limits.of(Settings())  # as `searchapp index` reads files by default
 
 BAD = FIXTURES / "bad"
 
 
 @pytest.mark.parametrize("path", sorted(SEEDS.iterdir()), ids=lambda p: p.name)
 def test_every_real_seed_parses_with_its_related_articles(path):
-    parsed = parse_file(path, path.name)
+    parsed = parse_file(path, path.name, LIMITS)
     seed = parsed.drafts[0]
     assert seed.kind == "seed" and seed.fields["title"]
     assert seed.fields["published"].endswith("Z")
@@ -26,28 +29,28 @@ def test_every_real_seed_parses_with_its_related_articles(path):
 
 
 def test_mojibake_in_a_related_title_is_repaired():
-    parsed = parse_file(SEEDS / "004_b5ab22eff5a58556.txt", "004.txt")
+    parsed = parse_file(SEEDS / "004_b5ab22eff5a58556.txt", "004.txt", LIMITS)
     titles = [d.fields["title"] for d in parsed.drafts]
     assert "Banning facial recognition technology: Baltimore’s bad idea | COMMENTARY" in titles
 
 
 def test_mojibake_quotes_in_an_excerpt_are_repaired():
-    parsed = parse_file(SEEDS / "002_2aecd8ef6c2bfcb0.txt", "002.txt")
+    parsed = parse_file(SEEDS / "002_2aecd8ef6c2bfcb0.txt", "002.txt", LIMITS)
     excerpt = next(d.fields["excerpt"] for d in parsed.drafts if "Hamden" in d.fields["title"])
     assert "ordinance “is the right thing" in excerpt and "â€" not in excerpt
 
 
 def test_secured_blob_is_never_part_of_a_draft():
-    text = repr(parse_file(SEEDS / "000_9bbfbf767327a7e8.txt", "000.txt"))
+    text = repr(parse_file(SEEDS / "000_9bbfbf767327a7e8.txt", "000.txt", LIMITS))
     assert "secured" not in text and "DLTkRwzMiVojmyMc" not in text
 
 
 def test_ids_are_stable_and_shared_by_the_same_url_in_two_files():
-    a = parse_file(SEEDS / "001_fb559b05b6f8c451.txt", "001.txt")
-    b = parse_file(SEEDS / "002_2aecd8ef6c2bfcb0.txt", "002.txt")
+    a = parse_file(SEEDS / "001_fb559b05b6f8c451.txt", "001.txt", LIMITS)
+    b = parse_file(SEEDS / "002_2aecd8ef6c2bfcb0.txt", "002.txt", LIMITS)
     cited = {d.id for d in a.drafts[1:]}
     assert b.drafts[0].id in cited  # 002's seed is a related entry of 001
-    assert parse_file(SEEDS / "002_2aecd8ef6c2bfcb0.txt", "002.txt").drafts[0].id == b.drafts[0].id
+    assert parse_file(SEEDS / "002_2aecd8ef6c2bfcb0.txt", "002.txt", LIMITS).drafts[0].id == b.drafts[0].id
 
 
 BAD_CASES = [
@@ -69,7 +72,7 @@ BAD_CASES = [
 @pytest.mark.parametrize("name,line,reason", BAD_CASES, ids=[c[0] for c in BAD_CASES])
 def test_bad_seed_is_rejected_with_file_line_and_reason(name, line, reason):
     with pytest.raises(SeedRejected) as caught:
-        parse_file(BAD / name, f"seeds/{name}", Limits(max_bytes=64 * 1024))
+        parse_file(BAD / name, f"seeds/{name}", Limits(64 * 1024, LIMITS.max_nodes))
     message = str(caught.value)
     assert message.startswith(f"seeds/{name}:{line}: " if line else f"seeds/{name}: ")
     assert reason in message
@@ -79,26 +82,26 @@ def test_yaml_tags_never_run_anything(tmp_path):
     marker = Path("/tmp/searchapp-pwned")
     marker.unlink(missing_ok=True)
     with pytest.raises(SeedRejected):
-        parse_file(BAD / "python_tag.txt", "python_tag.txt")
+        parse_file(BAD / "python_tag.txt", "python_tag.txt", LIMITS)
     assert not marker.exists()
 
 
 def test_alias_bomb_is_refused_quickly():
     started = time.perf_counter()
     with pytest.raises(SeedRejected):
-        parse_file(BAD / "alias_bomb.txt", "alias_bomb.txt")
+        parse_file(BAD / "alias_bomb.txt", "alias_bomb.txt", LIMITS)
     # Generous: a bomb that were expanded would take minutes and gigabytes.
     assert time.perf_counter() - started < 2
 
 
 def test_windows_1252_file_is_decoded_with_a_warning():
-    parsed = parse_file(FIXTURES / "latin1.txt", "latin1.txt")
+    parsed = parse_file(FIXTURES / "latin1.txt", "latin1.txt", LIMITS)
     assert parsed.drafts[0].fields["title"] == "Café owners protest “facial recognition” cameras"
     assert [str(w) for w in parsed.warnings] == ["latin1.txt:2: not valid UTF-8; decoded as Windows-1252"]
 
 
 def test_hostile_seed_keeps_text_drops_tags_and_non_http_links():
-    parsed = parse_file(FIXTURES / "hostile" / "hostile.txt", "hostile.txt")
+    parsed = parse_file(FIXTURES / "hostile" / "hostile.txt", "hostile.txt", LIMITS)
     seed, related = parsed.drafts
     assert seed.fields["title"] == "alert(1) Hostile headline about facial recognition"
     assert "<" not in seed.fields["excerpt"] and "\u202e" not in seed.fields["excerpt"]
@@ -116,7 +119,7 @@ def test_hostile_seed_keeps_text_drops_tags_and_non_http_links():
 def test_unknown_field_is_reported_with_a_suggestion(tmp_path):
     f = tmp_path / "typo.txt"
     f.write_text('---\ntitle: "A"\nexcerp: "typo"\n---\n', encoding="utf-8")
-    parsed = parse_file(f, "typo.txt")
+    parsed = parse_file(f, "typo.txt", LIMITS)
     assert [str(w) for w in parsed.warnings] == [
         "typo.txt:3: unknown field 'excerp' ignored (did you mean 'excerpt'?)"]
 
@@ -124,7 +127,7 @@ def test_unknown_field_is_reported_with_a_suggestion(tmp_path):
 def test_lone_topic_string_is_accepted(tmp_path):
     f = tmp_path / "one.txt"
     f.write_text('---\ntitle: "A"\ntopics: Privacy\n---\n', encoding="utf-8")
-    assert parse_file(f, "one.txt").drafts[0].fields["topics"] == ["Privacy"]
+    assert parse_file(f, "one.txt", LIMITS).drafts[0].fields["topics"] == ["Privacy"]
 
 
 def test_angle_brackets_that_are_not_html_are_kept_as_text(tmp_path):
@@ -132,13 +135,13 @@ def test_angle_brackets_that_are_not_html_are_kept_as_text(tmp_path):
     f = tmp_path / "reuters.txt"
     f.write_text('---\ntitle: "<CONSOLIDATED PLANTATIONS BHD> results"\n'
                  'excerpt: "Shares of <SHCO.L> rose <b>sharply</b>"\n---\n', encoding="utf-8")
-    fields = parse_file(f, "reuters.txt").drafts[0].fields
+    fields = parse_file(f, "reuters.txt", LIMITS).drafts[0].fields
     assert fields["title"] == "<CONSOLIDATED PLANTATIONS BHD> results"
     assert fields["excerpt"] == "Shares of <SHCO.L> rose sharply"
 
 
 def test_enormous_title_is_shortened_with_a_warning():
-    parsed = parse_file(FIXTURES / "hostile" / "hostile2.txt", "hostile2.txt")
+    parsed = parse_file(FIXTURES / "hostile" / "hostile2.txt", "hostile2.txt", LIMITS)
     title = parsed.drafts[0].fields["title"]
     assert len(title) <= 602 and title.endswith(" …")
     assert "\u202e" not in title and "\u200b" not in title
@@ -149,7 +152,7 @@ def test_dates_far_outside_news_are_left_out_with_a_warning(tmp_path):
     f = tmp_path / "far.txt"
     f.write_text('---\ntitle: "From the far future"\npublishedDateTime: 9999-12-31T23:59:59Z\n---\n',
                  encoding="utf-8")
-    parsed = parse_file(f, "far.txt")
+    parsed = parse_file(f, "far.txt", LIMITS)
     assert parsed.drafts[0].fields["published"] is None
     assert "far.txt:3: publishedDateTime 9999-12-31 23:59:59+00:00 is outside 1800-2200 (in UTC); left out" \
         in map(str, parsed.warnings)

@@ -22,6 +22,7 @@ import pytest
 
 from searchapp.index.indexer import Indexer
 from searchapp.search import SearchIndex, SearchRequest
+from searchapp.settings import Settings
 
 from conftest import build, copy_seeds, free_port, index_contents, write_generated
 
@@ -94,7 +95,7 @@ class Served:
         and answers the same; a fresh build made now, after the last change to the folder."""
         started = time.monotonic()
         fresh = self.tmp / f"fresh-{time.monotonic_ns()}"
-        Indexer(self.seeds, fresh, shards=2).run(full=True)
+        Indexer(Settings(seeds=self.seeds, index=fresh, shards=2)).run(full=True)
         want = _comparable(index_contents(fresh))
         fresh_index = SearchIndex(fresh)
         try:

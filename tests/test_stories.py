@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import build, copy_seeds
 from searchapp.index import stories
+from searchapp.settings import Settings
 from searchapp.search import SearchIndex, SearchRequest
 
 # Two outlets running one wire story (the real seeds have one such pair too).
@@ -124,10 +125,10 @@ def test_a_changed_threshold_regroups_everything(tmp_path):
     (seeds / "wire-a.txt").write_text(seed(*WIRE, "Daily Post"), encoding="utf-8")
     (seeds / "wire-b.txt").write_text(seed(WIRE[0], edited(WIRE[1], 4), "Evening Star", 2),
                                       encoding="utf-8")
-    Indexer(seeds, index, lock_timeout=2).run()
+    Indexer(Settings(seeds=seeds, index=index, lock_timeout=2)).run()
     assert len(groups(story_ids(index))) == 2
     (seeds / "new.txt").write_text(seed(*OTHER, "City News"), encoding="utf-8")
-    Indexer(seeds, index, lock_timeout=2, story_rule=stories.Rule(0.99)).run()  # exact copies
+    Indexer(Settings(seeds=seeds, index=index, lock_timeout=2, story_threshold=0.99)).run()  # exact copies
     assert len(groups(story_ids(index))) == 1  # the syndicated seeds, word for word the same
 
 
@@ -178,11 +179,12 @@ def test_regrouping_after_changes_equals_grouping_from_scratch(seed_, n, removed
 def test_short_texts_are_never_judged_and_alike_needs_enough_agreement():
     assert stories.signature("U.S. weekly money supply", "") == b""
     a = stories.signature(*WIRE)
-    assert stories.alike(a, stories.signature(WIRE[0], edited(WIRE[1], 4)))
-    assert not stories.alike(a, stories.signature(*OTHER))
+    rule = stories.Rule(Settings().story_threshold, Settings().story_window_hours)
+    assert stories.alike(a, stories.signature(WIRE[0], edited(WIRE[1], 4)), rule)
+    assert not stories.alike(a, stories.signature(*OTHER), rule)
     day = 86400
-    assert stories.alike(a, a, dates=(0, day)) and not stories.alike(a, a, dates=(0, 2 * day))
-    assert stories.alike(a, a, dates=(0, 2 * day), window_hours=0)
+    assert stories.alike(a, a, rule, dates=(0, day)) and not stories.alike(a, a, rule, dates=(0, 2 * day))
+    assert stories.alike(a, a, stories.Rule(rule.threshold, 0), dates=(0, 2 * day))
     # A recurring report with other figures is told apart by them.
     report = ("Fed adds reserves via customer repurchases",
               "The Federal Reserve entered the government securities market to supply {} "
@@ -190,7 +192,7 @@ def test_short_texts_are_never_judged_and_alike_needs_enough_agreement():
               "repurchase agreements, a Fed spokesman said. Dealers said Federal funds were "
               "trading at {} pct when the Fed began its temporary and indirect supply.")
     assert not stories.alike(stories.signature(report[0], report[1].format(1.5, 2, 6.1)),
-                             stories.signature(report[0], report[1].format(3.0, 4, 6.3)))
+                             stories.signature(report[0], report[1].format(3.0, 4, 6.3)), rule)
     assert stories.agreement(a, a) == 1.0 and stories.agreement(a, b"") == 0.0
 
 

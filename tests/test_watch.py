@@ -28,7 +28,7 @@ class Watching:
 
     def __init__(self, seeds, index, **settings):
         self.seeds, self.index = seeds, index
-        self.indexer = Indexer(seeds, index, lock_timeout=5)
+        self.indexer = Indexer(Settings(seeds=seeds, index=index, lock_timeout=5))
         self.summaries = []
         self.said: list[str] = []
         self.stopping = False
@@ -125,7 +125,7 @@ def test_segments_watched_runs_leave_are_merged_when_the_watcher_is_idle(tmp_pat
 
     seeds, index = tmp_path / "seeds", tmp_path / "index"
     write_generated(seeds, 60)
-    indexer = Indexer(seeds, index, lock_timeout=5, shards=1)
+    indexer = Indexer(Settings(seeds=seeds, index=index, lock_timeout=5, shards=1))
     indexer.run(full=True)
     for n in range(4):
         added = write_generated(seeds, 5, start=1000 + 10 * n)

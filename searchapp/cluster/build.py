@@ -1,7 +1,7 @@
 """A full build's parsing and shard writing as Ray tasks spread over a cluster's nodes.
 
 The indexer hands `RayPool.map` the same functions and jobs it hands its local processes
-(indexer.py `_load_one`, writing.py `write_shard`); only where they run changes. Every
+(ingest/reading.py `read_one`, index/writing.py `write_shard`); only where they run changes. Every
 node must see the seeds and index folders at the same paths (shared storage): parsed
 drafts travel back to the indexing process, which spills them as a local build does, and
 each shard's task writes its shard folder in place. Ray is passed in by the caller (what
@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Iterator
 from ..index.store import IndexProblem
 
 # What each function the indexer hands over does, for the run's report.
-WHAT = {"_load_one": "reading seed files", "write_shard": "writing shards"}
+WHAT = {"read_one": "reading seed files", "write_shard": "writing shards"}
 IN_FLIGHT_PER_CPU = 2  # chunks queued per CPU of the cluster: enough to keep each one busy
 SETTLE_SECONDS = 10  # how long a failed build waits for its cancelled tasks to stop
 

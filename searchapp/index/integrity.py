@@ -22,7 +22,7 @@ import zlib
 from pathlib import Path
 
 from ..engine import shards as engine_shards
-from ..ingest.seeds import shown
+from ..ingest.problems import shown
 from . import stories
 
 SUMS = "CHECKSUMS.json"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..ingest.seeds import shown
+from ..ingest.problems import shown
 from . import store
 
 NAME = "manifest.sqlite"
@@ -145,8 +145,9 @@ class Manifest:
             pass  # the next run finds it stale, scans, and converges
 
     def stale(self, files: dict) -> list[str]:
-        """The files of `files` (path: stat) that `unchanged` would not skip, sorted; one
-        pass without a call per file (a million calls were 3 s of a run with nothing new)."""
+        """The files of `files` (path: stat) to read again, sorted: those not of the size
+        and mtime listed, or written too close to the last run to tell ("racy"). One pass
+        without a call per file (a million calls were 3 s of a run with nothing new)."""
         known, racy = self.files, self.written_ns - RACY_NS
         out = []
         for rel, st in files.items():
@@ -156,13 +157,6 @@ class Manifest:
                 out.append(rel)
         out.sort()
         return out
-
-    def unchanged(self, rel: str, st: os.stat_result) -> bool:
-        """Whether a file can be skipped: same size and mtime as indexed, and not racy."""
-        entry = self.files.get(rel)
-        return (bool(entry) and entry.get("size") == st.st_size
-                and entry.get("mtime_ns") == st.st_mtime_ns
-                and st.st_mtime_ns < self.written_ns - RACY_NS)
 
     def lists_everything_in(self, generation: int) -> bool:
         """Written for this very index generation: it lists every file the index holds."""

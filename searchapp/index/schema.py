@@ -1,20 +1,18 @@
-"""The Whoosh schema: which record fields are searched, which are counted, and how text is analysed.
+"""The Whoosh schema: which record fields are searched, which are counted, and how text is
+analysed; and how an id or a seed path is written as a term or a number.
 
 Whoosh pickles the schema into the index, so everything here must stay importable under
-the same names; any change to fields or analysis bumps FORMAT, and an index of another
-format is refused with a message to rebuild it.
+the same names; any change to fields or analysis bumps FORMAT: a reader refuses an index of
+another format with a message to rebuild it, and the indexer rebuilds it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from datetime import datetime
-from typing import Any
 
 from whoosh import columns, fields
 
-from . import analysis, stories
+from . import analysis
 
 FORMAT = 6  # 4: `AT&T` is one word; 5: shards, and the id as a number (c_idkey);
 # 6: story signatures (c_minhash) and first-seen times (c_seen)
@@ -23,17 +21,11 @@ FORMAT = 6  # 4: `AT&T` is one word; 5: shards, and the id as a number (c_idkey)
 FACETS = ("topic", "provider", "category", "type", "year", "kind")
 # One stored value per document for each facet; topics join with this separator.
 TOPIC_SEPARATOR = "\x1f"
-NO_DATE = stories.UNDATED  # -(2**62): sorts before every real date
+NO_DATE = -(2**62)  # sorts before every real date; a record without one is in any story window
 # Fields stemmed at index time, and the field holding their words as written: a prefix or
 # wildcard is matched against the words as written (`recogniti*` finds `recognition`, though
 # the stem is `recognit`), then searched as the stems those words make.
 WORDS_AS_WRITTEN = {"title": "body", "excerpt": "body"}
-
-
-def _column(field: fields.FieldType, column: columns.Column) -> fields.FieldType:
-    # KEYWORD(sortable=SomeColumn()) ignores the column object; setting it afterwards works.
-    field.column_type = column
-    return field
 
 
 def build_schema() -> fields.Schema:
@@ -100,45 +92,3 @@ def id_key(record_id: str) -> int:
 def key_id(key: int) -> str:
     """The id whose `id_key` this is (ids are 16 hex digits)."""
     return format(key + 2**63, "016x")
-
-
-def timestamp(iso: str | None) -> int:
-    if not iso:
-        return NO_DATE
-    return int(datetime.fromisoformat(iso).timestamp())
-
-
-def record_hash(record: dict[str, Any]) -> str:
-    return hashlib.sha1(json.dumps(record, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def to_document(record: dict[str, Any], drafts: list[dict[str, Any]], seen: int) -> dict[str, Any]:
-    """The Whoosh document for one merged record; `drafts` lets a later run rebuild it;
-    `seen` is when the record first entered the index (kept across runs and rebuilds)."""
-    provider = record["provider"]
-    return {
-        "id": record["id"],
-        "title": record["title"],
-        "excerpt": record["excerpt"],
-        "body": f"{record['title']}\n{record['excerpt']}",
-        "source": " ".join(filter(None, (provider["name"], provider["domain"]))),
-        "topic": " ; ".join(record["topics"]),
-        "category": record["category"] or None,
-        "type": record["type"] or None,
-        "kind": record["kind"],
-        "sources": " ".join(source_token(s) for s in record["sources"]),
-        "c_topic": TOPIC_SEPARATOR.join(record["topics"]).encode("utf-8"),
-        "c_provider": provider["name"].encode("utf-8"),
-        "c_category": record["category"].encode("utf-8"),
-        "c_type": record["type"].encode("utf-8"),
-        "c_kind": record["kind"].encode("utf-8"),
-        "c_date": timestamp(record["published"]),
-        "c_quality": record["quality"] or 0,
-        "c_idkey": id_key(record["id"]),
-        "c_minhash": stories.signature(record["title"], record["excerpt"]),
-        "c_seen": seen,
-        "seen": seen,
-        "data": json.dumps(record, ensure_ascii=False, sort_keys=True),
-        "drafts": json.dumps(drafts, ensure_ascii=False, sort_keys=True),
-        "hash": record_hash(record),
-    }

@@ -125,12 +125,6 @@ class IndexView:
                                       self.live.generation,
                                       kwargs.pop("weighting", None) or scoring.BM25F())
 
-    def reader(self):
-        return engine_shards.reader(self.live.folders, list(self.live.shards), self.live.generation)
-
-    def latest_generation(self) -> int:
-        return self.live.generation
-
     def close(self) -> None:
         pass
 

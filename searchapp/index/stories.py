@@ -39,6 +39,7 @@ from whoosh.support.charset import accent_map
 
 from ..engine import columns, segments
 from .analysis import WORD_PATTERN
+from .schema import NO_DATE
 
 PERMS = 64
 ROWS = 4  # positions per band: four 16-bit values are one uint64
@@ -58,7 +59,7 @@ _DIGIT = re.compile(r"\d")
 NUMBER_WEIGHT = 3
 _SALT_VALUES = [0x5BD1E995 * (k + 1) & 0xFFFFFFFF for k in range(NUMBER_WEIGHT - 1)]
 WINDOW_HOURS = 36.0  # the `story_window_hours` setting's default
-UNDATED = -(2**62)  # schema.NO_DATE: a record with no date is within any window
+UNDATED = NO_DATE  # a record with no date is within any window
 _SIEVE = np.uint64((1 << 22) - 1)
 
 
@@ -111,17 +112,18 @@ def agreement(a: bytes, b: bytes) -> float:
     return float(np.count_nonzero(_sig(a) == _sig(b))) / PERMS
 
 
-def alike(a: bytes, b: bytes, threshold: float = DEFAULT_THRESHOLD,
-          dates: tuple[int | None, int | None] = (None, None),
-          window_hours: float = WINDOW_HOURS) -> bool:
-    """The rule the index groups by, for one pair: published within `window_hours` of each
-    other (when both have a date; 0: any time apart), a shared band, and enough agreement."""
+def alike(a: bytes, b: bytes, rule: "Rule", dates: tuple[int | None, int | None] = (None, None)
+          ) -> bool:
+    """The rule the index groups by, for one pair: published within `rule.window_hours` of
+    each other (when both have a date; 0: any time apart), a shared band, and enough
+    agreement."""
     if len(a) != SIGNATURE_BYTES or len(b) != SIGNATURE_BYTES:
         return False
-    if None not in dates and window_hours and abs(dates[0] - dates[1]) > window_hours * 3600:
+    if None not in dates and rule.window_hours \
+            and abs(dates[0] - dates[1]) > rule.window_hours * 3600:
         return False
     bands_a, bands_b = _sig(a).view("<u8"), _sig(b).view("<u8")
-    return bool((bands_a == bands_b).any()) and agreement(a, b) >= _needed(threshold) / PERMS
+    return bool((bands_a == bands_b).any()) and agreement(a, b) >= _needed(rule.threshold) / PERMS
 
 
 def _sig(raw: bytes) -> np.ndarray:
@@ -224,7 +226,11 @@ def signatures(raw: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class Rule:
-    """When two records are alike: the `story_threshold` and `story_window_hours` settings."""
+    """When two records are alike: the `story_threshold` and `story_window_hours` settings.
+
+    The defaults are the rule of a build that never recorded its own (search/snapshot.py
+    groups such a build's stories by them when its stories file is lost); every other
+    caller passes the settings' rule."""
 
     threshold: float = DEFAULT_THRESHOLD
     window_hours: float = WINDOW_HOURS
@@ -236,7 +242,7 @@ class Rule:
 
 
 def group(keys: np.ndarray, sigs: np.ndarray, present: np.ndarray, dates: np.ndarray,
-          rule: Rule = Rule()) -> Stories:
+          rule: Rule) -> Stories:
     """Every record's story, from scratch (a full build, or a changed rule)."""
     rows = np.flatnonzero(present)
     a, b = _verified(sigs, dates, _pairs_among(sigs, rows), rule)
@@ -244,7 +250,7 @@ def group(keys: np.ndarray, sigs: np.ndarray, present: np.ndarray, dates: np.nda
 
 
 def regroup(keys: np.ndarray, sigs: np.ndarray, present: np.ndarray, dates: np.ndarray,
-            before: Stories, changed: np.ndarray, rule: Rule = Rule()) -> Stories:
+            before: Stories, changed: np.ndarray, rule: Rule) -> Stories:
     """The stories after a run that added, changed or removed the records with id keys
     `changed`, from the stories `before` it: the stories those records were in are taken
     apart and made again, with every record now alike one of their members (and whole the

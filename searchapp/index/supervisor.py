@@ -12,22 +12,46 @@ it dies young. The child asks the kernel to stop it when the server's process en
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Callable
 
-from . import beacon
+from . import beacon, lifeline, store
 
 PARENT = "SEARCHAPP_WATCH_PARENT"  # set for the child: the pid of the server it serves
 YOUNG = 10.0  # seconds: a watcher that dies sooner is restarted after a longer pause
 FIRST_PAUSE, LONGEST_PAUSE = 0.2, 30.0
 STOP_WAIT = 10.0  # seconds a watcher is given to finish its run when the server stops
+
+
+def refusal(root: Path, seeds: Path) -> str | None:
+    """Why a server must not watch `seeds` for the index in `root`, or None: watching
+    another folder than the one the index was built from would index it over this one,
+    deleting what it lacks."""
+    try:
+        live = store.live(root)
+    except store.IndexProblem:
+        live = None
+    built_from = store.seeds_of(live.build) if live is not None else None
+    if built_from is not None and built_from != seeds.resolve():
+        return (f"not watching {seeds}: the index was built from {built_from} "
+                f"(serve with --seeds {built_from} to watch it)")
+    if live is not None and built_from is None:
+        return (f"not watching {seeds}: the index does not say which seeds folder it was "
+                "built from (any `searchapp index --seeds DIR` run records it)")
+    return None
+
+
+def watch_command(seeds: Path, root: Path, config: Path | None) -> list[str]:
+    """`searchapp index --watch` for these folders, as the child a Supervisor runs."""
+    return [sys.executable, "-m", "searchapp", *(["--config", os.fspath(config)] if config else []),
+            "index", "--watch", "--seeds", os.fspath(seeds.resolve()),
+            "--index", os.fspath(root.resolve())]
 
 
 class Supervisor:
@@ -106,12 +130,7 @@ def die_with_parent() -> None:
     """In the watcher a Supervisor started: stop (SIGTERM, between runs) when the server's
     process ends, however it ends. Linux's PR_SET_PDEATHSIG; elsewhere nothing."""
     parent = os.environ.pop(PARENT, None)
-    if parent is None:
-        return
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
+    if parent is None or not lifeline.on_parent_death(signal.SIGTERM):
         return
     if str(os.getppid()) != parent:  # the server ended before the line above
         os.kill(os.getpid(), signal.SIGTERM)

@@ -35,9 +35,11 @@ from typing import Callable
 
 import watchfiles
 
+from ..ingest.folder import IGNORED_SUFFIXES, scan
 from . import store
 from .beacon import Beacon
-from .indexer import IGNORED_SUFFIXES, Indexer, Summary, scan
+from .indexer import Indexer
+from .summary import Summary
 
 STEP_MS = 50  # quiet this long after an event: the batch is complete
 DEBOUNCE_MS = 1000  # a batch is handed over after this long even while events keep coming
@@ -261,5 +263,5 @@ def _differing(indexed: dict, current: dict) -> int:
 
 
 def _signature(indexer: Indexer) -> dict[str, tuple[int, int]]:
-    indexer.scans += 1
+    indexer.intake.scans += 1
     return {rel: (st.st_size, st.st_mtime_ns) for rel, st in scan(indexer.seeds).items()}

@@ -23,11 +23,12 @@ from typing import Iterable
 import numpy as np
 
 from ..engine import bulk, columns, lexicon, segments, shards, zerocopy
-from ..ingest import records
-from ..ingest.seeds import Problem
+from ..ingest.problems import Problem
+from ..ingest.reading import Pool
 from . import integrity
 from .analysis import index_words
-from .schema import FACET_COLUMNS, WORD_FIELDS, id_key, to_document
+from .documents import merge
+from .schema import FACET_COLUMNS, WORD_FIELDS, id_key
 
 SPILL = "spill-{:02d}.tmp"  # beside the shards in the build folder; gone once written
 MAX_DEFAULT_SHARDS = 8
@@ -54,17 +55,6 @@ def index_cuts(schema) -> dict[str, bulk.Cut]:
         if cut is not None:
             cuts[name] = cut
     return cuts
-
-
-def merge(record_id: str, drafts: list[dict | str], seen: int
-          ) -> tuple[dict | None, list[Problem]]:
-    """The Whoosh document of one record from its drafts (None when they make no record);
-    `seen`: when it first entered the index."""
-    drafts = [json.loads(d) if isinstance(d, str) else d for d in drafts]
-    record, problems = records.build(record_id, drafts)
-    if record is None:
-        return None, problems
-    return to_document(record, sorted(drafts, key=records.draft_order), seen), problems
 
 
 @dataclass
@@ -158,9 +148,9 @@ class Written:
 
 
 def write_all(folders: list[Path], spill: Spill, processes: int, first_seen: FirstSeen,
-              pool=None) -> list[Written]:
+              pool: Pool | None = None) -> list[Written]:
     """Build every shard from its spill file, `processes` shards at a time, or each as a
-    job of `pool` (indexer.Pool: a cluster's, writing to storage its nodes share)."""
+    job of `pool` (a cluster's, writing to storage its nodes share)."""
     spill.close()
     jobs = [(folder, path, first_seen) for folder, path in zip(folders, spill.paths)]
     if pool is not None:

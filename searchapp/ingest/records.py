@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .seeds import ParsedSeed, Problem
+from .problems import Problem
+from .seeds import ParsedSeed
 
 TEXT_FIELDS = ("title", "excerpt", "category", "type", "published", "quality", "heat",
                "published_flag")

@@ -18,6 +18,7 @@ import yaml
 
 from . import safe_yaml
 from .clean import canonical_url, clean_text, clean_url
+from .problems import Problem
 
 KNOWN_FIELDS = (
     "category", "title", "excerpt", "publishedDateTime", "originalUrl", "webUrl", "ampWebUrl",
@@ -28,47 +29,6 @@ URL_FIELDS = (("web", "webUrl"), ("original", "originalUrl"), ("amp", "ampWebUrl
 MIN_YEAR, MAX_YEAR = 1800, 2200  # news dates; far outside are typos (and break date arithmetic)
 MAX_TITLE = 600  # characters; longer ones are shortened with a warning
 MAX_EXCERPT = 6000
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong with a seed file, said as `file:line: reason`."""
-
-    path: str
-    line: int | None
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{shown(self.path)}:{self.line}" if self.line else shown(self.path)
-        return f"{where}: {self.message}"
-
-
-def shown(name: str) -> str:
-    """A file name as printed: a newline or escape code in a name must not make lines that
-    look like the indexer's own, and bytes that are not UTF-8 show as `\\xe9`."""
-    if name.isprintable() and "\\" not in name:
-        return name
-    out = []
-    for ch in name:
-        code = ord(ch)
-        if 0xDC80 <= code <= 0xDCFF:  # a byte os.fsdecode could not decode
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch.isprintable():
-            out.append(ch)
-        else:
-            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
-    return "".join(out)
-
-
-def utf8_name(name: str) -> bool:
-    """Whether a path from the file system is valid UTF-8 (what the index can store)."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class SeedRejected(Exception):
@@ -100,11 +60,18 @@ class ParsedSeed:
 
 @dataclass(frozen=True)
 class Limits:
-    max_bytes: int = 4 * 1024 * 1024
-    max_nodes: int = 20000
+    """How large a seed file may be: the `max_seed_bytes` and `max_yaml_nodes` settings."""
+
+    max_bytes: int
+    max_nodes: int
+
+    @classmethod
+    def of(cls, settings) -> "Limits":
+        """The limits `settings` (settings.Settings) set."""
+        return cls(settings.max_seed_bytes, settings.max_yaml_nodes)
 
 
-def parse_file(file: Path, rel: str, limits: Limits = Limits()) -> ParsedSeed:
+def parse_file(file: Path, rel: str, limits: Limits) -> ParsedSeed:
     """Parse one seed file; raise SeedRejected naming the file (and line) when it can't be used."""
     try:
         size = file.stat().st_size
@@ -116,7 +83,7 @@ def parse_file(file: Path, rel: str, limits: Limits = Limits()) -> ParsedSeed:
     return parse_bytes(data, rel, limits)
 
 
-def parse_bytes(data: bytes, rel: str, limits: Limits = Limits()) -> ParsedSeed:
+def parse_bytes(data: bytes, rel: str, limits: Limits) -> ParsedSeed:
     warnings: list[Problem] = []
     text = _decode(data, rel, warnings)
     yaml_text, first_line = _front_matter(text, rel)

@@ -1,0 +1,56 @@
+"""`searchapp check`'s verdict on the live index, as `git fsck` gives one on a repository:
+every file against the checksum it was written with, every segment opened and read, the
+manifest's own check; and, when all is well, what was checked and what waits to be indexed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..ingest.folder import scan
+from . import integrity, store
+from .manifest import Manifest
+
+
+def verdict(root: Path, seeds: Path) -> tuple[list[str], str]:
+    """(what is wrong with the live index in `root`, in plain words; what was checked when
+    nothing is)."""
+    try:
+        live = store.live(root)
+    except store.IndexDamaged as exc:
+        return [str(exc)], ""
+    if live is None:
+        return [f"there is no index in {root} (`searchapp index` builds one)"], ""
+    if not live.build.is_dir():
+        return [f"the live build {live.build.name} is missing"], ""
+    if store.format_of(live.build) != store.FORMAT or not live.shards:
+        return [f"{live.build.name} was built by another version of searchapp (format "
+                f"{store.format_of(live.build)}; this one reads {store.FORMAT})"], ""
+    found = integrity.problems(live, checksums=True, read=True, manifest=True)
+    if found:
+        return found, ""
+    files = sum(len(integrity.read_sums(folder)) for folder in live.folders)
+    with store.IndexView(live).searcher() as searcher:
+        records = searcher.doc_count()
+    said = (f"ok: {live.build.name}, generation {live.generation}: {len(live.folders)} "
+            f"shard{'s' if len(live.folders) != 1 else ''}, {records:,} records, "
+            f"{files:,} files match their checksums")
+    try:
+        listed = len(Manifest.read(live.build).files)
+    except Exception:
+        listed = None
+    if seeds.is_dir() and listed is not None:
+        waiting = len(scan(seeds)) - listed
+        if waiting > 0:
+            said += (f"; {waiting:,} seed file{'s are' if waiting != 1 else ' is'} not "
+                     "indexed yet (`searchapp index`)")
+    return [], said
+
+
+def damage(root: Path) -> str | None:
+    """What a server says at start when the live index is damaged (the quick check), or None."""
+    try:
+        live = store.live(root)
+        return integrity.damage(live) if live is not None and live.build.is_dir() else None
+    except store.IndexDamaged as exc:
+        return str(exc)
