@@ -44,6 +44,7 @@ from run import Rows, pct, serve, timed_index  # noqa: E402
 from searchapp.index import store  # noqa: E402
 from searchapp.search import SearchIndex, SearchRequest  # noqa: E402
 from searchapp.search import batch as batch_search  # noqa: E402
+from searchapp.settings import Settings  # noqa: E402
 
 
 def queries(n: int = 1000, seed: int = 11) -> list[tuple[str, str | None]]:
@@ -99,7 +100,8 @@ def in_process(index_dir: Path, text: str) -> float:
     the first opens the index and reads its postings)."""
     index = SearchIndex(index_dir, freeze_gc=True)
     try:
-        rows = batch_search.read(text, SearchRequest())
+        rows = batch_search.read(text, SearchRequest(),
+                                 max_query_length=Settings().max_query_length)
         list(index.batch(rows))
         started = time.perf_counter()
         list(index.batch(rows))

@@ -17,7 +17,10 @@ import pytest
 from conftest import build, write_generated
 from searchapp.search import SearchIndex, SearchRequest
 from searchapp.search import batch as batches
-from searchapp.web import batch as web_batch
+from searchapp.settings import Settings
+from searchapp.web import batch_asked, batch_lane
+
+LONGEST = Settings().max_query_length  # what the app reads a batch under by default
 
 
 def api_total(client, q: str, **filters) -> dict:
@@ -95,16 +98,16 @@ def test_lines_keep_labels_and_skip_blank_lines_and_comments():
 
 
 def test_duplicate_queries_are_rows_of_their_own():
-    rows = batches.read("ban\nban\nA\tban", SearchRequest())
+    rows = batches.read("ban\nban\nA\tban", SearchRequest(), max_query_length=LONGEST)
     assert [(r.line, r.label, r.text) for r in rows] == [(1, "", "ban"), (2, "", "ban"),
                                                           (3, "A", "ban")]
 
 
 def test_a_thousand_queries_run_and_one_more_is_refused_before_anything_runs():
     text = "\n".join(f"word{i}" for i in range(1000)) + "\n# the end\n\n"
-    assert len(batches.read(text, SearchRequest())) == 1000
+    assert len(batches.read(text, SearchRequest(), max_query_length=LONGEST)) == 1000
     with pytest.raises(batches.TooManyQueries, match=r"1,001 queries; at most 1,000 can run"):
-        batches.read(text + "one more", SearchRequest())
+        batches.read(text + "one more", SearchRequest(), max_query_length=LONGEST)
 
 
 def test_uploaded_files_are_read_in_the_encodings_spreadsheets_write():
@@ -116,7 +119,8 @@ def test_uploaded_files_are_read_in_the_encodings_spreadsheets_write():
 
 def test_each_row_is_a_search_with_the_batch_filters_and_its_own_dates():
     base = SearchRequest.from_params({"provider": ["Sky"], "from": ["2021-01-01"], "match": ["any"]})
-    row, dated, bad = batches.read("ban camera\nban year:2021\nban date:2021-13", base)
+    row, dated, bad = batches.read("ban camera\nban year:2021\nban date:2021-13", base,
+                                   max_query_length=LONGEST)
     assert row.request.q == "ban camera" and row.request.filters == {"provider": ("Sky",)}
     assert row.request.match == "any" and not row.request.typing and row.request.literal
     assert str(dated.request.date_from) == "2021-01-01" and str(dated.request.date_to) == "2021-12-31"
@@ -125,7 +129,7 @@ def test_each_row_is_a_search_with_the_batch_filters_and_its_own_dates():
 
 def test_a_query_too_long_to_run_is_a_row_error():
     long = "word " * 3000
-    rows = batches.read(f"police\n{long}", SearchRequest(), max_query_length=10_000)
+    rows = batches.read(f"police\n{long}", SearchRequest(), max_query_length=LONGEST)
     assert rows[0].error is None
     assert rows[1].request is None
     assert rows[1].error == "this query is 14,999 characters long; a batch runs queries of at most 10,000"
@@ -154,7 +158,8 @@ def test_every_row_counts_one_index_generation_even_when_a_reindex_lands(seeds_d
     index = SearchIndex(index_dir)
     try:
         police = index.search(SearchRequest(q="police", typing=False), terms=False).total
-        rows = index.batch(batches.read("zanzibarquux\npolice\nzanzibarquux", SearchRequest()))
+        rows = index.batch(batches.read("zanzibarquux\npolice\nzanzibarquux", SearchRequest(),
+                                        max_query_length=LONGEST))
         first = next(rows)
         write_generated(seeds_dir, 3, word="zanzibarquux police")
         build(seeds_dir, index_dir)  # lands while the batch is under way
@@ -162,7 +167,8 @@ def test_every_row_counts_one_index_generation_even_when_a_reindex_lands(seeds_d
         assert [r.total for r in [first, *rest]] == [0, police, 0]
         assert {r.generation for r in rest} == {first.generation}
         assert all(users == 0 for _, users in index.snapshots())  # the batch let go
-        again = list(index.batch(batches.read("zanzibarquux\npolice", SearchRequest())))
+        again = list(index.batch(batches.read("zanzibarquux\npolice", SearchRequest(),
+                                              max_query_length=LONGEST)))
         assert [r.total for r in again] == [3, police + 3]
         assert again[0].generation != first.generation
     finally:
@@ -321,7 +327,7 @@ def test_a_batch_without_queries_or_with_too_many_says_so(client):
 
 
 def test_a_request_too_large_is_refused_clearly(client):
-    big = "x" * (web_batch.MAX_BODY + 10)
+    big = "x" * (batch_asked.MAX_BODY + 10)
     response = client.post("/batch", data={"queries": big})
     assert response.status_code == 413
     assert "a batch may be at most 8 MB" in response.get_data(as_text=True)
@@ -348,7 +354,7 @@ def test_a_short_batch_has_a_link_and_a_long_one_has_buttons_that_post(client):
 def test_one_batch_at_a_time_per_process_and_the_next_is_told_when_to_retry(client, app, monkeypatch):
     assert client.get("/batch?queries=facial").status_code == 200  # makes the lane
     lane = app.extensions["searchapp.batch_lane"]
-    monkeypatch.setattr(web_batch, "LANE_WAIT_S", 0.2)
+    monkeypatch.setattr(batch_lane, "LANE_WAIT_S", 0.2)
     assert lane.acquire(timeout=1)  # as a batch under way holds it
     try:
         page = client.post("/batch", data={"queries": "facial"})

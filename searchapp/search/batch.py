@@ -88,11 +88,12 @@ def lines_of(text: str) -> list[tuple[int, str, str]]:
     return out
 
 
-def read(text: str, base: SearchRequest, max_queries: int = MAX_QUERIES,
-         max_query_length: int = 10_000) -> list[Query]:
+def read(text: str, base: SearchRequest, *, max_query_length: int,
+         max_queries: int = MAX_QUERIES) -> list[Query]:
     """The rows of a batch, each with the search it stands for: the query as written, the
     batch's filters and dates (a row's own `year:` narrows them), every word as typed (no
-    completion of the last one, no correction). Too many rows raise TooManyQueries."""
+    completion of the last one, no correction). Too many rows raise TooManyQueries. The
+    `max_query_length` is the setting's, from whoever reads the batch."""
     found = lines_of(text)
     if len(found) > max_queries:
         raise TooManyQueries(
@@ -101,7 +102,9 @@ def read(text: str, base: SearchRequest, max_queries: int = MAX_QUERIES,
             f"of {max_queries:,}.")
     shared = [(k, v) for k, v in base.params(q="", page=1, sort="relevance", interval="",
                                              scale="count", span="", literal=False)]
-    most = max([50, *(len(v) for v in base.filters.values())])  # the base was checked already
+    # The base was checked already, under the configured limits: a row takes its filters as
+    # they are.
+    most = max([1, *(len(v) for v in base.filters.values())])
     out = []
     for number, label, query in found:
         if len(query) > max_query_length:

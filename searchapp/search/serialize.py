@@ -1,9 +1,14 @@
-"""The JSON shape of a search result: the stable contract of /api/search and `searchapp search --json`."""
+"""The shapes a search leaves in: the JSON of the API and `searchapp search --json`, and the
+CSV rows of every download (the stable contract), with the one CSV writer they are written by.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import csv
+import io
+from typing import Any, Iterable, Sequence
 
+from .batch import Counted
 from .results import Hit, QuerySummary, SearchResult
 from .distinctive import Terms
 from .timeline import Timeline
@@ -141,3 +146,99 @@ def status_to_json(status) -> dict[str, Any]:
         **({"cluster": {"answering": status.cluster[0], "shards": status.cluster[1],
                         "nodes": status.cluster[2]}} if status.cluster else {}),
     }
+
+
+# -- CSV -------------------------------------------------------------------------------------
+
+# A cell a spreadsheet would run as a formula starts with one of these (CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(cell: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula, prefixed with a quote; other cells
+    (numbers among them) as they are."""
+    if isinstance(cell, str) and cell[:1] in FORMULA_START:
+        return "'" + cell
+    return cell
+
+
+class CsvText:
+    """One CSV document, written a row at a time and taken in pieces, so a download streams
+    with flat memory. Every cell passes through `csv_safe`: no export runs formulas. With
+    `bom` it starts with a byte-order mark, without which spreadsheets that assume the
+    system's code page show "â€¦" for "…"."""
+
+    def __init__(self, header: Sequence[str], bom: bool = True):
+        self._buffer = io.StringIO()
+        if bom:
+            self._buffer.write("\ufeff")
+        self._writer = csv.writer(self._buffer)
+        self.row(header)
+
+    def row(self, cells: Iterable[Any]) -> None:
+        self._writer.writerow([csv_safe(cell) for cell in cells])
+
+    def held(self) -> int:
+        """Characters written since the last `take`."""
+        return self._buffer.tell()
+
+    def take(self) -> str:
+        """What was written since the last `take` (all of it, the first time)."""
+        text = self._buffer.getvalue()
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        return text
+
+
+def csv_document(header: Sequence[str], rows: Iterable[Iterable[Any]], bom: bool = True) -> str:
+    """A whole CSV document (for the small downloads, made at once)."""
+    text = CsvText(header, bom)
+    for row in rows:
+        text.row(row)
+    return text.take()
+
+
+TIMELINE_COLUMNS = ("start", "end", "count", "all_records", "share")
+
+
+def timeline_rows(timeline: Timeline) -> Iterable[list[Any]]:
+    """A search's attention over time: a row per period (`/timeline.csv`)."""
+    return ([b.start.date().isoformat(), b.last_day.date().isoformat(), b.count, b.baseline,
+             f"{b.share:.6f}"] for b in timeline.buckets)
+
+
+def comparison_columns(summaries: Sequence[QuerySummary]) -> list[str]:
+    return ["start", "end"] + [f"{s.request.q} ({what})" for s in summaries
+                               for what in ("count", "share")]
+
+
+def comparison_rows(summaries: Sequence[QuerySummary]) -> Iterable[list[Any]]:
+    """Compared queries on their shared axis: a row per period, a count and a share per
+    query (`/compare.csv`)."""
+    for buckets in zip(*(s.timeline.buckets for s in summaries)):
+        yield ([buckets[0].start.date().isoformat(), buckets[0].last_day.date().isoformat()]
+               + [v for b in buckets for v in (b.count, f"{b.share:.6f}")])
+
+
+BATCH_COLUMNS = ("line", "label", "query", "total", "stories", "notice", "error", "search_url",
+                 "batch_note")
+
+
+def counted_to_row(row: Counted, search_url: str | None, note: str) -> list[str]:
+    """One row of a batch search's CSV; every row carries the batch's note (its filters, its
+    index), so a sorted or filtered sheet still says what it counted."""
+    q = row.query
+    return [str(q.line), q.label, q.text, _number(row.total), _number(row.stories),
+            row.notice or "", row.error or "", search_url or "", note]
+
+
+def _number(value: int | None) -> str:
+    return "" if value is None else str(value)
+
+
+def counted_to_json(row: Counted, search_url: str | None) -> dict[str, Any]:
+    """One row of a batch search's JSON (`/api/batch`)."""
+    q = row.query
+    return {"line": q.line, "label": q.label, "query": q.text, "total": row.total,
+            "stories": row.stories, "notice": row.notice, "error": row.error,
+            "search_url": search_url, "took_ms": row.took_ms}

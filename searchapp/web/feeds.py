@@ -12,11 +12,14 @@ from datetime import datetime, timezone
 from urllib.parse import urlencode
 
 from feedgen.feed import FeedGenerator
-from flask import Response, current_app, url_for
+from flask import Blueprint, Response, url_for
 
 from ..search.request import SearchRequest
-from . import search_index
-from .views import _search_request, bp
+from .handle import search_index, settings
+from .links import feed_url
+from .params import search_request
+
+bp = Blueprint("feeds", __name__)
 
 FEED_ENTRIES = 50
 # XML 1.0 has no place for most control characters (lxml refuses the whole feed).
@@ -24,24 +27,13 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def base_url() -> str:
-    cfg = current_app.config["SEARCHAPP"]
+    cfg = settings()
     return (cfg.base_url or f"http://{cfg.host}:{cfg.port}").rstrip("/")
-
-
-def feed_url(req: SearchRequest) -> str:
-    """The feed of a search, as a path on this site (the page links to it)."""
-    pairs = req.params(page=1)
-    return url_for("search.feed") + ("?" + urlencode(pairs) if pairs else "")
-
-
-@bp.app_context_processor
-def _helpers():
-    return {"feed_url": feed_url}
 
 
 @bp.route("/search.atom")
 def feed():
-    req = _search_request()
+    req = search_request()
     found, generation = search_index().first_seen(req, FEED_ENTRIES)
     site = base_url()
     pairs = req.params(page=1)
@@ -59,9 +51,9 @@ def feed():
     fg.updated(max(moments) if moments else datetime.now(timezone.utc))
     for record, seen in found:
         entry = fg.add_entry(order="append")
-        link = site + url_for("search.document", record_id=record["id"]) \
+        link = site + url_for("record.document", record_id=record["id"]) \
             + ("?" + urlencode({"q": req.q}) if req.q else "")
-        entry.id(site + url_for("search.document", record_id=record["id"]))
+        entry.id(site + url_for("record.document", record_id=record["id"]))
         entry.title(_text(record["title"]) or "(untitled)")
         entry.link(href=link, rel="alternate", type="text/html")
         entry.updated(seen or datetime.now(timezone.utc))

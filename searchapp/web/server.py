@@ -6,16 +6,16 @@ through the operating system's page cache, since segments and the spelling index
 memory-mapped, and each process opens the index once per generation, on its first request.
 gunicorn's threaded workers (`gthread`) keep a slow client from tying up a process. gunicorn
 needs a POSIX system; elsewhere, or with one worker, waitress serves from threads alone.
+Both write some errors themselves; web/server_patches.py gives those our headers.
 """
 
 from __future__ import annotations
 
-import html
 import os
 import sys
 from typing import Any
 
-from . import SECURITY_HEADERS
+from .server_patches import head_gunicorn_errors, head_waitress_errors
 
 
 def default_workers() -> int:
@@ -51,48 +51,21 @@ def serve(app, host: str, port: int, workers: int, threads: int) -> None:
 
 
 def _waitress(app, host: str, port: int, threads: int):
-    """waitress's server, whose own error responses (a malformed request line, headers too
-    large, a bad chunked body, an app that failed) carry our security headers too."""
-    from waitress.channel import HTTPChannel
-    from waitress.server import MultiSocketServer, create_server
-    from waitress.task import ErrorTask
-
-    class HeadedErrorTask(ErrorTask):
-        def execute(self):
-            self.response_headers.extend(SECURITY_HEADERS)
-            super().execute()
-
-    class Channel(HTTPChannel):
-        error_task_class = HeadedErrorTask
+    """waitress's server, whose own error responses carry our security headers too."""
+    from waitress.server import create_server
 
     server = create_server(app, host=host, port=port, threads=threads, ident="searchapp")
-    listeners = server.map.values() if isinstance(server, MultiSocketServer) else [server]
-    for listener in listeners:
-        if hasattr(listener, "channel_class"):
-            listener.channel_class = Channel
+    head_waitress_errors(server)
     server.print_listen("Serving on http://{}:{}")
     return server
 
 
-def _gunicorn_error(sock, status_int: int, reason: str, mesg: str) -> None:
-    """gunicorn's `util.write_error` (a request it could not parse), with our headers."""
-    from gunicorn import util
-
-    body = (f"<!doctype html><title>{status_int} {html.escape(reason)}</title>"
-            f"<h1>{html.escape(reason)}</h1><p>{html.escape(mesg)}</p>").encode("utf-8")
-    head = [f"HTTP/1.1 {status_int} {reason}", "Connection: close",
-            "Content-Type: text/html; charset=utf-8", f"Content-Length: {len(body)}",
-            *(f"{name}: {value}" for name, value in SECURITY_HEADERS)]
-    util.write_nonblock(sock, ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
-
-
 def _gunicorn():
     try:
-        from gunicorn import util
         from gunicorn.app.base import BaseApplication
     except ImportError:  # not installed, or not a POSIX system
         return None
-    util.write_error = _gunicorn_error  # its workers write their own errors through it
+    head_gunicorn_errors()  # its workers write their own errors through it
 
     class Application(BaseApplication):
         def __init__(self, app, options: dict[str, Any]):
