@@ -5,6 +5,9 @@ fails here, by name, before it drifts."""
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,10 +17,11 @@ from conftest import ROOT
 PACKAGE = ROOT / "searchapp"
 # Each package may import from the packages before it, never after: seeds are read (ingest),
 # Whoosh is driven (engine, which knows neither seeds nor our schema), the index is written
-# (index), searched (search) and served (web). The top-level cli.py, settings.py and
-# __init__.py put them together.
-# cluster/ runs the index's shards on Ray for the search layer, which makes its pool lazily.
-LAYERS = ("ingest", "engine", "index", "cluster", "search", "web")
+# (index), one generation of it is read (reader), searched (search) and served (web). The
+# top-level cli.py, settings.py and __init__.py put them together.
+# cluster/ implements the reader's Scorer on Ray; the search layer makes its pool lazily and
+# hands it to the reader.
+LAYERS = ("ingest", "engine", "index", "reader", "cluster", "search", "web")
 INDEPENDENT = {("engine", "ingest")}  # engine comes before index, but needs nothing of ingest
 # Whoosh's internal modules: formats, matchers and files the engine alone may read.
 STDLIB_UNDERSCORED = {"os._exit"}  # documented, public despite the underscore
@@ -68,8 +72,10 @@ def test_imports_flow_one_way(path):
             continue
         target = parts[1]
         assert target != "cli", f"{path.name} imports {name}"
-        # Settings are resolved by the command line and the app factory, and passed in.
-        assert target != "settings" or layer(path) == "web", f"{path.name} imports {name}"
+        # Settings are resolved by the command line and the app factory, and passed in: a
+        # component may name the Settings it is handed, but not ingest, which settings.py
+        # reads its YAML through.
+        assert target != "settings" or layer(path) != "ingest", f"{path.name} imports {name}"
         if target in LAYERS:
             assert LAYERS.index(target) <= own, f"{layer(path)} must not import {name}"
             assert (layer(path), target) not in INDEPENDENT, f"{path.name} imports {name}"
@@ -108,3 +114,116 @@ def test_only_the_engine_touches_whooshs_private_parts(path):
              and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
              and ast.unparse(node) not in STDLIB_UNDERSCORED]
     assert reads == [], f"{path.name} reads private attributes: {reads}"
+
+
+def module_name(path: Path) -> str:
+    parts = ("searchapp",) + path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the modules of searchapp it imports, anywhere in it (inside functions and
+    `if TYPE_CHECKING:` too). `from package import name` is an edge to the submodule when
+    `name` is one, else to the package's __init__ (a package's __init__ importing its own
+    submodules is how packages are made, not a circle)."""
+    known = {module_name(p) for p in modules()}
+    graph: dict[str, set[str]] = {}
+    for path in modules():
+        package = module_name(path) if path.name == "__init__.py" else \
+            module_name(path).rpartition(".")[0]
+        edges = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges.update(a.name for a in node.names if a.name in known)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    source = ".".join(base + ([node.module] if node.module else []))
+                else:
+                    source = node.module or ""
+                for alias in node.names:
+                    sub = f"{source}.{alias.name}"
+                    if sub in known:
+                        edges.add(sub)
+                    elif source in known:
+                        edges.add(source)
+        graph[module_name(path)] = edges - {module_name(path)}
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every strongly connected part of `graph` with more than one node (Tarjan's)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in sorted(graph.get(node, ())):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            part = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                part.append(top)
+                if top == node:
+                    break
+            if len(part) > 1:
+                found.append(sorted(part))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def package_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "searchapp"
+
+
+def test_no_module_imports_itself_back_through_others():
+    """No import circle between files, type-only imports included: a type two modules need
+    lives below both."""
+    assert circles(import_graph()) == []
+
+
+def test_no_package_imports_itself_back_through_others():
+    """No import circle between packages (nor between a package and settings.py or cli.py)."""
+    graph: dict[str, set[str]] = {}
+    for module, targets in import_graph().items():
+        graph.setdefault(package_of(module), set()).update(
+            package_of(t) for t in targets if package_of(t) != package_of(module))
+    assert circles(graph) == []
+
+
+# The write side, the watcher and the seed parser: none is needed to search or serve.
+WRITE_SIDE = ("searchapp.index.indexer", "searchapp.index.writing", "searchapp.engine.bulk",
+              "searchapp.cluster.build", "searchapp.index.watch", "searchapp.index.supervisor")
+
+
+def loaded_by(module: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after importing `module`."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", f"import sys, {module}; print(*sys.modules)"],
+                         env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+    return set(out.stdout.split())
+
+
+@pytest.mark.parametrize("module", ["searchapp.search", "searchapp.web"])
+def test_the_read_side_loads_nothing_of_the_write_side(module):
+    assert sorted(loaded_by(module) & set(WRITE_SIDE)) == []
+
+
+@pytest.mark.parametrize("module", ["searchapp.search", "searchapp.web"])
+def test_the_read_side_loads_no_seed_parser(module):
+    assert "searchapp.ingest.seeds" not in loaded_by(module)

@@ -32,6 +32,8 @@ import numpy as np
 from whoosh import query as wq
 
 from ..engine.scoring import Scored, Statistics
+from ..reader.scorer import Layout
+from ..settings import Settings
 from .shard import At, ShardSearcher
 
 log = logging.getLogger(__name__)
@@ -60,12 +62,14 @@ class ShardPool:
     """One Ray actor per shard of the index in `root`, created on first use and shared by
     every thread of this process; Ray restarts an actor whose process dies."""
 
-    def __init__(self, root: Path, timeout_ms: float = 3000, posting_cache_mb: int = 192):
+    def __init__(self, root: Path, settings: Settings | None = None):
         import ray
+        settings = settings if settings is not None else Settings()
         self.ray = ray
         self.root = Path(root).resolve()
-        self.timeout_s = max(timeout_ms, 100) / 1000  # 0 would drop every page's hits
-        self.posting_cache_mb = posting_cache_mb
+        # 0 would drop every page's hits.
+        self.timeout_s = max(settings.cluster_timeout_ms, 100) / 1000
+        self.posting_cache_mb = settings.posting_cache_mb
         self._actors: list = []
         self._warmed: list[tuple] = []
         self._known: dict[tuple, dict[tuple, int]] = {}
@@ -96,9 +100,10 @@ class ShardPool:
             if shard < len(self._actors):
                 self._actors[shard] = None
 
-    def attach(self, snap) -> None:
-        """Make `snap` (a snapshot of the shared index) score and read through the actors."""
-        snap.scorer = snap.remote = ClusterScorer(self, snap)
+    def scorer(self, layout: Layout) -> "ClusterScorer":
+        """The scorer and record reader of one snapshot of the shared index, through the
+        actors (reader/scorer.py's `Cluster`: the reader asks, and keeps the answer)."""
+        return ClusterScorer(self, layout)
 
     def health(self, count: int, timeout: float = 2.0) -> tuple[int, int, int]:
         """(shard actors answering within `timeout`, shards, nodes they answer from)."""
@@ -163,31 +168,20 @@ class ShardPool:
 
 
 class ClusterScorer:
-    """A snapshot's scorer and record reader on the cluster: what ArrayScorer does for one
-    process, asked of every shard's actor (the rounds in the module's docstring)."""
+    """A snapshot's scorer and record reader on the cluster (reader/scorer.py's
+    `RemoteScorer`): what ArrayScorer does for one process, asked of every shard's actor
+    (the rounds in the module's docstring)."""
 
-    def __init__(self, pool: ShardPool, snap):
+    def __init__(self, pool: ShardPool, layout: Layout):
         self.pool = pool
-        live, cols = snap.gen.live, snap.columns
-        folders = [str(f) for f in live.folders]
-        bases, sizes = [0] * len(folders), [0] * len(folders)
-        offset = 0
-        for n, folder in enumerate(folders):  # the shards' segments, shard after shard
-            bases[n] = offset
-            for leaf, start, _ in cols.leaves:
-                if str(getattr(leaf, "kept_folder", "")) == folder:
-                    sizes[n] += leaf.doc_count_all()
-            offset += sizes[n]
-        if offset != cols.size:
-            raise ValueError("the shards' segments do not add up to the index")
-        self.at = [At(live.build.name, gen, size) for gen, size in zip(live.shards, sizes)]
-        self.bases = np.array(bases, dtype=np.int64)
+        sizes = [shard.size for shard in layout.shards]
+        self.at = [At(layout.build, shard.generation, shard.size) for shard in layout.shards]
+        self.bases = np.cumsum([0] + sizes, dtype=np.int64)[:-1]  # each shard's first number
         self.shards = len(self.at)
-        self.schema = schema = snap.searcher.schema
+        self.schema = layout.schema
         self.generation = tuple(self.at)
-        self.live = len(cols.all_docs)
-        self.average_lengths = {name: snap.searcher.avg_field_length(name)
-                                for name in schema.names() if schema[name].scorable}
+        self.live = layout.live
+        self.average_lengths = dict(layout.average_lengths)
         self.cut_short = False
         self.absent: set[int] = set()  # shards that did not answer since `begin`
 

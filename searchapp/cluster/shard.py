@@ -63,7 +63,7 @@ class _View:
 class ShardSearcher:
     """Shard `number` of the builds in `root` (a folder every node reads at the same path)."""
 
-    def __init__(self, root: str, number: int, posting_cache_mb: int = 192):
+    def __init__(self, root: str, number: int, posting_cache_mb: int):
         zerocopy.install()
         self.root, self.number = Path(root), number
         self.cache = PostingCache(posting_cache_mb * 2**20)

@@ -1,10 +1,12 @@
 """Searching: a request and the user's query in, one result object out.
 
-`SearchIndex` (searcher.py) keeps a snapshot of the live index open and shared; `answer.py`
-computes one search from a snapshot and a `SearchRequest` (request.py), with the query
-language of parser.py, facet counts, timeline, distinctive words, suggestions and
-highlights each in its own module; serialize.py is the JSON contract. Nothing here knows
-Flask; nothing here reads Whoosh's private parts (the engine package does).
+`SearchIndex` (searcher.py) is the facade over the snapshots the reader package keeps open;
+`answer.py` executes one search from a snapshot and a `SearchRequest` (request.py): the
+query language of parser.py, expanded by expansion.py, matched by matching.py, counted by
+facets.py, on a timeline (timeline.py), with distinctive words, suggestions and highlights
+each in its own module, and a page of it made by pages.py; serialize.py is the JSON
+contract. Nothing here knows Flask; nothing here reads Whoosh's private parts (the engine
+package does), and the index is reached only through the reader package.
 """
 
 from .request import BadRequest, SearchRequest

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..index.analysis import NOISE, fold_word
+from ..reader import analysis
 from .parser import query_words
 
 FIELD = "body"
@@ -62,7 +62,7 @@ def of_query(words_of: WordsOf, frequency_of: FrequencyOf, docs: np.ndarray,
              collection_size: int, q: str, pick: Sampler = _spread) -> Terms:
     """The distinctive words of a search's matches, leaving out the query's own words."""
     return distinctive(words_of, frequency_of, docs, collection_size,
-                       {fold_word(w) for w in query_words(q)}, pick=pick)
+                       {analysis.fold_word(w) for w in query_words(q)}, pick=pick)
 
 
 def distinctive(words_of: WordsOf, frequency_of: FrequencyOf, docs: np.ndarray,
@@ -101,7 +101,7 @@ def distinctive(words_of: WordsOf, frequency_of: FrequencyOf, docs: np.ndarray,
 
 
 def _boring(text: str, exclude: set[str]) -> bool:
-    return (len(text) < 3 or text in NOISE or text.isdigit() or text in exclude
+    return (len(text) < 3 or text in analysis.NOISE or text.isdigit() or text in exclude
             or any(text.startswith(word) for word in exclude if len(word) >= 3))
 
 

@@ -5,7 +5,8 @@ with each word's index term remembered: Whoosh's highlighter builds a token obje
 and runs the analyser's filter chain on each, ~0.25 ms per text, a quarter of a keystroke's
 time at 20 hits. Words are cut by the index's own pattern and made terms by its own
 analyser (analysis.stem_word), so what is marked is what matched; a test holds it to
-Whoosh's highlighter. Longer texts go to Whoosh, which picks the best passages.
+Whoosh's highlighter. Longer texts go to Whoosh, which picks the best passages. The words
+to mark are the index terms the expanded query stands for (`highlight_terms`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import threading
 
 from bleach.sanitizer import Cleaner
 from whoosh import highlight as wh
+from whoosh import query as wq
 
-from ..index import analysis
+from ..reader import Snapshot, analysis
+from .parser import ParsedQuery
 
 ALLOWED_TAGS = frozenset({"mark"})
 
@@ -105,3 +108,44 @@ def sanitize(fragment: str) -> str:
     if cleaner is None:
         cleaner = _CLEANERS.cleaner = Cleaner(tags=ALLOWED_TAGS, attributes={}, strip=True)
     return cleaner.clean(fragment)
+
+
+def highlight_terms(snap: Snapshot, parsed: ParsedQuery) -> dict[str, frozenset[str]]:
+    """The index terms of the query in titles and excerpts: what `mark` looks for; under
+    "exact", the stems that only `=word` asked for, each as `stem=word` with the words as
+    written it may mark (`=banned` marks banned, not ban)."""
+    found: dict[str, set[str]] = {"title": set(), "excerpt": set()}
+    exact: dict[str, set[str]] = {}
+    plain: set[str] = set()
+    if parsed.query is not None and parsed.query is not wq.NullQuery:
+        reader = snap.searcher.reader()
+
+        def walk(q, within_exact: set[str] | None) -> None:
+            if isinstance(q, wq.Require) and _exact_words(q.b):
+                walk(q.a, _exact_words(q.b))
+                return
+            if q.is_leaf():
+                # Not Query.existing_terms: its loop variable shadows its `fieldname`
+                # argument, so after the first term it skips every leaf of another field.
+                for fieldname, text in q.expanded_terms(reader, phrases=True):
+                    if fieldname in found:
+                        term = text.decode("utf-8") if isinstance(text, bytes) else text
+                        found[fieldname].add(term)
+                        if within_exact is None:
+                            plain.add(term)
+                        else:
+                            exact.setdefault(term, set()).update(within_exact)
+                return
+            for child in q.children():
+                walk(child, within_exact)
+
+        walk(parsed.query, None)
+    out = {k: frozenset(v) for k, v in found.items()}
+    out["exact"] = frozenset(f"{stem}={word}" for stem, words in exact.items() if stem not in plain
+                             for word in words)
+    return out
+
+
+def _exact_words(q) -> set[str]:
+    """The words of an `=word`'s exact side (its terms in the unstemmed body)."""
+    return {t.text for t in q.leaves() if isinstance(t, wq.Term) and t.fieldname == "body"}

@@ -15,7 +15,7 @@ from whoosh import fields, qparser, query as wq
 
 from ..engine.expand import BoundedPrefix, pattern_plugin
 from ..engine.ranking import FIELD_WEIGHTS
-from ..index import analysis
+from ..reader import analysis
 from .request import MATCHES
 
 # The word being typed is also matched as a prefix: in titles and excerpts, by its most

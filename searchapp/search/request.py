@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Mapping
 
-from ..index.schema import FACETS
+from ..reader import FACETS
 from .timeline import INTERVALS
 
 SORTS = ("relevance", "newest", "oldest")

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from ..index.analysis import NOISE, fold_word
-from ..index.spelling import FIELD, Speller, distance
+from ..reader import SPELLING_FIELD as FIELD, Speller, analysis, distance
 from .parser import query_words
 
 SUGGEST_BELOW = 50  # look for a better spelling when a query finds fewer records than this
@@ -34,15 +33,15 @@ def suggest(speller: Speller | None, reader, q: str, typing: bool = False,
         return None
     words = every_word = query_words(q)
     if typing and words and q and not q[-1].isspace():
-        last = fold_word(words[-1])
+        last = analysis.fold_word(words[-1])
         if any(w != last for w in speller.completions(last, 2)):
             words = words[:-1]
     asked = {w for p in _PATTERNED.findall(q) for w in query_words(p)}  # meant as written
     words = [w for w in dict.fromkeys(words) if w not in _OPERATORS and w not in asked]
     choices: list[tuple[str, list[str]]] = []
     for word in words[:MAX_WORDS]:
-        folded = fold_word(word)
-        if len(folded) < 3 or folded.isdigit() or folded in NOISE:
+        folded = analysis.fold_word(word)
+        if len(folded) < 3 or folded.isdigit() or folded in analysis.NOISE:
             continue
         options = _better(speller, reader, folded)
         if options:

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
+from ..reader import NO_DATE, Columns
+
 INTERVALS = ("day", "week", "month", "year")
 MAX_BUCKETS = 1500
 # The automatic span: the shortest range holding this share of the dated matches, when it is
@@ -178,3 +180,15 @@ def _interval_of(starts: list[datetime], asked: str) -> str:
         return asked
     days = (starts[1] - starts[0]).days
     return "day" if days == 1 else "week" if days == 7 else "month" if days < 32 else "year"
+
+
+def timeline_of(cols: Columns, final: np.ndarray, interval: str | None,
+                focus: bool = False) -> Timeline:
+    """Matches per period; with `focus`, over the range where most of them are."""
+    if len(final) == len(cols.all_docs):  # everything: the baseline is the answer
+        return build(cols.all_dated, cols.all_dated,
+                                  len(final) - len(cols.all_dated), interval, focus=focus)
+    dates = cols.dates[final]
+    dated = dates[dates != NO_DATE]
+    return build(dated, cols.all_dated, len(final) - len(dated), interval,
+                              focus=focus)

@@ -1,0 +1,125 @@
+"""The user's query as the index reads it: parsed (parser.py), a pasted text reduced to its
+telling words, and every prefix, wildcard and fuzzy term expanded once, over the whole
+index, into the index terms it stands for, within the configured caps.
+"""
+
+from __future__ import annotations
+
+import time
+
+from whoosh import query as wq
+
+from ..engine.expand import BoundedPrefix, BoundedWildcard, expansions, is_expanding
+from ..reader import WORDS_AS_WRITTEN, Snapshot, analysis
+from .budget import Limits
+from .parser import ParsedQuery, is_pasted_text, parse_user_query, query_words
+from .request import SearchRequest
+
+MAX_QUERY_TERMS = 1024  # index terms all of a query's patterns may stand for together
+NOTHING = "\x00"  # a term no record has
+PASTED_WORDS = 100  # words of a pasted text searched (the rarest in the collection, if more)
+_WRITTEN = WORDS_AS_WRITTEN["title"]
+
+
+def parse(snap: Snapshot, req: SearchRequest, limits: Limits,
+          deadline: float | None = None) -> ParsedQuery:
+    """The user's query, with every prefix, wildcard and fuzzy term expanded once, over the
+    whole index, into the index terms it stands for.
+
+    Whoosh would otherwise expand them per segment, so the `max_wildcard_terms` cap and
+    the typed word's "most frequent completions" would depend on how the index happens
+    to be split (an incremental index could answer differently from a full rebuild), and
+    highlighting would expand them again, maybe differently.
+    """
+    reader = snap.searcher.reader()
+    if is_pasted_text(req.q):
+        words = _telling_words(reader, req.q)
+        if words:
+            parsed = parse_user_query(" ".join(words), "any", typing=False)
+            parsed.notice = (f"Searching for records like this text: any of its {len(words)} "
+                             "most distinctive words, best matches first.")
+        else:
+            parsed = ParsedQuery(wq.NullQuery, "None of the words of this text is in any record.")
+    else:
+        parsed = parse_user_query(req.q, req.match, req.typing)
+    if req.shortened:
+        parsed.notice = " ".join(filter(None, (
+            f"Your text was {req.shortened:,} characters long; its first {len(req.q):,} were "
+            "searched.", parsed.notice)))
+    if parsed.query is None or parsed.query is wq.NullQuery:
+        return parsed
+
+    done: dict[tuple, list[str]] = {}  # title and excerpt expand over the same words
+    room = [MAX_QUERY_TERMS]  # index terms the whole query may still stand for
+
+    def expand(node):
+        if not is_expanding(node):
+            return node
+        field = node.field()
+        if deadline is not None and time.perf_counter() > deadline:
+            parsed.cut_short = True
+            return wq.NullQuery
+        shared = not isinstance(node, wq.FuzzyTerm)  # fuzzy terms expand over their own field
+        key = (type(node), WORDS_AS_WRITTEN.get(field, field) if shared else field, node.text,
+               getattr(node, "best", None), getattr(node, "maxdist", None),
+               getattr(node, "prefixlength", None))
+        if key not in done:
+            if room[0] <= 0:
+                parsed.notice = parsed.notice or (
+                    f"This query stands for more than {MAX_QUERY_TERMS:,} words of the index; "
+                    "the patterns past them match nothing. Fewer patterns will find more.")
+            done[key] = _expanded(node, reader, min(limits.max_wildcard_terms, room[0]), snap) \
+                if room[0] > 0 else []
+            room[0] -= len(done[key])
+        texts = done[key]
+        if not texts:  # matches nothing (not left out: `a AND x*` must not find every `a`)
+            return wq.Term(field, NOTHING)
+        if isinstance(node, wq.FuzzyTerm):
+            # A fuzzy term's matches keep its weight (the title's, and any `^n` typed).
+            return wq.Or([wq.Term(field, t, boost=node.boost) for t in texts])
+        # A prefix or wildcard scores as one constant match, as Whoosh scores it itself.
+        constant = wq.ConstantScoreQuery(wq.Or([wq.Term(field, t) for t in texts]),
+                                         score=node.boost)
+        constant.boost = 1.0  # normalize() multiplies boosts of nested groups through it
+        return constant
+
+    return ParsedQuery(parsed.query.accept(expand).normalize(), parsed.notice, parsed.cut_short)
+
+
+def _telling_words(reader, text: str) -> list[str]:
+    """The words of a pasted text that say most about it: those fewest records contain
+    (but some do), leaving out noise words."""
+    found = {}
+    for word in query_words(text):
+        folded = analysis.fold_word(word)
+        if len(folded) < 3 or folded in analysis.NOISE or folded.isdigit() or folded in found:
+            continue
+        df = reader.doc_frequency(_WRITTEN, folded)
+        if df:
+            found[folded] = df
+    return sorted(found, key=lambda w: (found[w], w))[:PASTED_WORDS]
+
+
+def _expanded(node, reader, limit: int, snap: Snapshot) -> list[str]:
+    """The index terms a prefix, wildcard or fuzzy term stands for. In a stemmed field, a
+    prefix or wildcard is matched against the words as written and searched as their stems,
+    so every prefix of a word finds what the word finds; the typed word's completions keep
+    the word itself when it is one."""
+    field = node.field()
+    written = WORDS_AS_WRITTEN.get(field)
+    if isinstance(node, BoundedWildcard) and field in reader.schema:
+        # Every word of the field is tried, at C speed, not the first few thousand in Python.
+        words = snap.words(written or field).matching(node.text, limit)
+        if written is None:
+            return words
+    elif written is None or isinstance(node, wq.FuzzyTerm):
+        return expansions(node, reader, limit)
+    elif isinstance(node, BoundedPrefix):  # the completions most records hold
+        words = snap.words(written).completions(node.text, min(limit, node.best or limit))
+    else:
+        words = expansions(node, reader, limit, over=written)
+    if isinstance(node, BoundedPrefix) and node.best and (written, node.text) in reader \
+            and node.text not in words:
+        words.append(node.text)
+    stems = (analysis.stem_word(w) for w in words)
+    return list(dict.fromkeys(s for s in stems if s))

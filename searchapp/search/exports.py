@@ -1,0 +1,41 @@
+"""Exports: every matching record of a search in result order, read in batches through a
+snapshot of the export's own, so that memory stays flat and a reindex landing meanwhile
+changes nothing of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from ..reader import Snapshot
+from .partial import whole
+
+
+class Export:
+    """The records of an export, read batch by batch from one snapshot, held until closed
+    (`release` lets go of the snapshot, once)."""
+
+    def __init__(self, snap: Snapshot, order: np.ndarray, batch: int,
+                 release: Callable[[Snapshot], None]):
+        self.snap, self.order, self.batch = snap, order, batch
+        self._release = release
+        self.closed = False
+        self.total, self.generation = len(order), snap.generation
+
+    def __iter__(self) -> Iterator[list[dict[str, Any]]]:
+        try:
+            for start in range(0, len(self.order), self.batch):
+                docs = self.order[start:start + self.batch]
+                records = self.snap.records(docs)
+                for docnum, record in zip(docs.tolist(), records):
+                    whole(self.snap, record)["story_id"] = self.snap.columns.story_id(docnum)
+                yield records
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._release(self.snap)
