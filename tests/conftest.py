@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,29 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# Bounds that only catch a hang (speed is measured by the bench scripts, never asserted).
+HANG_S = 60.0
+
+
+def wait_for(check, what: str, timeout: float = HANG_S, every: float = 0.02,
+             ignore: tuple[type[BaseException], ...] = ()):
+    """`check()`'s first true value, polled until `timeout` seconds have passed; then a failure
+    naming `what` was waited for and what `check()` last gave. The timeout is a bound on a
+    hang, not a speed: a test waits on the condition itself, never for a time. Exceptions of
+    the `ignore` types (a server still starting, a file mid-change) count as not yet."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            last = check()
+        except ignore as exc:
+            last = exc
+        if last and not isinstance(last, BaseException):
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:g} s for {what}; last: {last!r}")
+        time.sleep(every)
 
 
 def index_contents(index: Path) -> dict[str, dict]:

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from searchapp.search import SearchIndex, SearchRequest
-from conftest import build, write_generated
+from conftest import build, wait_for, write_generated
 
 HEAVY = " OR ".join(f"*{c}*" for c in "aeioulnrstcdmpbghkvwy")  # 20 wildcards, any position
 
@@ -34,8 +34,10 @@ def test_a_light_search_answers_while_the_heaviest_runs(big):
         for _ in range(2)]
     for heavy in heavies:
         heavy.start()
-    while any(h.is_alive() for h in heavies) and len(index.snapshots()) < 3:  # both have begun
-        pass
+    # Both are under way: each holds its snapshot, and neither has answered.
+    wait_for(lambda: events or sum(users for _, users in index.snapshots()) == 2,
+             "both heavy searches to hold their snapshots", every=0.001)
+    assert events == [], "a heavy search answered before the light one was sent"
     light = index.search(SearchRequest(q="budget", typing=False))
     events.append("light")
     for heavy in heavies:

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from conftest import build, copy_seeds, free_port
+from conftest import build, copy_seeds, free_port, wait_for
 
 BIN = Path(sys.executable).parent
 
@@ -34,16 +34,24 @@ def server(tmp_path):
                              "--port", str(port), "--workers", "2", "--threads", "4"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            get(base + "/healthz", timeout=2)
-            break
-        except OSError:
-            assert proc.poll() is None, proc.stderr.read()
-            time.sleep(0.05)
+    wait_for(lambda: proc.poll() is not None or get(base + "/healthz", timeout=2),
+             "the server to answer /healthz", ignore=(OSError,))
+    assert proc.poll() is None, proc.stderr.read()
     yield base, seeds, tmp_path / "index"
     proc.terminate()
     proc.wait(timeout=20)
+
+
+def thread_cpu(pid: int) -> dict[int, int]:
+    """Clock ticks of CPU time each thread of process `pid` has used (Linux's /proc)."""
+    ticks = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that ended meanwhile
+        ticks[int(task.name)] = int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks
 
 
 def answering_processes(base: str, path: str, tries: int = 400) -> dict[int, dict]:
@@ -81,19 +89,21 @@ def test_a_light_search_answers_while_a_heavy_one_runs(tmp_path):
     proc = subprocess.Popen([str(BIN / "searchapp"), "serve", "--index", str(tmp_path / "index"),
                              "--port", str(port), "--workers", "1", "--threads", "4"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "SEARCHAPP_SEARCH_BUDGET_MS": "0"})
+                            env={**os.environ, "SEARCHAPP_SEARCH_BUDGET_MS": "0",
+                                 "SEARCHAPP_MAX_QUERY_LENGTH": "40000"})
     base = f"http://127.0.0.1:{port}"
     words = ("police camera council privacy vote court data school budget drone hospital ban "
              "report market energy").split()
-    heavy = " OR ".join(f'"{a} {b}"~9' for a in words for b in words if a != b)
+    # 1,680 slop phrases: over a second of CPU (210 of them, once about a second, take a
+    # quarter of one now, too short to be sure of sending the light one while it runs).
+    heavy = " OR ".join(f'"{a} {b}"~{slop}' for slop in range(3, 11)
+                        for a in words for b in words if a != b)
     order: list[str] = []
     try:
-        for _ in range(200):
-            try:
-                get(base + "/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_for(lambda: proc.poll() is not None or get(base + "/healthz", timeout=2),
+                 "the server to answer /healthz", ignore=(OSError,))
+        assert proc.poll() is None, proc.stderr.read()
+        idle = thread_cpu(proc.pid)
 
         def run_heavy():
             get(f"{base}/api/search?{urlencode({'q': heavy, 'typing': '0'})}", timeout=120)
@@ -101,7 +111,12 @@ def test_a_light_search_answers_while_a_heavy_one_runs(tmp_path):
 
         thread = threading.Thread(target=run_heavy)
         thread.start()
-        time.sleep(0.1)  # let it begin; what is asserted is the order, not a time
+        # The heavy search is under way: one of the server's threads has spent a fifth of a
+        # second of CPU on it (an idle server spends none), and it has not answered.
+        wait_for(lambda: order or any(t - idle.get(tid, 0) >= 20
+                                      for tid, t in thread_cpu(proc.pid).items()),
+                 "a server thread to be busy with the heavy search")
+        assert order == [], "the heavy search answered before the light one was sent"
         assert get(f"{base}/api/search?q=ban&typing=0")["total"] > 0
         order.append("light")
         thread.join()
