@@ -265,7 +265,6 @@ def serve_cmd(ctx, seeds_dir, index_dir, host, port, workers, threads, reindex, 
     from .web.server import default_workers, serve
     cfg = cfg.replace(freeze_gc=True)  # these processes only serve: see SearchIndex
     app = create_app(cfg)
-    app.config["SEARCHAPP_FREEZE_GC"] = cfg.freeze_gc  # until web/ reads the setting itself
     if cfg.host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"warning: serving on {cfg.host}, reachable from other machines", err=True)
     _say_if_damaged(cfg)
@@ -288,7 +287,7 @@ def _join_cluster(cfg: Settings) -> None:
         ray = connect(cfg.cluster)
         live = store.live(cfg.index)
         count = len(live.shards) if live is not None else 0
-        pool = ShardPool(cfg.index, cfg.cluster_timeout_ms, cfg.posting_cache_mb)
+        pool = ShardPool(cfg.index, cfg)
         answers = pool.hello(count) if count else []
     except ClusterUnavailable as exc:
         raise click.ClickException(str(exc)) from None

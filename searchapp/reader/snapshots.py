@@ -40,8 +40,8 @@ class Reader:
 
     def __init__(self, root: Path, posting_cache_mb: int, cluster: Cluster | None = None,
                  innocent: tuple[type[BaseException], ...] = (),
-                 on_generation: Callable[[str], None] = lambda name: None,
-                 freeze_gc: bool = False):
+                 on_generation: Callable[[str], None] = lambda name: None, *,
+                 freeze_gc: bool):
         zerocopy.install()
         self.root = Path(root)
         self.cluster = cluster

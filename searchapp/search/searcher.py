@@ -39,11 +39,12 @@ class SearchIndex:
 
     `settings` (the defaults when None) bound the searches, with `changes` to single
     settings by name; `remote`, a cluster (cluster/pool.py) that scores and reads the
-    records on its shards; `freeze_gc`, for a process that only serves (reader/snapshots.py).
+    records on its shards. The `freeze_gc` setting is for a process that only serves
+    (reader/snapshots.py).
     """
 
     def __init__(self, root: Path, settings: Settings | None = None, *,
-                 remote: Cluster | None = None, freeze_gc: bool = False, **changes):
+                 remote: Cluster | None = None, **changes):
         settings = (settings if settings is not None else Settings()).replace(
             **{_ALSO_NAMED.get(name, name): value for name, value in changes.items()})
         self.root = Path(root)
@@ -53,18 +54,17 @@ class SearchIndex:
                                                          answer.Prepared.nbytes)
         self.reader = Reader(self.root, settings.posting_cache_mb, cluster=remote,
                              innocent=(BadRequest,), on_generation=self._new_generation,
-                             freeze_gc=freeze_gc)
+                             freeze_gc=settings.freeze_gc)
         # Heavy queries are matched one at a time per process (see answer.prepare): with a
         # process per core, light searches always find a core free enough to answer on.
         self._heavy_lane = threading.Semaphore(1)
 
     @classmethod
-    def from_settings(cls, settings: Settings, recent: bool = True,
-                      freeze_gc: bool = False) -> "SearchIndex":
+    def from_settings(cls, settings: Settings, recent: bool = True) -> "SearchIndex":
         """The index as the settings describe it: the one way the CLI and the web app make it.
 
-        `recent=False` for a process that runs one search and exits (nothing to repeat);
-        `freeze_gc` for a process that only serves. With the `cluster` setting, the shards
+        `recent=False` for a process that runs one search and exits (nothing to repeat).
+        With the `cluster` setting, the shards
         are searched by actors on that Ray cluster.
         """
         remote = None
@@ -74,7 +74,7 @@ class SearchIndex:
             connect(settings.cluster)
             remote = ShardPool(settings.index, settings)
         return cls(settings.index, settings if recent else settings.replace(recent_cache_mb=0),
-                   remote=remote, freeze_gc=freeze_gc)
+                   remote=remote)
 
     def _new_generation(self, name: str) -> None:
         """A reindex landed: the recent searches of older generations are forgotten."""

@@ -27,6 +27,5 @@ def search_index() -> SearchIndex:
             index = ext.get("searchapp.index")
             if index is None:
                 index = ext["searchapp.index"] = SearchIndex.from_settings(
-                    settings(),
-                    freeze_gc=current_app.config.get("SEARCHAPP_FREEZE_GC", False)).close_at_exit()
+                    settings()).close_at_exit()
     return index
