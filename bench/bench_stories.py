@@ -15,7 +15,7 @@ How: each pair's records get `stories.signature`, and the pair is judged by
 agreeing positions), with the pair's publication dates (stories_labelled.py: Reuters to the
 second, HuffPost by day, AG News and BBC undated, edited copies 0-12 h after their source).
 The main table is at thresholds 0.30 to 0.90 with the default window
-(`stories.WINDOW_HOURS`); a second table holds the default threshold under windows of 0
+(`WINDOW_HOURS`); a second table holds the default threshold under windows of 0
 (none) to 72 hours, for all pairs and separately for dated pairs (both records dated) and
 undated ones, which no window can help. Beside the index's rule, the exact Jaccard of the
 same shingles (`stories.shingles`, no MinHash: with shingles holding a number counted
@@ -54,7 +54,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_index import machine  # noqa: E402
 from searchapp.index import stories  # noqa: E402
 from searchapp.index.analysis import WORD_PATTERN  # noqa: E402
+from searchapp.settings import Settings  # noqa: E402
 from stories_labelled import DEFAULT_CORPORA, Pair, load, pairs, periodic_near  # noqa: E402
+
+DEFAULT_THRESHOLD = Settings().story_threshold  # the rule the index groups by unless told
+WINDOW_HOURS = Settings().story_window_hours
 
 THRESHOLDS = [round(0.30 + 0.05 * i, 2) for i in range(13)]  # 0.30 .. 0.90
 WINDOWS = [0, 12, 24, 36, 48, 72]  # hours; 0: no window
@@ -135,16 +139,16 @@ def score(judged: list[Judged], said) -> Score:
     return s
 
 
-def rule(threshold: float, window: float = stories.WINDOW_HOURS):
+def rule(threshold: float, window: float = WINDOW_HOURS):
     return lambda j: stories.alike(j.sig_a, j.sig_b, stories.Rule(threshold, window),
                                    dates=j.pair.dates)
 
 
-def exact_rule(threshold: float, window: float = stories.WINDOW_HOURS):
+def exact_rule(threshold: float, window: float = WINDOW_HOURS):
     return lambda j: j.judged and j.within(window) and j.exact >= threshold - 1e-9
 
 
-def estimate_rule(threshold: float, window: float = stories.WINDOW_HOURS):
+def estimate_rule(threshold: float, window: float = WINDOW_HOURS):
     return lambda j: j.judged and j.within(window) and j.agreement >= threshold - 1e-9
 
 
@@ -155,7 +159,7 @@ def _window(hours: float) -> str:
 # -- printing -------------------------------------------------------------------------------
 
 def threshold_table(judged: list[Judged]) -> None:
-    default, window = stories.DEFAULT_THRESHOLD, stories.WINDOW_HOURS
+    default, window = DEFAULT_THRESHOLD, WINDOW_HOURS
     print(f"\nThe index's rule with the default window (stories.alike: published within "
           f"{_window(window)} when both are dated, a shared band of {stories.ROWS} positions, then "
           f"agreement >= threshold over {stories.PERMS}), beside exact (weighted) Jaccard of the "
@@ -173,7 +177,7 @@ def threshold_table(judged: list[Judged]) -> None:
 
 
 def window_table(judged: list[Judged]) -> None:
-    default = stories.DEFAULT_THRESHOLD
+    default = DEFAULT_THRESHOLD
     dated = [j for j in judged if j.pair.dated]
     undated = [j for j in judged if not j.pair.dated]
     n = lambda rows, same: sum(j.pair.same == same for j in rows)  # noqa: E731
@@ -187,7 +191,7 @@ def window_table(judged: list[Judged]) -> None:
     for w in WINDOWS:
         s, e = score(judged, rule(default, w)), score(judged, exact_rule(default, w))
         d, u = score(dated, rule(default, w)), score(undated, rule(default, w))
-        mark = "*" if w == stories.WINDOW_HOURS else " "
+        mark = "*" if w == WINDOW_HOURS else " "
         print(f"{_window(w):>6}{mark} | {s.precision:6.3f} {s.recall:6.3f} {s.tp:4} {s.fp:4} {s.fn:4} "
               f"| exact: {e.precision:6.3f} {e.recall:6.3f} | dated: {d.precision:6.3f} "
               f"{d.recall:6.3f} {d.fp:3} {d.fn:3} | undated: {u.precision:6.3f} {u.recall:6.3f} "
@@ -195,7 +199,7 @@ def window_table(judged: list[Judged]) -> None:
 
 
 def verdict(judged: list[Judged]) -> None:
-    default, window = stories.DEFAULT_THRESHOLD, stories.WINDOW_HOURS
+    default, window = DEFAULT_THRESHOLD, WINDOW_HOURS
     s = score(judged, rule(default, window))
     met = s.precision >= TARGET
     print(f"\nVERDICT: the default rule (threshold {default}, window {_window(window)}): precision "
@@ -227,7 +231,7 @@ def near_reports(near: list[Pair]) -> None:
     """Recurring reports of the next day or two: a window keeps them apart only when shorter
     than their gap, so what keeps them apart inside it is the shingles (numbers weighted)."""
     judged = judge(near)
-    default = stories.DEFAULT_THRESHOLD
+    default = DEFAULT_THRESHOLD
     print(f"\nEvery pair of recurring Reuters reports (the reuters_periodic families) on different "
           f"days at most 72 h apart with different figures ({len(near)}, unread, not in the set "
           "above): share grouped with no window, by hours apart (in a 36 h window, the first two "
@@ -243,7 +247,7 @@ def near_reports(near: list[Pair]) -> None:
 
 
 def kind_table(judged: list[Judged]) -> None:
-    default, window = stories.DEFAULT_THRESHOLD, stories.WINDOW_HOURS
+    default, window = DEFAULT_THRESHOLD, WINDOW_HOURS
     shown = [0.4, 0.5, default, 0.7, 0.8]
     shown = sorted(set(shown))
     by_kind = defaultdict(list)
@@ -290,15 +294,15 @@ def _varied(ranked: list[Judged]) -> list[Judged]:
 
 
 def mistakes(judged: list[Judged]) -> None:
-    default = stories.DEFAULT_THRESHOLD
-    said = rule(default, stories.WINDOW_HOURS)
+    default = DEFAULT_THRESHOLD
+    said = rule(default, WINDOW_HOURS)
     for title, wrong, order in (
             ("false positives (different stories grouped)",
              [j for j in judged if not j.pair.same and said(j)], lambda j: -j.agreement),
             ("false negatives (copies of one story not grouped)",
              [j for j in judged if j.pair.same and not said(j)], lambda j: -j.exact)):
         print(f"\n{min(SHOWN, len(wrong))} of {len(wrong)} {title} at threshold {default}, window "
-              f"{_window(stories.WINDOW_HOURS)}, at most 3 of a kind while others are left, most "
+              f"{_window(WINDOW_HOURS)}, at most 3 of a kind while others are left, most "
               "alike first")
         for j in _varied(sorted(wrong, key=order)):
             why = "too short" if not j.judged else f"est {j.agreement:.2f}"
@@ -364,7 +368,7 @@ def similarities(judged: list[Judged]) -> dict[Choice, np.ndarray]:
         out[choice] = np.array([
             weighted_jaccard(weighted_shingles(j.pair.a_title, j.pair.a_excerpt, choice),
                              weighted_shingles(j.pair.b_title, j.pair.b_excerpt, choice), choice.measure)
-            if j.judged and j.within(stories.WINDOW_HOURS) else 0.0 for j in judged])
+            if j.judged and j.within(WINDOW_HOURS) else 0.0 for j in judged])
     return out
 
 
@@ -376,7 +380,7 @@ def _pr(said: np.ndarray, same: np.ndarray) -> tuple[float, float]:
 
 def choices_table(judged: list[Judged], sims: dict[Choice, np.ndarray]) -> None:
     print("\nOther shingle choices, by exact (weighted) Jaccard on the same pairs (no MinHash; "
-          f"the default window of {_window(stories.WINDOW_HOURS)} applies; pairs the index leaves "
+          f"the default window of {_window(WINDOW_HOURS)} applies; pairs the index leaves "
           "alone as too short count as not alike): the best recall with "
           f"precision >= {TARGET}, the best F1, and precision/recall at 0.5, 0.6, 0.7")
     print(f"{'shingles':<28} | {'thr':>4} {'recall':>6} @P>={TARGET} | "
@@ -401,7 +405,7 @@ def choices_table(judged: list[Judged], sims: dict[Choice, np.ndarray]) -> None:
                   and c.measure == "jaccard"), None)
     if index is not None:
         gap = max((abs(a - j.exact) for a, j in zip(sims[index], judged)
-                   if j.judged and j.within(stories.WINDOW_HOURS)), default=0.0)
+                   if j.judged and j.within(WINDOW_HOURS)), default=0.0)
         print(f"(the index's shingles are the row '{index.name}': it is the exact Jaccard of "
               f"stories.shingles to within {gap:.3f} on every judged pair)")
 
@@ -434,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"stories: {stories.PERMS} positions, {stories.BANDS} bands of {stories.ROWS}, "
           f"{stories.SHINGLE}-word shingles (those holding a number x{stories.NUMBER_WEIGHT}), "
           f"records of fewer than {stories.MIN_SHINGLES} shingles not judged, default threshold "
-          f"{stories.DEFAULT_THRESHOLD}, default window {_window(stories.WINDOW_HOURS)}")
+          f"{DEFAULT_THRESHOLD}, default window {_window(WINDOW_HOURS)}")
     dated = Counter(("same" if p.same else "different") for p in found if p.dated)
     print(f"labelled pairs: {kinds['same']} same story ({dated['same']} dated), "
           f"{kinds['different']} different stories ({dated['different']} dated) "
@@ -448,7 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     mistakes(judged)
     sims = similarities(judged)
     choices_table(judged, sims)
-    choices_by_kind(judged, sims, stories.DEFAULT_THRESHOLD)
+    choices_by_kind(judged, sims, DEFAULT_THRESHOLD)
     return 0
 
 

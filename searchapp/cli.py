@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -189,6 +190,7 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
     # Imported here: `searchapp index` runs after every batch of new files, and the query
     # parser and search modules would add a tenth of a second to each run.
     from .search import BadRequest, SearchIndex, SearchRequest
+    from .search.request import RequestLimits
 
     cfg = _settings(ctx, seeds=seeds_dir, index=index_dir)
     params = {"q": [" ".join(query)], "topic": topic, "provider": provider,
@@ -196,8 +198,8 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
               "to": [date_to or ""], "sort": [sort], "match": [match], "per_page": [str(limit)],
               "typing": ["0"], "group": ["records" if every_copy else "story"]}
     try:
-        req = SearchRequest.from_params(params, max_per_page=1000,
-                                        max_query_length=cfg.max_query_length)
+        # A command line may list more than a page shows.
+        req = SearchRequest.from_params(params, replace(RequestLimits.of(cfg), max_per_page=1000))
     except BadRequest as exc:
         raise click.UsageError(str(exc)) from None
     index = SearchIndex.from_settings(cfg, recent=False)

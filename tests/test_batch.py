@@ -17,10 +17,12 @@ import pytest
 from conftest import build, write_generated
 from searchapp.search import SearchIndex, SearchRequest
 from searchapp.search import batch as batches
+from searchapp.search.request import RequestLimits
 from searchapp.settings import Settings
 from searchapp.web import batch_asked, batch_lane
 
-LONGEST = Settings().max_query_length  # what the app reads a batch under by default
+LIMITS = RequestLimits.of(Settings())  # what the app reads a batch under by default
+LONGEST = LIMITS.max_query_length
 
 
 def api_total(client, q: str, **filters) -> dict:
@@ -98,16 +100,16 @@ def test_lines_keep_labels_and_skip_blank_lines_and_comments():
 
 
 def test_duplicate_queries_are_rows_of_their_own():
-    rows = batches.read("ban\nban\nA\tban", SearchRequest(), max_query_length=LONGEST)
+    rows = batches.read("ban\nban\nA\tban", SearchRequest(), LIMITS)
     assert [(r.line, r.label, r.text) for r in rows] == [(1, "", "ban"), (2, "", "ban"),
                                                           (3, "A", "ban")]
 
 
 def test_a_thousand_queries_run_and_one_more_is_refused_before_anything_runs():
     text = "\n".join(f"word{i}" for i in range(1000)) + "\n# the end\n\n"
-    assert len(batches.read(text, SearchRequest(), max_query_length=LONGEST)) == 1000
+    assert len(batches.read(text, SearchRequest(), LIMITS)) == 1000
     with pytest.raises(batches.TooManyQueries, match=r"1,001 queries; at most 1,000 can run"):
-        batches.read(text + "one more", SearchRequest(), max_query_length=LONGEST)
+        batches.read(text + "one more", SearchRequest(), LIMITS)
 
 
 def test_uploaded_files_are_read_in_the_encodings_spreadsheets_write():
@@ -118,9 +120,9 @@ def test_uploaded_files_are_read_in_the_encodings_spreadsheets_write():
 
 
 def test_each_row_is_a_search_with_the_batch_filters_and_its_own_dates():
-    base = SearchRequest.from_params({"provider": ["Sky"], "from": ["2021-01-01"], "match": ["any"]})
-    row, dated, bad = batches.read("ban camera\nban year:2021\nban date:2021-13", base,
-                                   max_query_length=LONGEST)
+    base = SearchRequest.from_params({"provider": ["Sky"], "from": ["2021-01-01"], "match": ["any"]},
+                                     LIMITS)
+    row, dated, bad = batches.read("ban camera\nban year:2021\nban date:2021-13", base, LIMITS)
     assert row.request.q == "ban camera" and row.request.filters == {"provider": ("Sky",)}
     assert row.request.match == "any" and not row.request.typing and row.request.literal
     assert str(dated.request.date_from) == "2021-01-01" and str(dated.request.date_to) == "2021-12-31"
@@ -129,7 +131,7 @@ def test_each_row_is_a_search_with_the_batch_filters_and_its_own_dates():
 
 def test_a_query_too_long_to_run_is_a_row_error():
     long = "word " * 3000
-    rows = batches.read(f"police\n{long}", SearchRequest(), max_query_length=LONGEST)
+    rows = batches.read(f"police\n{long}", SearchRequest(), LIMITS)
     assert rows[0].error is None
     assert rows[1].request is None
     assert rows[1].error == "this query is 14,999 characters long; a batch runs queries of at most 10,000"
@@ -158,8 +160,7 @@ def test_every_row_counts_one_index_generation_even_when_a_reindex_lands(seeds_d
     index = SearchIndex(index_dir)
     try:
         police = index.search(SearchRequest(q="police", typing=False), terms=False).total
-        rows = index.batch(batches.read("zanzibarquux\npolice\nzanzibarquux", SearchRequest(),
-                                        max_query_length=LONGEST))
+        rows = index.batch(batches.read("zanzibarquux\npolice\nzanzibarquux", SearchRequest(), LIMITS))
         first = next(rows)
         write_generated(seeds_dir, 3, word="zanzibarquux police")
         build(seeds_dir, index_dir)  # lands while the batch is under way
@@ -167,8 +168,7 @@ def test_every_row_counts_one_index_generation_even_when_a_reindex_lands(seeds_d
         assert [r.total for r in [first, *rest]] == [0, police, 0]
         assert {r.generation for r in rest} == {first.generation}
         assert all(users == 0 for _, users in index.snapshots())  # the batch let go
-        again = list(index.batch(batches.read("zanzibarquux\npolice", SearchRequest(),
-                                              max_query_length=LONGEST)))
+        again = list(index.batch(batches.read("zanzibarquux\npolice", SearchRequest(), LIMITS)))
         assert [r.total for r in again] == [3, police + 3]
         assert again[0].generation != first.generation
     finally:

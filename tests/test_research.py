@@ -9,6 +9,7 @@ import pytest
 
 from searchapp import create_app
 from searchapp.search import SearchIndex, SearchRequest
+from searchapp.search.request import DEFAULT_LIMITS
 from searchapp.search.timeline import choose_interval
 from conftest import build
 
@@ -55,7 +56,7 @@ def known_client(known):
 
 
 def timeline(index, **params):
-    req = SearchRequest.from_params({k: [v] for k, v in params.items()})
+    req = SearchRequest.from_params({k: [v] for k, v in params.items()}, DEFAULT_LIMITS)
     return index.search(req).timeline
 
 

@@ -9,6 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from searchapp.search.suggest import suggest
 from searchapp.search import BadRequest, SearchIndex, SearchRequest
+from searchapp.search.request import DEFAULT_LIMITS
 from conftest import FIXTURES, build, copy_seeds
 
 
@@ -24,7 +25,7 @@ def index(tmp_path_factory):
 
 def search(index, **params):
     return index.search(SearchRequest.from_params({k: v if isinstance(v, list) else [v]
-                                                   for k, v in params.items()}))
+                                                   for k, v in params.items()}, DEFAULT_LIMITS))
 
 
 def titles(result):
@@ -210,7 +211,7 @@ def test_more_like_this(index):
 ])
 def test_bad_parameters_are_refused_clearly(params, message):
     with pytest.raises(BadRequest, match=message):
-        SearchRequest.from_params(params)
+        SearchRequest.from_params(params, DEFAULT_LIMITS)
 
 
 def test_suggestion_replaces_whole_words_only(index):
@@ -284,13 +285,13 @@ def test_a_lone_minus_word_is_everything_without_it(index):
 
 
 def test_year_and_date_in_the_query_are_the_date_filter(index):
-    req = SearchRequest.from_params({"q": ["facial year:2021"]})
+    req = SearchRequest.from_params({"q": ["facial year:2021"]}, DEFAULT_LIMITS)
     assert (req.q, str(req.date_from), str(req.date_to)) == ("facial ", "2021-01-01", "2021-12-31")
-    req = SearchRequest.from_params({"q": ["date:2021-03..2021-08 ban"], "from": ["2021-05-02"]})
+    req = SearchRequest.from_params({"q": ["date:2021-03..2021-08 ban"], "from": ["2021-05-02"]}, DEFAULT_LIMITS)
     assert (req.q, str(req.date_from), str(req.date_to)) == ("ban", "2021-05-02", "2021-08-31")
-    req = SearchRequest.from_params({"q": ["ban year:2019 year:2021"]})  # not a contradiction
+    req = SearchRequest.from_params({"q": ["ban year:2019 year:2021"]}, DEFAULT_LIMITS)  # not a contradiction
     assert (str(req.date_from), str(req.date_to)) == ("2019-01-01", "2021-12-31")
-    req = SearchRequest.from_params({"q": ["date:2021..2019"]})  # written backwards
+    req = SearchRequest.from_params({"q": ["date:2021..2019"]}, DEFAULT_LIMITS)  # written backwards
     assert (req.q, str(req.date_from), str(req.date_to)) == ("", "2019-01-01", "2021-12-31")
     result = search(index, q="facial year:2021")
     assert result.total == search(index, q="facial", **{"from": "2021", "to": "2021"}).total

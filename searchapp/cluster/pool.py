@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 # mostly waits; NumPy does the work in bursts).
 SHARD_CPUS = 0.25
 # Calls one actor serves at once: a heavy search on a shard never queues the light ones.
-ACTOR_THREADS = 8
+ACTOR_CONCURRENCY = 8
 # How long a call without a time budget (an export, a batch) may take before the shard is
 # taken to be lost.
 UNBOUNDED_TIMEOUT_S = 120.0
@@ -88,7 +88,7 @@ class ShardPool:
                 if self._actors[n] is None:
                     self._actors[n] = self._remote.options(
                         name=f"{self._prefix}-shard-{n:02d}", get_if_exists=True,
-                        num_cpus=SHARD_CPUS, max_concurrency=ACTOR_THREADS,
+                        num_cpus=SHARD_CPUS, max_concurrency=ACTOR_CONCURRENCY,
                         max_restarts=-1, max_task_retries=0, scheduling_strategy="SPREAD",
                     ).remote(str(self.root), n, self.posting_cache_mb)
             return self._actors[:count]

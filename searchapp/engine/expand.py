@@ -24,7 +24,9 @@ class Expanding:
     what a half-typed word most likely becomes, and a query that stays fast to run.
     """
 
-    limit = 512
+    # `expansions()` sets the configured cap (the `max_wildcard_terms` setting) before a
+    # search runs; this bound only holds a query Whoosh would run unexpanded.
+    limit = 4096
     best: int | None = None
 
     def _btexts(self, ixreader):

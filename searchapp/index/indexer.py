@@ -43,7 +43,7 @@ class Indexer:
         self.seeds, self.root = self.intake.seeds, Path(settings.index)
         self.lock_timeout = settings.lock_timeout
         self.shards = settings.shards or writing.default_shards()  # of a full build
-        self.story_rule = stories.Rule(settings.story_threshold, settings.story_window_hours)
+        self.story_rule = stories.Rule.of(settings)
         self.pool = pool
         self._now = int(time.time())  # when this run's new records were first seen
 

@@ -38,6 +38,7 @@ import numpy as np
 from whoosh.support.charset import accent_map
 
 from ..engine import columns, segments
+from ..settings import Settings
 from .analysis import WORD_PATTERN
 from .schema import NO_DATE
 
@@ -47,7 +48,6 @@ BANDS = PERMS // ROWS
 SIGNATURE_BYTES = PERMS * 2
 SHINGLE = 3  # words per shingle
 MIN_SHINGLES = 8
-DEFAULT_THRESHOLD = 0.6  # the `story_threshold` setting's default
 BIG_BUCKET = 2000  # past this, a band's bucket is compared along its sorted order only
 
 _rng = np.random.default_rng(20261201)  # fixed: signatures are kept in the index
@@ -58,7 +58,6 @@ _WORDS = re.compile(WORD_PATTERN)
 _DIGIT = re.compile(r"\d")
 NUMBER_WEIGHT = 3
 _SALT_VALUES = [0x5BD1E995 * (k + 1) & 0xFFFFFFFF for k in range(NUMBER_WEIGHT - 1)]
-WINDOW_HOURS = 36.0  # the `story_window_hours` setting's default
 UNDATED = NO_DATE  # a record with no date is within any window
 _SIEVE = np.uint64((1 << 22) - 1)
 
@@ -226,14 +225,15 @@ def signatures(raw: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class Rule:
-    """When two records are alike: the `story_threshold` and `story_window_hours` settings.
+    """When two records are alike: the `story_threshold` and `story_window_hours` settings."""
 
-    The defaults are the rule of a build that never recorded its own (search/snapshot.py
-    groups such a build's stories by them when its stories file is lost); every other
-    caller passes the settings' rule."""
+    threshold: float
+    window_hours: float
 
-    threshold: float = DEFAULT_THRESHOLD
-    window_hours: float = WINDOW_HOURS
+    @classmethod
+    def of(cls, settings: Settings) -> "Rule":
+        """The rule `settings` configure."""
+        return cls(settings.story_threshold, settings.story_window_hours)
 
     @property
     def key(self) -> float:

@@ -28,6 +28,7 @@ from ..index.schema import WORD_FIELDS
 from ..index.stories import Stories
 from ..index.store import IndexView, Live
 from ..index.spelling import Speller
+from ..settings import Settings
 from .columns import Columns, SegmentCache
 from .scorer import Cluster, Layout, RemoteScorer, Scorer, Shard
 from .words import WordCache, Words
@@ -189,10 +190,12 @@ class Snapshot:
 def _stories(live: Live, searcher: Searcher) -> Stories:
     """The stories the indexer kept for this generation; when that file is lost or damaged,
     grouped again here by the rule the build records (seconds at a million records, once
-    per process), so the results are the same either way."""
+    per process), so the results are the same either way. A build that recorded none was
+    grouped by the settings' defaults."""
     found = Stories.load(stories.path(live.build, live.generation))
     if found is None:
-        rule = stories.Rule(*(store.story_rule_of(live.build) or ()))
+        recorded = store.story_rule_of(live.build)
+        rule = stories.Rule(*recorded) if recorded else stories.Rule.of(Settings())
         found = stories.group(*stories.of_reader(searcher.reader()), rule)
     return found
 

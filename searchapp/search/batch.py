@@ -14,14 +14,14 @@ import codecs
 import re
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ContextManager, Iterable, Iterator
 
 from whoosh import query as wq
 
 from . import answer
 from .answer import Limits
-from .request import BadRequest, SearchRequest
+from .request import BadRequest, RequestLimits, SearchRequest
 from .snapshot import Snapshot
 
 MAX_QUERIES = 1000  # rows one batch may hold (blank and comment lines not counted)
@@ -88,12 +88,13 @@ def lines_of(text: str) -> list[tuple[int, str, str]]:
     return out
 
 
-def read(text: str, base: SearchRequest, *, max_query_length: int,
+def read(text: str, base: SearchRequest, limits: RequestLimits, *,
          max_queries: int = MAX_QUERIES) -> list[Query]:
     """The rows of a batch, each with the search it stands for: the query as written, the
     batch's filters and dates (a row's own `year:` narrows them), every word as typed (no
     completion of the last one, no correction). Too many rows raise TooManyQueries. The
-    `max_query_length` is the setting's, from whoever reads the batch."""
+    `limits` are the settings', from whoever reads the batch."""
+    max_query_length = limits.max_query_length
     found = lines_of(text)
     if len(found) > max_queries:
         raise TooManyQueries(
@@ -116,8 +117,7 @@ def read(text: str, base: SearchRequest, *, max_query_length: int,
         for k, v in shared + [("q", query), ("typing", "0"), ("literal", "1")]:
             params.setdefault(k, []).append(v)
         try:
-            req = SearchRequest.from_params(params, max_query_length=max_query_length,
-                                            max_facet_values=most)
+            req = SearchRequest.from_params(params, replace(limits, max_facet_values=most))
         except BadRequest as exc:
             out.append(Query(number, label, query, None, str(exc)))
             continue

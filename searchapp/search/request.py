@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Mapping
 
 from ..reader import FACETS
+from ..settings import Settings
 from .timeline import INTERVALS
 
 SORTS = ("relevance", "newest", "oldest")
@@ -31,6 +32,29 @@ class BadRequest(ValueError):
 
 
 @dataclass(frozen=True)
+class RequestLimits:
+    """What the settings bound a request's parameters by. Every reader of parameters (the
+    page, the API, /compare, the batch, the downloads, the CLI) is handed these by whoever
+    holds the settings, so they refuse and cut alike."""
+
+    per_page: int  # results per page when the request does not say
+    max_per_page: int
+    max_page: int
+    max_query_length: int  # longer text is cut, and the request says so
+    max_facet_values: int  # most values of one facet a request may select
+
+    @classmethod
+    def of(cls, settings: Settings) -> "RequestLimits":
+        """The limits `settings` configure."""
+        return cls(per_page=settings.per_page, max_per_page=settings.max_per_page,
+                   max_page=settings.max_page, max_query_length=settings.max_query_length,
+                   max_facet_values=settings.max_facet_values)
+
+
+DEFAULT_LIMITS = RequestLimits.of(Settings())  # a request made in code, not read from a URL
+
+
+@dataclass(frozen=True)
 class SearchRequest:
     q: str = ""
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -39,7 +63,7 @@ class SearchRequest:
     sort: str = "relevance"
     match: str = "all"
     page: int = 1
-    per_page: int = 20
+    per_page: int = DEFAULT_LIMITS.per_page
     typing: bool = True  # the last word is still being typed: also match it as a prefix
     interval: str = ""  # timeline periods: day, week, month, year; empty chooses from the span
     scale: str = "count"  # timeline shows counts, or share of all records in each period
@@ -51,10 +75,12 @@ class SearchRequest:
     story: str = ""  # only the records of this story (its id)
 
     @classmethod
-    def from_params(cls, params: Mapping[str, Iterable[str]], per_page: int = 20,
-                    max_per_page: int = 100, max_page: int = 500,
-                    max_query_length: int = 10_000, max_facet_values: int = 50) -> "SearchRequest":
-        """Read a request from URL parameters (each a list of values), refusing bad ones clearly."""
+    def from_params(cls, params: Mapping[str, Iterable[str]],
+                    limits: RequestLimits) -> "SearchRequest":
+        """Read a request from URL parameters (each a list of values) under `limits`, refusing
+        bad ones clearly."""
+        per_page, max_per_page, max_page = limits.per_page, limits.max_per_page, limits.max_page
+        max_query_length, max_facet_values = limits.max_query_length, limits.max_facet_values
         def one(name: str, default: str = "") -> str:
             values = [v for v in params.get(name, ()) if v is not None]
             return values[-1].strip() if values else default
@@ -246,7 +272,8 @@ _NUMBERED = re.compile(r"^(.*?)([1-4])$")
 MAX_COMPARED = 4
 
 
-def compare_requests(params: Mapping[str, Iterable[str]], **limits) -> list[SearchRequest]:
+def compare_requests(params: Mapping[str, Iterable[str]],
+                     limits: RequestLimits) -> list[SearchRequest]:
     """2 to 4 searches from `q=a&q=b` (or `q1=a&q2=b`); unnumbered filters apply to every
     query, numbered ones (`provider2=Sky`, `from1=2021-01`) to that query alone."""
     params = {k: [v for v in vs if v is not None] for k, vs in params.items()}
@@ -268,5 +295,5 @@ def compare_requests(params: Mapping[str, Iterable[str]], **limits) -> list[Sear
             if m and m.group(2) == str(n) and m.group(1) not in ("q", ""):
                 own[m.group(1)] = own.get(m.group(1), []) + list(values)
         own.update(q=[q], typing=["0"])
-        out.append(SearchRequest.from_params(own, **limits))
+        out.append(SearchRequest.from_params(own, limits))
     return out

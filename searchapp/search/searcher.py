@@ -203,7 +203,7 @@ class SearchIndex:
             raise
         return Export(snap, order, batch, self.release)
 
-    def first_seen(self, req: SearchRequest, limit: int = 50
+    def first_seen(self, req: SearchRequest, limit: int
                    ) -> tuple[list[tuple[dict[str, Any], datetime | None]], str]:
         """The matches of a search that entered the index last (not the last published: a
         feed of a search shows what each reindex brought), each with when it entered, and

@@ -18,6 +18,7 @@ from .batch_asked import Asked, TooLarge, read_asked, read_text
 from .batch_files import csv_body, file_name, json_body
 from .batch_lane import BUSY, Busy, Running, busy, streamed
 from .handle import search_index, settings
+from .params import limits
 from .links import row_url
 from .rendering import FACET_LABELS
 
@@ -74,7 +75,7 @@ def api_batch():
 
 
 def _queries(asked: Asked) -> list[batches.Query]:
-    return batches.read(asked.text, asked.base, max_query_length=settings().max_query_length)
+    return batches.read(asked.text, asked.base, limits())
 
 
 def _running(asked: Asked) -> Running | None:

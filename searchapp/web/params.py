@@ -5,34 +5,31 @@ arrived."""
 from __future__ import annotations
 
 import time
-from typing import Any, Iterable, Mapping
+from typing import Iterable, Mapping
 
 from flask import Response, g, request
 
-from ..search.request import SearchRequest, compare_requests
-from ..settings import Settings
+from ..search.request import RequestLimits, SearchRequest, compare_requests
 from .handle import settings
 
 
-def limits(cfg: Settings) -> dict[str, Any]:
+def limits() -> RequestLimits:
     """The limits a request's parameters are read under, from the settings: /search,
     /compare, the batch and the downloads refuse or cut alike."""
-    return {"per_page": cfg.per_page, "max_per_page": cfg.max_per_page,
-            "max_page": cfg.max_page, "max_query_length": cfg.max_query_length,
-            "max_facet_values": cfg.max_facet_values}
+    return RequestLimits.of(settings())
 
 
 def search_request(params: Mapping[str, Iterable[str]] | None = None) -> SearchRequest:
     """The search a request asks for (its query string, unless `params` are given)."""
     if params is None:
         params = {k: request.args.getlist(k) for k in request.args}
-    return SearchRequest.from_params(params, **limits(settings()))
+    return SearchRequest.from_params(params, limits())
 
 
 def compared_requests() -> list[SearchRequest]:
     """The 2 to 4 searches a /compare request asks for, under the same limits as /search."""
     params = {k: request.args.getlist(k) for k in request.args}
-    return compare_requests(params, **limits(settings()))
+    return compare_requests(params, limits())
 
 
 def wants_partial() -> bool:
