@@ -4,7 +4,7 @@ Values come, lowest priority first, from the defaults below, a YAML config file
 (`searchapp.yaml` in the working directory, or the file named by `--config` /
 `SEARCHAPP_CONFIG`), environment variables (`SEARCHAPP_<NAME>` in upper case) and
 finally explicit overrides (command-line flags, or the mapping a test passes to
-`create_app`). The README documents each setting; a test keeps the two in step.
+`create_app`). docs/settings.md documents each setting; a test keeps the two in step.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ _CONVERT: dict[Any, Callable[[Any], Any]] = {Path: _path, bool: _bool, int: int,
 
 
 def _setting(default: Any, help: str) -> Any:
-    """A declared setting: its default (shown as written in the README) and its help."""
+    """A declared setting: its default (shown as written in docs/settings.md) and its help."""
     return dataclasses.field(default=default, metadata={"help": help})
 
 
@@ -130,7 +130,7 @@ class Settings:
     debug: bool = _setting(False, "Run Flask in debug mode (development only).")
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):  # defaults are written as in the README
+        for f in dataclasses.fields(self):  # defaults are written as in docs/settings.md
             object.__setattr__(self, f.name, _CONVERT[_type(f)](getattr(self, f.name)))
 
     def replace(self, **changes) -> "Settings":
@@ -139,7 +139,7 @@ class Settings:
 
 @dataclass(frozen=True)
 class Setting:
-    """One row of the settings table (as the README shows it)."""
+    """One row of the settings table (as docs/settings.md shows it)."""
 
     name: str
     default: Any

@@ -5,8 +5,8 @@ usage statistics off; `guard.py` runs the instance `auto` starts, on 127.0.0.1 a
 ends it with the server; `shard.py` is what one shard's actor does, in plain Python; `pool.py`
 keeps one actor per shard and is the coordinator's side of a search: the two rounds of
 exact global BM25 and the fetching of records; `build.py` runs a full build's parsing and
-shard writing as Ray tasks. The design, and what it costs, is the README's "Running on
-several machines".
+shard writing as Ray tasks. The design, and what it costs, is in
+docs/cluster.md.
 """
 
 from .connect import ClusterUnavailable, connect, disconnect

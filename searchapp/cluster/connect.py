@@ -3,7 +3,7 @@
 Ray reports usage statistics to its makers unless told not to, and serves a dashboard on
 every address unless told otherwise. Both are switched off here before Ray is imported, in
 this process's environment, which the Ray processes `auto` starts inherit; a cluster started
-by hand is started with the same switches (README, "Running on several machines").
+by hand is started with the same switches (docs/cluster.md).
 
 `auto` is a Ray instance of this machine alone, for as long as this process runs:
 - **Loopback only.** Ray's gRPC servers (GCS, raylet and object manager, every worker's)

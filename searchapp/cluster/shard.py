@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from whoosh import query as wq
 
 from ..engine import segments, shards, zerocopy
 from ..engine.cache import PostingCache
+from ..engine.deadline import after_ms
 from ..engine.ranking import WEIGHTING
 from ..engine.scoring import ArrayScorer, Counting, Statistics
 from ..index import store
@@ -95,7 +95,7 @@ class ShardSearcher:
         counting = Counting()
         scorer.stats = counting
         try:
-            scorer.run(q, _deadline(budget_ms))
+            scorer.run(q, after_ms(budget_ms))
         finally:
             scorer.stats = None
         return counting.frequencies, scorer.cut_short
@@ -107,11 +107,11 @@ class ShardSearcher:
         that `stats` did not count (the coordinator then asks round one)."""
         scorer = self._view(at).scorer
         if stats is None:
-            docs = scorer.matching(q, _deadline(budget_ms))
+            docs = scorer.matching(q, after_ms(budget_ms))
             return docs, None, scorer.cut_short, False
         scorer.stats = stats
         try:
-            found = scorer.run(q, _deadline(budget_ms))
+            found = scorer.run(q, after_ms(budget_ms))
         finally:
             scorer.stats = None
         return found.docs, found.scores, scorer.cut_short, stats.missed
@@ -126,7 +126,7 @@ class ShardSearcher:
                 ) -> tuple[np.ndarray, np.ndarray]:
         """The term vectors of some documents, as one array of terms and each document's
         count of them: hundreds of small arrays cost more to send than their contents."""
-        found = self._view(at).scorer.vectors(docs, field, _deadline(budget_ms))
+        found = self._view(at).scorer.vectors(docs, field, after_ms(budget_ms))
         counts = np.array([len(terms) for terms in found], dtype=np.int64)
         return (np.concatenate(found) if found else np.zeros(0, dtype="S1")), counts
 
@@ -148,6 +148,3 @@ class ShardSearcher:
         return view
 
 
-def _deadline(budget_ms: float | None) -> float | None:
-    """A time budget as this process's own clock reads it (clocks of nodes differ)."""
-    return None if budget_ms is None else time.perf_counter() + max(budget_ms, 0) / 1000

@@ -6,7 +6,7 @@ the field's weight and normalised by that field's length (B), added up, and satu
 have the word in any of those fields. `scoring.py` computes exactly this over arrays; where
 it hands a query shape to Whoosh, Whoosh scores with `WEIGHTING`, its per-field BM25F with
 the same B and K1. Every value was chosen on Cranfield and CISI (`bench/relevance.py`), where
-this model ranks at least as well as SQLite FTS5's bm25; the README's "Ranking" section
+this model ranks at least as well as SQLite FTS5's bm25; docs/benchmarks.md's "Ranking" section
 gives the figures.
 """
 

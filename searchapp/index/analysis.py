@@ -18,7 +18,7 @@ from whoosh.analysis import (STOP_WORDS as WHOOSH_STOP_WORDS, CharsetFilter, Fil
 from whoosh.lang import stemmer_for_language
 from whoosh.support.charset import accent_map
 
-# Words too common in news prose to carry meaning; short on purpose (see the README).
+# Words too common in news prose to carry meaning; short on purpose (see docs/architecture.md).
 STOP_WORDS = frozenset("""a an and are as at be but by for from has have in is it its of on or
 s t that the their this to was were will with""".split())
 

@@ -7,7 +7,8 @@ stemming caches are not safe to share), with the array scorer over its segments,
 scorer a cluster gives it for them (scorer.py: the cluster is asked, and never assigns into
 the snapshot). Opening
 one reads no segment into memory (engine/zerocopy.py), so every thread can have its own
-and no search waits for another.
+and no search waits on another's files (heavy searches do queue on one lane: see
+search/searcher.py).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ it any more.
 
 A reindex may land at any moment: a snapshot in use stays open, on its generation, until its
 last user lets go; the next search of its thread gets a snapshot of the new one. Each thread
-searches through a snapshot of its own (generation.py), so no search waits for another's
+searches through a snapshot of its own (generation.py), so no search waits on another's
 files. Damage is told apart from other failures here (damage.py), once per generation.
 """
 

@@ -19,6 +19,7 @@ from typing import ContextManager, Iterable, Iterator
 
 from whoosh import query as wq
 
+from ..engine.deadline import after_ms
 from . import answer
 from .answer import Limits
 from .request import BadRequest, RequestLimits, SearchRequest
@@ -133,7 +134,7 @@ def run(snap: Snapshot, queries: Iterable[Query], limits: Limits,
     every YIELD_EVERY_S between rows the interpreter and the core are let go, so other
     requests get their turn. The same search twice is counted once."""
     snap.gen.ready()
-    stop = time.perf_counter() + budget_s if budget_s else None
+    stop = after_ms(budget_s * 1000 or None)
     yielded = time.perf_counter()
     done: dict[tuple, tuple[int, int, str | None]] = {}
     for query in queries:
@@ -164,23 +165,19 @@ def count(snap: Snapshot, req: SearchRequest, limits: Limits,
     `literal=1` counts, without ranking, facets or suggestions."""
     heavy = answer.looks_heavy(req.q)
     with heavy_lane if heavy else nullcontext():
-        deadline = _deadline(limits)
+        deadline = limits.deadline()
         parsed = answer.parse(snap, req, limits, deadline)
         many = parsed.query is not None and parsed.query is not wq.NullQuery \
             and sum(1 for _ in parsed.query.leaves()) > answer.HEAVY_TERMS
         with heavy_lane if many and not heavy else nullcontext():
             if many and not heavy:
-                deadline = _deadline(limits)  # its budget starts when it gets its turn
+                deadline = limits.deadline()  # its budget starts when it gets its turn
             found = answer.matching(snap, parsed, req, rank=False, deadline=deadline)
     notice = parsed.notice
     if found.cut_short:
         notice = " ".join(filter(None, (notice, (
             f"Stopped after {limits.budget_ms:g} ms: the count is what it found by then."))))
     return int(len(found.final)), snap.columns.story_count(found.final), notice
-
-
-def _deadline(limits: Limits) -> float | None:
-    return time.perf_counter() + limits.budget_ms / 1000 if limits.budget_ms else None
 
 
 def sort_key(text: str) -> tuple[str, bool]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from ..engine.deadline import Deadline, after_ms
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -23,10 +25,9 @@ class Limits:
         return cls(facet_max=settings.facet_max, max_wildcard_terms=settings.max_wildcard_terms,
                    budget_ms=settings.search_budget_ms)
 
-    def deadline(self) -> float | None:
-        """When a search starting now must stop matching (a `time.perf_counter()` value),
-        or None without a budget."""
-        return time.perf_counter() + self.budget_ms / 1000 if self.budget_ms else None
+    def deadline(self) -> Deadline:
+        """When a search starting now must stop matching, or None without a budget."""
+        return after_ms(self.budget_ms or None)
 
 
 class Clock:

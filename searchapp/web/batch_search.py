@@ -60,7 +60,7 @@ def batch():
 
 @bp.route("/api/batch", methods=["GET", "POST"])
 def api_batch():
-    """The batch as JSON (or CSV with `format=csv`): the stable contract in the README."""
+    """The batch as JSON (or CSV with `format=csv`): the stable contract in docs/searching.md."""
     try:
         text = read_text()
     except TooLarge as exc:

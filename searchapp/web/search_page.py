@@ -80,7 +80,7 @@ def _render_search(result, req, partial, error=None, status=200):
 
 @bp.route("/api/search")
 def api_search():
-    """The search as JSON: the stable contract documented in the README. The distinctive
+    """The search as JSON: the stable contract documented in docs/searching.md. The distinctive
     words read hundreds of term vectors, so they come only when asked (`terms=1`): a client
     typing does not wait for them at every keystroke, as the page does not."""
     with_terms = request.args.get("terms", "0") not in ("", "0")
