@@ -15,12 +15,12 @@ from searchapp.engine import bulk, shards
 from searchapp.index import writing
 from searchapp.index.schema import build_schema
 from searchapp.ingest import records
-from searchapp.ingest.seeds import Limits, SeedRejected, parse_file
+from searchapp.ingest.seeds import SeedLimits, SeedRejected, parse_file
 from searchapp.settings import Settings
 
 from conftest import FIXTURES, SEEDS, write_generated
 
-LIMITS = Limits.of(Settings())  # as `searchapp index` reads files by default
+LIMITS = SeedLimits.of(Settings())  # as `searchapp index` reads files by default
 
 
 

@@ -119,7 +119,7 @@ def test_polling_finds_new_files_where_events_do_not_arrive(tmp_path):
 
 
 def test_segments_watched_runs_leave_are_merged_when_the_watcher_is_idle(tmp_path):
-    """A watched run merges nothing (to be searchable at once); `tidy` merges what the runs
+    """A watched run merges nothing (to be searchable at once); `merge_small_segments` merges what the runs
     left, and the answers do not change."""
     from searchapp.index import store
 
@@ -138,12 +138,12 @@ def test_segments_watched_runs_leave_are_merged_when_the_watcher_is_idle(tmp_pat
     server = SearchIndex(index)
     before = server.search(SearchRequest(q="police", typing=False, per_page=100))
     assert segments() == 5
-    assert indexer.tidy()
+    assert indexer.merge_small_segments()
     assert segments() < 5
     after = server.search(SearchRequest(q="police", typing=False, per_page=100))
     assert after.generation != before.generation
     assert [h.id for h in after.hits] == [h.id for h in before.hits] and after.total > 0
-    assert not indexer.tidy()  # nothing left to merge
+    assert not indexer.merge_small_segments()  # nothing left to merge
     assert indexer.run().added == 0 and indexer.scans == 2  # the manifest still lists everything
     server.close()
 

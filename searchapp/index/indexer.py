@@ -19,7 +19,7 @@ import numpy as np
 from ..engine import shards, zerocopy
 from ..ingest.folder import NOT_UTF8
 from ..ingest.reading import Intake, Pool
-from ..ingest.seeds import Limits
+from ..ingest.seeds import SeedLimits
 from . import build, derived, integrity, lifeline, plan as plans, stories, store, writing
 from . import manifest as manifest_mod
 from .manifest import Manifest
@@ -38,7 +38,7 @@ class Indexer:
                  pool: Pool | None = None):
         zerocopy.install()
         lifeline.forks_die_with_parent()
-        self.intake = Intake(settings.seeds, Limits.of(settings), settings.parse_workers,
+        self.intake = Intake(settings.seeds, SeedLimits.of(settings), settings.parse_workers,
                              progress)
         self.seeds, self.root = self.intake.seeds, Path(settings.index)
         self.lock_timeout = settings.lock_timeout
@@ -123,7 +123,7 @@ class Indexer:
         refused = summary.errors + [p for p in self.intake.skipped if p.message == NOT_UTF8]
         manifest_mod.record_run(current.build, summary.line(), refused, self.intake.looked_at)
 
-    def tidy(self) -> bool:
+    def merge_small_segments(self) -> bool:
         """Merge what incremental runs left unmerged (they merge little, to be quick): for a
         watcher, when it has nothing else to do. True when the index changed."""
         with store.write_lock(self.root, self.lock_timeout):
@@ -134,7 +134,7 @@ class Indexer:
                 return False
             for folder, gen in zip(current.folders, current.shards):
                 shards.rollback(folder, gen)
-            touched = writing.tidy(current.folders, self.lock_timeout)
+            touched = writing.merge_small_segments(current.folders, self.lock_timeout)
             if not touched:
                 return False
             gens = [touched.get(i, gen) for i, gen in enumerate(current.shards)]
@@ -179,7 +179,7 @@ class Indexer:
                 derived.group_stories(current, None, None, self.story_rule)  # they were lost
         for i, folder in enumerate(folders):
             if i not in touched:  # kept files and sums an index written before them lacks
-                writing.settle(folder)
+                writing.ready_for_readers(folder)
         if plan.writes or plan.loaded or (plan.manifest is not plan.before
                                           and plan.manifest.files != plan.before.files):
             plan.manifest.write(build, current.generation, before=plan.before)

@@ -112,7 +112,7 @@ def _follow(runner: "_Runner", full_first: bool) -> None:
                     continue
                 if untidy_since is not None and time.monotonic() - untidy_since > TIDY_AFTER:
                     untidy_since = None
-                    runner.tidy()
+                    runner.merge_when_idle()
         finally:
             events.close()
             if pending:
@@ -176,9 +176,9 @@ class _Runner:
         self._once(message)
         self.beacon.set(error=message, error_at=time.time())
 
-    def tidy(self) -> None:
+    def merge_when_idle(self) -> None:
         try:
-            self.indexer.tidy()
+            self.indexer.merge_small_segments()
         except Exception:  # noqa: BLE001 - merging can wait for the next idle moment
             pass
 

@@ -92,7 +92,7 @@ class FirstSeen:
         return self.now
 
 
-def settle(folder: Path) -> None:
+def ready_for_readers(folder: Path) -> None:
     """What follows a shard's commit. The facet columns and words of its new segments are
     kept now, so that no serving process pays for them on its first search (seconds at 1M
     records; a file that cannot be written is made by the first search instead); then the
@@ -197,7 +197,7 @@ def write_shard(job: tuple[Path, Path, FirstSeen]) -> Written:
         cancel(writer)
         raise
     spill_path.unlink(missing_ok=True)
-    settle(folder)
+    ready_for_readers(folder)
     done.generation = shards.latest(folder)
     return done
 
@@ -206,7 +206,7 @@ def write_shard(job: tuple[Path, Path, FirstSeen]) -> Written:
 
 # Merging costs ~40 us per distinct word of each segment merged (a 450-record segment: ~1 s),
 # so an incremental run merges nothing until a shard holds more than MAX_SEGMENTS; then it
-# merges as the ladder says. A watcher merges them sooner, when idle (`tidy`).
+# merges as the ladder says. A watcher merges them sooner, when idle (`merge_small_segments`).
 MAX_SEGMENTS = 8
 
 
@@ -252,11 +252,11 @@ def _commit_shard(job: tuple[Path, list, float]) -> int:
     except BaseException:
         cancel(writer)
         raise
-    settle(folder)
+    ready_for_readers(folder)
     return shards.latest(folder)
 
 
-def tidy(folders: list[Path], lock_timeout: float) -> dict[int, int]:
+def merge_small_segments(folders: list[Path], lock_timeout: float) -> dict[int, int]:
     """Merge the small segments incremental runs left, as far as the ladder says, in the
     shards where there is something to merge; returns {shard: its new generation}."""
     generations = {}
@@ -272,7 +272,7 @@ def tidy(folders: list[Path], lock_timeout: float) -> dict[int, int]:
         except BaseException:
             cancel(writer)
             raise
-        settle(folder)
+        ready_for_readers(folder)
         generations[shard] = shards.latest(folder)
     return generations
 

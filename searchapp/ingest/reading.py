@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from . import folder, records
 from .problems import Problem
-from .seeds import Limits, SeedRejected, parse_bytes
+from .seeds import SeedLimits, SeedRejected, parse_bytes
 
 PARALLEL_FROM = 2000  # files; below this, starting processes costs more than it saves
 
@@ -42,7 +42,7 @@ class Loaded:
     problem: Problem | None = None
 
 
-def read_one(job: tuple[str, str, Limits, dict | None]) -> Loaded:
+def read_one(job: tuple[str, str, SeedLimits, dict | None]) -> Loaded:
     """Read, hash and parse one file (`job`: seeds folder, path in it, limits, the entry the
     index holds for it); a parser bug refuses the file, never the run."""
     seeds, rel, limits, known = job
@@ -74,7 +74,7 @@ class Intake:
     walks left out (`skipped`), the paths a watched run looked at (`looked_at`; None: the
     whole folder) and how many scans were made (a watch test counts them)."""
 
-    def __init__(self, seeds: Path, limits: Limits, workers: int,
+    def __init__(self, seeds: Path, limits: SeedLimits, workers: int,
                  progress: Callable[[int, int], None] | None):
         self.seeds, self.limits, self.workers, self.progress = Path(seeds), limits, workers, progress
         self.scans = 0

@@ -59,19 +59,19 @@ class ParsedSeed:
 
 
 @dataclass(frozen=True)
-class Limits:
+class SeedLimits:
     """How large a seed file may be: the `max_seed_bytes` and `max_yaml_nodes` settings."""
 
     max_bytes: int
     max_nodes: int
 
     @classmethod
-    def of(cls, settings) -> "Limits":
+    def of(cls, settings) -> "SeedLimits":
         """The limits `settings` (settings.Settings) set."""
         return cls(settings.max_seed_bytes, settings.max_yaml_nodes)
 
 
-def parse_file(file: Path, rel: str, limits: Limits) -> ParsedSeed:
+def parse_file(file: Path, rel: str, limits: SeedLimits) -> ParsedSeed:
     """Parse one seed file; raise SeedRejected naming the file (and line) when it can't be used."""
     try:
         size = file.stat().st_size
@@ -83,7 +83,7 @@ def parse_file(file: Path, rel: str, limits: Limits) -> ParsedSeed:
     return parse_bytes(data, rel, limits)
 
 
-def parse_bytes(data: bytes, rel: str, limits: Limits) -> ParsedSeed:
+def parse_bytes(data: bytes, rel: str, limits: SeedLimits) -> ParsedSeed:
     warnings: list[Problem] = []
     text = _decode(data, rel, warnings)
     yaml_text, first_line = _front_matter(text, rel)

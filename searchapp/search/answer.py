@@ -5,7 +5,7 @@ finds nothing, counted (facets.py), corrected (suggest.py), put on a timeline an
 to mark found (highlight.py). Nothing here keeps state between searches; the searcher
 module decides what is cached and for how long.
 
-`parse`, `matching`, `Matches`, `Limits` and `Clock` are importable from here, as the batch
+`parse`, `matching`, `Matches`, `SearchLimits` and `Clock` are importable from here, as the batch
 module and the tests have always imported them.
 """
 
@@ -21,7 +21,7 @@ from whoosh import query as wq
 
 from ..reader import Snapshot, analysis
 from . import distinctive
-from .budget import Clock, Limits
+from .budget import Clock, SearchLimits
 from .distinctive import Terms
 from .expansion import parse
 from .facets import TOP_BARS, facet_counts
@@ -33,7 +33,7 @@ from .results import FacetValue
 from .suggest import MORE_COMMON, SUGGEST_BELOW, suggest
 from .timeline import Timeline, timeline_of
 
-__all__ = ["Clock", "HEAVY_TERMS", "Limits", "Matches", "Prepared", "looks_heavy", "matching",
+__all__ = ["Clock", "HEAVY_TERMS", "SearchLimits", "Matches", "Prepared", "looks_heavy", "matching",
            "parse", "prepare", "search_key", "terms_of"]
 
 HEAVY_TERMS = 200  # a query standing for more index terms than this is matched in the heavy lane
@@ -73,7 +73,7 @@ def search_key(req: SearchRequest) -> tuple:
             tuple(sorted((f, tuple(v)) for f, v in req.filters.items())))
 
 
-def prepare(snap: Snapshot, req: SearchRequest, limits: Limits, clock: Clock,
+def prepare(snap: Snapshot, req: SearchRequest, limits: SearchLimits, clock: Clock,
             heavy_lane: ContextManager = nullcontext()) -> Prepared:
     """Everything of a search but its page of hits and its distinctive words.
 
@@ -139,7 +139,7 @@ COMPLETE_AMONG = 500
 COMPLETIONS_AMONG = 20
 
 
-def _completed_among(snap: Snapshot, req: SearchRequest, limits: Limits, deadline: float | None
+def _completed_among(snap: Snapshot, req: SearchRequest, limits: SearchLimits, deadline: float | None
                      ) -> tuple[ParsedQuery, Matches] | None:
     """`facial rec` with nothing found: the index's most frequent words beginning `rec`
     (record, recent, ...) are not in any record about `facial`. Complete the word from the

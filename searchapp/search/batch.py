@@ -21,7 +21,7 @@ from whoosh import query as wq
 
 from ..engine.deadline import after_ms
 from . import answer
-from .answer import Limits
+from .answer import SearchLimits
 from .request import BadRequest, RequestLimits, SearchRequest
 from .snapshot import Snapshot
 
@@ -126,7 +126,7 @@ def read(text: str, base: SearchRequest, limits: RequestLimits, *,
     return out
 
 
-def run(snap: Snapshot, queries: Iterable[Query], limits: Limits,
+def run(snap: Snapshot, queries: Iterable[Query], limits: SearchLimits,
         heavy_lane: ContextManager = nullcontext(), budget_s: float = BATCH_BUDGET_S
         ) -> Iterator[Counted]:
     """Each row counted through `snap`, yielded as soon as it is known. A row is a search
@@ -159,7 +159,7 @@ def run(snap: Snapshot, queries: Iterable[Query], limits: Limits,
             yielded = time.perf_counter()
 
 
-def count(snap: Snapshot, req: SearchRequest, limits: Limits,
+def count(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
           heavy_lane: ContextManager = nullcontext()) -> tuple[int, int, str | None]:
     """(records, stories, notice) of one search: what /api/search with `typing=0` and
     `literal=1` counts, without ranking, facets or suggestions."""

@@ -1,5 +1,5 @@
 """What bounds a search, and how long each of its phases took: the configured limits
-(`Limits`, made from the settings by whoever builds the searcher) with the one deadline
+(`SearchLimits`, made from the settings by whoever builds the searcher) with the one deadline
 computation every search, comparison and batch row uses, and the `Clock` of its phases.
 """
 
@@ -12,7 +12,7 @@ from ..engine.deadline import Deadline, after_ms
 
 
 @dataclass(frozen=True)
-class Limits:
+class SearchLimits:
     """What the settings bound a search by."""
 
     facet_max: int
@@ -20,7 +20,7 @@ class Limits:
     budget_ms: float  # matching stops here and answers with what it has (0: never)
 
     @classmethod
-    def of(cls, settings) -> "Limits":
+    def of(cls, settings) -> "SearchLimits":
         """The limits `settings` (a `Settings`) configure."""
         return cls(facet_max=settings.facet_max, max_wildcard_terms=settings.max_wildcard_terms,
                    budget_ms=settings.search_budget_ms)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..reader import NO_DATE, Snapshot
 from . import timeline
-from .budget import Limits
+from .budget import SearchLimits
 from .expansion import parse
 from .matching import matching
 from .request import SearchRequest
@@ -19,7 +19,7 @@ from .results import QuerySummary
 from .timeline import Timeline
 
 
-def compare(snap: Snapshot, requests: list[SearchRequest], limits: Limits,
+def compare(snap: Snapshot, requests: list[SearchRequest], limits: SearchLimits,
             interval: str | None = None, top: int = 5) -> list[QuerySummary]:
     """Several queries on one time axis (the span of all their matches), with top facets."""
     cols = snap.columns

@@ -11,7 +11,7 @@ from whoosh import query as wq
 
 from ..engine.expand import BoundedPrefix, BoundedWildcard, expansions, is_expanding
 from ..reader import WORDS_AS_WRITTEN, Snapshot, analysis
-from .budget import Limits
+from .budget import SearchLimits
 from .parser import ParsedQuery, is_pasted_text, parse_user_query, query_words
 from .request import SearchRequest
 
@@ -21,7 +21,7 @@ PASTED_WORDS = 100  # words of a pasted text searched (the rarest in the collect
 _WRITTEN = WORDS_AS_WRITTEN["title"]
 
 
-def parse(snap: Snapshot, req: SearchRequest, limits: Limits,
+def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
           deadline: float | None = None) -> ParsedQuery:
     """The user's query, with every prefix, wildcard and fuzzy term expanded once, over the
     whole index, into the index terms it stands for.

@@ -20,7 +20,7 @@ from ..engine.cache import ByteLRU
 from ..reader import Cluster, IndexProblem, Reader, Snapshot
 from ..settings import Settings
 from . import answer, batch, pages
-from .budget import Clock, Limits
+from .budget import Clock, SearchLimits
 from .comparison import compare
 from .distinctive import Terms
 from .exports import Export
@@ -49,7 +49,7 @@ class SearchIndex:
             **{_ALSO_NAMED.get(name, name): value for name, value in changes.items()})
         self.root = Path(root)
         self.remote = remote
-        self.limits = Limits.of(settings)
+        self.limits = SearchLimits.of(settings)
         self._recent: ByteLRU[answer.Prepared] = ByteLRU(settings.recent_cache_mb * 2**20,
                                                          answer.Prepared.nbytes)
         self.reader = Reader(self.root, settings.posting_cache_mb, cluster=remote,
