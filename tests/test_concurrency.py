@@ -49,7 +49,7 @@ def test_a_light_search_answers_while_the_heaviest_runs(big):
 
 def test_searches_answer_while_two_exports_are_being_read(big):
     index = SearchIndex(big, recent_cache_mb=0)
-    exports = [index.export(SearchRequest(q="", typing=False), batch=50) for _ in range(2)]
+    exports = [index.export(SearchRequest(q="", typing=False), page=50) for _ in range(2)]
     readers = [iter(e) for e in exports]
     first = [next(r) for r in readers]  # both begun, neither finished
     totals = [index.search(SearchRequest(q=q, typing=False)).total

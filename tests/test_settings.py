@@ -45,7 +45,7 @@ def test_unknown_or_bad_settings_are_named(tmp_path):
 SAME_NUMBER_OTHER_MEANING = {
     ("index/build.py", "PARALLEL_WRITE_FROM"): "records from which a full build writes shards "
                                                "in parallel, not YAML nodes",
-    ("index/manifest.py", "BATCH"): "rows written to the manifest per statement",
+    ("index/manifest.py", "CHUNK"): "rows written to the manifest per statement",
 }
 
 

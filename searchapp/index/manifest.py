@@ -170,29 +170,29 @@ class Manifest:
 
 
 class Rows:
-    """A new build's manifest, written a batch of rows at a time as a full build reads its
+    """A new build's manifest, written a chunk of rows at a time as a full build reads its
     files: a million entries held until the end were most of a full build's memory."""
 
-    BATCH = 10_000
+    CHUNK = 10_000
 
     def __init__(self, build: Path):
         self.path = build / NAME
         self._db = sqlite3.connect(self.path)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
-        self._batch: list[tuple] = []
+        self._chunk: list[tuple] = []
 
     def add(self, rel: str, entry: dict[str, Any]) -> None:
-        self._batch.append((rel, entry.get("size"), entry.get("mtime_ns"), entry.get("sha1"),
+        self._chunk.append((rel, entry.get("size"), entry.get("mtime_ns"), entry.get("sha1"),
                             int(bool(entry.get("held")))))
-        if len(self._batch) >= self.BATCH:
+        if len(self._chunk) >= self.CHUNK:
             self._flush()
 
     def _flush(self) -> None:
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO files (path, size, mtime_ns, sha1, held) "
-                                 "VALUES (?, ?, ?, ?, ?)", self._batch)
-        self._batch = []
+                                 "VALUES (?, ?, ?, ?, ?)", self._chunk)
+        self._chunk = []
 
     def finish(self, generation: int) -> None:
         """Call only after the index commit it describes."""

@@ -1,4 +1,4 @@
-"""Exports: every matching record of a search in result order, read in batches through a
+"""Exports: every matching record of a search in result order, read a page at a time through a
 snapshot of the export's own, so that memory stays flat and a reindex landing meanwhile
 changes nothing of it.
 """
@@ -14,20 +14,20 @@ from .partial import whole
 
 
 class Export:
-    """The records of an export, read batch by batch from one snapshot, held until closed
+    """The records of an export, read a page at a time from one snapshot, held until closed
     (`release` lets go of the snapshot, once)."""
 
-    def __init__(self, snap: Snapshot, order: np.ndarray, batch: int,
+    def __init__(self, snap: Snapshot, order: np.ndarray, page: int,
                  release: Callable[[Snapshot], None]):
-        self.snap, self.order, self.batch = snap, order, batch
+        self.snap, self.order, self.page = snap, order, page
         self._release = release
         self.closed = False
         self.total, self.generation = len(order), snap.generation
 
     def __iter__(self) -> Iterator[list[dict[str, Any]]]:
         try:
-            for start in range(0, len(self.order), self.batch):
-                docs = self.order[start:start + self.batch]
+            for start in range(0, len(self.order), self.page):
+                docs = self.order[start:start + self.page]
                 records = self.snap.records(docs)
                 for docnum, record in zip(docs.tolist(), records):
                     whole(self.snap, record)["story_id"] = self.snap.columns.story_id(docnum)

@@ -185,11 +185,11 @@ class SearchIndex:
             for row in batch.run(snap, queries, self.limits, self._heavy_lane):
                 yield _whole(snap, row)
 
-    def export(self, req: SearchRequest, batch: int = 500) -> "Export":
-        """Every matching record in result order, in batches, so memory stays flat.
+    def export(self, req: SearchRequest, page: int = 500) -> "Export":
+        """Every matching record in result order, a page at a time, so memory stays flat.
 
         The matching runs now (so a missing index fails before a response starts); the
-        records are then read batch by batch through a snapshot of the export's own, of the
+        records are then read a page at a time through a snapshot of the export's own, of the
         generation it began with, even if a reindex lands meanwhile. The caller must close()
         the export (a response that is never read, as for HEAD, still lets go).
         """
@@ -201,7 +201,7 @@ class SearchIndex:
         except BaseException:
             self.release(snap)
             raise
-        return Export(snap, order, batch, self.release)
+        return Export(snap, order, page, self.release)
 
     def first_seen(self, req: SearchRequest, limit: int
                    ) -> tuple[list[tuple[dict[str, Any], datetime | None]], str]:
