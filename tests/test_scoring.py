@@ -196,7 +196,7 @@ def test_the_index_has_segments_and_deletions(index):
         assert any(leaf.has_deletions() for leaf, _, _ in leaves)
 
 
-@pytest.mark.parametrize("q", [
+QUERIES = [
     "facial recognition", "police", "police camera", '"live facial recognition"',
     '"police camera"', "moratorium OR Shenzhen", "facial recognition -police",
     "facial recognition NOT police", "NOT police", "-police", "provider:forbes",
@@ -206,7 +206,10 @@ def test_the_index_has_segments_and_deletions(index):
     "changed", "changed police", "zzzznotaword", "police AND NOT camera AND NOT court",
     '"facial police"~10', '"recognition facial"~4', '"live recognition"~2', "=cameras",
     "=police camera", "=banned OR =ban", "face-recognition", "e-mail",
-])
+]
+
+
+@pytest.mark.parametrize("q", QUERIES)
 @pytest.mark.parametrize("typing", [True, False])
 def test_matches_equal_whooshs_and_scores_the_references(index, q, typing):
     compare(index, q, typing)
@@ -341,3 +344,4 @@ def test_the_first_of_the_matches_are_those_of_the_whole_order(scores, stop):
     assert head[1].tolist() == whole[1][:stop].tolist()
     assert whole[0].tolist() == [d for _, _, d in sorted(zip([-s for s in scores], (-docs).tolist(),
                                                               docs.tolist()))]
+

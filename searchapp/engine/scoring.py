@@ -25,6 +25,8 @@ from whoosh import query as wq
 from . import postings as post
 from . import ranking
 from .cache import PostingCache
+from .shapes import Kind, index_bytes, idf_key, indexed
+from . import shapes
 
 _NO_DOCS = np.zeros(0, dtype=np.int64)
 _NO_SCORES = np.zeros(0, dtype=np.float64)
@@ -107,65 +109,63 @@ class ArrayScorer:
         return self.cut_short
 
     def docs(self, q) -> np.ndarray:
-        """Only which documents match: no scores computed."""
-        kind = type(q)
-        if kind is wq.Term:
+        """Only which documents match: no scores computed (shapes.matching)."""
+        shape = shapes.matching(q)
+        kind = shape.kind
+        if kind is Kind.TERM:
             btext = self._btext(q.fieldname, q.text)
             if btext is None:
                 return _NO_DOCS
             return self._term_postings(q.fieldname, btext)[0]
-        if kind is wq.ConstantScoreQuery:
-            return self.docs(q.child)
-        if kind is wq.Or and not q.minmatch:
-            parts = [self.docs(s) for s in q.subqueries]
+        if kind is Kind.CONSTANT:
+            return self.docs(shape.matched[0])
+        if kind is Kind.ANY:
+            parts = [self.docs(s) for s in shape.matched]
             parts = [p for p in parts if len(p)]
             return _distinct(np.concatenate(parts), len(self.alive)) if len(parts) > 1 else \
                 (parts[0] if parts else _NO_DOCS)
-        if kind is wq.AndNot:
-            a = self.docs(q.a)
-            return a[~np.isin(a, self.docs(q.b), assume_unique=True)]
+        if kind is Kind.AND_NOT:
+            a = self.docs(shape.matched[0])
+            return a[~np.isin(a, self.docs(shape.matched[1]), assume_unique=True)]
         return self._node(q).docs
 
     def _node(self, q) -> Scored:
-        kind = type(q)
-        if q is wq.NullQuery or kind is type(wq.NullQuery):
+        shape = shapes.scoring(q)
+        kind = shape.kind
+        if kind is Kind.NULL:
             return Scored.empty()
-        if kind is wq.Term:
-            return self._word([q])
-        if kind is wq.ConstantScoreQuery:
-            docs = self.docs(q.child)
+        if kind is Kind.TERM:
+            return self._word(shape.words[0])
+        if kind is Kind.CONSTANT:
+            docs = self.docs(shape.matched[0])
             return Scored(docs, np.full(len(docs), float(q.score)))
-        if kind is wq.Or and not q.scale and not q.minmatch:
-            words: dict[str, list[wq.Term]] = {}  # one word in several fields, scored once
-            rest = []
-            for sub in q.subqueries:
-                if type(sub) is wq.Term:
-                    words.setdefault(_text(sub.text), []).append(sub)
-                else:
-                    rest.append(sub)
-            parts = [self._word(terms) for terms in words.values()]
-            return self._boosted(_union(parts + [self._node(s) for s in rest], len(self.alive)),
-                                 q.boost)
-        if kind is wq.And:
-            return self._boosted(self._and(q.subqueries), q.boost)
-        if kind is wq.AndNot:
-            return self._boosted(_restrict(self._node(q.a), self.docs(q.b), inside=False), q.boost)
-        if kind is wq.Require:
-            a, b = self._node(q.a), self._node(q.b)
+        if kind is Kind.WORDS:
+            parts = [self._word(terms) for terms in shape.words]
+            return self._boosted(_union(parts + [self._node(s) for s in shape.scored],
+                                        len(self.alive)), q.boost)
+        if kind is Kind.AND:
+            return self._boosted(self._and(shape.scored, shape.matched), q.boost)
+        if kind is Kind.AND_NOT:
+            a, b = shape.scored[0], shape.matched[0]
+            return self._boosted(_restrict(self._node(a), self.docs(b), inside=False), q.boost)
+        if kind is Kind.REQUIRE:
+            a, b = (self._node(s) for s in shape.scored)
             return self._boosted(_restrict(a, b.docs), q.boost)
-        if kind is wq.AndMaybe:
-            a, b = self._node(q.a), self._node(q.b)
+        if kind is Kind.AND_MAYBE:
+            a, b = (self._node(s) for s in shape.scored)
             return self._boosted(_union([a, _restrict(b, a.docs)]), q.boost)
-        if kind is wq.Not:  # everything else, each scoring 1 (Whoosh's inverse matcher)
-            docs = self._all[~np.isin(self._all, self.docs(q.query), assume_unique=True)]
+        if kind is Kind.NOT:  # everything else, each scoring 1 (Whoosh's inverse matcher)
+            docs = self._all[~np.isin(self._all, self.docs(shape.matched[0]), assume_unique=True)]
             return self._boosted(Scored(docs, np.ones(len(docs))), q.boost)
-        if kind is wq.Phrase and q.slop >= 1 and q.words:
-            return self._boosted(self._phrase(q), q.boost)
+        if kind is Kind.NEAR:
+            return self._boosted(self._phrase(q, shape.words), q.boost)
         return self._whoosh(q)
 
-    def _and(self, subs) -> Scored:
-        positive = [self._node(s) for s in subs if not isinstance(s, wq.Not)]
-        negative = [self.docs(s.query) for s in subs if isinstance(s, wq.Not)]
+    def _and(self, scored, matched) -> Scored:
+        """An And's positive parts (`scored`), without the matches of its Not parts' queries
+        (`matched`)."""
+        positive = [self._node(s) for s in scored]
+        negative = [self.docs(s) for s in matched]
         if not positive:  # Whoosh matches the complement, each match scoring 1 per Not
             positive = [Scored(self._all, np.zeros(len(self._all)))]
         out = positive[0]
@@ -183,15 +183,7 @@ class ArrayScorer:
     # -- terms ------------------------------------------------------------------------------
 
     def _btext(self, fieldname: str, text) -> bytes | None:
-        """The term as the index stores it; None if the field or the text cannot be indexed."""
-        if fieldname not in self.searcher.schema:
-            return None
-        if isinstance(text, bytes):
-            return text
-        try:
-            return self.searcher.schema[fieldname].to_bytes(text)
-        except ValueError:
-            return None
+        return index_bytes(self.searcher.schema, fieldname, text)
 
     def _term_postings(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         """Global (docs, weights) of a term over live documents."""
@@ -232,19 +224,12 @@ class ArrayScorer:
             out[lo:hi] = post.LENGTH_OF_BYTE[lengths[docs[lo:hi] - offset]]
         return out
 
-    def _word(self, terms: list[wq.Term]) -> Scored:
+    def _word(self, terms) -> Scored:
         """One word in one or more fields: BM25F, each field's count weighted by its boost
         and normalised by its length, saturated once, times the idf over all those fields."""
-        schema = self.searcher.schema
         docs, counts, plain = [], [], []
-        key = []  # what the idf counts records of, the same in every shard
-        for term in terms:
-            btext = self._btext(term.fieldname, term.text)
-            if btext is None:
-                continue
-            scorable = schema[term.fieldname].scorable
-            if scorable:
-                key.append((term.fieldname, btext))
+        found_terms = indexed(self.searcher.schema, terms)
+        for term, btext, scorable in found_terms:
             found, weights = self._term_postings(term.fieldname, btext)
             if not len(found):
                 continue
@@ -269,13 +254,13 @@ class ArrayScorer:
             matched, tf = _sum_by_doc(np.concatenate(docs), np.concatenate(counts), len(self.alive))
         matching, total = len(matched), len(self._all)
         if self.stats is not None:
-            matching, total = self.stats.counts(tuple(key), matching, total)
+            matching, total = self.stats.counts(idf_key(found_terms), matching, total)
         idf = ranking.idf(matching, total)
         return _union([Scored(matched, idf * ranking.saturated(tf))] + plain)
 
     # -- phrases ----------------------------------------------------------------------------
 
-    def _phrase(self, q: wq.Phrase) -> Scored:
+    def _phrase(self, q: wq.Phrase, words) -> Scored:
         """Documents where the words follow each other in order, each at most `slop`
         positions after the one before (1: next to it; `"facial ban"~5`: within 5), scored
         by the sum of the words' own scores in the field.
@@ -283,13 +268,13 @@ class ArrayScorer:
         As Whoosh's SpanNear2 matches: a chain of positions p0 < p1 < ..., each step
         1..slop. A position continues a chain exactly when the nearest chain end before
         it is close enough, so each step is one binary search over sorted (doc, position)
-        keys."""
+        keys. `words`: each word's term, as the phrase's words are scored (shapes.scoring)."""
         fieldname = q.fieldname
         if self._over():
             return Scored.empty()
         if isinstance(self.stats, Counting):  # the first round needs the words' counts only
-            for word in q.words:
-                self._word([wq.Term(fieldname, word)])
+            for word in words:
+                self._word(word)
             return Scored.empty()
         field = self.searcher.schema[fieldname] if fieldname in self.searcher.schema else None
         if field is None or not field.format or not field.format.supports("positions"):
@@ -322,8 +307,8 @@ class ArrayScorer:
             found.append(np.unique(chain >> 32) + offset)
         docs = np.concatenate(found) if found else _NO_DOCS
         total = np.zeros(len(docs))
-        for word in q.words:
-            part = _restrict(self._word([wq.Term(fieldname, word)]), docs)
+        for word in words:
+            part = _restrict(self._word(word), docs)
             # Past the deadline a word's postings are no longer read: it adds nothing.
             total[np.searchsorted(docs, part.docs)] += part.scores
         return Scored(docs, total)
@@ -363,10 +348,6 @@ class ArrayScorer:
         scores = np.fromiter((s for s, _ in top), dtype=np.float64, count=len(top))
         order = np.argsort(docs)
         return Scored(docs[order], scores[order])
-
-
-def _text(text) -> str:
-    return text.decode("utf-8") if isinstance(text, bytes) else text
 
 
 def _union(parts: list[Scored], size: int = 0) -> Scored:
