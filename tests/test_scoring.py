@@ -19,6 +19,8 @@ from whoosh import query as wq
 
 from searchapp.search import SearchIndex, SearchRequest, answer
 from searchapp.engine.ranking import B, K1
+from searchapp.engine.scoring import Counting, Statistics
+from searchapp.engine.shapes import word_keys
 from conftest import build, copy_seeds, write_generated
 
 
@@ -345,3 +347,68 @@ def test_the_first_of_the_matches_are_those_of_the_whole_order(scores, stop):
     assert whole[0].tolist() == [d for _, _, d in sorted(zip([-s for s in scores], (-docs).tolist(),
                                                               docs.tolist()))]
 
+
+def asked_and_foreseen(index, q: str, typing: bool = True, match: str = "all"):
+    """The words a shard's first round counts for `q` (a real `Counting` handed to the
+    scorer, as cluster/shard.py hands it) and the words the coordinator foresaw."""
+    with index.using() as snap:
+        parsed = answer.parse(snap, SearchRequest(q=q, typing=typing, match=match), index.limits)
+        if parsed.query is None or parsed.query is wq.NullQuery:
+            return None
+        scorer, query = snap.scorer, parsed.query
+        counting = Counting()
+        scorer.stats = counting
+        try:
+            scorer.run(query)
+        finally:
+            scorer.stats = None
+        foreseen = word_keys(query, snap.searcher.schema)
+        unseen = set()  # foreseen words no live record has: never counted, nor scored
+        for key in (foreseen or set()) - set(counting.frequencies):
+            terms = [wq.Term(f, snap.searcher.schema[f].from_bytes(b)) for f, b in key]
+            if not terms or not snap.searcher.search(wq.Or(terms), limit=1).scored_length():
+                unseen.add(key)
+        # The second round with the counts of exactly the foreseen words: none missing, and
+        # the scores those of one index.
+        stats = Statistics(int(snap.columns.alive.sum()), {},
+                           {k: counting.frequencies.get(k, 0) for k in foreseen or ()})
+        scorer.stats = stats
+        try:
+            second = scorer.run(query)
+        finally:
+            scorer.stats = None
+        alone = scorer.run(query)
+        assert second.docs.tolist() == alone.docs.tolist(), q
+        assert second.scores.tolist() == alone.scores.tolist(), q
+        return set(counting.frequencies), foreseen, unseen, stats.missed
+
+
+@pytest.mark.parametrize("q", QUERIES + [
+    'police -"facial recognition"', 'NOT "police camera"', "camera -e-mail",
+    'police AND NOT (court "facial recognition")', 'police -"privacy data"~4',
+])
+@pytest.mark.parametrize("typing", [True, False])
+def test_the_cluster_foresees_exactly_the_words_the_scorer_counts(index, q, typing):
+    """cluster/pool.py skips a search's counting round when it knows every word the scorer
+    will ask the count of (`word_keys`): a word it did not foresee costs that round on every
+    search of the query, a word it foresaw that no record has is counted as none."""
+    found = asked_and_foreseen(index, q, typing)
+    if found is None:
+        return
+    asked, foreseen, unseen, missed = found
+    assert foreseen is not None, q
+    assert asked <= foreseen and foreseen - asked == unseen, q
+    assert not missed, q
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=queries(), typing=st.booleans(), match=st.sampled_from(["all", "any"]),
+       negated=st.booleans())
+def test_random_queries_foresee_exactly_the_words_the_scorer_counts(index, q, typing, match,
+                                                                     negated):
+    """Negated too: a part only matched is matched by scoring it, and asks its words."""
+    found = asked_and_foreseen(index, f"police NOT ({q})" if negated else q, typing, match)
+    if found is not None:
+        asked, foreseen, unseen, missed = found
+        assert foreseen is not None, q
+        assert asked <= foreseen and foreseen - asked == unseen and not missed, q

@@ -123,20 +123,30 @@ def idf_key(found: list[tuple[wq.Term, bytes, bool]]) -> tuple:
 
 
 def word_keys(q: wq.Query, schema) -> set[tuple] | None:
-    """The words the scorer will ask the idf of when scoring `q` (`idf_key`s); None for a
-    query with a part Whoosh scores. A word missed costs a cluster a round, not a wrong
-    score: the shard says it missed a count."""
+    """The words the scorer will ask the idf of when scoring `q` (`idf_key`s), those of the
+    parts it only matches included; None for a query with a part Whoosh scores. A word
+    missed costs a cluster a round, not a wrong score: the shard says it missed a count."""
     keys: set[tuple] = set()
 
-    def walk(node) -> bool:
+    def scored(node, kept: bool = True) -> bool:
+        """Whether the scorer computes every part of `node` whose score is `kept`."""
         shape = scoring(node)
         if shape.kind is Kind.WHOOSH:
-            return False
+            return not kept
         for terms in shape.words:
             keys.add(idf_key(indexed(schema, terms)))
-        return all(walk(child) for child in shape.scored)
+        for child in shape.matched:
+            matched(child)
+        return all([scored(child, kept) for child in shape.scored])  # each walked
 
-    return keys if walk(q) else None
+    def matched(node) -> None:
+        shape = matching(node)
+        if shape.kind is Kind.SCORED:  # matched by scoring it: its words are asked too
+            scored(node, kept=False)
+        for child in shape.matched:
+            matched(child)
+
+    return keys if scored(q) else None
 
 
 def leaves(q: wq.Query, narrow: Callable[[wq.Query], object] | None = None,
