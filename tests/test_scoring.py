@@ -322,14 +322,14 @@ def test_a_phrase_cut_short_by_the_time_budget_answers_with_what_it_has(index):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 40), st.floats(0, 50, allow_nan=False)), max_size=120))
 def test_sums_by_document_are_the_same_sorted_or_dense(pairs):
-    from searchapp.engine import scoring
+    from searchapp.engine import scored
     docs = np.array([d for d, _ in pairs], dtype=np.int64)
     values = np.array([v for _, v in pairs], dtype=np.float64)
-    sparse = scoring._sum_by_doc(docs, values, 0)
-    dense = scoring._sum_by_doc(docs, values, 41)
+    sparse = scored.sum_by_doc(docs, values, 0)
+    dense = scored.sum_by_doc(docs, values, 41)
     assert sparse[0].tolist() == dense[0].tolist() == sorted(set(docs.tolist()))
     assert sparse[1].tolist() == dense[1].tolist()  # the same bits, not just close
-    assert scoring._distinct(docs, 41).tolist() == scoring._distinct(docs, 0).tolist()
+    assert scored.distinct(docs, 41).tolist() == scored.distinct(docs, 0).tolist()
 
 
 @settings(max_examples=200, deadline=None)

@@ -1,8 +1,9 @@
 """Our driver for Whoosh: the only code that touches Whoosh's private parts.
 
 Reading segments without copying them (zerocopy), postings and field lengths as NumPy
-arrays (postings), scoring whole queries over those arrays (scoring) with the ranking model
-(ranking), bounded expansion of prefixes, wildcards and fuzzy terms (expand), column values
+arrays (postings), scoring whole queries over those arrays (scoring, with the set algebra of
+scored matches in scored) with the ranking model (ranking), the query shapes the scorer
+knows and the one walk over them (shapes), bounded expansion of prefixes, wildcards and fuzzy terms (expand), column values
 as arrays kept beside their segments (columns), a segment's words (lexicon), segments, live
 documents and the merge policy (segments), shards read as one index (shards), a new
 segment written from arrays instead of Whoosh's posting pool (bulk), byte-bounded

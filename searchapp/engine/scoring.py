@@ -25,11 +25,9 @@ from whoosh import query as wq
 from . import postings as post
 from . import ranking
 from .cache import PostingCache
-from .shapes import Kind, index_bytes, idf_key, indexed
 from . import shapes
-
-_NO_DOCS = np.zeros(0, dtype=np.int64)
-_NO_SCORES = np.zeros(0, dtype=np.float64)
+from .scored import NO_DOCS, NO_SCORES, Scored, distinct, intersect, restrict, sum_by_doc, union
+from .shapes import Kind, idf_key, index_bytes, indexed
 
 
 @dataclass
@@ -64,16 +62,6 @@ class Counting:
     def counts(self, key: tuple, matching: int, total: int) -> tuple[int, int]:
         self.frequencies[key] = matching
         return matching, total
-
-
-@dataclass
-class Scored:
-    docs: np.ndarray  # global document numbers, ascending, unique, live
-    scores: np.ndarray  # parallel to docs
-
-    @classmethod
-    def empty(cls) -> "Scored":
-        return cls(_NO_DOCS, _NO_SCORES)
 
 
 class ArrayScorer:
@@ -115,15 +103,15 @@ class ArrayScorer:
         if kind is Kind.TERM:
             btext = self._btext(q.fieldname, q.text)
             if btext is None:
-                return _NO_DOCS
+                return NO_DOCS
             return self._term_postings(q.fieldname, btext)[0]
         if kind is Kind.CONSTANT:
             return self.docs(shape.matched[0])
         if kind is Kind.ANY:
             parts = [self.docs(s) for s in shape.matched]
             parts = [p for p in parts if len(p)]
-            return _distinct(np.concatenate(parts), len(self.alive)) if len(parts) > 1 else \
-                (parts[0] if parts else _NO_DOCS)
+            return distinct(np.concatenate(parts), len(self.alive)) if len(parts) > 1 else \
+                (parts[0] if parts else NO_DOCS)
         if kind is Kind.AND_NOT:
             a = self.docs(shape.matched[0])
             return a[~np.isin(a, self.docs(shape.matched[1]), assume_unique=True)]
@@ -141,19 +129,19 @@ class ArrayScorer:
             return Scored(docs, np.full(len(docs), float(q.score)))
         if kind is Kind.WORDS:
             parts = [self._word(terms) for terms in shape.words]
-            return self._boosted(_union(parts + [self._node(s) for s in shape.scored],
+            return self._boosted(union(parts + [self._node(s) for s in shape.scored],
                                         len(self.alive)), q.boost)
         if kind is Kind.AND:
             return self._boosted(self._and(shape.scored, shape.matched), q.boost)
         if kind is Kind.AND_NOT:
             a, b = shape.scored[0], shape.matched[0]
-            return self._boosted(_restrict(self._node(a), self.docs(b), inside=False), q.boost)
+            return self._boosted(restrict(self._node(a), self.docs(b), inside=False), q.boost)
         if kind is Kind.REQUIRE:
             a, b = (self._node(s) for s in shape.scored)
-            return self._boosted(_restrict(a, b.docs), q.boost)
+            return self._boosted(restrict(a, b.docs), q.boost)
         if kind is Kind.AND_MAYBE:
             a, b = (self._node(s) for s in shape.scored)
-            return self._boosted(_union([a, _restrict(b, a.docs)]), q.boost)
+            return self._boosted(union([a, restrict(b, a.docs)]), q.boost)
         if kind is Kind.NOT:  # everything else, each scoring 1 (Whoosh's inverse matcher)
             docs = self._all[~np.isin(self._all, self.docs(shape.matched[0]), assume_unique=True)]
             return self._boosted(Scored(docs, np.ones(len(docs))), q.boost)
@@ -170,9 +158,9 @@ class ArrayScorer:
             positive = [Scored(self._all, np.zeros(len(self._all)))]
         out = positive[0]
         for other in positive[1:]:
-            out = _intersect(out, other)
+            out = intersect(out, other)
         for docs in negative:
-            out = _restrict(out, docs, inside=False)
+            out = restrict(out, docs, inside=False)
         # An inverse matcher scores 1.0 wherever it matches.
         return Scored(out.docs, out.scores + len(negative)) if negative else out
 
@@ -188,7 +176,7 @@ class ArrayScorer:
     def _term_postings(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         """Global (docs, weights) of a term over live documents."""
         if self._over():
-            return _NO_DOCS, _NO_SCORES
+            return NO_DOCS, NO_SCORES
         docs, weights = [], []
         for leaf, offset, sid in self.leaves:
             try:
@@ -197,12 +185,12 @@ class ArrayScorer:
                                                                         self.deadline))
             except post.TimeUp:  # a long list, first read, past the deadline: not cached
                 self.cut_short = True
-                return _NO_DOCS, _NO_SCORES
+                return NO_DOCS, NO_SCORES
             if len(ids):
                 docs.append(ids.astype(np.int64) + offset)
                 weights.append(w)
         if not docs:
-            return _NO_DOCS, _NO_SCORES
+            return NO_DOCS, NO_SCORES
         d, w = (np.concatenate(docs), np.concatenate(weights)) if len(docs) > 1 else (docs[0], weights[0])
         live = self.alive[d]
         return (d, w) if live.all() else (d[live], w[live])
@@ -247,16 +235,16 @@ class ArrayScorer:
             docs.append(found)
             counts.append(ranking.normalised(tf, fl, avgfl))
         if not docs:
-            return _union(plain)
+            return union(plain)
         if len(docs) == 1:
             matched, tf = docs[0], counts[0]
         else:
-            matched, tf = _sum_by_doc(np.concatenate(docs), np.concatenate(counts), len(self.alive))
+            matched, tf = sum_by_doc(np.concatenate(docs), np.concatenate(counts), len(self.alive))
         matching, total = len(matched), len(self._all)
         if self.stats is not None:
             matching, total = self.stats.counts(idf_key(found_terms), matching, total)
         idf = ranking.idf(matching, total)
-        return _union([Scored(matched, idf * ranking.saturated(tf))] + plain)
+        return union([Scored(matched, idf * ranking.saturated(tf))] + plain)
 
     # -- phrases ----------------------------------------------------------------------------
 
@@ -305,10 +293,10 @@ class ArrayScorer:
                     keys = keys[(before >= 0) & (gap >= 1) & (gap <= q.slop)]
                 chain = keys
             found.append(np.unique(chain >> 32) + offset)
-        docs = np.concatenate(found) if found else _NO_DOCS
+        docs = np.concatenate(found) if found else NO_DOCS
         total = np.zeros(len(docs))
         for word in words:
-            part = _restrict(self._word(word), docs)
+            part = restrict(self._word(word), docs)
             # Past the deadline a word's postings are no longer read: it adds nothing.
             total[np.searchsorted(docs, part.docs)] += part.scores
         return Scored(docs, total)
@@ -348,51 +336,3 @@ class ArrayScorer:
         scores = np.fromiter((s for s, _ in top), dtype=np.float64, count=len(top))
         order = np.argsort(docs)
         return Scored(docs[order], scores[order])
-
-
-def _union(parts: list[Scored], size: int = 0) -> Scored:
-    """Every document of any part, its scores added (`size`: the index's document count)."""
-    parts = [p for p in parts if len(p.docs)]
-    if not parts:
-        return Scored.empty()
-    if len(parts) == 1:
-        return parts[0]
-    return Scored(*_sum_by_doc(np.concatenate([p.docs for p in parts]),
-                               np.concatenate([p.scores for p in parts]), size))
-
-
-# Past this many postings per document of the index, adding them up in an array as long as
-# the index (no sort) beats sorting them (an OR of common words: 20 of them took 15 ms to
-# sort at 100k records).
-DENSE_SHARE = 1 / 8
-
-
-def _sum_by_doc(docs: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(the distinct `docs`, ascending; the sum of `values` for each). The sums are added
-    in the order given either way, so both ways give the same bits."""
-    if size and len(docs) >= size * DENSE_SHARE:
-        seen = np.zeros(size, dtype=bool)
-        seen[docs] = True
-        unique = np.flatnonzero(seen)
-        return unique, np.bincount(docs, weights=values, minlength=size)[unique]
-    unique, inverse = np.unique(docs, return_inverse=True)
-    return unique, np.bincount(inverse, weights=values, minlength=len(unique))
-
-
-def _distinct(docs: np.ndarray, size: int) -> np.ndarray:
-    if size and len(docs) >= size * DENSE_SHARE:
-        seen = np.zeros(size, dtype=bool)
-        seen[docs] = True
-        return np.flatnonzero(seen)
-    return np.unique(docs)
-
-
-def _intersect(a: Scored, b: Scored) -> Scored:
-    docs, ia, ib = np.intersect1d(a.docs, b.docs, assume_unique=True, return_indices=True)
-    return Scored(docs, a.scores[ia] + b.scores[ib])
-
-
-def _restrict(a: Scored, docs: np.ndarray, inside: bool = True) -> Scored:
-    """`a` at the documents in `docs` (or, with inside=False, at the others)."""
-    keep = np.isin(a.docs, docs, assume_unique=True, invert=not inside)
-    return Scored(a.docs[keep], a.scores[keep])
