@@ -20,19 +20,17 @@ from whoosh import highlight as wh
 from whoosh import query as wq
 
 from ..engine import shapes
+from ..engine.highlight import EscapingFormatter
 from ..reader import Snapshot, analysis
 from .parser import ParsedQuery
 
 ALLOWED_TAGS = frozenset({"mark"})
 
 
-class _MarkFormatter(wh.Formatter):
+class _MarkFormatter(EscapingFormatter):
     """Wraps matched words in <mark>, escaping everything, matched or not."""
 
     between = " … "
-
-    def _text(self, text: str) -> str:
-        return html.escape(text, quote=False)
 
     def format_token(self, text, token, replace=False) -> str:
         return f"<mark>{html.escape(wh.get_text(text, token, replace), quote=False)}</mark>"
