@@ -23,9 +23,8 @@ import numpy as np
 from whoosh import query as wq
 
 from . import postings as post
-from . import ranking
+from . import ranking, shapes
 from .cache import PostingCache
-from . import shapes
 from .scored import NO_DOCS, NO_SCORES, Scored, distinct, intersect, restrict, sum_by_doc, union
 from .shapes import Kind, idf_key, index_bytes, indexed
 
