@@ -4,9 +4,9 @@ name, instead of quietly falling back to the slow path."""
 
 from __future__ import annotations
 
-from collections import Counter
-
+import ast
 import importlib
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -20,7 +20,7 @@ from searchapp.engine.zerocopy import MemoryViewFile
 from searchapp.search import SearchIndex, SearchRequest, answer
 from searchapp.index import store, writing
 from searchapp.search.parser import parse_user_query
-from conftest import build, write_generated
+from conftest import ROOT, build, write_generated
 
 
 @pytest.mark.parametrize("module,name", WHOOSH_PRIVATE, ids=lambda v: str(v))
@@ -34,6 +34,8 @@ def test_every_private_name_the_engine_relies_on_exists(module, name):
     elif name == "LENGTHS_COLUMN":  # the column the lengths reader opens
         from whoosh.columns import Column
         assert isinstance(found, Column), found
+    elif name.endswith(".has_text"):  # whether the parser reads a tagged node's text
+        assert found is False, found  # (a node that has one says so)
     else:
         assert callable(found), f"{module}.{name} is {found!r}, which the engine calls"
 
@@ -319,3 +321,43 @@ def test_a_run_with_nothing_new_keeps_what_an_older_index_lacks(tmp_path):
     names = {p.name.split(".", 1)[1] for p in folder.glob("shard-*/MAIN_*.npz")}
     assert names == {"c_topic.npz", "c_provider.npz", "c_category.npz", "c_type.npz",
                      "c_kind.npz", "w_body.npz", "w_source.npz", "w_topic.npz"}
+
+
+def _whoosh_subclasses(path):
+    """(class, base, its private methods) of each class in `path` made from a class of
+    Whoosh's or of the engine's (which stand for Whoosh's)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    bound = set()  # names that stand for Whoosh or the engine in this module
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (
+                (node.module or "").startswith("whoosh") or
+                (node.level and (node.module or "").startswith("engine"))):
+            bound.update(a.asname or a.name for a in node.names)
+        elif isinstance(node, ast.Import):
+            bound.update(a.asname or a.name for a in node.names if a.name.startswith("whoosh"))
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        for base in node.bases:
+            root = base
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in bound:
+                private = [f.name for f in node.body if isinstance(f, ast.FunctionDef)
+                           and f.name.startswith("_") and not f.name.startswith("__")]
+                yield node.name, ast.unparse(base), private
+
+
+def test_outside_the_engine_no_class_reaches_into_whooshs_private_parts():
+    """Overriding a private hook (a formatter's `_text`) or building on Whoosh's parser
+    internals (`qparser.syntax`) is touching them too: the engine does it, listed in
+    WHOOSH_PRIVATE, and the rest builds on what it offers."""
+    package = ROOT / "searchapp"
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path.relative_to(package).parts[0] == "engine":
+            continue
+        for name, base, private in _whoosh_subclasses(path):
+            if private or ".syntax." in f".{base}.":
+                found.append(f"{path.relative_to(package)}: {name}({base}) {private}")
+    assert found == []

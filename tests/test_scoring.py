@@ -19,6 +19,8 @@ from whoosh import query as wq
 
 from searchapp.search import SearchIndex, SearchRequest, answer
 from searchapp.engine.ranking import B, K1
+from searchapp.engine.scoring import Counting, Statistics
+from searchapp.engine.shapes import word_keys
 from conftest import build, copy_seeds, write_generated
 
 
@@ -196,7 +198,7 @@ def test_the_index_has_segments_and_deletions(index):
         assert any(leaf.has_deletions() for leaf, _, _ in leaves)
 
 
-@pytest.mark.parametrize("q", [
+QUERIES = [
     "facial recognition", "police", "police camera", '"live facial recognition"',
     '"police camera"', "moratorium OR Shenzhen", "facial recognition -police",
     "facial recognition NOT police", "NOT police", "-police", "provider:forbes",
@@ -206,7 +208,10 @@ def test_the_index_has_segments_and_deletions(index):
     "changed", "changed police", "zzzznotaword", "police AND NOT camera AND NOT court",
     '"facial police"~10', '"recognition facial"~4', '"live recognition"~2', "=cameras",
     "=police camera", "=banned OR =ban", "face-recognition", "e-mail",
-])
+]
+
+
+@pytest.mark.parametrize("q", QUERIES)
 @pytest.mark.parametrize("typing", [True, False])
 def test_matches_equal_whooshs_and_scores_the_references(index, q, typing):
     compare(index, q, typing)
@@ -317,14 +322,14 @@ def test_a_phrase_cut_short_by_the_time_budget_answers_with_what_it_has(index):
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 40), st.floats(0, 50, allow_nan=False)), max_size=120))
 def test_sums_by_document_are_the_same_sorted_or_dense(pairs):
-    from searchapp.engine import scoring
+    from searchapp.engine import scored
     docs = np.array([d for d, _ in pairs], dtype=np.int64)
     values = np.array([v for _, v in pairs], dtype=np.float64)
-    sparse = scoring._sum_by_doc(docs, values, 0)
-    dense = scoring._sum_by_doc(docs, values, 41)
+    sparse = scored.sum_by_doc(docs, values, 0)
+    dense = scored.sum_by_doc(docs, values, 41)
     assert sparse[0].tolist() == dense[0].tolist() == sorted(set(docs.tolist()))
     assert sparse[1].tolist() == dense[1].tolist()  # the same bits, not just close
-    assert scoring._distinct(docs, 41).tolist() == scoring._distinct(docs, 0).tolist()
+    assert scored.distinct(docs, 41).tolist() == scored.distinct(docs, 0).tolist()
 
 
 @settings(max_examples=200, deadline=None)
@@ -341,3 +346,69 @@ def test_the_first_of_the_matches_are_those_of_the_whole_order(scores, stop):
     assert head[1].tolist() == whole[1][:stop].tolist()
     assert whole[0].tolist() == [d for _, _, d in sorted(zip([-s for s in scores], (-docs).tolist(),
                                                               docs.tolist()))]
+
+
+def asked_and_foreseen(index, q: str, typing: bool = True, match: str = "all"):
+    """The words a shard's first round counts for `q` (a real `Counting` handed to the
+    scorer, as cluster/shard.py hands it) and the words the coordinator foresaw."""
+    with index.using() as snap:
+        parsed = answer.parse(snap, SearchRequest(q=q, typing=typing, match=match), index.limits)
+        if parsed.query is None or parsed.query is wq.NullQuery:
+            return None
+        scorer, query = snap.scorer, parsed.query
+        counting = Counting()
+        scorer.stats = counting
+        try:
+            scorer.run(query)
+        finally:
+            scorer.stats = None
+        foreseen = word_keys(query, snap.searcher.schema)
+        unseen = set()  # foreseen words no live record has: never counted, nor scored
+        for key in (foreseen or set()) - set(counting.frequencies):
+            terms = [wq.Term(f, snap.searcher.schema[f].from_bytes(b)) for f, b in key]
+            if not terms or not snap.searcher.search(wq.Or(terms), limit=1).scored_length():
+                unseen.add(key)
+        # The second round with the counts of exactly the foreseen words: none missing, and
+        # the scores those of one index.
+        stats = Statistics(int(snap.columns.alive.sum()), {},
+                           {k: counting.frequencies.get(k, 0) for k in foreseen or ()})
+        scorer.stats = stats
+        try:
+            second = scorer.run(query)
+        finally:
+            scorer.stats = None
+        alone = scorer.run(query)
+        assert second.docs.tolist() == alone.docs.tolist(), q
+        assert second.scores.tolist() == alone.scores.tolist(), q
+        return set(counting.frequencies), foreseen, unseen, stats.missed
+
+
+@pytest.mark.parametrize("q", QUERIES + [
+    'police -"facial recognition"', 'NOT "police camera"', "camera -e-mail",
+    'police AND NOT (court "facial recognition")', 'police -"privacy data"~4',
+])
+@pytest.mark.parametrize("typing", [True, False])
+def test_the_cluster_foresees_exactly_the_words_the_scorer_counts(index, q, typing):
+    """cluster/pool.py skips a search's counting round when it knows every word the scorer
+    will ask the count of (`word_keys`): a word it did not foresee costs that round on every
+    search of the query, a word it foresaw that no record has is counted as none."""
+    found = asked_and_foreseen(index, q, typing)
+    if found is None:
+        return
+    asked, foreseen, unseen, missed = found
+    assert foreseen is not None, q
+    assert asked <= foreseen and foreseen - asked == unseen, q
+    assert not missed, q
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=queries(), typing=st.booleans(), match=st.sampled_from(["all", "any"]),
+       negated=st.booleans())
+def test_random_queries_foresee_exactly_the_words_the_scorer_counts(index, q, typing, match,
+                                                                     negated):
+    """Negated too: a part only matched is matched by scoring it, and asks its words."""
+    found = asked_and_foreseen(index, f"police NOT ({q})" if negated else q, typing, match)
+    if found is not None:
+        asked, foreseen, unseen, missed = found
+        assert foreseen is not None, q
+        assert asked <= foreseen and foreseen - asked == unseen and not missed, q

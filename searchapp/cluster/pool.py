@@ -29,9 +29,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from whoosh import query as wq
 
 from ..engine.scoring import Scored, Statistics
+from ..engine.shapes import word_keys
 from ..reader.scorer import Layout
 from ..settings import Settings
 from .shard import At, ShardSearcher
@@ -205,7 +205,7 @@ class ClusterScorer:
         keys = word_keys(q, self.schema)
         if keys is not None and not self.absent and all(k in known for k in keys):
             # Every word counted by an earlier search of this generation: one round, unless
-            # a shard scored a word the walk above did not foresee.
+            # a shard scored a word `word_keys` did not foresee.
             stats = Statistics(self.live, self.average_lengths, {k: known[k] for k in keys})
             scored = self._ask("score", deadline, lambda n: (q, stats, _budget(deadline)))
             if not any(answer[3] for answer in scored.values()):
@@ -295,61 +295,6 @@ class ClusterScorer:
                                    if len(counts) else ()):
                 out[place] = part
         return out
-
-
-def word_keys(q, schema) -> set[tuple] | None:
-    """The words the scorer (engine/scoring.py, `ArrayScorer._node`) will ask the idf of when
-    scoring `q`, as it keys them; None for a query shape it scores some other way. A walk
-    that missed one costs a round, not a wrong score: the shard says it missed a count."""
-    keys: set[tuple] = set()
-
-    def key_of(terms) -> None:
-        key = []
-        for term in terms:
-            if term.fieldname not in schema:
-                continue
-            field = schema[term.fieldname]
-            try:
-                btext = term.text if isinstance(term.text, bytes) else field.to_bytes(term.text)
-            except ValueError:
-                continue
-            if field.scorable:
-                key.append((term.fieldname, btext))
-        keys.add(tuple(key))
-
-    def walk(node) -> bool:
-        kind = type(node)
-        if node is wq.NullQuery or kind is type(wq.NullQuery) or kind in (wq.ConstantScoreQuery,
-                                                                          wq.Not):
-            return True
-        if kind is wq.Term:
-            key_of([node])
-            return True
-        if kind is wq.Or and not node.scale and not node.minmatch:
-            words: dict = {}
-            rest = []
-            for sub in node.subqueries:
-                if type(sub) is wq.Term:
-                    text = sub.text.decode("utf-8") if isinstance(sub.text, bytes) else sub.text
-                    words.setdefault(text, []).append(sub)
-                else:
-                    rest.append(sub)
-            for terms in words.values():
-                key_of(terms)
-            return all(walk(sub) for sub in rest)
-        if kind is wq.And:
-            return all(walk(sub) for sub in node.subqueries if not isinstance(sub, wq.Not))
-        if kind is wq.AndNot:
-            return walk(node.a)
-        if kind in (wq.Require, wq.AndMaybe):
-            return walk(node.a) and walk(node.b)
-        if kind is wq.Phrase and node.slop >= 1 and node.words:
-            for word in node.words:
-                key_of([wq.Term(node.fieldname, word)])
-            return True
-        return False
-
-    return keys if walk(q) else None
 
 
 def _budget(deadline: float | None) -> float | None:

@@ -1,15 +1,17 @@
 """Our driver for Whoosh: the only code that touches Whoosh's private parts.
 
 Reading segments without copying them (zerocopy), postings and field lengths as NumPy
-arrays (postings), scoring whole queries over those arrays (scoring) with the ranking model
-(ranking), bounded expansion of prefixes, wildcards and fuzzy terms (expand), column values
-as arrays kept beside their segments (columns), a segment's words (lexicon), segments, live
-documents and the merge policy (segments), shards read as one index (shards), a new
-segment written from arrays instead of Whoosh's posting pool (bulk), byte-bounded
-caches (cache). It knows nothing of
-seeds, our schema or the web. `WHOOSH_PRIVATE` lists every private name of Whoosh used here; a test
-checks each one still exists and that every fast path built on them is taken, so an
-upgrade of Whoosh fails loudly in this one place instead of slowing down silently.
+arrays (postings), scoring whole queries over those arrays (scoring; the set algebra of
+scored matches: scored) with the ranking model (ranking), the query shapes the scorer knows
+and the one walk over them (shapes), bounded expansion of prefixes, wildcards and fuzzy
+terms (expand), words the query parser tags for us (syntax), highlighting with everything
+escaped (highlight), column values as arrays kept beside their segments (columns), a
+segment's words (lexicon), segments, live documents and the merge policy (segments),
+shards read as one index (shards), a new segment written from arrays instead of Whoosh's
+posting pool (bulk), byte-bounded caches (cache). It knows nothing of seeds, our schema
+or the web. `WHOOSH_PRIVATE` lists every private name of Whoosh used here; a test checks
+each one still exists and that every fast path built on them is taken, so an upgrade of
+Whoosh fails loudly in this one place instead of slowing down silently.
 """
 
 # (module, dotted name within it) of every Whoosh internal the engine relies on.
@@ -42,6 +44,11 @@ WHOOSH_PRIVATE = (
     ("whoosh.writing", "SegmentWriter._check_fields"),
     ("whoosh.writing", "SegmentWriter._check_state"),
     ("whoosh.codec.whoosh3", "W3PostingsWriter._write_block"),
+    ("whoosh.highlight", "Formatter._text"),
+    ("whoosh.qparser.syntax", "SyntaxNode"),
+    ("whoosh.qparser.syntax", "SyntaxNode.has_text"),
+    ("whoosh.qparser.syntax", "SyntaxNode.r"),
+    ("whoosh.qparser.syntax", "SyntaxNode.query"),
 )
 # Instance attributes read at run time (not checkable on the classes): W3LeafMatcher's
 # `_ids`, `_weights`, `_values`, `_data`, `_maxid` and `_byteids`, a segment reader's

@@ -23,11 +23,10 @@ import numpy as np
 from whoosh import query as wq
 
 from . import postings as post
-from . import ranking
+from . import ranking, shapes
 from .cache import PostingCache
-
-_NO_DOCS = np.zeros(0, dtype=np.int64)
-_NO_SCORES = np.zeros(0, dtype=np.float64)
+from .scored import NO_DOCS, NO_SCORES, Scored, distinct, intersect, restrict, sum_by_doc, union
+from .shapes import Kind, idf_key, index_bytes, indexed
 
 
 @dataclass
@@ -64,16 +63,6 @@ class Counting:
         return matching, total
 
 
-@dataclass
-class Scored:
-    docs: np.ndarray  # global document numbers, ascending, unique, live
-    scores: np.ndarray  # parallel to docs
-
-    @classmethod
-    def empty(cls) -> "Scored":
-        return cls(_NO_DOCS, _NO_SCORES)
-
-
 class ArrayScorer:
     """Scores queries against one searcher (one index generation)."""
 
@@ -107,72 +96,70 @@ class ArrayScorer:
         return self.cut_short
 
     def docs(self, q) -> np.ndarray:
-        """Only which documents match: no scores computed."""
-        kind = type(q)
-        if kind is wq.Term:
+        """Only which documents match: no scores computed (shapes.matching)."""
+        shape = shapes.matching(q)
+        kind = shape.kind
+        if kind is Kind.TERM:
             btext = self._btext(q.fieldname, q.text)
             if btext is None:
-                return _NO_DOCS
+                return NO_DOCS
             return self._term_postings(q.fieldname, btext)[0]
-        if kind is wq.ConstantScoreQuery:
-            return self.docs(q.child)
-        if kind is wq.Or and not q.minmatch:
-            parts = [self.docs(s) for s in q.subqueries]
+        if kind is Kind.CONSTANT:
+            return self.docs(shape.matched[0])
+        if kind is Kind.ANY:
+            parts = [self.docs(s) for s in shape.matched]
             parts = [p for p in parts if len(p)]
-            return _distinct(np.concatenate(parts), len(self.alive)) if len(parts) > 1 else \
-                (parts[0] if parts else _NO_DOCS)
-        if kind is wq.AndNot:
-            a = self.docs(q.a)
-            return a[~np.isin(a, self.docs(q.b), assume_unique=True)]
+            return distinct(np.concatenate(parts), len(self.alive)) if len(parts) > 1 else \
+                (parts[0] if parts else NO_DOCS)
+        if kind is Kind.AND_NOT:
+            a = self.docs(shape.matched[0])
+            return a[~np.isin(a, self.docs(shape.matched[1]), assume_unique=True)]
         return self._node(q).docs
 
     def _node(self, q) -> Scored:
-        kind = type(q)
-        if q is wq.NullQuery or kind is type(wq.NullQuery):
+        shape = shapes.scoring(q)
+        kind = shape.kind
+        if kind is Kind.NULL:
             return Scored.empty()
-        if kind is wq.Term:
-            return self._word([q])
-        if kind is wq.ConstantScoreQuery:
-            docs = self.docs(q.child)
+        if kind is Kind.TERM:
+            return self._word(shape.words[0])
+        if kind is Kind.CONSTANT:
+            docs = self.docs(shape.matched[0])
             return Scored(docs, np.full(len(docs), float(q.score)))
-        if kind is wq.Or and not q.scale and not q.minmatch:
-            words: dict[str, list[wq.Term]] = {}  # one word in several fields, scored once
-            rest = []
-            for sub in q.subqueries:
-                if type(sub) is wq.Term:
-                    words.setdefault(_text(sub.text), []).append(sub)
-                else:
-                    rest.append(sub)
-            parts = [self._word(terms) for terms in words.values()]
-            return self._boosted(_union(parts + [self._node(s) for s in rest], len(self.alive)),
-                                 q.boost)
-        if kind is wq.And:
-            return self._boosted(self._and(q.subqueries), q.boost)
-        if kind is wq.AndNot:
-            return self._boosted(_restrict(self._node(q.a), self.docs(q.b), inside=False), q.boost)
-        if kind is wq.Require:
-            a, b = self._node(q.a), self._node(q.b)
-            return self._boosted(_restrict(a, b.docs), q.boost)
-        if kind is wq.AndMaybe:
-            a, b = self._node(q.a), self._node(q.b)
-            return self._boosted(_union([a, _restrict(b, a.docs)]), q.boost)
-        if kind is wq.Not:  # everything else, each scoring 1 (Whoosh's inverse matcher)
-            docs = self._all[~np.isin(self._all, self.docs(q.query), assume_unique=True)]
+        if kind is Kind.WORDS:
+            parts = [self._word(terms) for terms in shape.words]
+            return self._boosted(union(parts + [self._node(s) for s in shape.scored],
+                                        len(self.alive)), q.boost)
+        if kind is Kind.AND:
+            return self._boosted(self._and(shape.scored, shape.matched), q.boost)
+        if kind is Kind.AND_NOT:
+            a, b = shape.scored[0], shape.matched[0]
+            return self._boosted(restrict(self._node(a), self.docs(b), inside=False), q.boost)
+        if kind is Kind.REQUIRE:
+            a, b = (self._node(s) for s in shape.scored)
+            return self._boosted(restrict(a, b.docs), q.boost)
+        if kind is Kind.AND_MAYBE:
+            a, b = (self._node(s) for s in shape.scored)
+            return self._boosted(union([a, restrict(b, a.docs)]), q.boost)
+        if kind is Kind.NOT:  # everything else, each scoring 1 (Whoosh's inverse matcher)
+            docs = self._all[~np.isin(self._all, self.docs(shape.matched[0]), assume_unique=True)]
             return self._boosted(Scored(docs, np.ones(len(docs))), q.boost)
-        if kind is wq.Phrase and q.slop >= 1 and q.words:
-            return self._boosted(self._phrase(q), q.boost)
+        if kind is Kind.NEAR:
+            return self._boosted(self._phrase(q, shape.words), q.boost)
         return self._whoosh(q)
 
-    def _and(self, subs) -> Scored:
-        positive = [self._node(s) for s in subs if not isinstance(s, wq.Not)]
-        negative = [self.docs(s.query) for s in subs if isinstance(s, wq.Not)]
+    def _and(self, scored, matched) -> Scored:
+        """An And's positive parts (`scored`), without the matches of its Not parts' queries
+        (`matched`)."""
+        positive = [self._node(s) for s in scored]
+        negative = [self.docs(s) for s in matched]
         if not positive:  # Whoosh matches the complement, each match scoring 1 per Not
             positive = [Scored(self._all, np.zeros(len(self._all)))]
         out = positive[0]
         for other in positive[1:]:
-            out = _intersect(out, other)
+            out = intersect(out, other)
         for docs in negative:
-            out = _restrict(out, docs, inside=False)
+            out = restrict(out, docs, inside=False)
         # An inverse matcher scores 1.0 wherever it matches.
         return Scored(out.docs, out.scores + len(negative)) if negative else out
 
@@ -183,20 +170,12 @@ class ArrayScorer:
     # -- terms ------------------------------------------------------------------------------
 
     def _btext(self, fieldname: str, text) -> bytes | None:
-        """The term as the index stores it; None if the field or the text cannot be indexed."""
-        if fieldname not in self.searcher.schema:
-            return None
-        if isinstance(text, bytes):
-            return text
-        try:
-            return self.searcher.schema[fieldname].to_bytes(text)
-        except ValueError:
-            return None
+        return index_bytes(self.searcher.schema, fieldname, text)
 
     def _term_postings(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         """Global (docs, weights) of a term over live documents."""
         if self._over():
-            return _NO_DOCS, _NO_SCORES
+            return NO_DOCS, NO_SCORES
         docs, weights = [], []
         for leaf, offset, sid in self.leaves:
             try:
@@ -205,12 +184,12 @@ class ArrayScorer:
                                                                         self.deadline))
             except post.TimeUp:  # a long list, first read, past the deadline: not cached
                 self.cut_short = True
-                return _NO_DOCS, _NO_SCORES
+                return NO_DOCS, NO_SCORES
             if len(ids):
                 docs.append(ids.astype(np.int64) + offset)
                 weights.append(w)
         if not docs:
-            return _NO_DOCS, _NO_SCORES
+            return NO_DOCS, NO_SCORES
         d, w = (np.concatenate(docs), np.concatenate(weights)) if len(docs) > 1 else (docs[0], weights[0])
         live = self.alive[d]
         return (d, w) if live.all() else (d[live], w[live])
@@ -232,19 +211,12 @@ class ArrayScorer:
             out[lo:hi] = post.LENGTH_OF_BYTE[lengths[docs[lo:hi] - offset]]
         return out
 
-    def _word(self, terms: list[wq.Term]) -> Scored:
+    def _word(self, terms) -> Scored:
         """One word in one or more fields: BM25F, each field's count weighted by its boost
         and normalised by its length, saturated once, times the idf over all those fields."""
-        schema = self.searcher.schema
         docs, counts, plain = [], [], []
-        key = []  # what the idf counts records of, the same in every shard
-        for term in terms:
-            btext = self._btext(term.fieldname, term.text)
-            if btext is None:
-                continue
-            scorable = schema[term.fieldname].scorable
-            if scorable:
-                key.append((term.fieldname, btext))
+        found_terms = indexed(self.searcher.schema, terms)
+        for term, btext, scorable in found_terms:
             found, weights = self._term_postings(term.fieldname, btext)
             if not len(found):
                 continue
@@ -262,20 +234,20 @@ class ArrayScorer:
             docs.append(found)
             counts.append(ranking.normalised(tf, fl, avgfl))
         if not docs:
-            return _union(plain)
+            return union(plain)
         if len(docs) == 1:
             matched, tf = docs[0], counts[0]
         else:
-            matched, tf = _sum_by_doc(np.concatenate(docs), np.concatenate(counts), len(self.alive))
+            matched, tf = sum_by_doc(np.concatenate(docs), np.concatenate(counts), len(self.alive))
         matching, total = len(matched), len(self._all)
         if self.stats is not None:
-            matching, total = self.stats.counts(tuple(key), matching, total)
+            matching, total = self.stats.counts(idf_key(found_terms), matching, total)
         idf = ranking.idf(matching, total)
-        return _union([Scored(matched, idf * ranking.saturated(tf))] + plain)
+        return union([Scored(matched, idf * ranking.saturated(tf))] + plain)
 
     # -- phrases ----------------------------------------------------------------------------
 
-    def _phrase(self, q: wq.Phrase) -> Scored:
+    def _phrase(self, q: wq.Phrase, words) -> Scored:
         """Documents where the words follow each other in order, each at most `slop`
         positions after the one before (1: next to it; `"facial ban"~5`: within 5), scored
         by the sum of the words' own scores in the field.
@@ -283,13 +255,13 @@ class ArrayScorer:
         As Whoosh's SpanNear2 matches: a chain of positions p0 < p1 < ..., each step
         1..slop. A position continues a chain exactly when the nearest chain end before
         it is close enough, so each step is one binary search over sorted (doc, position)
-        keys."""
+        keys. `words`: each word's term, as the phrase's words are scored (shapes.scoring)."""
         fieldname = q.fieldname
         if self._over():
             return Scored.empty()
         if isinstance(self.stats, Counting):  # the first round needs the words' counts only
-            for word in q.words:
-                self._word([wq.Term(fieldname, word)])
+            for word in words:
+                self._word(word)
             return Scored.empty()
         field = self.searcher.schema[fieldname] if fieldname in self.searcher.schema else None
         if field is None or not field.format or not field.format.supports("positions"):
@@ -320,10 +292,10 @@ class ArrayScorer:
                     keys = keys[(before >= 0) & (gap >= 1) & (gap <= q.slop)]
                 chain = keys
             found.append(np.unique(chain >> 32) + offset)
-        docs = np.concatenate(found) if found else _NO_DOCS
+        docs = np.concatenate(found) if found else NO_DOCS
         total = np.zeros(len(docs))
-        for word in q.words:
-            part = _restrict(self._word([wq.Term(fieldname, word)]), docs)
+        for word in words:
+            part = restrict(self._word(word), docs)
             # Past the deadline a word's postings are no longer read: it adds nothing.
             total[np.searchsorted(docs, part.docs)] += part.scores
         return Scored(docs, total)
@@ -363,55 +335,3 @@ class ArrayScorer:
         scores = np.fromiter((s for s, _ in top), dtype=np.float64, count=len(top))
         order = np.argsort(docs)
         return Scored(docs[order], scores[order])
-
-
-def _text(text) -> str:
-    return text.decode("utf-8") if isinstance(text, bytes) else text
-
-
-def _union(parts: list[Scored], size: int = 0) -> Scored:
-    """Every document of any part, its scores added (`size`: the index's document count)."""
-    parts = [p for p in parts if len(p.docs)]
-    if not parts:
-        return Scored.empty()
-    if len(parts) == 1:
-        return parts[0]
-    return Scored(*_sum_by_doc(np.concatenate([p.docs for p in parts]),
-                               np.concatenate([p.scores for p in parts]), size))
-
-
-# Past this many postings per document of the index, adding them up in an array as long as
-# the index (no sort) beats sorting them (an OR of common words: 20 of them took 15 ms to
-# sort at 100k records).
-DENSE_SHARE = 1 / 8
-
-
-def _sum_by_doc(docs: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(the distinct `docs`, ascending; the sum of `values` for each). The sums are added
-    in the order given either way, so both ways give the same bits."""
-    if size and len(docs) >= size * DENSE_SHARE:
-        seen = np.zeros(size, dtype=bool)
-        seen[docs] = True
-        unique = np.flatnonzero(seen)
-        return unique, np.bincount(docs, weights=values, minlength=size)[unique]
-    unique, inverse = np.unique(docs, return_inverse=True)
-    return unique, np.bincount(inverse, weights=values, minlength=len(unique))
-
-
-def _distinct(docs: np.ndarray, size: int) -> np.ndarray:
-    if size and len(docs) >= size * DENSE_SHARE:
-        seen = np.zeros(size, dtype=bool)
-        seen[docs] = True
-        return np.flatnonzero(seen)
-    return np.unique(docs)
-
-
-def _intersect(a: Scored, b: Scored) -> Scored:
-    docs, ia, ib = np.intersect1d(a.docs, b.docs, assume_unique=True, return_indices=True)
-    return Scored(docs, a.scores[ia] + b.scores[ib])
-
-
-def _restrict(a: Scored, docs: np.ndarray, inside: bool = True) -> Scored:
-    """`a` at the documents in `docs` (or, with inside=False, at the others)."""
-    keep = np.isin(a.docs, docs, assume_unique=True, invert=not inside)
-    return Scored(a.docs[keep], a.scores[keep])

@@ -19,19 +19,18 @@ from bleach.sanitizer import Cleaner
 from whoosh import highlight as wh
 from whoosh import query as wq
 
+from ..engine import shapes
+from ..engine.highlight import EscapingFormatter
 from ..reader import Snapshot, analysis
 from .parser import ParsedQuery
 
 ALLOWED_TAGS = frozenset({"mark"})
 
 
-class _MarkFormatter(wh.Formatter):
+class _MarkFormatter(EscapingFormatter):
     """Wraps matched words in <mark>, escaping everything, matched or not."""
 
     between = " … "
-
-    def _text(self, text: str) -> str:
-        return html.escape(text, quote=False)
 
     def format_token(self, text, token, replace=False) -> str:
         return f"<mark>{html.escape(wh.get_text(text, token, replace), quote=False)}</mark>"
@@ -119,27 +118,17 @@ def highlight_terms(snap: Snapshot, parsed: ParsedQuery) -> dict[str, frozenset[
     plain: set[str] = set()
     if parsed.query is not None and parsed.query is not wq.NullQuery:
         reader = snap.searcher.reader()
-
-        def walk(q, within_exact: set[str] | None) -> None:
-            if isinstance(q, wq.Require) and _exact_words(q.b):
-                walk(q.a, _exact_words(q.b))
-                return
-            if q.is_leaf():
-                # Not Query.existing_terms: its loop variable shadows its `fieldname`
-                # argument, so after the first term it skips every leaf of another field.
-                for fieldname, text in q.expanded_terms(reader, phrases=True):
-                    if fieldname in found:
-                        term = text.decode("utf-8") if isinstance(text, bytes) else text
-                        found[fieldname].add(term)
-                        if within_exact is None:
-                            plain.add(term)
-                        else:
-                            exact.setdefault(term, set()).update(within_exact)
-                return
-            for child in q.children():
-                walk(child, within_exact)
-
-        walk(parsed.query, None)
+        for leaf, within_exact in shapes.leaves(parsed.query, narrow=_exact_words):
+            # Not Query.existing_terms: its loop variable shadows its `fieldname` argument,
+            # so after the first term it skips every leaf of another field.
+            for fieldname, text in leaf.expanded_terms(reader, phrases=True):
+                if fieldname in found:
+                    term = shapes.text_of(text)
+                    found[fieldname].add(term)
+                    if within_exact is None:
+                        plain.add(term)
+                    else:
+                        exact.setdefault(term, set()).update(within_exact)
     out = {k: frozenset(v) for k, v in found.items()}
     out["exact"] = frozenset(f"{stem}={word}" for stem, words in exact.items() if stem not in plain
                              for word in words)

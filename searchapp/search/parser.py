@@ -15,6 +15,7 @@ from whoosh import fields, qparser, query as wq
 
 from ..engine.expand import BoundedPrefix, pattern_plugin
 from ..engine.ranking import FIELD_WEIGHTS
+from ..engine.syntax import word_plugin
 from ..reader import analysis
 from .request import MATCHES
 
@@ -75,35 +76,21 @@ class ParsedQuery:
 _AT_WORD_START = r"(?<![^\s(])"
 
 
-class _ExactNode(qparser.syntax.SyntaxNode):
+def _exact_query(text: str, boost: float, parser) -> wq.Query:
     """`=banned`: records with the word exactly as written (not `ban` or `banning`), scored as
     the word itself is (BM25F over the stemmed fields), so it ranks like the rest of the query."""
-
-    has_text = True
-
-    def __init__(self, text: str):
-        self.text = text
-        self.boost = 1.0
-
-    def r(self):
-        return f"={self.text!r}"
-
-    def query(self, parser):
-        if _JOINT.search(self.text):  # `=e-mail`: the phrase its parts make is exact already
-            return parser.parse(self.text)
-        word, stem = analysis.fold_word(self.text), analysis.stem_word(self.text)
-        if not word or not stem:  # a stop word
-            return wq.NullQuery
-        scored = [wq.Term(f, stem if f in analysis.STEMMED_FIELDS else word, boost=b)
-                  for f, b in FIELD_WEIGHTS.items() if stem or f not in analysis.STEMMED_FIELDS]
-        exact = [wq.Term(f, word) for f in EXACT_FIELDS]
-        return wq.Require(wq.Or(scored, boost=self.boost), wq.Or(exact))
+    if _JOINT.search(text):  # `=e-mail`: the phrase its parts make is exact already
+        return parser.parse(text)
+    word, stem = analysis.fold_word(text), analysis.stem_word(text)
+    if not word or not stem:  # a stop word
+        return wq.NullQuery
+    scored = [wq.Term(f, stem if f in analysis.STEMMED_FIELDS else word, boost=b)
+              for f, b in FIELD_WEIGHTS.items() if stem or f not in analysis.STEMMED_FIELDS]
+    exact = [wq.Term(f, word) for f in EXACT_FIELDS]
+    return wq.Require(wq.Or(scored, boost=boost), wq.Or(exact))
 
 
-class _ExactPlugin(qparser.TaggingPlugin):
-    expr = _AT_WORD_START + r"=(?P<text>[^\W_][\w'’.&-]*)(?=[\s()]|$)"
-    nodetype = _ExactNode
-    priority = 0
+_EXACT_WORD = _AT_WORD_START + r"=(?P<text>[^\W_][\w'’.&-]*)(?=[\s()]|$)"
 
 
 def _parser(match: str, schema: fields.Schema) -> qparser.QueryParser:
@@ -122,7 +109,7 @@ def _parser(match: str, schema: fields.Schema) -> qparser.QueryParser:
                                               minusexpr=_AT_WORD_START + "-"))
     parser.add_plugin(qparser.FuzzyTermPlugin())
     parser.add_plugin(qparser.FieldAliasPlugin(_FIELD_ALIASES))
-    parser.add_plugin(_ExactPlugin())
+    parser.add_plugin(word_plugin(_EXACT_WORD, _exact_query, mark="="))
     return parser
 
 
