@@ -354,8 +354,8 @@ def test_a_short_batch_has_a_link_and_a_long_one_has_buttons_that_post(client):
 def test_one_batch_at_a_time_per_process_and_the_next_is_told_when_to_retry(client, app, monkeypatch):
     assert client.get("/batch?queries=facial").status_code == 200  # makes the lane
     lane = app.extensions["searchapp.batch_lane"]
-    monkeypatch.setattr(batch_lane, "LANE_WAIT_S", 0.2)
-    assert lane.acquire(timeout=1)  # as a batch under way holds it
+    monkeypatch.setattr(batch_lane, "LANE_WAIT_S", 0)  # held throughout: waiting changes nothing
+    assert lane.acquire(blocking=False)  # free (the first batch let go), held as one under way does
     try:
         page = client.post("/batch", data={"queries": "facial"})
         assert page.status_code == 503 and page.headers["Retry-After"] == "10"
@@ -371,13 +371,20 @@ def test_a_batch_lets_go_of_its_lane_and_snapshot_however_its_response_ends(clie
     head = client.head("/batch?queries=facial")  # a body never read
     assert head.status_code == 200
     head.close()  # as the server closes every response
-    gone = client.get("/api/batch?queries=facial%0Aban")
-    next(gone.response)  # the first chunk, then the client goes away
-    gone.close()
     lane = app.extensions["searchapp.batch_lane"]
-    assert lane.acquire(timeout=0.5)
+    index = app.extensions["searchapp.index"]
+    assert lane.acquire(blocking=False)  # let go at once, not in a while
     lane.release()
-    assert all(users == 0 for _, users in app.extensions["searchapp.index"].snapshots())
+    # Rows enough for several chunks, whatever the clock: the first leaves mid-batch.
+    many = "\n".join(f"police camera {n}" for n in range(400))
+    gone = client.get("/api/batch?" + urlencode({"queries": many}))
+    next(gone.response)  # the first chunk, then the client goes away
+    assert not lane.acquire(blocking=False), "the batch ended before the client went away"
+    assert sum(users for _, users in index.snapshots()) == 1
+    gone.close()
+    assert lane.acquire(blocking=False)
+    lane.release()
+    assert all(users == 0 for _, users in index.snapshots())
 
 
 def test_batch_routes_take_post_but_write_nothing_and_carry_the_security_headers(client):

@@ -18,7 +18,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +27,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from conftest import ROOT, LiveServer, build, free_port, require_ray
+from conftest import HANG_S, ROOT, LiveServer, build, free_port, require_ray, wait_for
 from searchapp import create_app
 from searchapp.index import store
 
@@ -38,7 +37,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 
-def fetch(url: str, timeout: float = 60) -> tuple[int, bytes]:
+def fetch(url: str, timeout: float = HANG_S) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.status, response.read()
@@ -66,16 +65,12 @@ class ClusterServer:
                 stdout=log, stderr=subprocess.STDOUT, text=True,
                 env={**os.environ, "SEARCHAPP_RECENT_CACHE_MB": "0",
                      **{f"SEARCHAPP_{k.upper()}": str(v) for k, v in env.items()}})
-        for _ in range(600):
-            try:
-                if fetch(self.url + "/healthz", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert self.proc.poll() is None, self.log.read_text()
-            time.sleep(0.1)
-        else:
-            raise AssertionError("the cluster server did not start: " + self.log.read_text())
+        wait_for(self.healthy, "the cluster server to start", timeout=2 * HANG_S,
+                 ignore=(OSError,))
+
+    def healthy(self) -> bool:
+        assert self.proc.poll() is None, self.log.read_text()
+        return fetch(self.url + "/healthz", timeout=2)[0] == 200
 
     def close(self) -> None:
         self.proc.terminate()
@@ -113,14 +108,12 @@ def shard_actors(index: Path) -> list[dict]:
     return ShardPool(index).hello(4)
 
 
-def until_whole(base: str, q: str, seconds: float = 60) -> dict:
-    """The first answer to `q` that every shard gave (or the last one, after `seconds`)."""
-    deadline = time.time() + seconds
-    while True:
+def until_whole(base: str, q: str) -> dict:
+    """The first answer to `q` that every shard gave (a restarted actor answers again)."""
+    def whole():
         answer = api(base, {"q": q})
-        if not answer["shards"]["partial"] or time.time() > deadline:
-            return answer
-        time.sleep(0.3)
+        return answer if not answer["shards"]["partial"] else None
+    return wait_for(whole, f"an answer to {q!r} from every shard", every=0.3)
 
 
 def comparable(answer: dict) -> dict:
@@ -355,10 +348,11 @@ def test_every_ray_process_of_auto_ends_with_the_server(auto_server, how):
     assert ray
     os.kill(server.proc.pid, how)
     server.proc.wait(timeout=30)
-    deadline = time.monotonic() + 30
-    while (left := alive(ray)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not left, f"left running after the server ended: {sorted(p.comm for p in left)}"
+    try:
+        wait_for(lambda: not alive(ray), "every Ray process of the server to end", every=0.2)
+    except AssertionError:
+        left = alive(ray)
+        pytest.fail(f"left running after the server ended: {sorted(p.comm for p in left)}")
 
 
 def test_a_shard_that_answers_late_is_left_out_and_said_so(ray_cluster, sharded, corpus_20k,
@@ -372,16 +366,14 @@ def test_a_shard_that_answers_late_is_left_out_and_said_so(ray_cluster, sharded,
         whole = api(server.url, {"q": "police"})
         os.kill(stopped["pid"], signal.SIGSTOP)
         try:
-            started = time.perf_counter()
+            # It answers at all (the stopped shard never would): api's fetch has a hang guard.
             part = api(server.url, {"q": "police"})
-            took = time.perf_counter() - started
             status, page = fetch(server.url + "/search?q=market")
             health = fetch(server.url + "/status")[1]
         finally:
             os.kill(stopped["pid"], signal.SIGCONT)
         assert part["shards"] == {"answered": 3, "total": 4, "partial": True}
         assert 0 < part["total"] < whole["total"]
-        assert took < 5
         assert status == 200 and b"3 of 4 shards answered" in page
         assert b"3 of 4 shard actors answering" in health
         status, _ = fetch(server.url + "/export.csv?q=police")
@@ -409,7 +401,8 @@ def test_kill_9_of_a_shard_actor_during_200_searches(on_cluster, sharded, plain)
 
     with ThreadPoolExecutor(16) as pool:
         futures = [pool.submit(search, item) for item in requests]
-        time.sleep(0.5)
+        wait_for(lambda: any(f.done() for f in futures), "the searches to be under way",
+                 every=0.01)
         os.kill(victim["pid"], signal.SIGKILL)
         for future in futures:
             status, answer = future.result()

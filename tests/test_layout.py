@@ -1,5 +1,5 @@
 """The package layout is the architecture: data flows one way, Flask stays in the web package,
-Whoosh's private parts stay in the engine package. Read from the source, so a stray import
+Whoosh's private parts stay in the engine package, the servers' in web/server_patches.py. Read from the source, so a stray import
 fails here, by name, before it drifts."""
 
 from __future__ import annotations
@@ -114,6 +114,83 @@ def test_only_the_engine_touches_whooshs_private_parts(path):
              and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
              and ast.unparse(node) not in STDLIB_UNDERSCORED]
     assert reads == [], f"{path.name} reads private attributes: {reads}"
+
+
+# gunicorn's and waitress's modules that hold nothing we may use: reaching into one is reaching
+# into the server. (gunicorn.app.base and waitress.server hold the public application base and
+# create_server; their private names are caught by name, from PRIVATE.)
+SERVER_INTERNAL_MODULES = ("gunicorn.util", "gunicorn.workers", "gunicorn.http",
+                           "waitress.channel", "waitress.task", "waitress.wasyncore")
+SERVER_FENCE = PACKAGE / "web" / "server_patches.py"
+
+
+def server_private_names() -> tuple[set[str], set[str]]:
+    """The dotted names no module may import: those in PRIVATE and the classes holding one
+    (`waitress.server.BaseWSGIServer` of `...BaseWSGIServer.channel_class`); and the attribute
+    names in PRIVATE that say what they are: `channel_class`, `write_error` (not `execute`
+    nor `__init__`, which any object may have)."""
+    from searchapp.web.server_patches import PRIVATE
+    holders = {name.rpartition(".")[0] for name in PRIVATE if name.count(".") >= 3}
+    attributes = {name.rpartition(".")[2] for name in PRIVATE}
+    return set(PRIVATE) | holders, {a for a in attributes
+                                    if "_" in a.strip("_") and not a.startswith("__")}
+
+
+def server_reaches(source: str, package: str = "searchapp.web") -> list[str]:
+    """Where `source` touches gunicorn's or waitress's private parts: imports of their internal
+    modules or of a name in PRIVATE, and any attribute or string (getattr, hasattr) named as a
+    private attribute in PRIVATE is (`util.write_error = ...`, `listener.channel_class`)."""
+    names, attributes = server_private_names()
+    tree = ast.parse(source)
+    found = []
+    for node in ast.walk(tree):
+        dotted: list[str] = []
+        if isinstance(node, ast.Import):
+            dotted = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            dotted = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+        for name in dotted:
+            if name.startswith(SERVER_INTERNAL_MODULES) or name in names:
+                found.append(f"import {name} (line {node.lineno})")
+        if isinstance(node, ast.Attribute) and node.attr in attributes:
+            found.append(f"{ast.unparse(node)} (line {node.lineno})")
+        if isinstance(node, ast.Constant) and node.value in attributes:
+            found.append(f"{node.value!r} (line {node.lineno})")
+    return found
+
+
+@pytest.mark.parametrize("path", [p for p in modules() if p != SERVER_FENCE],
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_only_the_server_patches_touch_the_servers_private_parts(path):
+    assert server_reaches(path.read_text(encoding="utf-8")) == [], path.name
+
+
+# What web/server.py did before the fence (commit cb07839^), cut down: the rule must see it.
+OLD_SERVER = """
+from gunicorn import util
+from gunicorn.app.base import BaseApplication
+from waitress.channel import HTTPChannel
+from waitress.server import MultiSocketServer, create_server
+from waitress.task import ErrorTask
+util.write_error = _gunicorn_error
+util.write_nonblock(sock, data)
+for listener in listeners:
+    if hasattr(listener, "channel_class"):
+        listener.channel_class = Channel
+"""
+
+
+def test_the_server_fence_rule_sees_the_layout_before_the_fence():
+    found = server_reaches(OLD_SERVER)
+    assert [f.rpartition(" (")[0] for f in found] == [
+        "import gunicorn.util", "import waitress.channel", "import waitress.channel.HTTPChannel",
+        "import waitress.server.MultiSocketServer", "import waitress.task",
+        "import waitress.task.ErrorTask", "util.write_error", "util.write_nonblock",
+        "'channel_class'", "listener.channel_class"], found
+    # And what serving needs of them is public: the application base, create_server.
+    assert server_reaches("from gunicorn.app.base import BaseApplication\n"
+                          "from waitress.server import create_server\n"
+                          "import waitress\nwaitress.serve(app)\n") == []
 
 
 def module_name(path: Path) -> str:

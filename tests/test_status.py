@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from searchapp import create_app
 
-from conftest import OUTPUT, build, copy_seeds, index_contents
+from conftest import OUTPUT, build, copy_seeds, index_contents, wait_for
 
 BIN = Path(sys.executable).parent
 BAD = '---\ntitle: "Refused on purpose"\nrelated: [unclosed\n---\n'
@@ -79,27 +79,17 @@ class Served:
              str(self.index), "--port", str(port), "--workers", str(workers)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if _get(self.url + "/api/status")["watching"]:
-                    return
-            except OSError:
-                assert self.proc.poll() is None, self.proc.stderr.read()
-            time.sleep(0.05)
-        raise AssertionError("the server never said it was watching")
+        wait_for(lambda: _answers(self.proc, self.url + "/api/status")["watching"],
+                 "the server to say it is watching", ignore=(OSError,))
 
     def found(self, q: str) -> int:
         return _get(self.url + "/api/search?" + urllib.parse.urlencode({"q": q}))["total"]
 
-    def until(self, check, timeout: float = 10.0) -> float:
-        """Seconds until `check()` held."""
+    def until(self, check, what: str = "the server to catch up") -> float:
+        """Seconds until `check()` held (for the record: how long is the benches' to say)."""
         started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            if check():
-                return time.monotonic() - started
-            time.sleep(0.05)
-        raise AssertionError("did not happen in time")
+        wait_for(check, what)
+        return time.monotonic() - started
 
     def close(self):
         self.proc.terminate()
@@ -117,8 +107,7 @@ def test_the_server_indexes_a_dropped_seed_by_itself_and_says_what_it_refused(se
     started = time.monotonic()
     (served.seeds / "dropped.txt").write_text(article("Axolotls reach the newsroom"),
                                               encoding="utf-8")
-    took = served.until(lambda: served.found("axolotls") == 1)
-    assert took < 3.0, took
+    took = served.until(lambda: served.found("axolotls") == 1, "the dropped seed")
     (served.seeds / "bad drop.txt").write_text(BAD, encoding="utf-8")
     served.until(lambda: any(r["file"] == "bad drop.txt"
                              for r in _get(served.url + "/api/status")["refused"]))
@@ -132,6 +121,12 @@ def test_the_server_indexes_a_dropped_seed_by_itself_and_says_what_it_refused(se
                 f"({time.monotonic() - started:.1f} s for the whole test)\n")
 
 
+def _answers(proc: subprocess.Popen, url: str) -> dict:
+    """`url`'s answer; a server that died says why."""
+    assert proc.poll() is None, proc.stderr.read()
+    return _get(url)
+
+
 def _serve(seeds: Path, index: Path, *options: str) -> tuple[subprocess.Popen, str]:
     """`searchapp serve` with one worker, once it answers."""
     port = _free_port()
@@ -139,14 +134,22 @@ def _serve(seeds: Path, index: Path, *options: str) -> tuple[subprocess.Popen, s
                              str(index), "--port", str(port), "--workers", "1", *options],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(400):
+    wait_for(lambda: _answers(proc, url + "/healthz"), "the server to come up", ignore=(OSError,))
+    return proc, url
+
+
+def _children(pid: int) -> list[str]:
+    """The processes `pid` started and that still run (a watcher would be one: one waitress
+    worker starts none)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            _get(url + "/healthz")
-            return proc, url
-        except OSError:
-            assert proc.poll() is None, proc.stderr.read()
-            time.sleep(0.05)
-    raise AssertionError("the server did not come up")
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(stat.parent.name)
+    return found
 
 
 def test_no_watch_leaves_the_folder_alone(tmp_path):
@@ -156,11 +159,13 @@ def test_no_watch_leaves_the_folder_alone(tmp_path):
     try:
         assert _get(url + "/api/status")["watching"] is False
         (seeds / "unseen.txt").write_text(article("Pangolins unseen"), encoding="utf-8")
-        time.sleep(2.5)
+        # Not a wait for a watcher to (not) act: there is none, and nothing said it started.
+        assert _children(proc.pid) == []
         assert _get(url + "/api/search?q=pangolins")["total"] == 0
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        _, err = proc.communicate(timeout=20)
+    assert "watching" not in err and "watch:" not in err, err
 
 
 @pytest.mark.browser
@@ -173,14 +178,10 @@ def test_a_researcher_drops_seeds_and_the_open_page_finds_them(browser, tmp_path
         page.goto(server.url + "/")
         (server.seeds / "dropped.txt").write_text(article("Quetzals in the council chamber"),
                                                   encoding="utf-8")
-        started = time.monotonic()
-        found = False
-        while time.monotonic() - started < 3.0 and not found:
-            page.locator("#q").fill("quetzals")
-            page.locator("#q").press("Enter")
-            found = page.locator(".hit-title", has_text="Quetzals").count() > 0
-        expect(page.locator(".hit-title", has_text="Quetzals")).to_be_visible(timeout=1)
-        assert time.monotonic() - started < 3.5
+        server.until(lambda: server.found("quetzals") == 1, "the dropped seed")
+        page.locator("#q").fill("quetzals")  # the page open since before the drop
+        page.locator("#q").press("Enter")
+        expect(page.locator(".hit-title", has_text="Quetzals")).to_be_visible()
 
         (server.seeds / "refused one.txt").write_text(BAD, encoding="utf-8")
         server.until(lambda: _get(server.url + "/api/status")["refused"] != [])
@@ -212,7 +213,8 @@ def test_the_server_watches_only_the_folder_its_index_was_built_from(tmp_path):
     (other / "lonely.txt").write_text(article("The only seed elsewhere"), encoding="utf-8")
     proc, url = _serve(other, index)
     try:
-        time.sleep(1.5)
+        # serve decides before it listens, so no wait: it started no watcher (and says why).
+        assert _children(proc.pid) == []
         assert _get(url + "/api/status")["watching"] is False
         assert _get(url + "/api/search?q=")["total"] == before
     finally:
