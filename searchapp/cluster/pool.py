@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine.deadline import at_least, left_ms
 from ..engine.scoring import Scored, Statistics
 from ..engine.shapes import word_keys
 from ..reader.scorer import Layout
@@ -142,7 +143,7 @@ class ShardPool:
         if not calls:
             return {}, set()
         if wait is None:
-            wait = (max(deadline - time.perf_counter(), 0) + self.timeout_s) \
+            wait = (max(left_ms(deadline), 0) / 1000 + self.timeout_s) \
                 if deadline is not None else UNBOUNDED_TIMEOUT_S
         refs = list(calls.values())
         ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=max(wait, 0))
@@ -237,7 +238,7 @@ class ClusterScorer:
         calls = {n: getattr(actors[n], method).remote(self.at[n], *args(n))
                  for n in range(self.shards) if n not in self.absent}
         if method == "score" and deadline is not None:  # the floor of the round, waited for
-            deadline = max(deadline, time.perf_counter() + ROUND_FLOOR_MS / 1000)
+            deadline = at_least(deadline, ROUND_FLOOR_MS)
         answers, missing = self.pool.gather(calls, deadline)
         self.absent |= missing
         return answers
@@ -299,4 +300,4 @@ class ClusterScorer:
 
 def _budget(deadline: float | None) -> float | None:
     """What is left of a search's time budget, in milliseconds, for a shard to count from."""
-    return None if deadline is None else (deadline - time.perf_counter()) * 1000
+    return left_ms(deadline)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import pickle
-import time
 from collections import Counter
 
 import numpy as np
@@ -22,6 +21,8 @@ from whoosh import formats
 from whoosh.codec import whoosh3
 from whoosh.matching import wrappers
 from whoosh.util.numeric import byte_to_length
+
+from .deadline import passed
 
 
 # What a length byte stands for (Whoosh stores each field's length in one lossy byte).
@@ -87,8 +88,7 @@ def _blocks(m, deadline: float | None) -> tuple[np.ndarray, np.ndarray]:
             weights.append(np.asarray(block_weights, dtype=np.float32))
         lasts.append(m._maxid)
         m._next_block()
-        if deadline is not None and len(lasts) % BLOCKS_PER_LOOK == 1 \
-                and time.perf_counter() > deadline:
+        if deadline is not None and len(lasts) % BLOCKS_PER_LOOK == 1 and passed(deadline):
             raise TimeUp
     if not gaps:
         return _EMPTY_IDS, _EMPTY_WEIGHTS

@@ -16,7 +16,6 @@ For a query matching 12,000 records this is a handful of NumPy operations rather
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +24,7 @@ from whoosh import query as wq
 from . import postings as post
 from . import ranking, shapes
 from .cache import PostingCache
+from .deadline import passed
 from .scored import NO_DOCS, NO_SCORES, Scored, distinct, intersect, restrict, sum_by_doc, union
 from .shapes import Kind, idf_key, index_bytes, indexed
 
@@ -91,7 +91,7 @@ class ArrayScorer:
         self.deadline, self.cut_short = deadline, False  # one search at a time: see snapshot.py
 
     def _over(self) -> bool:
-        if self.deadline is not None and time.perf_counter() > self.deadline:
+        if passed(self.deadline):
             self.cut_short = True
         return self.cut_short
 
@@ -318,7 +318,7 @@ class ArrayScorer:
         out = []
         for d in docs:
             out.append(self.vector_terms(int(d), fieldname))
-            if deadline is not None and time.perf_counter() > deadline:
+            if passed(deadline):
                 break
         return out
 

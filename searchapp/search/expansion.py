@@ -5,10 +5,10 @@ index, into the index terms it stands for, within the configured caps.
 
 from __future__ import annotations
 
-import time
 
 from whoosh import query as wq
 
+from ..engine.deadline import passed
 from ..engine.expand import BoundedPrefix, BoundedWildcard, expansions, is_expanding
 from ..reader import WORDS_AS_WRITTEN, Snapshot, analysis
 from .budget import SearchLimits
@@ -56,7 +56,7 @@ def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
         if not is_expanding(node):
             return node
         field = node.field()
-        if deadline is not None and time.perf_counter() > deadline:
+        if passed(deadline):
             parsed.cut_short = True
             return wq.NullQuery
         shared = not isinstance(node, wq.FuzzyTerm)  # fuzzy terms expand over their own field
