@@ -115,7 +115,7 @@ def test_watch_by_polling_waits_for_a_file_to_settle(seeds_dir, tmp_path):
         assert proc.stdout.readline().startswith("full rebuild: 5 files seen")
         half = seeds_dir / "arriving.txt"
         half.write_text('---\ntitle: "Half written', encoding="utf-8")  # still being written
-        time.sleep(0.2)
+        time.sleep(0.2)  # the scenario: the file stays half written for a poll or two
         half.write_text('---\ntitle: "Watched folder gets a new article"\n---\n', encoding="utf-8")
         line = proc.stdout.readline()
         assert "6 files seen, 1 new" in line and "0 rejected" in line, line

@@ -5,6 +5,7 @@ test-output/hardening.txt for the record."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import random
@@ -143,10 +144,20 @@ def test_read_only_index_folder_is_a_clear_error(tmp_path, seeds_dir):
         assert result.returncode == 1 and "Traceback" not in result.stderr
         assert "cannot write" in result.stderr and str(index) in result.stderr
         assert index_contents(index) == before
-        assert SearchIndex(index).search(SearchRequest(q="facial")).total == 21
+        reader = SearchIndex(index)
+        try:
+            assert reader.search(SearchRequest(q="facial")).total == 21
+        finally:
+            reader.close()  # its open files would keep the mount busy
     finally:
         if os.geteuid() == 0:
-            subprocess.run(["umount", str(mount)], capture_output=True)
+            # A mount left behind outlives the test (and breaks pytest's clean-up of old temp
+            # folders): first what still maps its files from reference cycles is collected,
+            # then the background checksum check is waited out.
+            gc.collect()
+            wait_for(lambda: subprocess.run(["umount", str(mount)],
+                                            capture_output=True).returncode == 0,
+                     f"{mount} to be unmounted", every=0.1)
 
 
 def test_files_written_renamed_and_deleted_during_a_run(tmp_path, slow):

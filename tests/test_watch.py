@@ -16,7 +16,7 @@ from searchapp.index.watch import watch
 from searchapp.search import SearchIndex, SearchRequest
 from searchapp.settings import Settings
 
-from conftest import write_generated
+from conftest import HANG_S, wait_for, write_generated
 
 
 def _article(title: str) -> str:
@@ -38,14 +38,14 @@ class Watching:
             stop=lambda: self.stopping, say=self.said.append))
         self.thread.start()
 
-    def wait_for(self, check, timeout: float = 20.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for summary in list(self.summaries):
-                if check(summary):
-                    return summary
-            time.sleep(0.02)
-        raise AssertionError(f"no run matched; runs: {[s.line() for s in self.summaries]}")
+    def wait_for(self, check):
+        """The first run whose summary (and the index after it) `check` accepts."""
+        try:
+            return wait_for(lambda: next((s for s in list(self.summaries) if check(s)), None),
+                            "a run that matched")
+        except AssertionError:
+            raise AssertionError(
+                f"no run matched; runs: {[s.line() for s in self.summaries]}") from None
 
     def stop(self):
         self.stopping = True
@@ -106,7 +106,7 @@ def test_a_file_rejected_while_half_written_is_indexed_once_it_is_whole(tmp_path
     with watching(tmp_path, 20) as w:
         path = w.seeds / "arriving.txt"
         path.write_text('---\ntitle: "Half writ', encoding="utf-8")
-        time.sleep(0.3)
+        time.sleep(0.3)  # the scenario: a writer that pauses mid-file, long enough for a run
         path.write_text(_article("Echidnas are whole now"), encoding="utf-8")
         w.wait_for(lambda s: _found(w.index, "echidnas") == 1)
 
@@ -182,9 +182,8 @@ def test_the_watcher_waits_for_a_lock_another_indexer_holds(tmp_path, polling):
         held.wait(5)
         (w.seeds / "locked-out.txt").write_text(_article("Wallabies wait their turn"),
                                                 encoding="utf-8")
-        deadline = time.monotonic() + 10
-        while not any("another indexer" in m for m in w.said) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: any("another indexer" in m for m in w.said),
+                 "the watcher to say the lock is held")
         assert any("another indexer holds the index" in m for m in w.said), w.said
         assert w.thread.is_alive()
         release.set()
@@ -200,7 +199,8 @@ def test_the_watcher_waits_for_a_seeds_folder_moved_away_and_back(tmp_path, poll
         os.rename(w.seeds, aside)
         (aside / "while-away.txt").write_text(_article("Cassowaries while away"),
                                               encoding="utf-8")
-        time.sleep(1.5)
+        wait_for(lambda: any("went away" in m or "missing" in m for m in w.said),
+                 "the watcher to notice the folder gone")
         assert w.thread.is_alive()
         os.rename(aside, w.seeds)
         w.wait_for(lambda s: _found(w.index, "cassowaries") == 1)
@@ -214,13 +214,13 @@ def test_polling_indexes_under_continuous_arrivals(tmp_path):
     `watch_max_wait` seconds after the first of them."""
     with watching(tmp_path, 10, watch_polling=True, watch_interval=0.1, watch_settle=1.0,
                   watch_max_wait=1.5) as w:
-        deadline = time.monotonic() + 6
+        deadline = time.monotonic() + HANG_S  # a hang guard: the run comes after max_wait
         n = 0
         while time.monotonic() < deadline and _found(w.index, "churning") == 0:
             (w.seeds / f"churn-{n}.txt").write_text(_article(f"Churning story {n}"),
                                                     encoding="utf-8")
             n += 1
-            time.sleep(0.2)
+            time.sleep(0.2)  # the scenario: a file every 0.2 s, sooner than watch_settle
         assert _found(w.index, "churning") > 0, "no run while files kept arriving"
 
 
@@ -230,7 +230,7 @@ def test_a_watched_link_to_a_seed_file_adds_no_second_record(tmp_path):
         w.wait_for(lambda s: _found(w.index, "tuataras") == 1)
         os.symlink("real.txt", w.seeds / "alias.txt")
         w.wait_for(lambda s: s.seen and s is w.summaries[-1] and len(w.summaries) >= 3)
-        time.sleep(0.5)
+        time.sleep(0.5)  # a later run of the link's events has its moment (nothing to wait on)
         assert _found(w.index, "tuataras") == 1
 
 
