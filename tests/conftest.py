@@ -99,12 +99,9 @@ def wait_for(check, what: str, timeout: float = HANG_S, every: float = 0.02,
 
 def index_contents(index: Path) -> dict[str, dict]:
     """Every record the live index holds, with the drafts it was merged from."""
-    ix = store.open_live(index)
-    with ix.searcher() as s:
-        out = {f["id"]: {"record": json.loads(f["data"]), "drafts": json.loads(f["drafts"])}
-               for f in s.all_stored_fields()}
-    ix.close()
-    return out
+    with store.open_live(index).searcher() as s:
+        return {f["id"]: {"record": json.loads(f["data"]), "drafts": json.loads(f["drafts"])}
+                for f in s.all_stored_fields()}
 
 
 def copy_seeds(target: Path, *extra: Path) -> Path:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from searchapp.index import analysis
 from searchapp.index.schema import build_schema
-from searchapp.search.parser import query_schema
+from searchapp.search.query import query_schema
 
 TEXTS = ["Facial recognition cameras", "Cafés and CAFE: naïve façade", "The police were running",
          "don't stop-and-search", "Ünïcödé Straße 2021 élection"]

@@ -56,14 +56,10 @@ def built(ray_cluster, corpus_20k, tmp_path_factory) -> Built:
 def shard_of_each(index: Path) -> dict[str, str]:
     """Each record's id -> the name of the shard folder holding it."""
     folders = store.live(index).folders
-    view = store.open_live(index)
-    try:
-        with view.searcher() as s:
-            return {f["id"]: leaf.kept_folder.name
-                    for leaf, _ in s.reader().leaf_readers() if leaf.kept_folder in folders
-                    for f in leaf.all_stored_fields()}
-    finally:
-        view.close()
+    with store.open_live(index).searcher() as s:
+        return {f["id"]: leaf.kept_folder.name
+                for leaf, _ in s.reader().leaf_readers() if leaf.kept_folder in folders
+                for f in leaf.all_stored_fields()}
 
 
 def kept_stories(index: Path) -> stories.Stories:

@@ -19,7 +19,7 @@ from searchapp.engine.expand import BoundedPrefix, BoundedWildcard
 from searchapp.engine.zerocopy import MemoryViewFile
 from searchapp.search import SearchIndex, SearchRequest, answer
 from searchapp.index import store, writing
-from searchapp.search.parser import parse_user_query
+from searchapp.search.query import parse_user_query
 from conftest import ROOT, build, write_generated
 
 

@@ -55,8 +55,7 @@ def test_the_shards_hold_every_record_once_and_in_the_shard_its_id_names(indexes
     for n, index in indexes.items():
         folders = store.live(index.root).folders
         assert len(folders) == n
-        view = store.open_live(index.root)
-        with view.searcher() as s:
+        with store.open_live(index.root).searcher() as s:
             ids = [f["id"] for f in s.all_stored_fields()]
             for leaf, _ in s.reader().leaf_readers():
                 shard = folders.index(leaf.kept_folder)

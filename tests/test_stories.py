@@ -293,15 +293,11 @@ def test_signatures_are_read_in_one_gather_and_equal_whoosh_s_own_values(index_d
     from searchapp.engine import columns, segments
     from searchapp.index import store
     columns.PATHS.clear()
-    ix = store.open_live(index_dir)
-    try:
-        with ix.searcher() as searcher:
-            reader = searcher.reader()
-            keys, sigs, present, _ = stories.of_reader(reader)
-            whoosh = [bytes(v) for leaf, _, _ in segments.leaves(reader)
-                      for v in leaf.column_reader("c_minhash", translate=False)]
-    finally:
-        ix.close()
+    with store.open_live(index_dir).searcher() as searcher:
+        reader = searcher.reader()
+        keys, sigs, present, _ = stories.of_reader(reader)
+        whoosh = [bytes(v) for leaf, _, _ in segments.leaves(reader)
+                  for v in leaf.column_reader("c_minhash", translate=False)]
     assert columns.PATHS["fixed bytes: one read"] > 0
     assert columns.PATHS["fixed bytes: one at a time"] == 0
     mine, has = stories.signatures(whoosh)

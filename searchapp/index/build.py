@@ -101,7 +101,7 @@ def _held_from(root: Path, old_build: Path | None, loaded: list[Loaded], summary
             or not any(l.problem for l in loaded):
         return rejections(loaded, None, summary)
     try:
-        with store.IndexView(current).searcher() as searcher:
+        with current.searcher() as searcher:
             return rejections(loaded, searcher, summary)
     except Exception:  # the old build is damaged: nothing of it can be kept
         return rejections(loaded, None, summary)
@@ -114,7 +114,7 @@ def _first_seen(root: Path, old_build: Path | None, now: int) -> writing.FirstSe
         current = _replaced(root, old_build)
         if current is None:
             return writing.FirstSeen.nothing(now)
-        with store.IndexView(current).searcher() as searcher:
+        with current.searcher() as searcher:
             return writing.FirstSeen.of_reader(searcher.reader(), now)
     except Exception:  # a damaged old build: its times are lost, not the rebuild
         return writing.FirstSeen.nothing(now)

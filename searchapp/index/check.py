@@ -30,7 +30,7 @@ def verdict(root: Path, seeds: Path) -> tuple[list[str], str]:
     if found:
         return found, ""
     files = sum(len(integrity.read_sums(folder)) for folder in live.folders)
-    with store.IndexView(live).searcher() as searcher:
+    with live.searcher() as searcher:
         records = searcher.doc_count()
     said = (f"ok: {live.build.name}, generation {live.generation}: {len(live.folders)} "
             f"shard{'s' if len(live.folders) != 1 else ''}, {records:,} records, "

@@ -24,7 +24,7 @@ def group_stories(live: store.Live, before: int | None, changed: np.ndarray | No
     if old is not None and not len(changed) and old.rule == rule.key:
         found = old  # the same records (a merge of segments): the same stories
     else:
-        with store.IndexView(live).searcher() as searcher:
+        with live.searcher() as searcher:
             keys, sigs, present, dates = stories.of_reader(searcher.reader())
         if old is not None:
             found = stories.regroup(keys, sigs, present, dates, old, changed, rule)
@@ -39,7 +39,7 @@ def respell(live: store.Live, warnings: list[Problem], always: bool = False) -> 
     write it is a warning: the index commit before it stands."""
     build = live.build
     try:
-        with store.IndexView(live).searcher() as searcher:
+        with live.searcher() as searcher:
             if always or spelling.stale(build, searcher.doc_count()):
                 spelling.build(build, searcher.reader(), searcher.doc_count())
     except OSError as exc:

@@ -158,7 +158,7 @@ class Indexer:
             # generations no reader ever saw: they go, and so do files no generation uses.
             shards.rollback(folder, gen)
             shards.clean(folder, {gen})
-        with store.IndexView(current).searcher() as searcher:
+        with current.searcher() as searcher:
             plan = plans.make(build, searcher, current.generation, self.intake, self._now,
                               summary, changed)
             starts = _shard_starts(searcher, folders)

@@ -78,6 +78,12 @@ class Live:
     def folders(self) -> list[Path]:
         return shard_folders(self.build, len(self.shards))
 
+    def searcher(self, weighting=None):
+        """Every shard at the generation CURRENT named, read as one Whoosh index (the caller
+        closes it; FileNotFoundError when a later run has already cleaned it away)."""
+        return engine_shards.searcher(self.folders, list(self.shards), self.generation,
+                                      weighting or scoring.BM25F())
+
 
 def shard_folders(build: Path, count: int) -> list[Path]:
     return [build / f"shard-{i:02d}" for i in range(count)]
@@ -114,34 +120,20 @@ def live_build(root: Path) -> Path | None:
     return found.build if found else None
 
 
-class IndexView:
-    """Every shard of a build at the generation CURRENT named, read as one Whoosh index."""
-
-    def __init__(self, current: Live):
-        self.live = current
-
-    def searcher(self, **kwargs):
-        return engine_shards.searcher(self.live.folders, list(self.live.shards),
-                                      self.live.generation,
-                                      kwargs.pop("weighting", None) or scoring.BM25F())
-
-    def close(self) -> None:
-        pass
-
-
-def open_live(root: Path) -> IndexView:
+def open_live(root: Path) -> Live:
     """The live index, refusing one built with another format."""
     return open_build(root, live(root))
 
 
-def open_build(root: Path, current: Live | None) -> IndexView:
-    """The index as `current` (CURRENT, as read once by the caller) names it."""
+def open_build(root: Path, current: Live | None) -> Live:
+    """`current` (CURRENT, as read once by the caller), checked to be a build of this
+    format that names its shards."""
     if current is None or not current.build.is_dir():
         raise NoIndex(f"no index in {root}: run `searchapp index` first")
     check_format(current.build)
     if not current.shards:
         raise FormatMismatch(f"the index in {root} names no shards: run `searchapp index --full`")
-    return IndexView(current)
+    return current
 
 
 def format_of(build: Path) -> int | None:

@@ -27,7 +27,7 @@ from ..engine.scoring import ArrayScorer
 from ..index import store, stories
 from ..index.schema import WORD_FIELDS
 from ..index.stories import Stories
-from ..index.store import IndexView, Live
+from ..index.store import Live
 from ..index.spelling import Speller
 from ..settings import Settings
 from .columns import Columns, SegmentCache
@@ -97,9 +97,8 @@ class Generation:
 class Snapshot:
     """One thread's searcher on one generation; used by that thread only."""
 
-    def __init__(self, gen: Generation, ix: IndexView, searcher: Searcher,
-                 cluster: Cluster | None = None):
-        self.gen, self.ix, self.searcher = gen, ix, searcher
+    def __init__(self, gen: Generation, searcher: Searcher, cluster: Cluster | None = None):
+        self.gen, self.searcher = gen, searcher
         self.generation = gen.name
         self.build = gen.build
         self.columns = gen.columns
@@ -185,7 +184,6 @@ class Snapshot:
 
     def close(self) -> None:
         self.searcher.close()
-        self.ix.close()
 
 
 def _stories(live: Live, searcher: Searcher) -> Stories:
@@ -201,7 +199,8 @@ def _stories(live: Live, searcher: Searcher) -> Stories:
     return found
 
 
-def open_searcher(ix: IndexView) -> Searcher:
-    """A searcher on the generation `ix` names (FileNotFoundError when a later run has
-    already cleaned it away: the caller reads CURRENT again)."""
-    return ix.searcher(weighting=WEIGHTING)
+def open_searcher(live: Live) -> Searcher:
+    """A searcher on the generation `live` names, scoring as the ranking model does
+    (FileNotFoundError when a later run has already cleaned it away: the caller reads
+    CURRENT again)."""
+    return live.searcher(weighting=WEIGHTING)

@@ -123,12 +123,12 @@ class Reader:
             live = store.live(self.root)
             if live is not None:
                 self.damage.refuse(live)
-            ix = store.open_build(self.root, live)
+            checked = store.open_build(self.root, live)
             searcher = snap = None
             try:
-                searcher = open_searcher(ix)
+                searcher = open_searcher(checked)
                 gen = self._generation(live, searcher)
-                snap = self._snapshot(gen, ix, searcher) if gen is not None else None
+                snap = self._snapshot(gen, searcher) if gen is not None else None
             except (FileNotFoundError, whoosh_index.EmptyIndexError, ValueError):
                 time.sleep(0.02 * attempt)
             except store.ShardsMissing:  # the cluster, not the files
@@ -140,7 +140,6 @@ class Reader:
                 if snap is None:  # failed, or a reindex landed meanwhile: try the newer one
                     if searcher is not None:
                         searcher.close()
-                    ix.close()
             if snap is None:
                 continue
             with self._lock:
@@ -151,10 +150,10 @@ class Reader:
             self.damage.diagnose(live, store.NoIndex("could not be opened"))
         raise store.NoIndex(f"the index in {self.root} kept changing while it was opened")
 
-    def _snapshot(self, gen: Generation, ix, searcher) -> Snapshot:
+    def _snapshot(self, gen: Generation, searcher) -> Snapshot:
         """A snapshot of `gen`; on a cluster, searching through its actors, or none: one that
         cannot is never left to search here instead without saying so."""
-        snap = Snapshot(gen, ix, searcher, self.cluster)
+        snap = Snapshot(gen, searcher, self.cluster)
         if snap.remote is None:
             return snap
         try:

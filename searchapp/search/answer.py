@@ -1,6 +1,6 @@
 """Executing one search from one snapshot and one request: everything but its page of hits
 (`prepare`), in order and within its time budget, with heavy queries in their own lane:
-the query expanded (expansion.py), matched (matching.py), completed when a half-typed word
+the query expanded (query/expansion.py), matched (matching.py), completed when a half-typed word
 finds nothing, counted (facets.py), corrected (suggest.py), put on a timeline and its words
 to mark found (highlight.py). Nothing here keeps state between searches; the searcher
 module decides what is cached and for how long.
@@ -23,11 +23,10 @@ from ..reader import Snapshot, analysis
 from . import distinctive
 from .budget import Clock, SearchLimits
 from .distinctive import Terms
-from .expansion import parse
 from .facets import TOP_BARS, facet_counts
 from .highlight import highlight_terms
 from .matching import Matches, matching
-from .parser import ParsedQuery, is_pasted_text, typed_last_word
+from .query import ParsedQuery, is_pasted_text, parse, typed_last_word
 from .request import SearchRequest
 from .results import FacetValue
 from .suggest import MORE_COMMON, SUGGEST_BELOW, suggest

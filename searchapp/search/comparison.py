@@ -12,7 +12,7 @@ import numpy as np
 from ..reader import NO_DATE, Snapshot
 from . import timeline
 from .budget import SearchLimits
-from .expansion import parse
+from .query import parse
 from .matching import matching
 from .request import SearchRequest
 from .results import QuerySummary

@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from ..reader import analysis
-from .parser import query_words
+from .query import query_words
 
 FIELD = "body"
 SAMPLE = 500  # records read at most: enough for the top words, cheap enough to type over

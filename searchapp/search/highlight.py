@@ -22,7 +22,7 @@ from whoosh import query as wq
 from ..engine import shapes
 from ..engine.highlight import EscapingFormatter
 from ..reader import Snapshot, analysis
-from .parser import ParsedQuery
+from .query import ParsedQuery
 
 ALLOWED_TAGS = frozenset({"mark"})
 

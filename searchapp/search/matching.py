@@ -11,7 +11,7 @@ import numpy as np
 from whoosh import query as wq
 
 from ..reader import Snapshot
-from .parser import ParsedQuery
+from .query import ParsedQuery
 from .request import SearchRequest
 
 

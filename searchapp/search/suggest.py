@@ -11,7 +11,7 @@ import re
 from typing import Callable
 
 from ..reader import SPELLING_FIELD as FIELD, Speller, analysis, distance
-from .parser import query_words
+from .query import query_words
 
 SUGGEST_BELOW = 50  # look for a better spelling when a query finds fewer records than this
 MORE_COMMON = 20  # a known word is replaced only by one in this many times more records
@@ -26,7 +26,7 @@ def suggest(speller: Speller | None, reader, q: str, typing: bool = False,
             count: Callable[[str], int] | None = None) -> str | None:
     """The query with its doubtful words replaced; None when there is nothing better. While
     `typing`, a last word that begins some longer word of the index is still being written:
-    it is completed (see parser.py), not corrected. With `count` (records a query finds),
+    it is completed (see query/language.py), not corrected. With `count` (records a query finds),
     the other words of the query choose between close spellings: `supreme cort` is
     `supreme court`, though `corp` is seven times as common in business news."""
     if speller is None:

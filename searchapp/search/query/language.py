@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from whoosh import fields, qparser, query as wq
 
-from ..engine.expand import BoundedPrefix, pattern_plugin
-from ..engine.ranking import FIELD_WEIGHTS
-from ..engine.syntax import word_plugin
-from ..reader import analysis
-from .request import MATCHES
+from ...engine.expand import BoundedPrefix, pattern_plugin
+from ...engine.ranking import FIELD_WEIGHTS
+from ...engine.syntax import word_plugin
+from ...reader import analysis
+from ..request import MATCHES
 
 # The word being typed is also matched as a prefix: in titles and excerpts, by its most
 # frequent completions. `**` marks it for the parser (to a user it means the same as `*`).

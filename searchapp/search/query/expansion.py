@@ -1,4 +1,4 @@
-"""The user's query as the index reads it: parsed (parser.py), a pasted text reduced to its
+"""The user's query as the index reads it: parsed (language.py), a pasted text reduced to its
 telling words, and every prefix, wildcard and fuzzy term expanded once, over the whole
 index, into the index terms it stands for, within the configured caps.
 """
@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from whoosh import query as wq
 
-from ..engine.deadline import passed
-from ..engine.expand import BoundedPrefix, BoundedWildcard, expansions, is_expanding
-from ..reader import WORDS_AS_WRITTEN, Snapshot, analysis
-from .budget import SearchLimits
-from .parser import ParsedQuery, is_pasted_text, parse_user_query, query_words
-from .request import SearchRequest
+from ...engine.deadline import passed
+from ...engine.expand import BoundedPrefix, BoundedWildcard, expansions, is_expanding
+from ...reader import WORDS_AS_WRITTEN, Snapshot, analysis
+from ..budget import SearchLimits
+from .language import ParsedQuery, is_pasted_text, parse_user_query, query_words
+from ..request import SearchRequest
 
 MAX_QUERY_TERMS = 1024  # index terms all of a query's patterns may stand for together
 NOTHING = "\x00"  # a term no record has
