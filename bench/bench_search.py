@@ -31,6 +31,7 @@ from searchapp.index import store  # noqa: E402
 from searchapp.index.indexer import Indexer  # noqa: E402
 from searchapp.settings import Settings  # noqa: E402
 from searchapp.search import SearchIndex, SearchRequest  # noqa: E402
+from searchapp.search.request import DEFAULT_LIMITS  # noqa: E402
 from searchapp.web import create_app  # noqa: E402
 
 PROJECT_SEEDS = Path(__file__).resolve().parents[1] / "seeds"
@@ -100,7 +101,7 @@ def run(seeds: Path, index_root: Path, work: Path, runs: int, typing: bool) -> N
 
     def domain(q, match, flt):
         params = {"q": [q], **{k: [v] for k, v in (flt | extra).items()}}
-        return index.search(SearchRequest.from_params(params)).total
+        return index.search(SearchRequest.from_params(params, DEFAULT_LIMITS)).total
 
     def api(q, match, flt):
         resp = client.get("/api/search?" + urlencode({"q": q, **flt, **extra}))

@@ -47,6 +47,7 @@ from bench_search import MIX  # noqa: E402
 from generate import write_seeds  # noqa: E402
 from searchapp.index import store  # noqa: E402
 from searchapp.search import SearchIndex, SearchRequest  # noqa: E402
+from searchapp.search.request import DEFAULT_LIMITS as LIMITS  # noqa: E402
 from searchapp.search.suggest import suggest  # noqa: E402
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000}
@@ -201,7 +202,7 @@ def page_mix(index: SearchIndex, mix, runs: int) -> list[float]:
     out = []
     for r in range(runs + 1):
         for _, params, _, _ in mix:
-            req = SearchRequest.from_params({k: [v] for k, v in params.items()})
+            req = SearchRequest.from_params({k: [v] for k, v in params.items()}, LIMITS)
             index.forget_recent()
             t = time.perf_counter()
             index.search(req, terms=False)
@@ -267,7 +268,7 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
     ours, theirs, first = [], [], []
     for r in range(runs + 1):
         for label, params, match, flt in mix:
-            req = SearchRequest.from_params({k: [v] for k, v in params.items()})
+            req = SearchRequest.from_params({k: [v] for k, v in params.items()}, LIMITS)
             index.forget_recent()  # time the search, not the cache of recent searches
             t = time.perf_counter()
             index.search(req, terms=False)
@@ -285,7 +286,7 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
                  "/".join(f"{x:.1f}" for x in pct(first)), "", ""))
     repeat = []
     for label, params, match, flt in mix:
-        req = SearchRequest.from_params({k: [v] for k, v in params.items()})
+        req = SearchRequest.from_params({k: [v] for k, v in params.items()}, LIMITS)
         index.search(req, terms=False)
         t = time.perf_counter()
         index.search(replace(req, page=2), terms=False)
@@ -379,7 +380,7 @@ def typed_mix(index: SearchIndex, conn, runs: int) -> list[tuple[str, str, str, 
     ours, theirs, slowest = [], [], (0.0, "")
     for _ in range(runs):
         for label, q, match in mix:
-            req = SearchRequest.from_params({"q": [q]})
+            req = SearchRequest.from_params({"q": [q]}, LIMITS)
             index.forget_recent()
             t = time.perf_counter()
             index.search(req, terms=False)
