@@ -83,8 +83,9 @@ def mixes(index_dir: Path) -> tuple[dict[str, list[Case]], int]:
         filters, records = top_values(index), index.stats().records
     finally:
         index.close()
-    box = [({"q": q, **flt}, match, flt) for _, q, match, flt in build_cases(filters, typing=True)]
-    typed = [({"q": q}, match, {}) for _, q, match in user_mix.cases()]
+    box = [({"q": q, "typing": "1", **flt}, match, flt)
+           for _, q, match, flt in build_cases(filters, typing=True)]
+    typed = [({"q": q, "typing": "1"}, match, {}) for _, q, match in user_mix.cases()]
     return {"search box (bench_search MIX)": box, "researchers (user_mix)": typed}, records
 
 

@@ -35,8 +35,8 @@ from searchapp.search.request import DEFAULT_LIMITS  # noqa: E402
 from searchapp.web import create_app  # noqa: E402
 
 PROJECT_SEEDS = Path(__file__).resolve().parents[1] / "seeds"
-# (label, what a user types, the FTS5 query doing the same). searchapp's API treats the last
-# word as still being typed (typing=1, its default, and what the web page sends) and also
+# (label, what a user types, the FTS5 query doing the same). Sent as the page's keystrokes
+# send them (typing=1), searchapp treats the last word as still being typed and also
 # matches it as a prefix; the FTS5 queries do the same with `word*`. FTS5 stems the prefix
 # (`police*` is `polic*`, so it also matches "policy"), which widens its matches; --typing 0
 # drops the prefixes on both sides but the explicit prefix search.
@@ -94,7 +94,7 @@ def run(seeds: Path, index_root: Path, work: Path, runs: int, typing: bool) -> N
     client = app.test_client()
     filters = top_values(index)
     cases = build_cases(filters, typing)
-    extra = {} if typing else {"typing": "0"}
+    extra = {"typing": "1"} if typing else {}
     print(f"records: searchapp {index.stats().records:,}, sqlite {fts_peer.count(conn):,}; "
           f"filters: {filters}")
     print(f"{len(cases)} searches x {runs} runs, after one warm-up run; typing={int(typing)}\n")

@@ -55,6 +55,8 @@ def cases(seed: int = 7) -> list[tuple[str, str, str]]:
     for word in words[:10]:
         wrong = typo(word, rng)
         out.append(("typo", wrong, f'"{wrong}"'))
+    for n, word in enumerate(words[10:30]):  # `word~` (one edit) and `word~2` on a slip
+        out.append(("fuzzy", f"{typo(word, rng)}~{2 if n % 4 == 3 else ''}", f'"{word}"'))
     for junk in ("xqzv", "zzyqk", "qwxj", "vvkzq"):
         out.append(("prefix finding nothing", junk, f'"{junk}"*'))
     for word in words[:6]:

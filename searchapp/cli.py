@@ -182,10 +182,12 @@ def check_cmd(ctx, seeds_dir, index_dir, repair):
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--every-copy", is_flag=True,
               help="List every copy of a story (by default one hit per story, its copies under it).")
+@click.option("--literal", is_flag=True,
+              help="List the words as typed even where a correction finds far more.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the /api/search format).")
 @click.pass_context
 def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type_, kind, date_from,
-               date_to, sort, match, limit, every_copy, as_json):
+               date_to, sort, match, limit, every_copy, literal, as_json):
     """Search the index, ranked as the web page ranks."""
     # Imported here: `searchapp index` runs after every batch of new files, and the query
     # parser and search modules would add a tenth of a second to each run.
@@ -196,7 +198,7 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
     params = {"q": [" ".join(query)], "topic": topic, "provider": provider,
               "category": category, "type": type_, "kind": kind, "from": [date_from or ""],
               "to": [date_to or ""], "sort": [sort], "match": [match], "per_page": [str(limit)],
-              "typing": ["0"], "group": ["records" if every_copy else "story"]}
+              "group": ["records" if every_copy else "story"], "literal": ["1" if literal else ""]}
     try:
         # A command line may list more than a page shows.
         req = SearchRequest.from_params(params, replace(RequestLimits.of(cfg), max_per_page=1000))
@@ -218,6 +220,9 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
     stories = f", {result.stories:,} stories" if result.stories != result.total else ""
     click.echo(f"{result.total:,} record{' matches' if result.total == 1 else 's match'}"
                f"{stories} ({result.took_ms:.1f} ms)")
+    if result.showing:
+        click.echo(f"showing the {result.showing_total:,} for {result.showing!r} instead "
+                   f"(--literal lists the words as typed)")
     for rank, hit in enumerate(result.hits, 1):
         r = hit.record
         date = (r["published"] or "")[:10] or "undated"

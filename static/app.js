@@ -139,6 +139,16 @@
       if (event.target.matches && event.target.matches("#search-form input[type=date]")) dateChanged(event.target);
     });
   });
+  // A search means its words as written. Only a keystroke's search says the last word may
+  // be unfinished (typing=1): the server then also counts its completions and says so. Enter,
+  // a facet, a chip or paging send the search as written. The URL pushed carries the marker,
+  // so opened again it shows what the page showed.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var trigger = event.detail.triggeringEvent;
+    if (trigger && trigger.type === "input" && trigger.target && trigger.target.id === "q") {
+      event.detail.parameters["typing"] = "1";
+    }
+  });
   // A correction refused ("search instead for") holds until the words change.
   document.addEventListener("input", function (event) {
     if (event.target.id !== "q") return;

@@ -221,7 +221,10 @@ def screenshots() -> Path:
 
 # -- a Ray cluster of two nodes on this machine (tests of `--cluster`) -----------------------
 
-CORPORA = Path("/work/shared/corpora/news")
+# The shared corpora sit beside the checkout (../shared), in CI as here.
+CORPORA = next((p for p in (ROOT.parent / "shared" / "corpora" / "news",
+                            Path("/work/shared/corpora/news")) if p.is_dir()),
+               ROOT.parent / "shared" / "corpora" / "news")
 
 
 def require_ray() -> None:
@@ -296,3 +299,35 @@ def corpus_20k(tmp_path_factory) -> Path:
         write_generated(seeds, 20_000)
     write_syndicated(seeds, 300)
     return seeds
+
+
+@pytest.fixture(scope="session")
+def news_index(tmp_path_factory) -> tuple[Path, Path]:
+    """(seeds, index) of every real news record of the shared corpora (Reuters, HuffPost,
+    AG News, BBC: ~41k, bench/convert_news.py) and the seeds of seeds/. CI has the corpora;
+    a run elsewhere without them skips what needs them."""
+    if not CORPORA.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"the shared news corpora are missing ({CORPORA})")
+        pytest.skip(f"the shared news corpora are not here ({CORPORA})")
+    import sys
+    sys.path.insert(0, str(ROOT / "bench"))
+    import convert_news
+    base = tmp_path_factory.mktemp("news")
+    seeds = copy_seeds(base / "seeds")
+    convert_news.convert(CORPORA, seeds)
+    index = base / "index"
+    build(seeds, index)
+    return seeds, index
+
+
+@pytest.fixture(scope="session")
+def news_site(news_index):
+    """The news records served over real HTTP (waitress on a free port)."""
+    seeds, index = news_index
+    app = create_app({"index": index, "seeds": seeds})
+    server = LiveServer(app)
+    server.seeds, server.index = seeds, index
+    yield server
+    server.close()
+    app.extensions["searchapp.index"].close() if "searchapp.index" in app.extensions else None

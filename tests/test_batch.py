@@ -216,7 +216,7 @@ def test_the_page_shows_a_row_per_query_linked_to_its_results(client):
     police = rows[1][1]
     assert "<td>Police chiefs</td>" in police
     link = re.search(r'<td class="n"><a href="([^"]+)"', police).group(1).replace("&amp;", "&")
-    assert link == "/search?q=police&provider=Sky&literal=1&typing=0"
+    assert link == "/search?q=police&provider=Sky&literal=1"
     shown = int(re.search(r'aria-label="[^"]*">(\d+)</a>', police).group(1))
     assert shown == api_total(client, "police", provider="Sky")["total"]
     assert "Not run: date must be a date like 2021-08-23" in rows[2][1]
@@ -270,7 +270,8 @@ def test_the_csv_opens_in_a_spreadsheet_and_runs_no_formulas(client):
     assert re.fullmatch(r'attachment; filename="searchapp-batch-4-queries-source-sky-\d{8}\.csv"',
                         response.headers["Content-Disposition"])
     body = response.get_data()
-    assert body.startswith(codecs.BOM_UTF8 + b"line,label,query,total,stories,notice,error,search_url,batch_note\r\n")
+    assert body.startswith(codecs.BOM_UTF8 + b"line,label,query,total,stories,notice,error,search_url,batch_note,"
+                           b"showing_results_for,showing_total\r\n")
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     assert [r["line"] for r in rows] == ["1", "2", "3", "4"]
     assert rows[1]["label"] == "'=HYPERLINK(\"http://evil\")" and rows[1]["query"] == "'-police"
@@ -279,7 +280,7 @@ def test_the_csv_opens_in_a_spreadsheet_and_runs_no_formulas(client):
     assert int(rows[0]["total"]) == api_total(client, "facial", provider="Sky")["total"]
     assert rows[3]["total"] == "" and rows[3]["error"].startswith("date must be a date")
     assert urlsplit(rows[0]["search_url"]).path == "/search"
-    assert "q=facial&provider=Sky&literal=1&typing=0" in rows[0]["search_url"]
+    assert "q=facial&provider=Sky&literal=1" in rows[0]["search_url"]
     assert re.match(r"4 queries; provider=Sky; index \S+; run \d{4}-\d\d-\d\dT", rows[0]["batch_note"])
 
 
@@ -292,11 +293,11 @@ def test_the_json_carries_the_queries_and_the_counts(client):
     assert got["params"] == {"provider": ["Sky"]} and (got["sort"], got["descending"]) == ("total", True)
     face, again, bad = got["rows"]
     assert list(face) == ["line", "label", "query", "total", "stories", "notice", "error",
-                          "search_url", "took_ms"]
+                          "search_url", "took_ms", "showing_results_for", "showing_total"]
     assert (face["line"], face["label"], face["query"]) == (1, "Face", "facial")
     assert (again["line"], again["total"]) == (5, face["total"])  # the same query again
     assert (bad["total"], bad["stories"], bad["search_url"]) == (None, None, None)
-    assert face["search_url"] == "http://localhost/search?q=facial&provider=Sky&literal=1&typing=0"
+    assert face["search_url"] == "http://localhost/search?q=facial&provider=Sky&literal=1"
 
 
 def test_absolute_links_come_from_base_url_when_it_is_set(index_dir, seeds_dir):
@@ -304,7 +305,7 @@ def test_absolute_links_come_from_base_url_when_it_is_set(index_dir, seeds_dir):
     app = create_app({"index": index_dir, "seeds": seeds_dir, "base_url": "https://news.example.org/"})
     try:
         got = batch_json(app.test_client(), "facial")
-        assert got["rows"][0]["search_url"] == "https://news.example.org/search?q=facial&literal=1&typing=0"
+        assert got["rows"][0]["search_url"] == "https://news.example.org/search?q=facial&literal=1"
     finally:
         app.extensions["searchapp.index"].close()
 
@@ -497,7 +498,7 @@ def test_a_short_batch_from_the_keyboard_with_a_filter_gets_a_shareable_address(
     total = page.locator(".batch-table tbody tr").nth(2).locator("td").nth(3)
     count = int(total.inner_text())
     total.locator("a").click()
-    expect(page).to_have_url(re.compile(r"/search\?q=ban\+OR\+moratorium&kind=seed&literal=1&typing=0"))
+    expect(page).to_have_url(re.compile(r"/search\?q=ban\+OR\+moratorium&kind=seed&literal=1"))
     assert live_json(live_site, "/api/search?q=ban+OR+moratorium&kind=seed&typing=0&literal=1")["total"] == count
     page.go_back()  # the shared address runs the batch again, with GET
     expect(page.locator(".batch-done")).to_contain_text("3 queries counted")

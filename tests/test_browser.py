@@ -29,7 +29,7 @@ def test_typing_updates_results_without_a_page_load(page, live_site, screenshots
     # The distinctive words arrive after the results, in their own request.
     expect(page.locator(".terms-body")).to_contain_text("Click one to add it to the query")
     assert page.evaluate("window.__samePage") is True  # swapped in place, not reloaded
-    expect(page).to_have_url(re.compile(r"/search\?q=baltim$"))
+    expect(page).to_have_url(re.compile(r"/search\?q=baltim&typing=1$"))  # a keystroke says so
     page.screenshot(path=screenshots / "typing-results.png")
     only_local(page, live_site)
 
@@ -234,7 +234,9 @@ def test_a_misspelt_query_shows_the_correction_and_the_words_as_typed_on_request
     page.locator("#q").press_sequentially("facial recogniton ", delay=30)
     note = page.locator(".suggestion")
     expect(note).to_contain_text("Showing results for facial recognition")
-    assert int(count(page).locator("strong").first.inner_text()) > 0
+    # The count is the words' as written; the correction's results are listed, counted apart.
+    assert int(count(page).locator("strong").first.inner_text()) == 0
+    assert int(re.search(r"\(([\d,]+) results?\)", note.inner_text()).group(1).replace(",", "")) > 0
     expect(page.locator(".hit-title mark").first).to_be_visible()
     note.get_by_role("link", name="facial recogniton").click()
     expect(page).to_have_url(re.compile(r"literal=1"))

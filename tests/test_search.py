@@ -64,7 +64,7 @@ LEADING = {
     ('topic:"natural language processing"', 1),
     ("title:carp", 1),
     ("baltim*", 1),                        # prefix
-    ("recogniton~", 0),                    # fuzzy, but on its own it needs the exact-ish word
+    ("recogniton~", 24),                   # fuzzy: the word as written, one edit away (recognition)
     ("Baltimore’s", 1),                    # curly apostrophe as the seed has it
     ("CAFÉ", 0),
 ])
@@ -88,9 +88,14 @@ def test_stop_words_never_make_a_query_find_less(index, with_stop_words, without
 
 
 def test_last_word_is_matched_as_a_prefix_while_typing(index):
-    assert search(index, q="facial recog").total == 22
+    """Only a keystroke's search (typing=1, which the page's keystrokes send) completes the
+    last word, and says which; a search without it means its words as written."""
+    typed = search(index, q="facial recog", typing="1")
+    assert typed.total == 22 and typed.completing == "recog"
+    assert search(index, q="facial recog").total == 0
     assert search(index, q="facial recog", typing="0").total == 0
-    assert search(index, q="facial recog ").total == 0  # a space ends the word
+    spaced = search(index, q="facial recog ", typing="1")  # a space ends the word
+    assert spaced.total == 0 and spaced.completing is None
 
 
 def test_prefix_is_not_stemmed(index):
@@ -217,7 +222,9 @@ def test_a_query_finding_nothing_shows_what_its_correction_finds(index):
     result = search(index, q="facial recogniton", typing="0")
     assert result.showing == "facial recognition" and result.suggestion is None
     assert result.request.q == "facial recogniton"
-    assert result.total == search(index, q="facial recognition").total == 22
+    # The count is the words' as written; the correction's results are listed, counted apart.
+    assert result.total == 0
+    assert result.showing_total == search(index, q="facial recognition").total == 22
     assert "recognition" in result.hits[0].title_html.lower()
     literal = search(index, q="facial recogniton", typing="0", literal="1")
     assert literal.total == 0 and literal.showing is None
@@ -310,7 +317,7 @@ def test_prefixes_match_words_as_written_not_their_stems(index, q, expected):
 
 
 def test_letters_too_short_to_complete_take_nothing_away(index):
-    assert search(index, q="facial r").total == search(index, q="facial").total == 22
+    assert search(index, q="facial r", typing="1").total == search(index, q="facial").total == 22
     assert search(index, q="facial uk").total < 22  # a real two-letter word still counts
 
 
@@ -389,7 +396,8 @@ def test_a_far_more_common_spelling_is_shown_instead(typo_index, q, suggestion):
     asked = typo_index.search(SearchRequest(q=q, typing=False, literal=True))
     assert asked.suggestion == suggestion and asked.showing is None
     if suggestion:
-        assert result.total == asked.suggestion_total > 20 * asked.total
+        assert result.total == asked.total  # the count is the words' as written
+        assert result.showing_total == asked.suggestion_total > 20 * asked.total
 
 
 def test_the_spelling_index_keeps_up_with_the_index(tmp_path):
@@ -407,7 +415,7 @@ def test_the_spelling_index_keeps_up_with_the_index(tmp_path):
 @pytest.mark.parametrize("text", ["facial recognition", "civil liberties groups", "police ban"])
 def test_every_keystroke_of_a_real_phrase_finds_records(index, text):
     for end in range(3, len(text) + 1):
-        assert search(index, q=text[:end]).total > 0, text[:end]
+        assert search(index, q=text[:end], typing="1").total > 0, text[:end]
 
 
 def test_a_typed_prefix_completes_to_the_words_most_records_hold(index):
@@ -433,11 +441,11 @@ def test_a_new_word_is_completed_before_the_spelling_index_is_rebuilt(tmp_path):
     seeds = copy_seeds(tmp_path / "seeds")
     build(seeds, tmp_path / "index")
     index = SearchIndex(tmp_path / "index")
-    assert index.search(SearchRequest(q="zeppelinol")).total == 0
+    assert index.search(SearchRequest(q="zeppelinol", typing=True)).total == 0
     (seeds / "late.txt").write_text('---\ntitle: "Zeppelinology for beginners"\n---\n',
                                     encoding="utf-8")
     build(seeds, tmp_path / "index")  # one record more: the spelling index is kept as it was
-    assert index.search(SearchRequest(q="zeppelinol")).total == 1
+    assert index.search(SearchRequest(q="zeppelinol", typing=True)).total == 1
     assert index.search(SearchRequest(q="zeppelin*", typing=False)).total == 1
     index.close()
 
@@ -473,7 +481,7 @@ def test_marks_are_where_whooshs_own_highlighter_puts_them(words, terms):
 
 
 def test_a_half_typed_word_is_completed_not_corrected(typo_index):
-    assert typo_index.search(SearchRequest(q="hospi")).showing is None  # begins "hospital"
+    assert typo_index.search(SearchRequest(q="hospi", typing=True)).showing is None  # begins "hospital"
     assert typo_index.search(SearchRequest(q="hospitl")).showing == "hospital"
 
 

@@ -259,11 +259,14 @@ def test_a_refused_search_keeps_the_filters_in_the_form(client):
 def test_a_misspelt_query_shows_the_correction_and_the_way_back(client):
     body = client.get("/search?q=facial+recogniton&typing=0").get_data(as_text=True)
     assert "Showing results for" in body and "<strong>facial recognition</strong>" in body
-    assert "<strong>21</strong> records in <strong>20</strong> stories" in body
+    # The count is the words' as written; the correction's is a second, labelled count.
+    assert re.search(r'<p class="count" tabindex="-1"><strong>0</strong> results\s+for “facial recogniton”', body)
+    assert "<strong>facial recognition</strong></a> (21 results)" in body
     assert 'href="/search?q=facial+recogniton&amp;literal=1"' in body
     literal = client.get("/search?q=facial+recogniton&literal=1").get_data(as_text=True)
     assert "Showing results for" not in literal and "Did you mean" in literal
     assert "No records match" in literal
     data = client.get("/api/search?q=facial+recogniton&typing=0").get_json()
-    assert data["showing_results_for"] == "facial recognition" and data["total"] == 21
+    assert data["showing_results_for"] == "facial recognition" and data["total"] == 0
+    assert data["showing_total"] == 21
     assert data["query"] == "facial recogniton"

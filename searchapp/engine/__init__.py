@@ -45,6 +45,8 @@ WHOOSH_PRIVATE = (
     ("whoosh.writing", "SegmentWriter._check_state"),
     ("whoosh.codec.whoosh3", "W3PostingsWriter._write_block"),
     ("whoosh.highlight", "Formatter._text"),
+    ("whoosh.qparser", "FuzzyTermPlugin.FuzzyTermNode"),
+    ("whoosh.qparser", "FuzzyTermPlugin.FuzzyTermNode.query"),
     ("whoosh.qparser.syntax", "SyntaxNode"),
     ("whoosh.qparser.syntax", "SyntaxNode.has_text"),
     ("whoosh.qparser.syntax", "SyntaxNode.r"),

@@ -49,3 +49,24 @@ def word_plugin(expr: str, make: WordMaker, mark: str = "",
 
     Plugin.expr, Plugin.priority = expr, priority
     return Plugin()
+
+
+def fuzzy_plugin(fold: Callable[[str], str]) -> qparser.FuzzyTermPlugin:
+    """Whoosh's `word~`, `word~2`, `word~2/3`, whose fuzzy terms also keep the word as the
+    user wrote it (`written`, put through `fold`): in a stemmed field the parser hands the
+    term the stem (`recesion` -> `reces`), and edits of a stem find other words' stems
+    (`gover~2`: cover, over, power), so the search package matches the word as written
+    against the words as written instead."""
+
+    class Node(qparser.FuzzyTermPlugin.FuzzyTermNode):
+        def query(self, parser):
+            q = super().query(parser)
+            for leaf in (q.leaves() if q is not None and not q.is_leaf() else [q]):
+                if isinstance(leaf, wq.FuzzyTerm):
+                    leaf.written = fold(self.text)
+            return q
+
+    class Plugin(qparser.FuzzyTermPlugin):
+        FuzzyTermNode = Node
+
+    return Plugin()

@@ -1,5 +1,5 @@
-"""The words of a field as written, over one generation's segments: the completions of a
-typed prefix, and the words a wildcard pattern matches.
+"""The words of a field, over one generation's segments: the completions of a typed prefix,
+the words a wildcard pattern matches, and the words within a few edits of a fuzzy term.
 
 Each segment's words come sorted with their record counts (engine/lexicon.py), read once per
 segment and shared by every generation of a build, so a reindex costs only its new segments'
@@ -18,6 +18,8 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from ..engine import lexicon
 from ..index.spelling import matching_lines
@@ -118,6 +120,34 @@ class Words:
     def count(self, word: str) -> int:
         """Records holding `word`, over every segment."""
         return sum(part.count(word) for part in self.parts)
+
+    @cached_property
+    def sorted(self) -> list[str]:
+        """Every word of the field, once, in order."""
+        if len(self.parts) == 1:
+            return self.parts[0].words
+        return sorted(set().union(*(p.words for p in self.parts)))
+
+    def within(self, word: str, maxdist: int, prefix: int, limit: int) -> list[tuple[str, int]]:
+        """Up to `limit` words within `maxdist` edits of `word` that share its first `prefix`
+        letters, each with its distance: the nearest first, then those most records hold.
+
+        Edits are counted as Whoosh's fuzzy terms count them (a letter added, dropped or
+        changed, or two neighbours swapped: optimal string alignment), by rapidfuzz in C over
+        the words that share the prefix, instead of Whoosh walking its lexicon per segment
+        in Python (seconds on a real-sized index)."""
+        words = self.sorted
+        lo, hi = 0, len(words)
+        if prefix > 0:
+            head = word[:prefix]
+            lo = bisect.bisect_left(words, head)
+            hi = bisect.bisect_left(words, head + _LAST, lo)
+        if limit <= 0 or lo >= hi:
+            return []
+        found = process.extract(word, words[lo:hi], scorer=OSA.distance,
+                                score_cutoff=maxdist, limit=None)
+        found.sort(key=lambda f: (f[1], -self.count(f[0]), f[0]))
+        return [(w, int(d)) for w, d, _ in found[:limit]]
 
     def matching(self, pattern: str, limit: int) -> list[str]:
         """Up to `limit` words matching a wildcard pattern (`*` any letters, `?` one)."""

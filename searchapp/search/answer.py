@@ -25,14 +25,16 @@ from .budget import Clock, SearchLimits
 from .distinctive import Terms
 from .facets import TOP_BARS, facet_counts
 from .highlight import highlight_terms
-from .matching import Matches, matching
+from .matching import Matches, like_passage, matching
 from .query import ParsedQuery, is_pasted_text, parse, typed_last_word
 from .request import SearchRequest
 from .results import FacetValue
 from .suggest import MORE_COMMON, SUGGEST_BELOW, suggest
 from .timeline import Timeline, timeline_of
 
-__all__ = ["Clock", "HEAVY_TERMS", "SearchLimits", "Matches", "Prepared", "looks_heavy", "matching",
+__all__ = ["Clock", "HEAVY_TERMS", "SearchLimits", "Matches", "Prepared", "correction", "like_passage",
+           "looks_heavy",
+           "matching",
            "parse", "prepare", "search_key", "terms_of"]
 
 HEAVY_TERMS = 200  # a query standing for more index terms than this is matched in the heavy lane
@@ -52,6 +54,7 @@ class Prepared:
     terms: Terms | None = None  # filled in when first asked for
     suggestion_total: int = 0  # records the suggestion finds
     showing: str | None = None  # the corrected query shown instead of the one asked
+    written: tuple[int, int] | None = None  # with `showing`: (records, stories) of the words as written
     stories: int = 0  # how many stories the matches are copies of
     partial: bool = False  # a shard of a cluster did not answer: not kept, asked again
 
@@ -68,7 +71,8 @@ class Prepared:
 def search_key(req: SearchRequest) -> tuple:
     """What decides a search's matches, counts and timeline (not its page, nor the chart's scale)."""
     return (req.q, req.match, req.typing, req.effective_sort, req.date_from, req.date_to,
-            req.interval, req.literal, req.span, req.count, req.story,
+            req.interval, req.literal, req.span, req.count, req.story, req.like, req.full,
+            req.hint, req.conflict,  # (what the notice says of the request's own dates)
             tuple(sorted((f, tuple(v)) for f, v in req.filters.items())))
 
 
@@ -80,6 +84,9 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: SearchLimits, clock: Clo
     lets few run at once: light searches beside it keep a core to answer on. Its time budget
     starts when it gets its turn.
     """
+    if req.full and heavy_lane is not _IN_LANE:  # every match, whatever it takes: in the lane
+        with heavy_lane:
+            return prepare(snap, req, replace(limits, budget_ms=0), clock, _IN_LANE)
     if heavy_lane is not _IN_LANE and looks_heavy(req.q):
         with heavy_lane:  # its expansion is heavy too: all of it takes the lane
             return prepare(snap, req, limits, clock, _IN_LANE)
@@ -93,8 +100,13 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: SearchLimits, clock: Clo
         if heavy and limits.budget_ms:
             deadline = limits.deadline()
         found = matching(snap, parsed, req, deadline=deadline)
-        if not len(found.final) and not found.cut_short and req.typing:
-            parsed, found = _completed_among(snap, req, limits, deadline) or (parsed, found)
+        parsed, found = like_passage(snap, req, limits, parsed, found, deadline)
+        if len(found.final) < SUGGEST_BELOW and not found.cut_short and req.typing:
+            # Few records for the globally commonest completions (`climate ch`: china,
+            # chief): complete the word among what the words before it find, if that finds more.
+            among = _completed_among(snap, req, limits, deadline)
+            if among is not None and len(among[1].final) > len(found.final):
+                parsed, found = among
         if found.cut_short:
             parsed.notice = " ".join(filter(None, (parsed.notice, (
                 f"This search was stopped after {limits.budget_ms:g} ms: the results are what "
@@ -105,24 +117,16 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: SearchLimits, clock: Clo
             top = {f: snap.columns.count(f, snap.columns.per_story(f, found.final), TOP_BARS)
                    [:TOP_BARS] for f in top}
     clock.lap("facets")
-    suggestion, better = None, 0
-    if req.q and len(found.final) < SUGGEST_BELOW and not is_pasted_text(req.q):
-        suggestion = suggest(snap.speller, snap.searcher.reader(), req.q, req.typing,
-                             count=lambda text: len(matching(
-                                 snap, parse(snap, replace(req, q=text, shortened=0), limits, deadline),
-                                 req, rank=False, deadline=deadline).final))
-        if suggestion is not None:
-            fixed = parse(snap, replace(req, q=suggestion, shortened=0), limits, deadline)
-            better = len(matching(snap, fixed, req, rank=False, deadline=deadline).final)
-            if better == 0 or better < MORE_COMMON * len(found.final):
-                suggestion, better = None, 0
+    suggestion, better = correction(snap, req, limits, found, deadline)
     clock.lap("suggest")
     if suggestion is not None and not req.literal:
         # Far more records under the correction: show those ("Showing results for ..."),
-        # with the way back to the words as typed (`literal`).
-        done = prepare(snap, replace(req, q=suggestion, literal=True, shortened=0), limits,
-                       clock, heavy_lane)
-        done.showing = suggestion
+        # with the way back to the words as typed (`literal`). The count stays the words'
+        # as written; the correction's is a second, labelled count.
+        done = prepare(snap, replace(req, q=suggestion, literal=True, shortened=0, written=""),
+                       limits, clock, heavy_lane)
+        done.showing, done.written = suggestion, (int(len(found.final)),
+                                                  snap.columns.story_count(found.final))
         return done
     counted = snap.columns.firsts(found.final) if req.count == "stories" else found.final
     line = timeline_of(snap.columns, counted, req.interval or None,
@@ -131,6 +135,27 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: SearchLimits, clock: Clo
     return Prepared(parsed, found, facets, top, suggestion, line, highlight_terms(snap, parsed),
                     suggestion_total=better, stories=snap.columns.story_count(found.final),
                     partial=snap.absent > 0)
+
+
+def correction(snap: Snapshot, req: SearchRequest, limits: SearchLimits, found: Matches,
+               deadline: float | None) -> tuple[str | None, int]:
+    """(the correction of a query that finds few records, the records it finds) when it
+    finds MORE_COMMON times more, else (None, 0). The page shows its results instead ("Showing
+    results for"); every other view reports the same pair beside the count as written."""
+    if not req.q or len(found.final) >= SUGGEST_BELOW or is_pasted_text(req.q) or found.cut_short:
+        return None, 0
+    suggestion = suggest(snap.speller, snap.searcher.reader(), req.q, req.typing,
+                         count=lambda text: len(matching(
+                             snap, parse(snap, replace(req, q=text, shortened=0, written=""),
+                                         limits, deadline),
+                             req, rank=False, deadline=deadline).final))
+    if suggestion is None:
+        return None, 0
+    fixed = parse(snap, replace(req, q=suggestion, shortened=0, written=""), limits, deadline)
+    better = len(matching(snap, fixed, req, rank=False, deadline=deadline).final)
+    if better == 0 or better < MORE_COMMON * len(found.final):
+        return None, 0
+    return suggestion, better
 
 
 # Records of the words before a half-typed one whose words are read to complete it.
@@ -167,7 +192,7 @@ def _completed_among(snap: Snapshot, req: SearchRequest, limits: SearchLimits, d
         return None
     completed = f"{rest} ({' OR '.join(w.decode('utf-8') for w in words)})"
     parsed = parse(snap, replace(req, q=completed, typing=False), limits, deadline)
-    parsed.notice = before.notice
+    parsed.notice, parsed.completing = before.notice, word
     found = matching(snap, parsed, req, deadline=deadline)
     return (parsed, found) if len(found.final) else None
 

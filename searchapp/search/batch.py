@@ -62,6 +62,9 @@ class Counted:
     error: str | None
     generation: str
     took_ms: float
+    # The correction the page would show instead, and its count (the count is the words').
+    showing: str | None = None
+    showing_total: int | None = None
 
 
 def decode(data: bytes) -> str:
@@ -115,7 +118,7 @@ def read(text: str, base: SearchRequest, limits: RequestLimits, *,
                              f"of at most {max_query_length:,}"))
             continue
         params: dict[str, list[str]] = {}
-        for k, v in shared + [("q", query), ("typing", "0"), ("literal", "1")]:
+        for k, v in shared + [("q", query), ("typing", "0"), ("literal", "1")]:  # finished
             params.setdefault(k, []).append(v)
         try:
             req = SearchRequest.from_params(params, replace(limits, max_facet_values=most))
@@ -136,7 +139,7 @@ def run(snap: Snapshot, queries: Iterable[Query], limits: SearchLimits,
     snap.gen.ready()
     stop = after_ms(budget_s * 1000 or None)
     yielded = time.perf_counter()
-    done: dict[tuple, tuple[int, int, str | None]] = {}
+    done: dict[tuple, tuple[int, int, str | None, str | None, int | None]] = {}
     for query in queries:
         started = time.perf_counter()
         if query.request is None:
@@ -150,19 +153,23 @@ def run(snap: Snapshot, queries: Iterable[Query], limits: SearchLimits,
         key = answer.search_key(query.request)
         if key not in done:
             done[key] = count(snap, query.request, limits, heavy_lane)
-        total, stories, notice = done[key]
+        total, stories, notice, showing, showing_total = done[key]
         now = time.perf_counter()
         yield Counted(query, total, stories, notice, None, snap.generation,
-                      round((now - started) * 1000, 2))
+                      round((now - started) * 1000, 2), showing, showing_total)
         if now - yielded >= YIELD_EVERY_S:  # a sleep costs ~0.08 ms: not after every row
             time.sleep(0)  # other threads of this process, and other processes, get a turn
             yielded = time.perf_counter()
 
 
 def count(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
-          heavy_lane: ContextManager = nullcontext()) -> tuple[int, int, str | None]:
-    """(records, stories, notice) of one search: what /api/search with `typing=0` and
-    `literal=1` counts, without ranking, facets or suggestions."""
+          heavy_lane: ContextManager = nullcontext()
+          ) -> tuple[int, int, str | None, str | None, int | None]:
+    """(records, stories, notice, correction, its records) of one search: what /api/search
+    counts and the correction it would show, without ranking or facets. A row is not
+    interactive: it counts in full, with no time budget of a search (the batch as a whole
+    has one, between rows)."""
+    limits = replace(limits, budget_ms=0)
     heavy = answer.looks_heavy(req.q)
     with heavy_lane if heavy else nullcontext():
         deadline = limits.deadline()
@@ -173,11 +180,11 @@ def count(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
             if many and not heavy:
                 deadline = limits.deadline()  # its budget starts when it gets its turn
             found = answer.matching(snap, parsed, req, rank=False, deadline=deadline)
-    notice = parsed.notice
-    if found.cut_short:
-        notice = " ".join(filter(None, (notice, (
-            f"Stopped after {limits.budget_ms:g} ms: the count is what it found by then."))))
-    return int(len(found.final)), snap.columns.story_count(found.final), notice
+            parsed, found = answer.like_passage(snap, req, limits, parsed, found, deadline,
+                                                rank=False)
+    showing, better = answer.correction(snap, req, limits, found, None)
+    return (int(len(found.final)), snap.columns.story_count(found.final), parsed.notice,
+            showing, better if showing else None)
 
 
 def sort_key(text: str) -> tuple[str, bool]:

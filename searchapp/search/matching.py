@@ -11,7 +11,8 @@ import numpy as np
 from whoosh import query as wq
 
 from ..reader import Snapshot
-from .query import ParsedQuery
+from .budget import SearchLimits
+from .query import ParsedQuery, is_passage, parse
 from .request import SearchRequest
 
 
@@ -77,3 +78,16 @@ def matching(snap: Snapshot, parsed: ParsedQuery, req: SearchRequest, rank: bool
         inside = np.isin(scored[0], final, assume_unique=True)
         scored = (scored[0][inside], scored[1][inside])
     return Matches(base, final, masks, scored, cut_short)
+
+
+def like_passage(snap: Snapshot, req: SearchRequest, limits: SearchLimits, parsed: ParsedQuery,
+                 found: Matches, deadline: float | None, rank: bool = True
+                 ) -> tuple[ParsedQuery, Matches]:
+    """A pasted passage (two sentences, a dozen words) that no record has every word of is
+    searched as "records like this text" instead, saying so. Every view that counts a search
+    (the page, the API, exports, batch rows, compare) goes through here, so they agree."""
+    if len(found.final) or found.cut_short or parsed.like or not req.like \
+            or not is_passage(req.q):
+        return parsed, found
+    like = parse(snap, req, limits, deadline, like=True)
+    return like, matching(snap, like, req, rank=rank, deadline=deadline)

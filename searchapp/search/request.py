@@ -25,6 +25,7 @@ STORY_ID = re.compile(r"[0-9a-f]{16}\Z")
 FACET_PARAMS = {"topic": "topic", "provider": "provider", "category": "category",
                 "type": "type", "kind": "kind", "year": "year"}
 PARAM_ALIASES = {"source": "provider", "topics": "topic", "providers": "provider"}
+TRUE = ("1", "true", "yes", "on")  # a flag parameter that is set
 
 
 class BadRequest(ValueError):
@@ -64,7 +65,10 @@ class SearchRequest:
     match: str = "all"
     page: int = 1
     per_page: int = DEFAULT_LIMITS.per_page
-    typing: bool = True  # the last word is still being typed: also match it as a prefix
+    # A keystroke's search (`typing=1`, which only the page's keystrokes send): the last word
+    # may be unfinished, so it also matches its completions. Without it a search is finished
+    # and means its words as written.
+    typing: bool = False
     interval: str = ""  # timeline periods: day, week, month, year; empty chooses from the span
     scale: str = "count"  # timeline shows counts, or share of all records in each period
     shortened: int = 0  # the length of a query cut to `max_query_length`, or 0
@@ -73,6 +77,17 @@ class SearchRequest:
     group: str = "story"  # the list shows one hit per story ("records": every record)
     count: str = "records"  # the timeline and top bars count records, or stories
     story: str = ""  # only the records of this story (its id)
+    # `year:`/`date:` in the query narrow the dates (date_from and date_to are the span they
+    # and From/To leave); the URL keeps the query as written and From/To as asked, so a
+    # link opened fresh, or the box edited, reads them the same way again.
+    written: str = ""  # the query as written, date words and all ("" when it has none)
+    asked_from: date | None = None  # From and To as asked, before the query's dates narrowed them
+    asked_to: date | None = None
+    conflict: str = ""  # which filters contradict each other (then nothing can match)
+    hint: str = ""  # a quiet word about the unfinished date word left out while typing
+    # A pasted text may be searched as "records like this text" (`like=0`: every word, always).
+    like: bool = True
+    full: bool = False  # count everything: no time budget of a keystroke (in the heavy lane)
 
     @classmethod
     def from_params(cls, params: Mapping[str, Iterable[str]],
@@ -114,30 +129,45 @@ class SearchRequest:
         story = one("story").lower()
         if story and not STORY_ID.match(story):
             raise BadRequest(f"story must be a story id (16 hex digits), not {story[:40]!r}")
-        date_from = _date(one("from"), "from", end=False)
-        date_to = _date(one("to"), "to", end=True)
-        q, date_from, date_to = _dates_in_query(q, date_from, date_to)
-        if date_from and date_to and date_from > date_to:
-            raise BadRequest(f"from ({date_from}) is after to ({date_to})")
+        asked_from = _date(one("from"), "from", end=False)
+        asked_to = _date(one("to"), "to", end=True)
+        if asked_from and asked_to and asked_from > asked_to:
+            raise BadRequest(f"from ({asked_from}) is after to ({asked_to})")
+        typing = one("typing").lower() in TRUE
+        written = q
+        q, hint = _unfinished_date_word(q) if typing else (q, "")
+        q, span = _dates_in_query(q)
+        date_from, date_to = _narrowed(asked_from, asked_to, span)
+        conflict = _conflict(asked_from, asked_to, span, filters.get("year", ()))
         return cls(q=q, filters={k: tuple(v) for k, v in filters.items() if v},
                    date_from=date_from, date_to=date_to, sort=sort, match=match, page=page,
-                   per_page=size, typing=one("typing", "1") != "0", interval=interval,
+                   per_page=size, typing=typing, interval=interval,
                    scale=scale, shortened=shortened, literal=one("literal", "0") not in ("", "0"),
                    span="all" if one("span") == "all" else "", group=group, count=count,
-                   story=story)
+                   story=story, written=written if span or hint else "", asked_from=asked_from,
+                   asked_to=asked_to, conflict=conflict, hint=hint,
+                   like=one("like").lower() not in ("0", "false", "no", "off"),
+                   full=one("full").lower() in TRUE)
 
     def params(self, **changes) -> list[tuple[str, str]]:
-        """This request as URL parameters (defaults left out), with `changes` applied."""
+        """This request as URL parameters (defaults left out), with `changes` applied.
+
+        The query keeps its `year:`/`date:` words as written and From/To stay as asked, unless
+        a change sets the query or the dates: then the span they leave is written out."""
         req = replace(self, **changes) if changes else self
+        as_written = req.written_query() is not None and not \
+            {"q", "date_from", "date_to"} & set(changes)
+        q = req.written if as_written else req.q
+        low, high = (req.asked_from, req.asked_to) if as_written else (req.date_from, req.date_to)
         out: list[tuple[str, str]] = []
-        if req.q:
-            out.append(("q", req.q))
+        if q:
+            out.append(("q", q))
         for facet in FACETS:
             out.extend((facet, v) for v in req.filters.get(facet, ()))
-        if req.date_from:
-            out.append(("from", req.date_from.isoformat()))
-        if req.date_to:
-            out.append(("to", req.date_to.isoformat()))
+        if low:
+            out.append(("from", low.isoformat()))
+        if high:
+            out.append(("to", high.isoformat()))
         if req.sort != "relevance":
             out.append(("sort", req.sort))
         if req.match != "all":
@@ -148,6 +178,12 @@ class SearchRequest:
             out.append(("scale", req.scale))
         if req.literal:
             out.append(("literal", "1"))
+        if req.typing:  # a keystroke's answer: its links and its URL reproduce what it shows
+            out.append(("typing", "1"))
+        if not req.like:
+            out.append(("like", "0"))
+        if req.full:
+            out.append(("full", "1"))
         if req.span:
             out.append(("span", req.span))
         if req.story:
@@ -168,6 +204,45 @@ class SearchRequest:
         if values:
             filters[facet] = values
         return replace(self, filters=filters, page=1)
+
+    def written_query(self) -> str | None:
+        """The query as written, date words and all, while it is still what `q` was read from
+        (a request changed in code since keeps none)."""
+        if not self.written:
+            return None
+        rest = _dates_in_query(_unfinished_date_word(self.written)[0] if self.typing
+                               else self.written)[0]
+        return self.written if rest == self.q else None
+
+    @property
+    def shown_q(self) -> str:
+        """The query as the user wrote it, for the page to say what it searched and to put
+        back in the box."""
+        return self.written_query() or self.q
+
+    @property
+    def shown_dates(self) -> tuple[date | None, date | None]:
+        """From and To as the form shows them: as asked, beside a query that keeps its dates."""
+        if self.written_query() is not None:
+            return self.asked_from, self.asked_to
+        return self.date_from, self.date_to
+
+    def without_query_dates(self) -> list[tuple[str, str]]:
+        """URL parameters of this search with the query's date words dropped."""
+        return replace(self, written="", date_from=self.asked_from, date_to=self.asked_to,
+                       page=1).params()
+
+    def without_asked_dates(self) -> list[tuple[str, str]]:
+        """URL parameters of this search with From and To dropped (the query's date words kept)."""
+        return [(k, v) for k, v in replace(self, page=1).params() if k not in ("from", "to")]
+
+    def corrected(self, q: str) -> "SearchRequest":
+        """The same search for the correction `q` of its words, taken as written."""
+        return replace(self, q=q, literal=True, written="", typing=False, page=1)
+
+    def without_year_filter(self) -> list[tuple[str, str]]:
+        """URL parameters of this search with the year facet's values dropped."""
+        return [(k, v) for k, v in replace(self, page=1).params() if k != "year"]
 
     @property
     def has_filters(self) -> bool:
@@ -243,23 +318,75 @@ _DATE_TOKEN = re.compile(rf"(?<!\S)(?:year|date):({_DAY})(?:\.\.({_DAY}))?(?!\S)
                          re.ASCII | re.IGNORECASE)
 
 
-def _dates_in_query(q: str, low: date | None, high: date | None
-                    ) -> tuple[str, date | None, date | None]:
-    """`year:1987`, `date:1987-03` and `date:1987-03..1987-06` in the query are the date
-    filter: taken out of the text and intersected with From and To. Several of them span
-    from the earliest to the latest (`year:1987 year:1990` is 1987 to 1990), and a range
-    written backwards is read forwards."""
+def _dates_in_query(q: str) -> tuple[str, tuple[date, date] | None]:
+    """`year:1987`, `date:1987-03` and `date:1987-03..1987-06` in the query are a date
+    filter: taken out of the text, with the span they give. Several of them span from the
+    earliest to the latest (`year:1987 year:1990` is 1987 to 1990), and a range written
+    backwards is read forwards."""
     spans = []
     for m in _DATE_TOKEN.finditer(q):
         ends = sorted([m.group(1), m.group(2) or m.group(1)], key=lambda d: _date(d, "date", False))
         spans.append((_date(ends[0], "date", end=False), _date(ends[1], "date", end=True)))
     if not spans:
-        return q, low, high
-    start, end = min(s for s, _ in spans), max(e for _, e in spans)
-    low = max(low, start) if low else start
-    high = min(high, end) if high else end
+        return q, None
     rest = re.sub(r"\s{2,}", " ", _DATE_TOKEN.sub(" ", q)).lstrip()
-    return ("" if not rest.strip() else rest), low, high
+    return ("" if not rest.strip() else rest), (min(s for s, _ in spans), max(e for _, e in spans))
+
+
+_UNFINISHED_DATE = re.compile(r"(?<!\S)(year|date):(\S*)$", re.IGNORECASE)
+
+
+def _unfinished_date_word(q: str) -> tuple[str, str]:
+    """While typing, a `year:`/`date:` still being written (`year:201`, `date:2018-0`) is left
+    out of the search, with a quiet hint, instead of being searched as words or refused: the
+    results stay those of the rest until the date is whole. A finished search reads it as
+    written (and says what is wrong with it)."""
+    m = _UNFINISHED_DATE.search(q.rstrip() if q[-1:].isspace() else q) if q else None
+    if not m or q[-1:].isspace():
+        return q, ""
+    try:
+        if _DATE_TOKEN.fullmatch(m.group(0)) and _dates_in_query(m.group(0))[1]:
+            return q, ""  # whole already
+    except BadRequest:
+        pass
+    rest = q[:m.start()].rstrip()
+    name = m.group(1).lower()
+    return rest, (f"{name}: waits for a whole date: "
+                  + ("a year of four digits (1987)." if name == "year" else
+                     "a year, a month or a day (1987, 1987-03, 1987-03-02), or two of them "
+                     "(1987-03..1987-06)."))
+
+
+def _narrowed(low: date | None, high: date | None, span: tuple[date, date] | None
+              ) -> tuple[date | None, date | None]:
+    """From and To narrowed by the query's dates (their intersection: empty, low > high,
+    when they do not overlap)."""
+    if span is None:
+        return low, high
+    return (max(low, span[0]) if low else span[0]), (min(high, span[1]) if high else span[1])
+
+
+def _conflict(low: date | None, high: date | None, span: tuple[date, date] | None,
+              years: list[str]) -> str:
+    """Which of the date filters contradict each other, in words ("" when they do not)."""
+    start, end = _narrowed(low, high, span)
+    if span is not None and start and end and start > end:
+        return (f"the query's dates ({_said(*span)}) and From–To ({_said(low, high)}) do "
+                "not overlap")
+    if years and (start or end):
+        inside = [y for y in years if y.isdigit() and len(y) == 4
+                  and (not end or date(int(y), 1, 1) <= end)
+                  and (not start or date(int(y), 12, 31) >= start)]
+        if not inside:
+            which = "the query's dates" if span is not None and (low, high) == (None, None) \
+                else "the dates"
+            return (f"the year filter ({', '.join(years)}) lies outside {which} "
+                    f"({_said(start, end)})")
+    return ""
+
+
+def _said(low: date | None, high: date | None) -> str:
+    return f"{low or '…'} to {high or '…'}"
 
 
 def _epoch(day: date) -> int:

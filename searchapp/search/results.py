@@ -47,7 +47,15 @@ class SearchResult:
     took_ms: float
     suggestion: str | None = None
     suggestion_total: int = 0  # records the suggestion finds
-    showing: str | None = None  # results are for this correction of the query, not the query
+    # The results listed are for this correction of the query; `total` and `stories` stay
+    # the query's as written, the correction's are `showing_total` and `showing_stories`.
+    showing: str | None = None
+    showing_total: int = 0
+    showing_stories: int = 0
+    completing: str | None = None  # a keystroke's answer: the last word's completions counted too
+    like: bool = False  # searched as "records like this text" (a pasted passage)
+    cut_short: bool = False  # the time budget stopped it: the counts are at least these
+    capped: bool = False  # a pattern stood for more words than a search takes: at least these
     notice: str | None = None
     generation: str = ""
     timeline: Timeline | None = None
@@ -63,8 +71,21 @@ class SearchResult:
         return self.shards is not None and self.shards[0] < self.shards[1]
 
     @property
+    def exact(self) -> bool:
+        """Whether the counts are every match, not what a budget, a cap or a shard left."""
+        return not (self.cut_short or self.capped or self.partial)
+
+    @property
+    def listed(self) -> int:
+        """How many records the results list (the correction's, when showing one)."""
+        return self.showing_total if self.showing else self.total
+
+    @property
     def pages(self) -> int:
-        shown = self.stories if self.request.grouped else self.total
+        if self.showing:
+            shown = self.showing_stories if self.request.grouped else self.showing_total
+        else:
+            shown = self.stories if self.request.grouped else self.total
         return max(1, math.ceil(shown / self.request.per_page))
 
 
@@ -77,6 +98,8 @@ class QuerySummary:
     timeline: Timeline
     top: dict[str, list[tuple[str, int]]]
     notice: str | None
+    showing: str | None = None  # the correction the search page shows instead
+    showing_total: int | None = None  # ... and its records
 
 
 @dataclass

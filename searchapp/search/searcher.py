@@ -153,12 +153,20 @@ class SearchIndex:
             clock.lap("terms")
             if not hits:  # the research views, facets, timeline files: all or nothing
                 _every_shard(snap)
-        return SearchResult(request=req, total=int(len(done.found.final)), hits=page,
+        total, stories = int(len(done.found.final)), done.stories
+        listed = {}
+        if done.showing:  # the count is the words' as written; the correction's beside it
+            listed = {"showing_total": total, "showing_stories": stories}
+            total, stories = done.written
+        return SearchResult(request=req, total=total, hits=page, **listed,
                             facets=done.facets, took_ms=clock.total(), suggestion=done.suggestion,
                             suggestion_total=done.suggestion_total, showing=done.showing,
-                            notice=done.parsed.notice, generation=snap.generation,
+                            notice=done.parsed.notice, completing=done.parsed.completing,
+                            like=done.parsed.like, cut_short=done.found.cut_short,
+                            capped=done.parsed.capped,
+                            generation=snap.generation,
                             timeline=done.timeline, terms=found, top=done.top, timings=clock.laps,
-                            stories=done.stories, shards=_answered(snap))
+                            stories=stories, shards=_answered(snap))
 
     def distinctive_terms(self, req: SearchRequest) -> Terms:
         """Only the distinctive terms of a search (the page loads them after the results)."""
@@ -196,7 +204,10 @@ class SearchIndex:
         snap = self.reader.open_snapshot(private=True)  # closed when the export lets go
         try:
             # Every match: an export is never cut short by the time budget of a search.
-            done = answer.prepare(snap, req, replace(self.limits, budget_ms=0), Clock())
+            # The words as written (a correction the page shows is its own search, linked
+            # as such): the rows are the records the count counts.
+            done = answer.prepare(snap, replace(req, literal=True),
+                                  replace(self.limits, budget_ms=0), Clock())
             order = _whole(snap, pages.full_order(snap, req, done.found))
         except BaseException:
             self.release(snap)
@@ -209,7 +220,7 @@ class SearchIndex:
         feed of a search shows what each reindex brought), each with when it entered, and
         the generation they are of."""
         with self.using() as snap:
-            done = self._prepared(snap, replace(req, typing=False), Clock())
+            done = self._prepared(snap, replace(req, literal=True), Clock())
             docs = snap.columns.first_seen(_whole(snap, done.found.final), limit)
             return [(snap.record(int(d)), _moment(int(snap.columns.seen[d]) or None))
                     for d in docs], snap.generation

@@ -45,6 +45,9 @@ def result_to_json(result: SearchResult) -> dict[str, Any]:
         "params": dict_params(req.params()),
         "total": result.total,
         "stories": result.stories,
+        # False: the counts are at least these (a time budget, a pattern's cap or a missing
+        # shard cut the search; `notice` says which; `full=1` counts without the budget).
+        "exact": result.exact,
         "group": "story" if req.grouped else "records",
         "page": req.page,
         "per_page": req.per_page,
@@ -59,9 +62,16 @@ def result_to_json(result: SearchResult) -> dict[str, Any]:
                    for name, values in result.facets.items()},
         "suggestion": result.suggestion,
         "suggestion_total": result.suggestion_total,
-        # The results are this correction's ("Showing results for ..."); `literal=1` asks
-        # for the words as typed.
+        # `total` and `stories` count the query as written. With a correction the results
+        # listed are its own ("Showing results for ..."), counted apart; `literal=1` lists
+        # the words as typed.
         "showing_results_for": result.showing,
+        "showing_total": result.showing_total if result.showing else None,
+        # Only with `typing=1` (a keystroke's search): the unfinished last word whose
+        # completions are counted too. Null: every word counted as written.
+        "completing": result.completing,
+        # Searched as "records like this text" (a pasted passage); `like=0` asks for every word.
+        "like_text": result.like,
         "generation": result.generation,
         "interval": result.timeline.interval if result.timeline else None,
         "timeline": timeline_to_json(result.timeline) if result.timeline else [],
@@ -88,6 +98,7 @@ def terms_to_json(terms: Terms | None) -> list[dict[str, Any]]:
 def summary_to_json(summary: QuerySummary) -> dict[str, Any]:
     return {"query": summary.request.q, "params": dict_params(summary.request.params()),
             "total": summary.total, "notice": summary.notice,
+            "showing_results_for": summary.showing, "showing_total": summary.showing_total,
             "interval": summary.timeline.interval,
             "timeline": timeline_to_json(summary.timeline),
             "top": {name: [{"value": v, "count": c} for v, c in values]
@@ -221,7 +232,7 @@ def comparison_rows(summaries: Sequence[QuerySummary]) -> Iterable[list[Any]]:
 
 
 BATCH_COLUMNS = ("line", "label", "query", "total", "stories", "notice", "error", "search_url",
-                 "batch_note")
+                 "batch_note", "showing_results_for", "showing_total")
 
 
 def counted_to_row(row: Counted, search_url: str | None, note: str) -> list[str]:
@@ -229,7 +240,8 @@ def counted_to_row(row: Counted, search_url: str | None, note: str) -> list[str]
     index), so a sorted or filtered sheet still says what it counted."""
     q = row.query
     return [str(q.line), q.label, q.text, _number(row.total), _number(row.stories),
-            row.notice or "", row.error or "", search_url or "", note]
+            row.notice or "", row.error or "", search_url or "", note, row.showing or "",
+            _number(row.showing_total)]
 
 
 def _number(value: int | None) -> str:
@@ -241,4 +253,6 @@ def counted_to_json(row: Counted, search_url: str | None) -> dict[str, Any]:
     q = row.query
     return {"line": q.line, "label": q.label, "query": q.text, "total": row.total,
             "stories": row.stories, "notice": row.notice, "error": row.error,
-            "search_url": search_url, "took_ms": row.took_ms}
+            "search_url": search_url, "took_ms": row.took_ms,
+            # The count is the words' as written; the correction the page shows instead:
+            "showing_results_for": row.showing, "showing_total": row.showing_total}

@@ -52,11 +52,11 @@ def compare_url(queries: list[str], options: SearchRequest, **changes) -> str:
 
 
 def row_url(row: Counted, external: bool = False) -> str:
-    """The search page of one row of a batch search, with the words as counted: no
-    completion of the last word (`typing=0`), no correction (`literal=1`). Absolute (for the
+    """The search page of one row of a batch search, with the words as counted (as every
+    search is, the words as written; no correction: `literal=1`). Absolute (for the
     CSV and JSON) from the `base_url` setting when there is one, else from the address the
     batch was asked at, as the export's links are."""
-    url = search_url(row.query.request) + "&typing=0"
+    url = search_url(row.query.request)
     if not external:
         return url
     site = settings().base_url or request.host_url

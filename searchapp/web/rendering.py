@@ -28,6 +28,7 @@ def template_helpers() -> dict:
             "facet_size": cfg.facet_size,
             "facet_page_max": cfg.facet_page_max,
             "facet_max": cfg.facet_max,
+            "max_wildcard_terms": cfg.max_wildcard_terms,
             "highlighted": lambda html: Markup(html),  # already sanitised by bleach
             "index_footer": footer, "ago": ago, "urlencode": urlencode}
 

@@ -11,8 +11,8 @@ for both sides); the Whoosh parser hooks it plugs in are fenced in `engine/synta
 """
 
 from .expansion import parse
-from .language import (ParsedQuery, is_pasted_text, parse_user_query, query_schema,
-                       query_words, typed_last_word)
+from .language import (ParsedQuery, is_passage, is_pasted_text, parse_user_query,
+                       query_schema, query_words, typed_last_word)
 
-__all__ = ["ParsedQuery", "is_pasted_text", "parse", "parse_user_query", "query_schema",
-           "query_words", "typed_last_word"]
+__all__ = ["ParsedQuery", "is_passage", "is_pasted_text", "parse", "parse_user_query",
+           "query_schema", "query_words", "typed_last_word"]

@@ -5,6 +5,7 @@ index, into the index terms it stands for, within the configured caps.
 
 from __future__ import annotations
 
+import copy
 
 from whoosh import query as wq
 
@@ -15,6 +16,7 @@ from ..budget import SearchLimits
 from .language import ParsedQuery, is_pasted_text, parse_user_query, query_words
 from ..request import SearchRequest
 
+FUZZY_FARTHER = 0.4  # a fuzzy match one edit further than the nearest weighs this much of it
 MAX_QUERY_TERMS = 1024  # index terms all of a query's patterns may stand for together
 NOTHING = "\x00"  # a term no record has
 PASTED_WORDS = 100  # words of a pasted text searched (the rarest in the collection, if more)
@@ -22,9 +24,10 @@ _WRITTEN = WORDS_AS_WRITTEN["title"]
 
 
 def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
-          deadline: float | None = None) -> ParsedQuery:
+          deadline: float | None = None, like: bool = False) -> ParsedQuery:
     """The user's query, with every prefix, wildcard and fuzzy term expanded once, over the
-    whole index, into the index terms it stands for.
+    whole index, into the index terms it stands for. A pasted text (or, with `like`, a
+    passage no record has every word of) is searched as "records like this text".
 
     Whoosh would otherwise expand them per segment, so the `max_wildcard_terms` cap and
     the typed word's "most frequent completions" would depend on how the index happens
@@ -32,24 +35,32 @@ def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
     highlighting would expand them again, maybe differently.
     """
     reader = snap.searcher.reader()
-    if is_pasted_text(req.q):
+    if like or (is_pasted_text(req.q) and req.like):
         words = _telling_words(reader, req.q)
         if words:
             parsed = parse_user_query(" ".join(words), "any", typing=False)
             parsed.notice = (f"Searching for records like this text: any of its {len(words)} "
                              "most distinctive words, best matches first.")
+            if like:
+                parsed.notice = "No record has every word of this text. " + parsed.notice
         else:
             parsed = ParsedQuery(wq.NullQuery, "None of the words of this text is in any record.")
+        parsed.like = True
     else:
         parsed = parse_user_query(req.q, req.match, req.typing)
     if req.shortened:
         parsed.notice = " ".join(filter(None, (
             f"Your text was {req.shortened:,} characters long; its first {len(req.q):,} were "
             "searched.", parsed.notice)))
+    if req.conflict or req.hint:  # what the request says of its own dates comes first
+        parsed.notice = " ".join(filter(None, (
+            f"No record can match: {req.conflict}." if req.conflict else "", req.hint,
+            parsed.notice)))
     if parsed.query is None or parsed.query is wq.NullQuery:
         return parsed
 
     done: dict[tuple, list[str]] = {}  # title and excerpt expand over the same words
+    weights: dict[tuple, dict[str, int]] = {}  # a fuzzy term's index terms: their edits
     room = [MAX_QUERY_TERMS]  # index terms the whole query may still stand for
 
     def expand(node):
@@ -68,22 +79,36 @@ def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
                 parsed.notice = parsed.notice or (
                     f"This query stands for more than {MAX_QUERY_TERMS:,} words of the index; "
                     "the patterns past them match nothing. Fewer patterns will find more.")
-            done[key] = _expanded(node, reader, min(limits.max_wildcard_terms, room[0]), snap) \
-                if room[0] > 0 else []
+            cap = min(limits.max_wildcard_terms, room[0])
+            if isinstance(node, wq.FuzzyTerm):
+                node = copy.copy(node)  # the parsed tree is shared: keep what it found apart
+                node.distances = {}
+            found, more = _expanded(node, reader, cap, snap) if room[0] > 0 else ([], True)
+            weights[key] = getattr(node, "distances", {})
+            parsed.capped = parsed.capped or more  # the counts are "at least" these
+            done[key] = found
             room[0] -= len(done[key])
         texts = done[key]
         if not texts:  # matches nothing (not left out: `a AND x*` must not find every `a`)
             return wq.Term(field, NOTHING)
         if isinstance(node, wq.FuzzyTerm):
-            # A fuzzy term's matches keep its weight (the title's, and any `^n` typed).
-            return wq.Or([wq.Term(field, t, boost=node.boost) for t in texts])
+            # A fuzzy term's matches keep its weight (the title's, and any `^n` typed), the
+            # nearest whole, each further edit at FUZZY_FARTHER of it: `goverment~2` ranks
+            # government's records above those of the rarer movement, two edits away.
+            near = weights[key]
+            closest = min(near.values(), default=0)
+            return wq.Or([wq.Term(field, t, boost=node.boost
+                                  * FUZZY_FARTHER ** (near.get(t, closest) - closest))
+                          for t in texts])
         # A prefix or wildcard scores as one constant match, as Whoosh scores it itself.
         constant = wq.ConstantScoreQuery(wq.Or([wq.Term(field, t) for t in texts]),
                                          score=node.boost)
         constant.boost = 1.0  # normalize() multiplies boosts of nested groups through it
         return constant
 
-    return ParsedQuery(parsed.query.accept(expand).normalize(), parsed.notice, parsed.cut_short)
+    query = parsed.query.accept(expand).normalize()
+    return ParsedQuery(query, parsed.notice, parsed.cut_short, parsed.like, parsed.capped,
+                       parsed.completing)
 
 
 def _telling_words(reader, text: str) -> list[str]:
@@ -100,26 +125,51 @@ def _telling_words(reader, text: str) -> list[str]:
     return sorted(found, key=lambda w: (found[w], w))[:PASTED_WORDS]
 
 
-def _expanded(node, reader, limit: int, snap: Snapshot) -> list[str]:
-    """The index terms a prefix, wildcard or fuzzy term stands for. In a stemmed field, a
-    prefix or wildcard is matched against the words as written and searched as their stems,
-    so every prefix of a word finds what the word finds; the typed word's completions keep
-    the word itself when it is one."""
+def _expanded(node, reader, limit: int, snap: Snapshot) -> tuple[list[str], bool]:
+    """The index terms a prefix, wildcard or fuzzy term stands for (at most `limit` words),
+    and whether it stands for more. In a stemmed field, a pattern or a fuzzy term is matched
+    against the words as written and searched as their stems, so every prefix of a word
+    finds what the word finds; the typed word's completions keep the word itself when it is
+    one, and are the few most records hold by choice, never "more"."""
+    words = _words_of(node, reader, limit + 1, snap)
+    more = len(words) > limit and not getattr(node, "best", None)
+    words = words[:limit]
+    field = node.field()
+    written = WORDS_AS_WRITTEN.get(field)
+    if written is None:
+        return words, more
+    if isinstance(node, BoundedPrefix) and node.best and (written, node.text) in reader \
+            and node.text not in words:
+        words.append(node.text)
+    stems = [(analysis.stem_word(w), w) for w in words]
+    if isinstance(node, wq.FuzzyTerm):  # a stem is as near as its nearest word
+        near: dict[str, int] = {}
+        for stem, w in stems:
+            if stem:
+                near[stem] = min(near.get(stem, 99), node.distances.get(w, 0))
+        node.distances = near
+    return list(dict.fromkeys(s for s, _ in stems if s)), more
+
+
+def _words_of(node, reader, limit: int, snap: Snapshot) -> list[str]:
+    """Up to `limit` words (as written, where the field has such a copy) `node` stands for."""
     field = node.field()
     written = WORDS_AS_WRITTEN.get(field)
     if isinstance(node, BoundedWildcard) and field in reader.schema:
         # Every word of the field is tried, at C speed, not the first few thousand in Python.
-        words = snap.words(written or field).matching(node.text, limit)
-        if written is None:
-            return words
-    elif written is None or isinstance(node, wq.FuzzyTerm):
+        return snap.words(written or field).matching(node.text, limit)
+    if isinstance(node, wq.FuzzyTerm):
+        # The word as written, among the words as written (its stems searched in a stemmed
+        # field): `recesion~` is recession, not whatever lies an edit from the stem `reces`.
+        if field not in reader.schema:
+            return []
+        text = getattr(node, "written", None) or node.text
+        near = snap.words(written or field).within(text, int(node.maxdist),
+                                                   node.prefixlength, limit)
+        node.distances = dict(near)  # (a copy made for this search: see `expand`)
+        return [w for w, _ in near]
+    if written is None:
         return expansions(node, reader, limit)
-    elif isinstance(node, BoundedPrefix):  # the completions most records hold
-        words = snap.words(written).completions(node.text, min(limit, node.best or limit))
-    else:
-        words = expansions(node, reader, limit, over=written)
-    if isinstance(node, BoundedPrefix) and node.best and (written, node.text) in reader \
-            and node.text not in words:
-        words.append(node.text)
-    stems = (analysis.stem_word(w) for w in words)
-    return list(dict.fromkeys(s for s in stems if s))
+    if isinstance(node, BoundedPrefix):  # the completions most records hold
+        return snap.words(written).completions(node.text, min(limit, node.best or limit))
+    return expansions(node, reader, limit, over=written)

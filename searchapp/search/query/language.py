@@ -15,7 +15,7 @@ from whoosh import fields, qparser, query as wq
 
 from ...engine.expand import BoundedPrefix, pattern_plugin
 from ...engine.ranking import FIELD_WEIGHTS
-from ...engine.syntax import word_plugin
+from ...engine.syntax import fuzzy_plugin, word_plugin
 from ...reader import analysis
 from ..request import MATCHES
 
@@ -69,6 +69,11 @@ class ParsedQuery:
     query: wq.Query | None  # None: match every record
     notice: str | None = None
     cut_short: bool = False  # the search's time budget ran out while expanding it
+    like: bool = False  # searched as "records like this text" (its telling words, any of them)
+    capped: bool = False  # a pattern stood for more index words than a search may take
+    # The half-typed last word also searched for its completions (only while typing), so
+    # the page can say what its count counts.
+    completing: str | None = None
 
 
 # `-word` excludes and `+word` requires, but only at the start of a word: `e-mail` and
@@ -107,7 +112,7 @@ def _parser(match: str, schema: fields.Schema) -> qparser.QueryParser:
     parser.remove_plugin_class(qparser.EveryPlugin)
     parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=_AT_WORD_START + r"\+",
                                               minusexpr=_AT_WORD_START + "-"))
-    parser.add_plugin(qparser.FuzzyTermPlugin())
+    parser.add_plugin(fuzzy_plugin(analysis.fold_word))
     parser.add_plugin(qparser.FieldAliasPlugin(_FIELD_ALIASES))
     parser.add_plugin(word_plugin(_EXACT_WORD, _exact_query, mark="="))
     return parser
@@ -121,14 +126,19 @@ def _make_parsers() -> dict[str, qparser.QueryParser]:
 _parsers = analysis.per_thread(_make_parsers)
 
 
-def parse_user_query(text: str, match: str = "all", typing: bool = True) -> ParsedQuery:
-    """The Whoosh query for what the user typed; never raises on odd syntax."""
+def parse_user_query(text: str, match: str = "all", typing: bool = False) -> ParsedQuery:
+    """The Whoosh query for what the user wrote; never raises on odd syntax.
+
+    A search means its words as written. Only a keystroke's search (`typing`) also matches
+    the unfinished last word as a prefix of its most frequent completions, and says so
+    (`completing`); a space after it, like Enter, finishes the word."""
     typing = typing and bool(text) and not text[-1].isspace()  # a space ends the last word
     text = text.strip() if text else ""
     if not text or text in _EVERYTHING:
         return ParsedQuery(None)
     text, rewritten = _plain_reading(text)
     source = _with_prefix_for_last_word(text) if typing else text
+    completing = _completed_word(text) if source != text else None
     notice = rewritten or _syntax_problem(text)
     try:
         q = _parsers()[match].parse(source)
@@ -137,10 +147,21 @@ def parse_user_query(text: str, match: str = "all", typing: bool = True) -> Pars
     if q is None or _has_error(q):
         q = _words_query(text, match)
         notice = notice or "Part of your query could not be read as search syntax; searched for its words."
+        completing = None
     q = _tame(q.normalize())
     if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
         return ParsedQuery(wq.NullQuery, notice or "Only very common words: nothing to search for.")
-    return ParsedQuery(q, notice)
+    return ParsedQuery(q, notice, completing=completing)
+
+
+def _completed_word(text: str) -> str | None:
+    """The last word `_with_prefix_for_last_word` completes (None for a single letter, which
+    only ranks)."""
+    m = _LAST_WORD.search(text)
+    if not m:
+        return None
+    word = m.group(2)
+    return word if len(word) >= TYPED_PREFIX_MIN or m.start(2) == 0 else None
 
 
 FIELDS = ("title", "excerpt", "source", "topic", "category", "type", "kind")
@@ -210,8 +231,10 @@ def _with_prefix_for_last_word(text: str) -> str:
         cut = m.start(2) + joint
         return _with_prefix_for_last_word(f"{text[:cut]} {text[cut + 1:]}")
     if len(word) < TYPED_PREFIX_MIN:
+        if m.start(2) == 0 and word.isalnum():  # `a` alone: its few commonest completions
+            return f"({word} OR {word}{TYPED_MARK})"
         return _optional_last_word(text, m.start(2), word)
-    if word.lower() in analysis.STOP_WORDS:
+    if word.lower() in analysis.STOP_WORDS and m.start(2) > 0:
         return text  # `ban on` is two words, not `ban` and something starting with `on`
     return f"{text[:m.start(2)]}({word} OR {word}{TYPED_MARK})"
 
@@ -279,8 +302,22 @@ _OPERATOR_WORD = re.compile(r"(?<!\S)(?:AND|OR|NOT|ANDNOT|ANDMAYBE)(?!\S)")
 
 
 def is_pasted_text(text: str) -> bool:
-    """A paragraph pasted to find coverage like it, rather than a query written to match."""
+    """A paragraph pasted to find coverage like it, rather than a query written to match:
+    always searched as "records like this text"."""
     return len(_WORD.findall(text or "")) > LONG_TEXT_WORDS and not _OPERATOR_WORD.search(text)
+
+
+PASSAGE_WORDS = 12  # more words than this, or two sentences: maybe a pasted passage
+_SENTENCE_END = re.compile(r"\w[.!?][\"'”’)]*\s+[\"'“‘(]*[A-Z0-9]")
+
+
+def is_passage(text: str) -> bool:
+    """Text that may be a pasted passage (two sentences or more, or more than PASSAGE_WORDS
+    words, without AND/OR/NOT): when no record has every word of it, it is searched as
+    "records like this text" instead."""
+    words = len(_WORD.findall(text or ""))
+    return words >= 4 and not _OPERATOR_WORD.search(text) and (
+        words > PASSAGE_WORDS or bool(_SENTENCE_END.search(text.strip())))
 
 
 def query_words(text: str) -> list[str]:
