@@ -349,7 +349,7 @@ def _unfinished_date_word(q: str) -> tuple[str, str]:
             return q, ""  # whole already
     except BadRequest:
         pass
-    rest = q[:m.start()].rstrip()
+    rest = q[:m.start()]  # its space kept: the word before it is finished (`trump `)
     name = m.group(1).lower()
     return rest, (f"{name}: waits for a whole date: "
                   + ("a year of four digits (1987)." if name == "year" else

@@ -215,15 +215,18 @@ class SearchIndex:
         return Export(snap, order, page, self.release)
 
     def first_seen(self, req: SearchRequest, limit: int
-                   ) -> tuple[list[tuple[dict[str, Any], datetime | None]], str]:
+                   ) -> tuple[list[tuple[dict[str, Any], datetime | None]], str, int]:
         """The matches of a search that entered the index last (not the last published: a
-        feed of a search shows what each reindex brought), each with when it entered, and
-        the generation they are of."""
+        feed of a search shows what each reindex brought), each with when it entered, the
+        generation they are of, and how many records match in all (the words as written,
+        counted in full: a feed is not interactive)."""
         with self.using() as snap:
-            done = self._prepared(snap, replace(req, literal=True), Clock())
-            docs = snap.columns.first_seen(_whole(snap, done.found.final), limit)
+            done = answer.prepare(snap, replace(req, literal=True),
+                                  replace(self.limits, budget_ms=0), Clock(), self._heavy_lane)
+            final = _whole(snap, done.found.final)
+            docs = snap.columns.first_seen(final, limit)
             return [(snap.record(int(d)), _moment(int(snap.columns.seen[d]) or None))
-                    for d in docs], snap.generation
+                    for d in docs], snap.generation, int(len(final))
 
     # -- single records ---------------------------------------------------------------------
 

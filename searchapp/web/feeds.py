@@ -34,15 +34,16 @@ def base_url() -> str:
 @bp.route("/search.atom")
 def feed():
     req = search_request()
-    found, generation = search_index().first_seen(req, FEED_ENTRIES)
+    found, generation, total = search_index().first_seen(req, FEED_ENTRIES)
     site = base_url()
     pairs = req.params(page=1)
     page = site + url_for("search.search") + ("?" + urlencode(pairs) if pairs else "")
     fg = FeedGenerator()
     fg.id(site + feed_url(req))
     fg.title(_text(f"searchapp: {_describe(req)}"))
-    fg.subtitle(_text("The records matching this search that entered the index last, "
-                      f"newest first (index generation {generation})."))
+    fg.subtitle(_text(f"{total:,} record{'' if total == 1 else 's'} match this search; "
+                      f"the {len(found):,} that entered the index last, newest first "
+                      f"(index generation {generation})."))
     fg.link(href=site + feed_url(req), rel="self", type="application/atom+xml")
     fg.link(href=page, rel="alternate", type="text/html")
     fg.author({"name": "searchapp"})
