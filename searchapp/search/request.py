@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 from typing import Iterable, Mapping
 
 from ..reader import FACETS
 from ..settings import Settings
+from .dates import (BadRequest, conflict_of, dates_in_query, epoch, narrowed, parse_date,
+                    unfinished_date_word)
 from .timeline import INTERVALS
+
+__all__ = ["BadRequest", "DEFAULT_LIMITS", "RequestLimits", "SearchRequest", "compare_requests"]
 
 SORTS = ("relevance", "newest", "oldest")
 SCALES = ("count", "share")
@@ -26,10 +30,6 @@ FACET_PARAMS = {"topic": "topic", "provider": "provider", "category": "category"
                 "type": "type", "kind": "kind", "year": "year"}
 PARAM_ALIASES = {"source": "provider", "topics": "topic", "providers": "provider"}
 TRUE = ("1", "true", "yes", "on")  # a flag parameter that is set
-
-
-class BadRequest(ValueError):
-    """A parameter a request cannot be answered with; the message says which and why."""
 
 
 @dataclass(frozen=True)
@@ -129,16 +129,16 @@ class SearchRequest:
         story = one("story").lower()
         if story and not STORY_ID.match(story):
             raise BadRequest(f"story must be a story id (16 hex digits), not {story[:40]!r}")
-        asked_from = _date(one("from"), "from", end=False)
-        asked_to = _date(one("to"), "to", end=True)
+        asked_from = parse_date(one("from"), "from", end=False)
+        asked_to = parse_date(one("to"), "to", end=True)
         if asked_from and asked_to and asked_from > asked_to:
             raise BadRequest(f"from ({asked_from}) is after to ({asked_to})")
         typing = one("typing").lower() in TRUE
         written = q
-        q, hint = _unfinished_date_word(q) if typing else (q, "")
-        q, span = _dates_in_query(q)
-        date_from, date_to = _narrowed(asked_from, asked_to, span)
-        conflict = _conflict(asked_from, asked_to, span, filters.get("year", ()))
+        q, hint = unfinished_date_word(q) if typing else (q, "")
+        q, span = dates_in_query(q)
+        date_from, date_to = narrowed(asked_from, asked_to, span)
+        conflict = conflict_of(asked_from, asked_to, span, filters.get("year", ()))
         return cls(q=q, filters={k: tuple(v) for k, v in filters.items() if v},
                    date_from=date_from, date_to=date_to, sort=sort, match=match, page=page,
                    per_page=size, typing=typing, interval=interval,
@@ -210,8 +210,8 @@ class SearchRequest:
         (a request changed in code since keeps none)."""
         if not self.written:
             return None
-        rest = _dates_in_query(_unfinished_date_word(self.written)[0] if self.typing
-                               else self.written)[0]
+        rest = dates_in_query(unfinished_date_word(self.written)[0] if self.typing
+                              else self.written)[0]
         return self.written if rest == self.q else None
 
     @property
@@ -259,8 +259,8 @@ class SearchRequest:
         return "newest" if not self.q.strip() and self.sort == "relevance" else self.sort
 
     def range_seconds(self) -> tuple[int | None, int | None]:
-        low = _epoch(self.date_from) if self.date_from else None
-        high = _epoch(self.date_to + timedelta(days=1)) - 1 if self.date_to else None
+        low = epoch(self.date_from) if self.date_from else None
+        high = epoch(self.date_to + timedelta(days=1)) - 1 if self.date_to else None
         return low, high
 
 
@@ -284,113 +284,6 @@ def _int(text: str, name: str, low: int, high: int) -> int:
     if value > high:
         raise BadRequest(f"{name} must be at most {high}")
     return value
-
-
-def _date(text: str, name: str, end: bool) -> date | None:
-    """YYYY-MM-DD, or YYYY-MM / YYYY meaning the whole month or year."""
-    if not text:
-        return None
-    try:
-        if re.fullmatch(r"\d{4}", text, re.ASCII):
-            year = int(text)
-            if not 1 <= year <= 9998:
-                raise ValueError
-            return date(year, 12, 31) if end else date(year, 1, 1)
-        if re.fullmatch(r"\d{4}-\d{1,2}", text, re.ASCII):
-            year, month = map(int, text.split("-"))
-            if not 1 <= year <= 9998:
-                raise ValueError
-            first = date(year, month, 1)
-            if not end:
-                return first
-            return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-        day = date.fromisoformat(text)
-        if not 1 <= day.year <= 9998:
-            raise ValueError
-        return day
-    except (ValueError, OverflowError):
-        raise BadRequest(f"{name} must be a date like 2021-08-23 (or 2021-08, 2021), "
-                         f"not {text!r}") from None
-
-
-_DAY = r"\d{4}(?:-\d{1,2}){0,2}"
-_DATE_TOKEN = re.compile(rf"(?<!\S)(?:year|date):({_DAY})(?:\.\.({_DAY}))?(?!\S)",
-                         re.ASCII | re.IGNORECASE)
-
-
-def _dates_in_query(q: str) -> tuple[str, tuple[date, date] | None]:
-    """`year:1987`, `date:1987-03` and `date:1987-03..1987-06` in the query are a date
-    filter: taken out of the text, with the span they give. Several of them span from the
-    earliest to the latest (`year:1987 year:1990` is 1987 to 1990), and a range written
-    backwards is read forwards."""
-    spans = []
-    for m in _DATE_TOKEN.finditer(q):
-        ends = sorted([m.group(1), m.group(2) or m.group(1)], key=lambda d: _date(d, "date", False))
-        spans.append((_date(ends[0], "date", end=False), _date(ends[1], "date", end=True)))
-    if not spans:
-        return q, None
-    rest = re.sub(r"\s{2,}", " ", _DATE_TOKEN.sub(" ", q)).lstrip()
-    return ("" if not rest.strip() else rest), (min(s for s, _ in spans), max(e for _, e in spans))
-
-
-_UNFINISHED_DATE = re.compile(r"(?<!\S)(year|date):(\S*)$", re.IGNORECASE)
-
-
-def _unfinished_date_word(q: str) -> tuple[str, str]:
-    """While typing, a `year:`/`date:` still being written (`year:201`, `date:2018-0`) is left
-    out of the search, with a quiet hint, instead of being searched as words or refused: the
-    results stay those of the rest until the date is whole. A finished search reads it as
-    written (and says what is wrong with it)."""
-    m = _UNFINISHED_DATE.search(q.rstrip() if q[-1:].isspace() else q) if q else None
-    if not m or q[-1:].isspace():
-        return q, ""
-    try:
-        if _DATE_TOKEN.fullmatch(m.group(0)) and _dates_in_query(m.group(0))[1]:
-            return q, ""  # whole already
-    except BadRequest:
-        pass
-    rest = q[:m.start()]  # its space kept: the word before it is finished (`trump `)
-    name = m.group(1).lower()
-    return rest, (f"{name}: waits for a whole date: "
-                  + ("a year of four digits (1987)." if name == "year" else
-                     "a year, a month or a day (1987, 1987-03, 1987-03-02), or two of them "
-                     "(1987-03..1987-06)."))
-
-
-def _narrowed(low: date | None, high: date | None, span: tuple[date, date] | None
-              ) -> tuple[date | None, date | None]:
-    """From and To narrowed by the query's dates (their intersection: empty, low > high,
-    when they do not overlap)."""
-    if span is None:
-        return low, high
-    return (max(low, span[0]) if low else span[0]), (min(high, span[1]) if high else span[1])
-
-
-def _conflict(low: date | None, high: date | None, span: tuple[date, date] | None,
-              years: list[str]) -> str:
-    """Which of the date filters contradict each other, in words ("" when they do not)."""
-    start, end = _narrowed(low, high, span)
-    if span is not None and start and end and start > end:
-        return (f"the query's dates ({_said(*span)}) and From–To ({_said(low, high)}) do "
-                "not overlap")
-    if years and (start or end):
-        inside = [y for y in years if y.isdigit() and len(y) == 4
-                  and (not end or date(int(y), 1, 1) <= end)
-                  and (not start or date(int(y), 12, 31) >= start)]
-        if not inside:
-            which = "the query's dates" if span is not None and (low, high) == (None, None) \
-                else "the dates"
-            return (f"the year filter ({', '.join(years)}) lies outside {which} "
-                    f"({_said(start, end)})")
-    return ""
-
-
-def _said(low: date | None, high: date | None) -> str:
-    return f"{low or '…'} to {high or '…'}"
-
-
-def _epoch(day: date) -> int:
-    return int(datetime.combine(day, time(), tzinfo=timezone.utc).timestamp())
 
 
 # -- comparing queries ---------------------------------------------------------------------
