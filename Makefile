@@ -24,6 +24,9 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	# whoosh3 replaces whoosh-reloaded: both install the `whoosh` package, so an older
+	# .venv lets go of the one before the other comes in.
+	$(BIN)/python -m pip uninstall --quiet --yes whoosh-reloaded 2>/dev/null || true
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 

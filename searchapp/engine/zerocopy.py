@@ -1,6 +1,6 @@
 """Opening a Whoosh searcher without copying every segment into memory.
 
-whoosh-reloaded 2.7.5 memory-maps each segment file, then wraps each mapped region in
+Whoosh (whoosh3 3.54, as whoosh-reloaded 2.7.5 before it) memory-maps each segment file, then wraps each mapped region in
 `BufferFile`, whose `BytesIO(buf)` copies it. At 100k records that copy is ~58 ms per
 searcher opened and most of the server's memory (see docs/whoosh-notes.md). Here `BufferFile`
 reads the mapped region through a small file-like view instead: same bytes, no copy, the
