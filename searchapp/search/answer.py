@@ -32,10 +32,9 @@ from .results import FacetValue
 from .suggest import MORE_COMMON, SUGGEST_BELOW, suggest
 from .timeline import Timeline, timeline_of
 
-__all__ = ["Clock", "HEAVY_TERMS", "SearchLimits", "Matches", "Prepared", "correction", "like_passage",
-           "looks_heavy",
-           "matching",
-           "parse", "prepare", "search_key", "terms_of"]
+__all__ = ["Clock", "HEAVY_TERMS", "SearchLimits", "Matches", "Prepared", "correction",
+           "like_passage", "looks_heavy", "matching", "parse", "prepare", "search_key",
+           "terms_of"]
 
 HEAVY_TERMS = 200  # a query standing for more index terms than this is matched in the heavy lane
 

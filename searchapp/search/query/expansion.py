@@ -5,8 +5,6 @@ index, into the index terms it stands for, within the configured caps.
 
 from __future__ import annotations
 
-import copy
-
 from whoosh import query as wq
 
 from ...engine.deadline import passed
@@ -59,8 +57,9 @@ def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
     if parsed.query is None or parsed.query is wq.NullQuery:
         return parsed
 
-    done: dict[tuple, list[str]] = {}  # title and excerpt expand over the same words
-    weights: dict[tuple, dict[str, int]] = {}  # a fuzzy term's index terms: their edits
+    # Each pattern's index terms, with the edits a fuzzy term's are away (title and excerpt
+    # expand over the same words).
+    done: dict[tuple, dict[str, int]] = {}
     room = [MAX_QUERY_TERMS]  # index terms the whole query may still stand for
 
     def expand(node):
@@ -80,14 +79,10 @@ def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
                     f"This query stands for more than {MAX_QUERY_TERMS:,} words of the index; "
                     "the patterns past them match nothing. Fewer patterns will find more.")
             cap = min(limits.max_wildcard_terms, room[0])
-            if isinstance(node, wq.FuzzyTerm):
-                node = copy.copy(node)  # the parsed tree is shared: keep what it found apart
-                node.distances = {}
-            found, more = _expanded(node, reader, cap, snap) if room[0] > 0 else ([], True)
-            weights[key] = getattr(node, "distances", {})
+            found, more = _expanded(node, reader, cap, snap) if room[0] > 0 else ({}, True)
             parsed.capped = parsed.capped or more  # the counts are "at least" these
             done[key] = found
-            room[0] -= len(done[key])
+            room[0] -= len(found)
         texts = done[key]
         if not texts:  # matches nothing (not left out: `a AND x*` must not find every `a`)
             return wq.Term(field, NOTHING)
@@ -95,11 +90,9 @@ def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
             # A fuzzy term's matches keep its weight (the title's, and any `^n` typed), the
             # nearest whole, each further edit at FUZZY_FARTHER of it: `goverment~2` ranks
             # government's records above those of the rarer movement, two edits away.
-            near = weights[key]
-            closest = min(near.values(), default=0)
-            return wq.Or([wq.Term(field, t, boost=node.boost
-                                  * FUZZY_FARTHER ** (near.get(t, closest) - closest))
-                          for t in texts])
+            closest = min(texts.values())
+            return wq.Or([wq.Term(field, t, boost=node.boost * FUZZY_FARTHER ** (edits - closest))
+                          for t, edits in texts.items()])
         # A prefix or wildcard scores as one constant match, as Whoosh scores it itself.
         constant = wq.ConstantScoreQuery(wq.Or([wq.Term(field, t) for t in texts]),
                                          score=node.boost)
@@ -125,9 +118,10 @@ def _telling_words(reader, text: str) -> list[str]:
     return sorted(found, key=lambda w: (found[w], w))[:PASTED_WORDS]
 
 
-def _expanded(node, reader, limit: int, snap: Snapshot) -> tuple[list[str], bool]:
+def _expanded(node, reader, limit: int, snap: Snapshot) -> tuple[dict[str, int], bool]:
     """The index terms a prefix, wildcard or fuzzy term stands for (at most `limit` words),
-    and whether it stands for more. In a stemmed field, a pattern or a fuzzy term is matched
+    each with its edits from a fuzzy term's word (0 otherwise), and whether it stands for
+    more. In a stemmed field, a pattern or a fuzzy term is matched
     against the words as written and searched as their stems, so every prefix of a word
     finds what the word finds; the typed word's completions keep the word itself when it is
     one, and are the few most records hold by choice, never "more"."""
@@ -137,39 +131,38 @@ def _expanded(node, reader, limit: int, snap: Snapshot) -> tuple[list[str], bool
     field = node.field()
     written = WORDS_AS_WRITTEN.get(field)
     if written is None:
-        return words, more
+        return dict(words), more
     if isinstance(node, BoundedPrefix) and node.best and (written, node.text) in reader \
-            and node.text not in words:
-        words.append(node.text)
-    stems = [(analysis.stem_word(w), w) for w in words]
-    if isinstance(node, wq.FuzzyTerm):  # a stem is as near as its nearest word
-        near: dict[str, int] = {}
-        for stem, w in stems:
-            if stem:
-                near[stem] = min(near.get(stem, 99), node.distances.get(w, 0))
-        node.distances = near
-    return list(dict.fromkeys(s for s, _ in stems if s)), more
+            and node.text not in dict(words):
+        words.append((node.text, 0))
+    stems: dict[str, int] = {}  # a stem is as near as its nearest word
+    for word, edits in words:
+        stem = analysis.stem_word(word)
+        if stem:
+            stems[stem] = min(stems.get(stem, edits), edits)
+    return stems, more
 
 
-def _words_of(node, reader, limit: int, snap: Snapshot) -> list[str]:
-    """Up to `limit` words (as written, where the field has such a copy) `node` stands for."""
+def _words_of(node, reader, limit: int, snap: Snapshot) -> list[tuple[str, int]]:
+    """Up to `limit` words (as written, where the field has such a copy) `node` stands for,
+    each with its edits from a fuzzy term's word (0 for the others)."""
     field = node.field()
     written = WORDS_AS_WRITTEN.get(field)
     if isinstance(node, BoundedWildcard) and field in reader.schema:
         # Every word of the field is tried, at C speed, not the first few thousand in Python.
-        return snap.words(written or field).matching(node.text, limit)
+        return [(w, 0) for w in snap.words(written or field).matching(node.text, limit)]
     if isinstance(node, wq.FuzzyTerm):
         # The word as written, among the words as written (its stems searched in a stemmed
         # field): `recesion~` is recession, not whatever lies an edit from the stem `reces`.
         if field not in reader.schema:
             return []
         text = getattr(node, "written", None) or node.text
-        near = snap.words(written or field).within(text, int(node.maxdist),
+        return snap.words(written or field).within(text, int(node.maxdist),
                                                    node.prefixlength, limit)
-        node.distances = dict(near)  # (a copy made for this search: see `expand`)
-        return [w for w, _ in near]
     if written is None:
-        return expansions(node, reader, limit)
-    if isinstance(node, BoundedPrefix):  # the completions most records hold
-        return snap.words(written).completions(node.text, min(limit, node.best or limit))
-    return expansions(node, reader, limit, over=written)
+        found = expansions(node, reader, limit)
+    elif isinstance(node, BoundedPrefix):  # the completions most records hold
+        found = snap.words(written).completions(node.text, min(limit, node.best or limit))
+    else:
+        found = expansions(node, reader, limit, over=written)
+    return [(w, 0) for w in found]
