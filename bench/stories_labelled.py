@@ -102,6 +102,8 @@ class Pair:
     source: str  # the records' ids ("reuters:4669 reuters:4704"), and the edit if made here
     a_date: int | None = None  # publication time, seconds since the epoch (UTC); None: undated
     b_date: int | None = None
+    a_id: str | None = None  # the records in the corpus ("reuters:4669"); None: an edit made here
+    b_id: str | None = None
 
     @property
     def dates(self) -> tuple[int | None, int | None]:
@@ -186,7 +188,7 @@ def _when(row: dict) -> datetime | None:
 def _pair(corpus: Corpus, a: str, b: str, same: bool, kind: str, note: str = "") -> Pair:
     (ta, ea), (tb, eb) = corpus.text(a), corpus.text(b)
     return Pair(ta, ea, tb, eb, same, kind, f"{a} {b}" + (f" ({note})" if note else ""),
-                corpus.date(a), corpus.date(b))
+                corpus.date(a), corpus.date(b), a, b)
 
 
 # -- same story: Reuters re-sends under one title -------------------------------------------
@@ -910,7 +912,7 @@ def edited(corpus: Corpus) -> list[Pair]:
             if when is not None:
                 note += f"; {lag / 3600:.1f} h later"
             out.append(Pair(ta, ea, title, excerpt, True, f"edit:{how}", f"{rid} ({note})",
-                            when, None if when is None else when + lag))
+                            when, None if when is None else when + lag, rid, None))
             made += 1
     return out
 
