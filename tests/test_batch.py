@@ -310,6 +310,45 @@ def test_absolute_links_come_from_base_url_when_it_is_set(index_dir, seeds_dir):
         app.extensions["searchapp.index"].close()
 
 
+def test_a_doubled_minus_in_sort_is_refused_and_says_one_is_the_rule(client):
+    """`--total` once sorted as `-total`: a link or a script that doubled the minus got a
+    sort it did not write, and no word of it."""
+    asked = urlencode({"queries": "facial\nban", "sort": "--total"})
+    api = client.get(f"/api/batch?{asked}")
+    assert api.status_code == 400
+    assert api.get_json()["error"] == ("sort must be one of line, label, query, total, "
+                                       "stories (with one - before it to sort descending), "
+                                       "not '--total'")
+    page = client.get(f"/batch?{asked}")
+    assert page.status_code == 400
+    assert "with one - before it to sort descending), not &#39;--total&#39;" in page.get_data(
+        as_text=True)
+    assert client.post("/batch", data={"queries": "facial", "resort": "--stories"}).status_code == 400
+    assert client.get("/api/batch?queries=facial&sort=-").status_code == 400
+    assert batch_json(client, "facial\nban", sort="-total")["descending"] is True
+
+
+@pytest.mark.parametrize("bom, codec", [(codecs.BOM_UTF32_LE, "utf-32-le"),
+                                        (codecs.BOM_UTF32_BE, "utf-32-be")],
+                         ids=["little-endian", "big-endian"])
+def test_an_upload_in_utf32_is_read_as_utf32_not_as_utf16(client, bom, codec):
+    """A UTF-32 file starts with FF FE 00 00 (little-endian), which begins with UTF-16's
+    mark too: read as UTF-16 it came out as NULs between the letters."""
+    text = "facial\nZoë\tban OR moratorium"
+    upload = client.post("/batch", data={"file": (io.BytesIO(bom + text.encode(codec)), "names.txt")},
+                         content_type="multipart/form-data")
+    page = upload.get_data(as_text=True)
+    assert upload.status_code == 200
+    assert ">facial\nZoë\tban OR moratorium</textarea>" in page
+    totals = re.findall(r'aria-label="[^"]*">([\d,]+)</a>', page)
+    assert [int(t.replace(",", "")) for t in totals] == [
+        r["total"] for r in batch_json(client, text)["rows"]]
+    api = client.post("/api/batch", data={"file": (io.BytesIO(bom + text.encode(codec)), "q.txt")},
+                      content_type="multipart/form-data")
+    assert [(r["label"], r["query"]) for r in api.get_json()["rows"]] == [
+        ("", "facial"), ("Zoë", "ban OR moratorium")]
+
+
 def test_a_batch_without_queries_or_with_too_many_says_so(client):
     response = client.get("/api/batch?queries=%0A%23+only+a+comment")
     assert response.status_code == 400 and "no queries" in response.get_json()["error"]

@@ -188,13 +188,18 @@ def count(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
 
 
 def sort_key(text: str) -> tuple[str, bool]:
-    """`total`, `-total` (descending), ... as (column, descending); empty is input order."""
+    """`total`, `-total` (descending), ... as (column, descending); empty is input order.
+    One `-` only: `--total` is refused, not read as `-total`, so a link or a script that
+    doubled it learns so instead of getting a sort it did not write."""
     text = (text or "").strip()
-    column = text.lstrip("-") or "line"
+    if not text:
+        return "line", False
+    descending = text.startswith("-")
+    column = text[1:] if descending else text
     if column not in SORTS:
-        raise BadRequest(f"sort must be one of {', '.join(SORTS)} (with - before it to sort "
-                         f"descending), not {text!r}")
-    return column, text.startswith("-")
+        raise BadRequest(f"sort must be one of {', '.join(SORTS)} (with one - before it to "
+                         f"sort descending), not {text[:40]!r}")
+    return column, descending
 
 
 def sorted_rows(rows: Iterable[Counted], sort: str) -> list[Counted]:
