@@ -1,0 +1,142 @@
+"""Alike: when two records are copies of one article (the `Rule`), and finding the pairs that
+are among many records without comparing every pair.
+
+Two records are alike when their signatures (signatures.py) are equal in one of BANDS bands
+of ROWS positions (a band is 8 bytes, read as one uint64, so finding who shares one is a
+sort), agree in at least the rule's threshold of all positions, and were published within
+its window of each other (when both have a date).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..settings import Settings
+from .schema import NO_DATE
+from .signatures import BANDS, PERMS, SIGNATURE_BYTES, agreement, needed, values
+
+UNDATED = NO_DATE  # a record with no date is within any window
+BIG_BUCKET = 2000  # past this, a band's bucket is compared along its sorted order only
+_SIEVE = np.uint64((1 << 22) - 1)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """When two records are alike: the `story_threshold` and `story_window_hours` settings."""
+
+    threshold: float
+    window_hours: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Rule":
+        """The rule `settings` configure."""
+        return cls(settings.story_threshold, settings.story_window_hours)
+
+    @property
+    def key(self) -> float:
+        """Both, as one number kept with the stories (a change regroups everything)."""
+        return round(self.threshold, 6) + 1000 * round(self.window_hours, 3)
+
+
+def alike(a: bytes, b: bytes, rule: Rule, dates: tuple[int | None, int | None] = (None, None)
+          ) -> bool:
+    """The rule the index groups by, for one pair: published within `rule.window_hours` of
+    each other (when both have a date; 0: any time apart), a shared band, and enough
+    agreement."""
+    if len(a) != SIGNATURE_BYTES or len(b) != SIGNATURE_BYTES:
+        return False
+    if None not in dates and rule.window_hours \
+            and abs(dates[0] - dates[1]) > rule.window_hours * 3600:
+        return False
+    bands_a, bands_b = values(a).view("<u8"), values(b).view("<u8")
+    return bool((bands_a == bands_b).any()) and agreement(a, b) >= needed(rule.threshold) / PERMS
+
+
+def band_keys(sigs: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(len(rows), BANDS) uint64: each band of each row's signature as one number."""
+    return np.ascontiguousarray(sigs[rows]).view("<u8").reshape(len(rows), BANDS)
+
+
+def pairs_among(sigs: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
+    """Candidate pairs among `rows` (row numbers of `sigs`): those sharing a band."""
+    if len(rows) < 2:
+        return []
+    bands = band_keys(sigs, rows)
+    found = []
+    for band in range(BANDS):
+        column = bands[:, band]
+        order = np.argsort(column, kind="stable")
+        values_ = column[order]
+        starts = np.flatnonzero(np.r_[True, values_[1:] != values_[:-1]])
+        sizes = np.diff(np.r_[starts, len(values_)])
+        for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
+            members = rows[order[start:start + size]]
+            found.append(_bucket_pairs(sigs, members))
+    return found
+
+
+def _bucket_pairs(sigs: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Candidate pairs (n, 2) in one band's bucket: every pair; in a bucket of more than
+    BIG_BUCKET records, each with the next few in signature order (the one place a full
+    build may link less than every alike pair; real buckets are far smaller)."""
+    members = np.sort(members)
+    if len(members) <= BIG_BUCKET:
+        i, j = np.triu_indices(len(members), 1)
+        return np.stack([members[i], members[j]], axis=1)
+    members = members[np.lexsort(sigs[members].T[::-1])]
+    return np.sort(np.concatenate([np.stack([members[:-k], members[k:]], axis=1)
+                                   for k in range(1, 33)]), axis=1)
+
+
+def pairs_with(sigs: np.ndarray, present: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
+    """Candidate pairs with one side in `rows`, the other anywhere."""
+    if not len(rows):
+        return []
+    everyone = np.flatnonzero(present)
+    all_bands = band_keys(sigs, everyone)
+    mine = band_keys(sigs, rows)
+    found = []
+    sieve = np.zeros(_SIEVE + 1, dtype=bool)
+    for band in range(BANDS):
+        order = np.argsort(mine[:, band], kind="stable")
+        values_ = mine[order, band]
+        column = all_bands[:, band]
+        # A table lookup of each record's low bits first: a gather, where a search of every
+        # record among `values_` was most of an incremental run's time at a million records.
+        sieve[:] = False
+        sieve[values_ & _SIEVE] = True
+        hit = np.flatnonzero(sieve[column & _SIEVE])
+        hit = hit[np.isin(column[hit], values_)]
+        if not len(hit):
+            continue
+        low = np.searchsorted(values_, column[hit], side="left")
+        high = np.searchsorted(values_, column[hit], side="right")
+        counts = high - low
+        other = np.repeat(everyone[hit], counts)
+        starts = np.repeat(low - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        own = rows[order[starts]]
+        pairs = np.sort(np.stack([own, other], axis=1), axis=1)
+        found.append(pairs[pairs[:, 0] != pairs[:, 1]])
+    return found
+
+
+def verified(sigs: np.ndarray, dates: np.ndarray, found: list[np.ndarray], rule: Rule
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate pairs published close enough and whose signatures agree enough, each once."""
+    if not found:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    pairs = np.unique(np.concatenate(found).astype(np.int64), axis=0)
+    if rule.window_hours:
+        da, db = dates[pairs[:, 0]], dates[pairs[:, 1]]
+        close = (da <= UNDATED) | (db <= UNDATED) | (np.abs(da - db) <= rule.window_hours * 3600)
+        pairs = pairs[close]
+    need = needed(rule.threshold)
+    keep = np.zeros(len(pairs), dtype=bool)
+    for start in range(0, len(pairs), 200_000):
+        part = pairs[start:start + 200_000]
+        keep[start:start + len(part)] = \
+            (sigs[part[:, 0]] == sigs[part[:, 1]]).sum(axis=1) >= need
+    pairs = pairs[keep]
+    return pairs[:, 0], pairs[:, 1]
