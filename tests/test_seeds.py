@@ -162,3 +162,34 @@ def test_dates_far_outside_news_are_left_out_with_a_warning(tmp_path):
     assert parsed.drafts[0].fields["published"] is None
     assert "far.txt:3: publishedDateTime 9999-12-31 23:59:59+00:00 is outside 1800-2200 (in UTC); left out" \
         in map(str, parsed.warnings)
+
+
+def test_invisible_direction_and_format_marks_leave_text_and_real_text_stays(tmp_path):
+    """A right-to-left mark inside a word (pasted from a bidirectional page) split it in
+    two, so searching for the word missed the record; the marks every script needs stay."""
+    from conftest import build
+    from searchapp.search import SearchIndex, SearchRequest
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "marks.txt").write_text(
+        '---\ntitle: "Council ba\u200fns poli\u200ece dro\u061cnes\u200f"\n'
+        'excerpt: "\u200f\u2066Zero\u200dwidth\u2069 tri\u2062cks, hid\U000e0041\U000e0042den '
+        'tags; \u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 and \u0915\u094d\u200d\u0937 '
+        'keep their joiners, as do \U0001f468\u200d\U0001f469\u200d\U0001f467 and '
+        '\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"\n---\n',
+        encoding="utf-8")
+    fields = parse_file(seeds / "marks.txt", "marks.txt", LIMITS).drafts[0].fields
+    assert fields["title"] == "Council bans police drones"
+    assert fields["excerpt"] == (
+        "Zerowidth tricks, hidden tags; \u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645 and "
+        "\u0915\u094d\u200d\u0937 keep their joiners, as do "
+        "\U0001f468\u200d\U0001f469\u200d\U0001f467 and "
+        "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f")
+    build(seeds, tmp_path / "index")
+    index = SearchIndex(tmp_path / "index")
+    try:
+        for word in ("bans", "police", "drones", "hidden", "tricks"):
+            found = index.search(SearchRequest(q=word), terms=False)
+            assert [h.record["title"] for h in found.hits] == ["Council bans police drones"], word
+    finally:
+        index.close()

@@ -9,10 +9,22 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import ftfy
 
-# Characters that reorder or hide text: right-to-left overrides can disguise a title or a
-# link, zero-width ones split words so they neither match nor read as what they are.
+# Characters that reorder or hide text: right-to-left overrides and isolates can disguise a
+# title or a link; direction marks (LRM, RLM, the Arabic letter mark), zero-width spaces,
+# word joiners, invisible operators, byte-order marks and soft hyphens split words, so they
+# neither match nor read as what they are. A direction mark may have put a number or a stop
+# in its place in a right-to-left title; losing that is the lesser harm than a word that
+# search cannot find.
 _INVISIBLE = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-                                    "\u200b\u2060\ufeff\u00ad"), None)
+                                    "\u200e\u200f\u061c"
+                                    "\u200b\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad"), None)
+# The joiners (ZWNJ, ZWJ, the Mongolian vowel separator) shape the letters of Persian,
+# Arabic, the Indic scripts, Mongolian and emoji sequences, so they stay between two such
+# characters; beside ASCII, a space or an end of the text they only split a word.
+_STRAY_JOINER = re.compile("(?<![^\x00-\x7f])[\u200c\u200d\u180e]|[\u200c\u200d\u180e](?![^\x00-\x7f])")
+# Tag characters spell a region's flag after a black flag (England's, Scotland's);
+# anywhere else they are text no one sees (a way to hide words in a title).
+_TAGS = re.compile("(\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f)|[\U000e0000-\U000e007f]")
 _LOOKS_LIKE_HTML = re.compile(r"<[a-zA-Z/!?]")
 _FTFY = ftfy.TextFixerConfig(uncurl_quotes=False, unescape_html=False)
 _TRACKING_PARAMS = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid)$", re.I)
@@ -69,8 +81,16 @@ def clean_text(value: str) -> str:
         text = "".join(parser.parts)
     # Entities can themselves hide mojibake (`&acirc;&#128;&#153;`), so fix once more.
     if not text.isascii():
-        text = ftfy.fix_text(text, _FTFY).translate(_INVISIBLE)
+        text = _visible(ftfy.fix_text(text, _FTFY))
     return " ".join(text.split())
+
+
+def _visible(text: str) -> str:
+    """`text` without the characters that hide or reorder it where they mean nothing."""
+    text = _STRAY_JOINER.sub("", text.translate(_INVISIBLE))
+    if text and max(text) >= "\U000e0000":
+        text = _TAGS.sub(lambda m: m.group(1) or "", text)
+    return text
 
 
 _NOT_IN_URL = re.compile(r"[\s\x00-\x1f]")  # `\s` is str.isspace's set
