@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from typing import Iterable, Mapping
+from urllib.parse import unquote_to_bytes
 
 from flask import Response, g, request
 
@@ -48,9 +49,13 @@ def elapsed_ms() -> float:
 
 
 def readable_query_string():
-    """A query string that is not UTF-8 (only hand-made requests send one) is a 400, not a 500."""
+    """A query string that is not UTF-8 (only hand-made requests send one) is a 400, not a 500
+    and not a search for something else: its bytes as sent, and as its %-escapes stand for
+    them (`q=%FF%FE`, which Werkzeug would read as two U+FFFD and search for those). Checked
+    whole: '&' and '=' are ASCII, so the whole is UTF-8 exactly when every part is."""
     try:
         request.query_string.decode("utf-8")
+        unquote_to_bytes(request.query_string).decode("utf-8")
     except UnicodeDecodeError:
         return Response("The query string is not valid UTF-8.", status=400, mimetype="text/plain")
     return None
