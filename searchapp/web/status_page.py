@@ -10,6 +10,7 @@ from flask import Blueprint, jsonify, render_template
 from ..index import store
 from ..search.request import SearchRequest
 from ..search.serialize import status_to_json
+from .errors import problem_text
 from .handle import search_index
 
 bp = Blueprint("status", __name__)
@@ -33,7 +34,7 @@ def healthz():
     try:
         stats = search_index().stats()
     except store.IndexProblem as exc:
-        return jsonify(status="unavailable", error=str(exc)), 503
+        return jsonify(status="unavailable", error=problem_text(exc)), 503
     return jsonify(status="ok", records=stats.records, generation=stats.generation,
                    updated=stats.updated.isoformat() if stats.updated else None,
                    process=os.getpid())
