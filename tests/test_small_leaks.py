@@ -84,3 +84,25 @@ def test_a_query_whose_percent_escapes_are_not_utf8_is_a_400(client):
     # UTF-8 escaped as a browser escapes it still searches.
     page = client.get("/api/search?q=caf%C3%A9+%E2%80%9Cfacial%E2%80%9D")
     assert page.status_code == 200 and page.get_json()["query"] == "café “facial”"
+
+
+# -- d. feed links to a site served on an IPv6 address --------------------------------------
+
+@pytest.mark.parametrize("host", ["::1", "fe80::1", "127.0.0.1"])
+def test_feed_links_to_a_site_served_on_an_ipv6_address_bracket_it(index_dir, seeds_dir,
+                                                                   close_apps, host):
+    """`searchapp serve --host ::1` (no `base_url`): a feed reader must be able to follow
+    every link the feed gives it back to this site."""
+    import feedparser
+    app = served(index_dir, seeds_dir, host=host, port=8123)
+    close_apps(app)
+    response = app.test_client().get("/search.atom?q=facial+recognition")
+    assert response.status_code == 200
+    feed = feedparser.parse(response.data)
+    assert not feed.bozo and feed.entries
+    links = [feed.feed.id] + [l.href for l in feed.feed.links] + \
+        [e.link for e in feed.entries] + [e.id for e in feed.entries]
+    for link in links:
+        parts = urlsplit(link)
+        assert (parts.scheme, parts.hostname, parts.port) == ("http", host, 8123), link
+        assert parts.path.startswith(("/search", "/doc/")), link

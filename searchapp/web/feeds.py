@@ -27,8 +27,14 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def base_url() -> str:
+    """The site's address in a feed's links: `base_url`, else the address it is served on,
+    an IPv6 literal in brackets as a URL writes one (`http://[::1]:5000`; unbracketed, a
+    feed reader reads `::1:5000` as no host at all)."""
     cfg = settings()
-    return (cfg.base_url or f"http://{cfg.host}:{cfg.port}").rstrip("/")
+    if cfg.base_url:
+        return cfg.base_url.rstrip("/")
+    host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
+    return f"http://{host}:{cfg.port}"
 
 
 @bp.route("/search.atom")
