@@ -106,3 +106,68 @@ def test_feed_links_to_a_site_served_on_an_ipv6_address_bracket_it(index_dir, se
         parts = urlsplit(link)
         assert (parts.scheme, parts.hostname, parts.port) == ("http", host, 8123), link
         assert parts.path.startswith(("/search", "/doc/")), link
+
+
+# -- c. a story with more copies than a record's JSON lists ---------------------------------
+
+def wire_story(seeds: Path, outlets: int) -> None:
+    """One story run by `outlets` outlets within the morning: the same title and excerpt,
+    a minute apart."""
+    seeds.mkdir(parents=True, exist_ok=True)
+    for n in range(outlets):
+        (seeds / f"wire_{n:03d}.txt").write_text(
+            '---\ntitle: "Council votes to ban facial recognition cameras in city parks"\n'
+            'excerpt: "The city council voted on Tuesday to ban police use of facial '
+            'recognition cameras in parks, after a long debate."\n'
+            f"publishedDateTime: 2021-03-02T{8 + n // 60:02d}:{n % 60:02d}:00Z\n"
+            f'webUrl: "https://wire{n}.example/council-ban"\n'
+            f"provider:\n  name: Wire {n}\n  domain: wire{n}.example\n---\n", encoding="utf-8")
+
+
+def test_a_record_of_a_big_story_says_how_many_copies_it_lists_and_links_to_all(tmp_path,
+                                                                                close_apps):
+    seeds, index = tmp_path / "seeds", tmp_path / "index"
+    wire_story(seeds, 205)
+    build(seeds, index)
+    app = served(index, seeds)
+    close_apps(app)
+    client = app.test_client()
+    first = client.get("/api/search?q=council&group=records&sort=oldest&per_page=1").get_json()
+    assert first["total"] == 205 and first["stories"] == 1
+    record_id = first["results"][0]["id"]
+    doc = client.get(f"/api/doc/{record_id}").get_json()
+    assert len(doc["copies"]) == 200 and record_id not in doc["copies"]
+    assert (doc["copies_total"], doc["more_copies"]) == (204, 4)
+    # The rest, by the link it gives: every record of the story, page by page.
+    listed = []
+    url = doc["copies_url"]
+    while url:
+        page = client.get(url).get_json()
+        listed += [r["id"] for r in page["results"]]
+        url = (doc["copies_url"] + "&" + urlencode({"page": page["page"] + 1})
+               if page["page"] < page["pages"] else None)
+    assert len(set(listed)) == 205 and set(doc["copies"]) | {record_id} <= set(listed)
+    assert listed[:201] == [record_id] + doc["copies"]  # earliest first, as listed
+    html = client.get(f"/doc/{record_id}").get_data(as_text=True)
+    assert "Copies of this story (205 records)" in html
+    assert "listed here: the first 200 of the other 204, earliest first" in html
+
+
+def test_a_record_of_a_small_story_lists_every_copy_and_says_none_is_left(tmp_path,
+                                                                         close_apps):
+    seeds, index = tmp_path / "seeds", tmp_path / "index"
+    wire_story(seeds, 3)
+    copy_seeds(seeds)
+    build(seeds, index)
+    app = served(index, seeds)
+    close_apps(app)
+    client = app.test_client()
+    first = client.get("/api/search?q=council+parks&group=records&sort=oldest").get_json()
+    doc = client.get(f"/api/doc/{first['results'][0]['id']}").get_json()
+    assert (len(doc["copies"]), doc["copies_total"], doc["more_copies"]) == (2, 2, 0)
+    assert client.get(doc["copies_url"]).get_json()["total"] == 3
+    others = client.get("/api/search?q=facial&group=records").get_json()["results"]
+    alone = [d for d in (client.get(f"/api/doc/{r['id']}").get_json() for r in others)
+             if not d["copies"]]
+    assert alone and all((d["copies_total"], d["more_copies"], d["copies_url"]) == (0, 0, None)
+                         for d in alone)
