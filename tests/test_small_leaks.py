@@ -171,3 +171,38 @@ def test_a_record_of_a_small_story_lists_every_copy_and_says_none_is_left(tmp_pa
              if not d["copies"]]
     assert alone and all((d["copies_total"], d["more_copies"], d["copies_url"]) == (0, 0, None)
                          for d in alone)
+
+
+# -- b. /status and a file read through a link out of the seeds folder -----------------------
+
+def test_status_never_repeats_what_a_file_linked_from_outside_the_seeds_folder_holds(
+        tmp_path, close_apps):
+    """A seeds folder may link to a file elsewhere (it is indexed under the link's name); if
+    that file is not a seed file, /status says it was refused, and not what it holds."""
+    seeds, outside = copy_seeds(tmp_path / "seeds"), tmp_path / "private"
+    outside.mkdir()
+    held = {"dated.txt": '---\ntitle: "x"\npublishedDateTime: "SECRET-DATE-4471"\n---\n',
+            "typo.txt": '---\nSECRET-KEY-9913: yes\nexcerpt: "no title here"\n---\n',
+            "deploy.yaml": "---\npassword: SECRET-PASS-2208: [unclosed\n---\n"}
+    for name, text in held.items():
+        (outside / name).write_text(text, encoding="utf-8")
+        os.symlink(outside / name, seeds / f"linked-{name}")
+    os.symlink(outside, seeds / "linked-folder")
+    (seeds / "own.txt").write_text(held["dated.txt"].replace("SECRET", "OWN"), encoding="utf-8")
+    build(seeds, tmp_path / "index")
+    app = served(tmp_path / "index", seeds)
+    close_apps(app)
+    client = app.test_client()
+    page = client.get("/status").get_data(as_text=True)
+    api = client.get("/api/status").get_json()
+    for shown in (page, json.dumps(api)):
+        assert "SECRET" not in shown
+    reasons = {row["file"]: row["reason"] for row in api["refused"]}
+    assert set(reasons) == {"linked-dated.txt", "linked-typo.txt", "linked-deploy.yaml", "own.txt"}
+    for name in held:
+        assert reasons[f"linked-{name}"] == ("a link to a file outside the seeds folder, which "
+                                             "is not a seed file that can be read; the reason "
+                                             "is not repeated, as it would quote that file")
+        assert f"<code>linked-{name}</code>" in page
+    # A file of the seeds folder's own is said as it always was: its owner put it there.
+    assert "'OWN-DATE-4471' is not a date" in reasons["own.txt"]

@@ -21,6 +21,11 @@ from .problems import Problem
 from .seeds import SeedLimits, SeedRejected, parse_bytes
 
 PARALLEL_FROM = 2000  # files; below this, starting processes costs more than it saves
+# What is said of a file read through a symbolic link out of the seeds folder (which is
+# indexed under the link's name, ingest/folder.py) that could not be parsed: its reason would
+# quote that file (a value, a line of YAML), and /status shows refusals to anyone who asks.
+LINKED_OUT = ("a link to a file outside the seeds folder, which is not a seed file that can "
+              "be read; the reason is not repeated, as it would quote that file")
 
 
 class Pool(Protocol):
@@ -64,9 +69,20 @@ def read_one(job: tuple[str, str, SeedLimits, dict | None]) -> Loaded:
                                           for d in records.file_drafts(parsed)],
                       warnings=parsed.warnings)
     except SeedRejected as exc:
-        return Loaded(rel, entry, problem=exc.problem)
+        return Loaded(rel, entry, problem=_unquoted(exc.problem, seeds, path))
     except Exception as exc:  # a parser bug must not stop the run or lose other files
-        return Loaded(rel, entry, problem=Problem(rel, None, f"could not be parsed: {exc!r}"))
+        return Loaded(rel, entry, problem=_unquoted(
+            Problem(rel, None, f"could not be parsed: {exc!r}"), seeds, path))
+
+
+def _unquoted(problem: Problem, seeds: str, path: Path) -> Problem:
+    """`problem`, unless the file was read through a link out of the seeds folder: then
+    where it is, and that it was refused, without the reason (which quotes the file). Asked
+    only of refused files, so a run of a million good ones resolves no links."""
+    root = os.path.realpath(seeds)
+    if os.path.realpath(path).startswith(root + os.sep):
+        return problem
+    return Problem(problem.path, problem.line, LINKED_OUT)
 
 
 class Intake:
