@@ -206,3 +206,42 @@ def test_status_never_repeats_what_a_file_linked_from_outside_the_seeds_folder_h
         assert f"<code>linked-{name}</code>" in page
     # A file of the seeds folder's own is said as it always was: its owner put it there.
     assert "'OWN-DATE-4471' is not a date" in reasons["own.txt"]
+
+
+# -- e. what a cache may keep -----------------------------------------------------------------
+
+def test_nothing_that_holds_a_search_may_be_kept_and_static_files_are_cached_by_version(client):
+    """Every page, fragment, API answer, export, feed, batch and error names a researcher's
+    search in its URL or holds what it found: `no-store`. Static files hold nothing of
+    anyone's: a year for a file whose name carries its version, five minutes for the others,
+    which change in place on an upgrade."""
+    private = [("get", "/", {}), ("get", "/search?q=facial", {}),
+               ("get", "/search?q=facial", {"headers": {"HX-Request": "true"}}),
+               ("get", "/api/search?q=facial", {}), ("get", "/export.csv?q=facial", {}),
+               ("get", "/export.jsonl?q=facial", {}), ("get", "/search.atom?q=facial", {}),
+               ("get", "/timeline.csv?q=facial", {}), ("get", "/compare?q=ban&q=camera", {}),
+               ("get", "/batch?queries=facial", {}), ("get", "/api/batch?queries=facial", {}),
+               ("post", "/batch", {"data": {"queries": "facial"}}),
+               ("get", "/facet?q=facial&facet=topic", {}), ("get", "/status", {}),
+               ("get", "/api/status", {}), ("get", "/healthz", {}),
+               ("get", "/api/search?page=0", {}), ("get", "/nope", {}),
+               ("get", "/static/nope.js", {}), ("head", "/search?q=facial", {})]
+    hit = client.get("/api/search?q=facial").get_json()["results"][0]["id"]
+    private += [("get", f"/doc/{hit}?q=facial", {}), ("get", f"/api/doc/{hit}", {})]
+    for method, path, kwargs in private:
+        response = getattr(client, method)(path, **kwargs)
+        response.get_data()
+        assert response.headers.get("Cache-Control") == "no-store", (method, path,
+                                                                     response.status_code)
+    page = client.get("/search?q=facial").get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
+    assert "/static/htmx-2.0.11.min.js" in assets and "/static/app.css" in assets
+    for asset in assets:
+        response = client.get(asset)
+        assert response.status_code == 200
+        versioned = re.search(r"-\d+(\.\d+)+(\.min)?\.js$", asset)
+        expected = ("public, max-age=31536000, immutable" if versioned
+                    else "public, max-age=300")
+        assert response.headers["Cache-Control"] == expected, asset
+        again = client.get(asset, headers={"If-None-Match": response.headers["ETag"]})
+        assert again.status_code == 304 and again.headers["Cache-Control"] == expected

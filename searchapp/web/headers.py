@@ -1,9 +1,13 @@
 """What every response carries: the security headers (also on the errors the servers write
-themselves, web/server.py) and redirects that name a path, never a host."""
+themselves, web/server.py), how long it may be kept (Cache-Control) and redirects that name
+a path, never a host."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit, urlunsplit
+
+from flask import request
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -18,9 +22,38 @@ SECURITY_HEADERS = (
 )
 
 
+# How long a response may be kept, and by whom. Researchers keep their work private, and
+# nearly every response holds some of it: a page, its fragment, the JSON, an export, a feed,
+# a batch, even an error page (its URL names the search): `no-store`, so no shared cache
+# keeps it, and no browser writes it to a disk the next user of the machine can read. It
+# costs little: each is made for its request, nothing marks it unchanged to revalidate
+# against, and the back button still works (it asks again; htmx's history keeps its own).
+# Static files hold nothing of anyone's. A file whose name carries its version
+# (`htmx-2.0.11.min.js`: a new version is a new name) never changes: kept a year, not even
+# revalidated. The others (app.css, app.js) change in place when searchapp is upgraded, so
+# they are kept five minutes (the longest a page may run with the old ones), then
+# revalidated with the ETag Flask gives them.
+PRIVATE = "no-store"
+STATIC = "public, max-age=300"
+VERSIONED = "public, max-age=31536000, immutable"
+_VERSIONED_NAME = re.compile(r"-\d+(?:\.\d+)+(?:\.min)?\.(?:js|css)\Z")
+
+
 def security_headers(response):
+    """The security headers, and how long the response may be kept (`cache_control`)."""
     for name, value in SECURITY_HEADERS:
         response.headers.setdefault(name, value)  # a route may set a stricter one
+    return cache_control(response)
+
+
+def cache_control(response):
+    """`Cache-Control` as the comment above PRIVATE says: a static file found is public (a
+    year when its name is versioned, else five minutes), everything else is `no-store`."""
+    if request.endpoint == "static" and response.status_code in (200, 304):
+        name = (request.view_args or {}).get("filename", "")
+        response.headers["Cache-Control"] = VERSIONED if _VERSIONED_NAME.search(name) else STATIC
+    else:
+        response.headers["Cache-Control"] = PRIVATE
     return response
 
 
