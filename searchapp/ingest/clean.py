@@ -21,7 +21,8 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\
 # The joiners (ZWNJ, ZWJ, the Mongolian vowel separator) shape the letters of Persian,
 # Arabic, the Indic scripts, Mongolian and emoji sequences, so they stay between two such
 # characters; beside ASCII, a space or an end of the text they only split a word.
-_STRAY_JOINER = re.compile("(?<![^\x00-\x7f])[\u200c\u200d\u180e]|[\u200c\u200d\u180e](?![^\x00-\x7f])")
+_STRAY_JOINER = re.compile("(?<![^\x00-\x7f])[\u200c\u200d\u180e]"
+                           "|[\u200c\u200d\u180e](?![^\x00-\x7f])")
 # Tag characters spell a region's flag after a black flag (England's, Scotland's);
 # anywhere else they are text no one sees (a way to hide words in a title).
 _TAGS = re.compile("(\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f)|[\U000e0000-\U000e007f]")
