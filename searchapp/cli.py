@@ -257,8 +257,8 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
                    "per shard, the index folder shared by every node [setting: cluster].")
 @click.pass_context
 def serve_cmd(ctx, seeds_dir, index_dir, host, port, workers, threads, reindex, watch, cluster):
-    """Serve the search site: gunicorn processes on every core (waitress where there is none),
-    and a process that indexes seed files as they arrive (unless --no-watch). With --cluster,
+    """Serve the search site: a waitress server in a process per core, and a process that
+    indexes seed files as they arrive (unless --no-watch). With --cluster,
     one process coordinates the shards' actors on a Ray cluster."""
     cfg = _settings(ctx, seeds=seeds_dir, index=index_dir, host=host, port=port,
                     workers=workers, threads=threads, watch=watch, cluster=cluster)
@@ -269,7 +269,7 @@ def serve_cmd(ctx, seeds_dir, index_dir, host, port, workers, threads, reindex, 
     if cfg.watch:
         _watch_beside(cfg, ctx.obj.get("config"))
     from .web import create_app
-    from .web.server import default_workers, serve
+    from .web.server import ClientLimits, default_workers, serve
     cfg = cfg.replace(freeze_gc=True)  # these processes only serve: see SearchIndex
     app = create_app(cfg)
     if cfg.host not in ("127.0.0.1", "localhost", "::1"):
@@ -282,7 +282,8 @@ def serve_cmd(ctx, seeds_dir, index_dir, host, port, workers, threads, reindex, 
     click.echo(f"serving {cfg.index} on http://{cfg.host}:{cfg.port}/ with {processes} "
                f"process{'es' if processes > 1 else ''} (Ctrl-C stops)")
     sys.stdout.flush()
-    serve(app, cfg.host, cfg.port, processes, cfg.threads)
+    serve(app, cfg.host, cfg.port, processes, cfg.threads,
+          ClientLimits(cfg.slow_client_s, cfg.request_line_bytes, cfg.max_connections))
 
 
 def _join_cluster(cfg: Settings) -> None:

@@ -52,6 +52,17 @@ class Settings:
     port: int = _setting(5000, "Port `searchapp serve` listens on.")
     workers: int = _setting(0, "Processes `searchapp serve` answers with (0: one per core).")
     threads: int = _setting(8, "Threads of each serving process.")
+    streams: int = _setting(
+        4, "Exports and batches one serving process streams at once (each holds one of its "
+           "threads until its client has it all); more are refused with 503 and a time to "
+           "try again, so searches always find a thread free.")
+    slow_client_s: float = _setting(
+        30.0, "Seconds a client may take to send a whole request, or go without taking any "
+              "of a response it asked for, before the server lets it go (an idle connection "
+              "closes after as long).")
+    max_connections: int = _setting(
+        1200, "Connections one serving process holds at once (clients past it wait to be "
+              "accepted).")
     max_seed_bytes: int = _setting(4 * 1024 * 1024,
                                    "Seed files larger than this many bytes are rejected.")
     max_yaml_nodes: int = _setting(
@@ -132,6 +143,12 @@ class Settings:
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):  # defaults are written as in docs/settings.md
             object.__setattr__(self, f.name, _CONVERT[_type(f)](getattr(self, f.name)))
+
+    @property
+    def request_line_bytes(self) -> int:
+        """The longest request line a server reads: the longest query we search, every
+        character percent-encoded UTF-8 (up to 12 bytes each), and room for the filters."""
+        return 12 * self.max_query_length + 16 * 1024
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)

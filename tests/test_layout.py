@@ -116,19 +116,20 @@ def test_only_the_engine_touches_whooshs_private_parts(path):
     assert reads == [], f"{path.name} reads private attributes: {reads}"
 
 
-# gunicorn's and waitress's modules that hold nothing we may use: reaching into one is reaching
-# into the server. (gunicorn.app.base and waitress.server hold the public application base and
-# create_server; their private names are caught by name, from PRIVATE.)
+# waitress's modules that hold nothing we may use: reaching into one is reaching into the
+# server (gunicorn's, which served before, stay listed). waitress.server holds the public
+# create_server; its private names are caught by name, from PRIVATE.
 SERVER_INTERNAL_MODULES = ("gunicorn.util", "gunicorn.workers", "gunicorn.http",
-                           "waitress.channel", "waitress.task", "waitress.wasyncore")
+                           "waitress.channel", "waitress.task", "waitress.wasyncore",
+                           "waitress.utilities", "waitress.parser")
 SERVER_FENCE = PACKAGE / "web" / "server_patches.py"
 
 
 def server_private_names() -> tuple[set[str], set[str]]:
     """The dotted names no module may import: those in PRIVATE and the classes holding one
     (`waitress.server.BaseWSGIServer` of `...BaseWSGIServer.channel_class`); and the attribute
-    names in PRIVATE that say what they are: `channel_class`, `write_error` (not `execute`
-    nor `__init__`, which any object may have)."""
+    names in PRIVATE that say what they are: `channel_class`, `error_task_class` (not
+    `execute`, `received` nor `__init__`, which any object may have)."""
     from searchapp.web.server_patches import PRIVATE
     holders = {name.rpartition(".")[0] for name in PRIVATE if name.count(".") >= 3}
     attributes = {name.rpartition(".")[2] for name in PRIVATE}
@@ -185,11 +186,9 @@ def test_the_server_fence_rule_sees_the_layout_before_the_fence():
     assert [f.rpartition(" (")[0] for f in found] == [
         "import gunicorn.util", "import waitress.channel", "import waitress.channel.HTTPChannel",
         "import waitress.server.MultiSocketServer", "import waitress.task",
-        "import waitress.task.ErrorTask", "util.write_error", "util.write_nonblock",
-        "'channel_class'", "listener.channel_class"], found
-    # And what serving needs of them is public: the application base, create_server.
-    assert server_reaches("from gunicorn.app.base import BaseApplication\n"
-                          "from waitress.server import create_server\n"
+        "import waitress.task.ErrorTask", "'channel_class'", "listener.channel_class"], found
+    # And what serving needs of waitress is public: create_server.
+    assert server_reaches("from waitress.server import create_server\n"
                           "import waitress\nwaitress.serve(app)\n") == []
 
 

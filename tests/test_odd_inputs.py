@@ -177,7 +177,7 @@ def _raw(port: int, data: bytes) -> bytes:
     return out
 
 
-@pytest.mark.parametrize("workers", [1, 2], ids=["waitress", "gunicorn"])
+@pytest.mark.parametrize("workers", [1, 2], ids=["one-process", "two-processes"])
 def test_the_servers_own_errors_carry_the_security_headers(index_dir, workers):
     port = _free_port()
     proc = subprocess.Popen([str(BIN / "searchapp"), "serve", "--index", str(index_dir),

@@ -12,6 +12,7 @@ from .. import settings as settings_mod
 from . import (batch_search, compare, downloads, errors, feeds, record_page, search_page,
                status_page)
 from .headers import relative_redirects, security_headers
+from .limits import long_request_line
 from .params import readable_query_string, start_clock
 from .rendering import template_helpers
 
@@ -39,6 +40,7 @@ def create_app(config: settings_mod.Settings | Mapping[str, Any] | None = None) 
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
     app.context_processor(template_helpers)
+    app.before_request(long_request_line)
     app.before_request(start_clock)
     app.before_request(readable_query_string)
     app.after_request(relative_redirects)

@@ -13,11 +13,13 @@ from flask import Response, current_app, stream_with_context
 from ..search import batch as batches
 from .files import attachment
 from .handle import search_index
+from .limits import streams
 
 LANE_WAIT_S = 10.0  # a second batch in the same process waits this long for the first
 RETRY_AFTER_S = 10
-BUSY = ("Another batch is running in this server process; batches run one at a time so "
-        "that searches stay quick. Try again in a few seconds.")
+BUSY = ("This server process is already running a batch, or sending as many batches and "
+        "downloads as it sends at once; batches run one at a time so that searches stay "
+        "quick. Try again in a few seconds.")
 
 
 class Busy(Exception):
@@ -34,10 +36,15 @@ class Running:
         self.generation = ""
         self.took_s = 0.0
         self.started = time.perf_counter()
+        self._lane: threading.Semaphore | None = None
+        self._place = streams().take()  # at once or not at all: waiting would hold a thread
+        if self._place is None:
+            raise Busy()
         lane = _lane()
         if not lane.acquire(timeout=LANE_WAIT_S):
+            self._place.give_back()
             raise Busy()
-        self._lane: threading.Semaphore | None = lane
+        self._lane = lane
         try:
             self._rows = search_index().batch(queries)
             # The first row now: a missing or damaged index fails before a response starts.
@@ -71,6 +78,7 @@ class Running:
         if self._lane is not None:
             lane, self._lane = self._lane, None
             lane.release()
+        self._place.give_back()
 
 
 def _chain(first: list, rest: Iterator) -> Iterator:

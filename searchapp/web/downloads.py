@@ -15,6 +15,7 @@ from ..search.serialize import (EXPORT_COLUMNS, EXPORT_SOURCE, TIMELINE_COLUMNS,
                                 csv_document, record_to_export, record_to_row, timeline_rows)
 from .files import attachment, download, filters_named, slug, stamp
 from .handle import search_index
+from .limits import stream_place
 from .params import search_request
 from .rendering import attention
 
@@ -57,7 +58,14 @@ def export_jsonl():
 
 def _export(kind: str):
     req = search_request()
-    export = search_index().export(req)
+    place = stream_place("export")
+    if isinstance(place, Response):
+        return place
+    try:
+        export = search_index().export(req)
+    except BaseException:
+        place.give_back()
+        raise
     # Where the export came from, on every row: it survives a spreadsheet's sorting and
     # filtering, and the URL redoes the search.
     when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -71,6 +79,7 @@ def _export(kind: str):
     mimetype = "text/csv" if kind == "csv" else "application/x-ndjson"
     response = Response(stream_with_context(body), mimetype=mimetype)
     response.call_on_close(export.close)  # also when the body is never read (HEAD)
+    response.call_on_close(place.give_back)
     response.headers["Content-Disposition"] = attachment(_export_name(req, kind))
     return response
 
