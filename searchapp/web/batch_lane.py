@@ -13,7 +13,7 @@ from flask import Response, current_app, stream_with_context
 from ..search import batch as batches
 from .files import attachment
 from .handle import search_index
-from .limits import streams
+from .limits import begun, streams
 
 LANE_WAIT_S = 10.0  # a second batch in the same process waits this long for the first
 RETRY_AFTER_S = 10
@@ -107,7 +107,12 @@ def busy(response, status: int | None = None):
 
 def streamed(body: Iterable[str], running: Running, mimetype: str,
              filename: str | None = None) -> Response:
-    response = Response(stream_with_context(chunks(body)), mimetype=mimetype)
+    try:
+        pieces = begun(chunks(body))
+    except BaseException:
+        running.close()
+        raise
+    response = Response(stream_with_context(pieces), mimetype=mimetype)
     response.call_on_close(running.close)  # also when the body is never read (HEAD)
     if filename is not None:
         response.headers["Content-Disposition"] = attachment(filename)

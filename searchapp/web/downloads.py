@@ -15,7 +15,7 @@ from ..search.serialize import (EXPORT_COLUMNS, EXPORT_SOURCE, TIMELINE_COLUMNS,
                                 csv_document, record_to_export, record_to_row, timeline_rows)
 from .files import attachment, download, filters_named, slug, stamp
 from .handle import search_index
-from .limits import stream_place
+from .limits import begun, stream_place
 from .params import search_request
 from .rendering import attention
 
@@ -76,6 +76,12 @@ def _export(kind: str):
         body = _csv_lines(export, source, bom=request.args.get("bom", "1") != "0")
     else:
         body = _jsonl_lines(export, source)
+    try:
+        body = begun(body)
+    except BaseException:
+        export.close()
+        place.give_back()
+        raise
     mimetype = "text/csv" if kind == "csv" else "application/x-ndjson"
     response = Response(stream_with_context(body), mimetype=mimetype)
     response.call_on_close(export.close)  # also when the body is never read (HEAD)

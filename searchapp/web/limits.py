@@ -10,6 +10,7 @@ decides how many such streams may be under way at once.
 from __future__ import annotations
 
 import threading
+from typing import Iterable, Iterator
 
 from flask import Response, current_app, jsonify, render_template, request
 
@@ -87,3 +88,18 @@ def refusal(status: int, message: str, retry_after: int | None = None) -> Respon
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     return response
+
+
+def begun(body: Iterable[str]) -> Iterator[str]:
+    """`body` with its first piece made now, in the view: a failure before anything is sent
+    (the index gone, a shard of a cluster that did not answer) is answered as the error it
+    is (503, with words), not as a response cut off after its headers (which the server
+    can only make a 500 of)."""
+    pieces = iter(body)
+    first = next(pieces, None)
+
+    def rest() -> Iterator[str]:
+        if first is not None:
+            yield first
+        yield from pieces
+    return rest()
