@@ -279,7 +279,8 @@ def serve_cmd(ctx, seeds_dir, index_dir, host, port, workers, threads, reindex, 
     if cfg.cluster:
         processes = 1  # the work is the actors'; one coordinator keeps one set of them
         _join_cluster(cfg)
-    click.echo(f"serving {cfg.index} on http://{cfg.host}:{cfg.port}/ with {processes} "
+    host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
+    click.echo(f"serving {cfg.index} on http://{host}:{cfg.port}/ with {processes} "
                f"process{'es' if processes > 1 else ''} (Ctrl-C stops)")
     sys.stdout.flush()
     serve(app, cfg.host, cfg.port, processes, cfg.threads,
