@@ -321,6 +321,7 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
         rows.append(("  the load client's own CPU use, cores", f"{client_cpu:.2f}", "", ""))
         rows += http_typed(base, runs)
         rows += light_beside_heavy(base)
+        rows.append(light_beside_stalled_exports(base))
         # By number, not by sorting names: gen_1000001 sorts before gen_999999.
         added = write_seeds(seeds, 100, seed=1, start_index=count + 1)
         q = query_for(fts_peer.read_seed(added[-1])["title"])
@@ -503,6 +504,42 @@ def _light_beside_heavy(base: str, seconds: float, keystroke: bool) -> tuple[str
     what = "keystroke" if keystroke else "/api/search"
     return (f"light query ({what}) beside 4 heavy ones p50/p95/p99, ms ({len(latencies)})",
             "/".join(f"{x:.1f}" for x in a), "", "")
+
+
+def light_beside_stalled_exports(base: str, clients: int = 20,
+                                 seconds: float = 10) -> tuple[str, str, str, str]:
+    """A light query, again and again, while `clients` clients ask for an export of every
+    record and never read it (the server lets each go after `slow_client_s`)."""
+    host, port = base.rsplit("//", 1)[1].split(":")
+    socks = []
+    for _ in range(clients):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect((host, int(port)))
+        sock.sendall(b"GET /export.csv HTTP/1.1\r\nHost: x\r\n\r\n")
+        socks.append(sock)
+    words = user_mix.common_words(40)
+    latencies, failed = [], 0
+    started = time.perf_counter()
+    i = 0
+    try:
+        while time.perf_counter() - started < seconds:
+            params = urlencode({"q": words[i % len(words)], "from": f"2019-01-{1 + i % 28:02d}"})
+            t = time.perf_counter()
+            try:
+                with urllib.request.urlopen(f"{base}/api/search?{params}", timeout=10) as r:
+                    r.read()
+                latencies.append((time.perf_counter() - t) * 1000)
+            except OSError:
+                failed += 1
+            i += 1
+    finally:
+        for sock in socks:
+            sock.close()
+    a = pct(latencies) if latencies else np.array([float("nan")] * 3)
+    return (f"light query beside {clients} clients never reading an export p50/p95/p99, ms "
+            f"({len(latencies)}; {failed} failed; target p95 <= 100)",
+            "/".join(f"{x:.1f}" for x in a), "", "FTS5 has no server")
 
 
 def _server_mb(pid: int) -> tuple[float, float]:
