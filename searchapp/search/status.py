@@ -36,11 +36,15 @@ def assemble(root: Path, stats: IndexStats | None, problem: str | None,
 
 
 def unplaced(root: Path, message: str, seeds: str | None = None) -> str:
-    """`message` without where the index (and the seeds folder) live on disk."""
+    """`message` without where the index (and the seeds folder) live on disk. Only absolute
+    paths are replaced: a relative one leaks nothing, and is often a word of the message
+    too (the default index folder is `index`: "run `searchapp index` first")."""
     for folder, name in ((Path(root), "the index folder"),
                          (Path(seeds) if seeds else None, "the seeds folder")):
         if folder is not None:
-            message = message.replace(str(folder.resolve()), name).replace(str(folder), name)
+            message = message.replace(str(folder.resolve()), name)
+            if folder.is_absolute():
+                message = message.replace(str(folder), name)
     return message
 
 
