@@ -200,6 +200,12 @@ def _ranks(n: np.ndarray) -> np.ndarray:
     return np.arange(int(ends[-1]) if len(n) else 0) - np.repeat(ends - n, n)
 
 
+def has_lengths(leaf, fieldname: str) -> bool:
+    """Whether the segment keeps each document's length byte for a field (`length_bytes`)."""
+    perdoc = getattr(leaf, "_perdoc", None)
+    return perdoc is not None and perdoc.has_column(whoosh3._lenfield(fieldname))
+
+
 def length_bytes(leaf, fieldname: str) -> np.ndarray | None:
     """Each document's length byte for a field (0: empty), or None if the field keeps none."""
     n = leaf.doc_count_all()

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh import query as wq
 
+from . import fallback, presence, ranking, shapes
 from . import postings as post
-from . import ranking, shapes
 from .cache import PostingCache
 from .deadline import passed
 from .scored import NO_DOCS, NO_SCORES, Scored, distinct, intersect, restrict, sum_by_doc, union
@@ -106,6 +106,8 @@ class ArrayScorer:
             return self._term_postings(q.fieldname, btext)[0]
         if kind is Kind.CONSTANT:
             return self.docs(shape.matched[0])
+        if kind is Kind.EVERY:
+            return self._every(q.fieldname)
         if kind is Kind.ANY:
             parts = [self.docs(s) for s in shape.matched]
             parts = [p for p in parts if len(p)]
@@ -113,7 +115,8 @@ class ArrayScorer:
                 (parts[0] if parts else NO_DOCS)
         if kind is Kind.AND_NOT:
             a = self.docs(shape.matched[0])
-            return a[~np.isin(a, self.docs(shape.matched[1]), assume_unique=True)]
+            b = self._taken_away(shape.matched[1])
+            return NO_DOCS if b is None else a[~np.isin(a, b, assume_unique=True)]
         return self._node(q).docs
 
     def _node(self, q) -> Scored:
@@ -133,8 +136,9 @@ class ArrayScorer:
         if kind is Kind.AND:
             return self._boosted(self._and(shape.scored, shape.matched), q.boost)
         if kind is Kind.AND_NOT:
-            a, b = shape.scored[0], shape.matched[0]
-            return self._boosted(restrict(self._node(a), self.docs(b), inside=False), q.boost)
+            a, b = self._node(shape.scored[0]), self._taken_away(shape.matched[0])
+            return Scored.empty() if b is None else \
+                self._boosted(restrict(a, b, inside=False), q.boost)
         if kind is Kind.REQUIRE:
             a, b = (self._node(s) for s in shape.scored)
             return self._boosted(restrict(a, b.docs), q.boost)
@@ -142,17 +146,25 @@ class ArrayScorer:
             a, b = (self._node(s) for s in shape.scored)
             return self._boosted(union([a, restrict(b, a.docs)]), q.boost)
         if kind is Kind.NOT:  # everything else, each scoring 1 (Whoosh's inverse matcher)
-            docs = self._all[~np.isin(self._all, self.docs(shape.matched[0]), assume_unique=True)]
+            away = self._taken_away(shape.matched[0])
+            if away is None:
+                return Scored.empty()
+            docs = self._all[~np.isin(self._all, away, assume_unique=True)]
             return self._boosted(Scored(docs, np.ones(len(docs))), q.boost)
         if kind is Kind.NEAR:
             return self._boosted(self._phrase(q, shape.words), q.boost)
+        if kind is Kind.EVERY:  # Whoosh's list matcher: each match weighs the boost (0: 1)
+            docs = self._every(q.fieldname)
+            return Scored(docs, np.full(len(docs), float(q.boost or 1.0)))
         return self._whoosh(q)
 
     def _and(self, scored, matched) -> Scored:
         """An And's positive parts (`scored`), without the matches of its Not parts' queries
         (`matched`)."""
         positive = [self._node(s) for s in scored]
-        negative = [self.docs(s) for s in matched]
+        negative = [self._taken_away(s) for s in matched]
+        if any(docs is None for docs in negative):
+            return Scored.empty()
         if not positive:  # Whoosh matches the complement, each match scoring 1 per Not
             positive = [Scored(self._all, np.zeros(len(self._all)))]
         out = positive[0]
@@ -162,6 +174,14 @@ class ArrayScorer:
             out = restrict(out, docs, inside=False)
         # An inverse matcher scores 1.0 wherever it matches.
         return Scored(out.docs, out.scores + len(negative)) if negative else out
+
+    def _taken_away(self, q) -> np.ndarray | None:
+        """The matches of a part whose matches are taken away (`-word`, NOT), or None once
+        the deadline has cut the search short: a part read in part takes away too little,
+        and what is left would be more than the query matches, where a search cut short
+        must answer with at most its matches ("at least" this many)."""
+        docs = self.docs(q)
+        return None if self.cut_short else docs
 
     @staticmethod
     def _boosted(found: Scored, boost: float) -> Scored:
@@ -325,13 +345,20 @@ class ArrayScorer:
     # -- anything else ----------------------------------------------------------------------
 
     def _whoosh(self, q) -> Scored:
-        """Whoosh's own matches and scores, for query shapes this module does not compute."""
+        """Whoosh's own matches and scores, for query shapes this module does not compute;
+        past the deadline, those it collected by then (`cut_short` says so)."""
         if self._over():
             return Scored.empty()
-        top = self.searcher.search(q, limit=None).top_n
-        if not top:
-            return Scored.empty()
-        docs = np.fromiter((d for _, d in top), dtype=np.int64, count=len(top))
-        scores = np.fromiter((s for s, _ in top), dtype=np.float64, count=len(top))
-        order = np.argsort(docs)
-        return Scored(docs[order], scores[order])
+        found, stopped = fallback.scored(self.searcher, q, self.deadline)
+        self.cut_short = self.cut_short or stopped
+        return found
+
+    def _every(self, fieldname: str | None) -> np.ndarray:
+        """The live records with any word in `fieldname` (every live record for None):
+        presence.py, instead of Whoosh reading every posting of every word of the field."""
+        if fieldname is None:
+            return self._all
+        docs, stopped = presence.with_words(self.searcher.schema, self.leaves, self.cache,
+                                            fieldname, self.deadline)
+        self.cut_short = self.cut_short or stopped
+        return docs[self.alive[docs]]

@@ -27,6 +27,7 @@ class Kind(enum.Enum):
     NOT = "everything else, each scoring 1"
     CONSTANT = "its child's matches, each scoring the same"
     NEAR = "a phrase: its words in order, each within `slop` of the one before"
+    EVERY = "every record with a word in the field (`title:*`), each scoring its boost"
     ANY = "(matching) the matches of any part"
     SCORED = "(matching) the matches of the node as scored"
     WHOOSH = "a shape scored by Whoosh itself"
@@ -71,6 +72,8 @@ def scoring(q: wq.Query) -> Shape:
         return Shape(Kind.NOT, matched=(q.query,))
     if kind is wq.Phrase and q.slop >= 1 and q.words:
         return Shape(Kind.NEAR, words=tuple((wq.Term(q.fieldname, w),) for w in q.words))
+    if kind is wq.Every:
+        return Shape(Kind.EVERY)
     return Shape(Kind.WHOOSH)
 
 
@@ -86,6 +89,8 @@ def matching(q: wq.Query) -> Shape:
         return Shape(Kind.ANY, matched=tuple(q.subqueries))
     if kind is wq.AndNot:
         return Shape(Kind.AND_NOT, matched=(q.a, q.b))
+    if kind is wq.Every:
+        return Shape(Kind.EVERY)
     return Shape(Kind.SCORED, scored=(q,))
 
 
