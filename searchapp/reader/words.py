@@ -22,19 +22,18 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from ..engine import lexicon
+from ..engine.deadline import Deadline, passed
 from ..index.spelling import matching_lines
 
 _LAST = "\U0010ffff"
+# Words a wildcard or fuzzy scan reads between looks at the clock (a few ms of C each).
+SCAN_WORDS = 32768
 
 
 @dataclass
 class SegmentWords:
     words: list[str]
     df: np.ndarray
-
-    @cached_property
-    def text(self) -> str:
-        return "\n".join(self.words)
 
     def count(self, word: str) -> int:
         i = bisect.bisect_left(self.words, word)
@@ -86,13 +85,13 @@ class Words:
         self.parts = parts
 
     @cached_property
-    def text(self) -> str:
-        """Every word of the field, once, in order, one a line: made once per generation (the
-        segments' lists share most of their words; a pattern scanning all of them each time
-        took several times longer)."""
-        if len(self.parts) == 1:
-            return self.parts[0].text
-        return "\n".join(sorted(set().union(*(p.words for p in self.parts))))
+    def texts(self) -> list[str]:
+        """Every word of the field, once, in order, one a line, in pieces of SCAN_WORDS
+        words: made once per generation (the segments' lists share most of their words; a
+        pattern scanning all of them each time took several times longer), and scanned a
+        piece at a time, so a search looks at its clock between pieces."""
+        words = self.sorted
+        return ["\n".join(words[i:i + SCAN_WORDS]) for i in range(0, len(words), SCAN_WORDS)]
 
     def completions(self, prefix: str, limit: int) -> list[str]:
         """The `limit` words starting with `prefix` that the most records hold (ties: the
@@ -128,9 +127,11 @@ class Words:
             return self.parts[0].words
         return sorted(set().union(*(p.words for p in self.parts)))
 
-    def within(self, word: str, maxdist: int, prefix: int, limit: int) -> list[tuple[str, int]]:
+    def within(self, word: str, maxdist: int, prefix: int, limit: int,
+               deadline: Deadline = None) -> list[tuple[str, int]]:
         """Up to `limit` words within `maxdist` edits of `word` that share its first `prefix`
         letters, each with its distance: the nearest first, then those most records hold.
+        Past `deadline`, among the words scanned by then (SCAN_WORDS at a time).
 
         Edits are counted as Whoosh's fuzzy terms count them (a letter added, dropped or
         changed, or two neighbours swapped: optimal string alignment), by rapidfuzz in C over
@@ -144,11 +145,21 @@ class Words:
             hi = bisect.bisect_left(words, head + _LAST, lo)
         if limit <= 0 or lo >= hi:
             return []
-        found = process.extract(word, words[lo:hi], scorer=OSA.distance,
-                                score_cutoff=maxdist, limit=None)
+        found = []
+        for start in range(lo, hi, SCAN_WORDS):
+            found += process.extract(word, words[start:min(start + SCAN_WORDS, hi)],
+                                     scorer=OSA.distance, score_cutoff=maxdist, limit=None)
+            if passed(deadline):
+                break
         found.sort(key=lambda f: (f[1], -self.count(f[0]), f[0]))
         return [(w, int(d)) for w, d, _ in found[:limit]]
 
-    def matching(self, pattern: str, limit: int) -> list[str]:
-        """Up to `limit` words matching a wildcard pattern (`*` any letters, `?` one)."""
-        return matching_lines(self.text, pattern, limit)
+    def matching(self, pattern: str, limit: int, deadline: Deadline = None) -> list[str]:
+        """Up to `limit` words matching a wildcard pattern (`*` any letters, `?` one), in
+        order; past `deadline`, among the words scanned by then (SCAN_WORDS at a time)."""
+        found: list[str] = []
+        for text in self.texts:
+            found += matching_lines(text, pattern, limit - len(found))
+            if len(found) >= limit or passed(deadline):
+                break
+        return found

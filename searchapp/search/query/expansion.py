@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from whoosh import query as wq
 
-from ...engine.deadline import passed
+from ...engine.deadline import Deadline, passed
 from ...engine.expand import BoundedPrefix, BoundedWildcard, expansions, is_expanding
 from ...reader import WORDS_AS_WRITTEN, Snapshot, analysis
 from ..budget import SearchLimits
@@ -69,18 +69,22 @@ def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
         if passed(deadline):
             parsed.cut_short = True
             return wq.NullQuery
-        shared = not isinstance(node, wq.FuzzyTerm)  # fuzzy terms expand over their own field
-        key = (type(node), WORDS_AS_WRITTEN.get(field, field) if shared else field, node.text,
-               getattr(node, "best", None), getattr(node, "maxdist", None),
-               getattr(node, "prefixlength", None))
+        # Title and excerpt expand over the same words as written: a fuzzy word is matched
+        # against the whole vocabulary once for both, not once for each.
+        key = (type(node), WORDS_AS_WRITTEN.get(field, field),
+               getattr(node, "written", None) or node.text, getattr(node, "best", None),
+               getattr(node, "maxdist", None), getattr(node, "prefixlength", None))
         if key not in done:
             if room[0] <= 0:
                 parsed.notice = parsed.notice or (
                     f"This query stands for more than {MAX_QUERY_TERMS:,} words of the index; "
                     "the patterns past them match nothing. Fewer patterns will find more.")
             cap = min(limits.max_wildcard_terms, room[0])
-            found, more = _expanded(node, reader, cap, snap) if room[0] > 0 else ({}, True)
+            found, more = _expanded(node, reader, cap, snap, deadline) if room[0] > 0 \
+                else ({}, True)
             parsed.capped = parsed.capped or more  # the counts are "at least" these
+            # Past the deadline, the scan of the vocabulary stopped where it was.
+            parsed.cut_short = parsed.cut_short or passed(deadline)
             done[key] = found
             room[0] -= len(found)
         texts = done[key]
@@ -118,14 +122,15 @@ def _telling_words(reader, text: str) -> list[str]:
     return sorted(found, key=lambda w: (found[w], w))[:PASTED_WORDS]
 
 
-def _expanded(node, reader, limit: int, snap: Snapshot) -> tuple[dict[str, int], bool]:
+def _expanded(node, reader, limit: int, snap: Snapshot, deadline: Deadline
+              ) -> tuple[dict[str, int], bool]:
     """The index terms a prefix, wildcard or fuzzy term stands for (at most `limit` words),
     each with its edits from a fuzzy term's word (0 otherwise), and whether it stands for
     more. In a stemmed field, a pattern or a fuzzy term is matched
     against the words as written and searched as their stems, so every prefix of a word
     finds what the word finds; the typed word's completions keep the word itself when it is
     one, and are the few most records hold by choice, never "more"."""
-    words = _words_of(node, reader, limit + 1, snap)
+    words = _words_of(node, reader, limit + 1, snap, deadline)
     more = len(words) > limit and not getattr(node, "best", None)
     words = words[:limit]
     field = node.field()
@@ -143,14 +148,17 @@ def _expanded(node, reader, limit: int, snap: Snapshot) -> tuple[dict[str, int],
     return stems, more
 
 
-def _words_of(node, reader, limit: int, snap: Snapshot) -> list[tuple[str, int]]:
+def _words_of(node, reader, limit: int, snap: Snapshot, deadline: Deadline
+              ) -> list[tuple[str, int]]:
     """Up to `limit` words (as written, where the field has such a copy) `node` stands for,
-    each with its edits from a fuzzy term's word (0 for the others)."""
+    each with its edits from a fuzzy term's word (0 for the others); a wildcard or a fuzzy
+    term scanning the whole vocabulary stops at `deadline`."""
     field = node.field()
     written = WORDS_AS_WRITTEN.get(field)
     if isinstance(node, BoundedWildcard) and field in reader.schema:
         # Every word of the field is tried, at C speed, not the first few thousand in Python.
-        return [(w, 0) for w in snap.words(written or field).matching(node.text, limit)]
+        return [(w, 0) for w in snap.words(written or field).matching(node.text, limit,
+                                                                     deadline)]
     if isinstance(node, wq.FuzzyTerm):
         # The word as written, among the words as written (its stems searched in a stemmed
         # field): `recesion~` is recession, not whatever lies an edit from the stem `reces`.
@@ -158,7 +166,7 @@ def _words_of(node, reader, limit: int, snap: Snapshot) -> list[tuple[str, int]]
             return []
         text = getattr(node, "written", None) or node.text
         return snap.words(written or field).within(text, int(node.maxdist),
-                                                   node.prefixlength, limit)
+                                                   node.prefixlength, limit, deadline)
     if written is None:
         found = expansions(node, reader, limit)
     elif isinstance(node, BoundedPrefix):  # the completions most records hold

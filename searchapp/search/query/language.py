@@ -148,7 +148,8 @@ def parse_user_query(text: str, match: str = "all", typing: bool = False) -> Par
         q = _words_query(text, match)
         notice = notice or "Part of your query could not be read as search syntax; searched for its words."
         completing = None
-    q = _tame(q.normalize())
+    q, tamed = _tame(q.normalize())
+    notice = " ".join(filter(None, (notice, tamed))) or None
     if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
         return ParsedQuery(wq.NullQuery, notice or "Only very common words: nothing to search for.")
     return ParsedQuery(q, notice, completing=completing)
@@ -199,23 +200,34 @@ def _plain_reading(text: str) -> tuple[str, str | None]:
                   "(1987, 1987-03 or 1987-03..1987-06) narrow the dates.")
 
 
-MAX_FUZZY_DISTANCE = 2  # `word~9` would take seconds per segment, for nothing useful
+MAX_FUZZY_DISTANCE = 2  # `word~9` would match most of the vocabulary, and take seconds
 MAX_BOOST = 100.0
 
 
-def _tame(q: wq.Query) -> wq.Query:
+def _tame(q: wq.Query) -> tuple[wq.Query, str | None]:
     """Bound what a user can ask of the engine through syntax: edit distances, prefix
-    lengths of fuzzy terms (longer than the word crashes Whoosh), and boosts (`x^1e400`)."""
+    lengths of fuzzy terms (longer than the word crashes Whoosh), and boosts (`x^1e400`);
+    with a notice naming the fuzzy words asked for more edits than a search takes."""
     stack = [q]
+    farther: dict[str, int] = {}  # word as written -> the edits asked
     while stack:
         node = stack.pop()
         if hasattr(node, "boost") and not 0 <= node.boost <= MAX_BOOST:
             node.boost = MAX_BOOST if node.boost > MAX_BOOST else 1.0
         if isinstance(node, wq.FuzzyTerm):
+            if node.maxdist > MAX_FUZZY_DISTANCE:
+                word = getattr(node, "written", None) or node.text
+                farther[word] = max(farther.get(word, 0), int(node.maxdist))
             node.maxdist = min(node.maxdist, MAX_FUZZY_DISTANCE)
             node.prefixlength = min(node.prefixlength, max(len(node.text) - 1, 0))
-        stack.extend(node.children())
-    return q
+        stack.extend(reversed(list(node.children())))  # the words in the order written
+    if not farther:
+        return q, None
+    asked = ", ".join(f"{word}~{edits}" for word, edits in farther.items())
+    done = ", ".join(f"{word}~{MAX_FUZZY_DISTANCE}" for word in farther)
+    return q, (f"{asked} {'was' if len(farther) == 1 else 'were'} searched as {done}: a fuzzy "
+               f"word is matched within {MAX_FUZZY_DISTANCE} edits at most (more would match "
+               "most words of the index).")
 
 
 def _with_prefix_for_last_word(text: str) -> str:
