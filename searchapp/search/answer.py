@@ -12,9 +12,7 @@ module and the tests have always imported them.
 from __future__ import annotations
 
 import re
-from contextlib import nullcontext
 from dataclasses import dataclass, replace
-from typing import ContextManager
 
 import numpy as np
 from whoosh import query as wq
@@ -25,6 +23,7 @@ from .budget import Clock, SearchLimits
 from .distinctive import Terms
 from .facets import TOP_BARS, facet_counts
 from .highlight import highlight_terms
+from .lane import Turn
 from .matching import Matches, like_passage, matching
 from .query import ParsedQuery, is_pasted_text, parse, typed_last_word
 from .request import SearchRequest
@@ -76,45 +75,43 @@ def search_key(req: SearchRequest) -> tuple:
 
 
 def prepare(snap: Snapshot, req: SearchRequest, limits: SearchLimits, clock: Clock,
-            heavy_lane: ContextManager = nullcontext()) -> Prepared:
+            turn: Turn | None = None) -> Prepared:
     """Everything of a search but its page of hits and its distinctive words.
 
-    A heavy query (one that stands for many index terms) is matched in `heavy_lane`, which
-    lets few run at once: light searches beside it keep a core to answer on. Its time budget
-    starts when it gets its turn.
+    A heavy query (`looks_heavy` before it is read; after, one standing for more than
+    HEAVY_TERMS index terms or for every record with a word in a field) takes its `turn` in
+    the heavy lane (lane.py), which lets few run at once, and keeps it to the end of the
+    search: light searches beside it keep a core to answer on. Its time budget starts when
+    it gets its turn. `full` counts every match, whatever it takes: in the lane, no budget.
     """
-    if req.full and heavy_lane is not _IN_LANE:  # every match, whatever it takes: in the lane
-        with heavy_lane:
-            return prepare(snap, req, replace(limits, budget_ms=0), clock, _IN_LANE)
-    if heavy_lane is not _IN_LANE and looks_heavy(req.q):
-        with heavy_lane:  # its expansion is heavy too: all of it takes the lane
-            return prepare(snap, req, limits, clock, _IN_LANE)
+    turn = turn or Turn()
+    if req.full:
+        limits = replace(limits, budget_ms=0)
+    if req.full or looks_heavy(req.q):
+        turn.take()  # its expansion is heavy too: all of it takes the lane
     snap.gen.ready()
     deadline = limits.deadline()
     parsed = parse(snap, req, limits, deadline)
     clock.lap("open")
-    heavy = heavy_lane is not _IN_LANE and parsed.query is not None \
-        and _terms_in(parsed.query) > HEAVY_TERMS
-    with heavy_lane if heavy else nullcontext():
-        if heavy and limits.budget_ms:
-            deadline = limits.deadline()
-        found = matching(snap, parsed, req, deadline=deadline)
-        parsed, found = like_passage(snap, req, limits, parsed, found, deadline)
-        if len(found.final) < SUGGEST_BELOW and not found.cut_short and req.typing:
-            # Few records for the globally commonest completions (`climate ch`: china,
-            # chief): complete the word among what the words before it find, if that finds more.
-            among = _completed_among(snap, req, limits, deadline)
-            if among is not None and len(among[1].final) > len(found.final):
-                parsed, found = among
-        if found.cut_short:
-            parsed.notice = " ".join(filter(None, (parsed.notice, (
-                f"This search was stopped after {limits.budget_ms:g} ms: the results are what "
-                "it found by then. Fewer or plainer words will find everything."))))
-        clock.lap("match")
-        facets, top = facet_counts(snap.columns, req, found, limits.facet_max)
-        if req.count == "stories":  # the bars count the stories each source and topic ran
-            top = {f: snap.columns.count(f, snap.columns.per_story(f, found.final), TOP_BARS)
-                   [:TOP_BARS] for f in top}
+    if parsed.query is not None and _heavy(parsed.query) and turn.take():
+        deadline = limits.deadline()
+    found = matching(snap, parsed, req, deadline=deadline)
+    parsed, found = like_passage(snap, req, limits, parsed, found, deadline)
+    if len(found.final) < SUGGEST_BELOW and not found.cut_short and req.typing:
+        # Few records for the globally commonest completions (`climate ch`: china,
+        # chief): complete the word among what the words before it find, if that finds more.
+        among = _completed_among(snap, req, limits, deadline)
+        if among is not None and len(among[1].final) > len(found.final):
+            parsed, found = among
+    if found.cut_short:
+        parsed.notice = " ".join(filter(None, (parsed.notice, (
+            f"This search was stopped after {limits.budget_ms:g} ms: the results are what "
+            "it found by then. Fewer or plainer words will find everything."))))
+    clock.lap("match")
+    facets, top = facet_counts(snap.columns, req, found, limits.facet_max)
+    if req.count == "stories":  # the bars count the stories each source and topic ran
+        top = {f: snap.columns.count(f, snap.columns.per_story(f, found.final), TOP_BARS)
+               [:TOP_BARS] for f in top}
     clock.lap("facets")
     suggestion, better = correction(snap, req, limits, found, deadline)
     clock.lap("suggest")
@@ -123,7 +120,7 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: SearchLimits, clock: Clo
         # with the way back to the words as typed (`literal`). The count stays the words'
         # as written; the correction's is a second, labelled count.
         done = prepare(snap, replace(req, q=suggestion, literal=True, shortened=0, written=""),
-                       limits, clock, heavy_lane)
+                       limits, clock, turn)
         done.showing, done.written = suggestion, (int(len(found.final)),
                                                   snap.columns.story_count(found.final))
         return done
@@ -209,13 +206,22 @@ def terms_of(snap: Snapshot, done: Prepared, req: SearchRequest) -> Terms:
 
 
 _PATTERN = re.compile(r"[*?]")
-_IN_LANE = nullcontext()  # the heavy lane is already held
+_FUZZY = re.compile(r"[^\W_]~")  # `word~`, `word~2` (not a phrase's `"..."~3`)
 
 
 def looks_heavy(q: str) -> bool:
-    """Many patterns, or a pasted text: heavy to expand, before anything is parsed."""
-    return len(_PATTERN.findall(q)) >= 4 or is_pasted_text(q)
+    """Many patterns, a fuzzy word (matched against every word of the index) or a pasted
+    text: heavy to expand, before anything is parsed."""
+    return len(_PATTERN.findall(q)) >= 4 or bool(_FUZZY.search(q)) or is_pasted_text(q)
 
 
-def _terms_in(q: wq.Query) -> int:
-    return sum(1 for _ in q.leaves())
+def _heavy(q: wq.Query) -> bool:
+    """A query standing for more than HEAVY_TERMS index terms, or for every record with a
+    word in a field (`title:*`: cheap to match, but its counts, timeline and words are
+    those of the whole collection, which no browse of it keeps)."""
+    leaves = 0
+    for leaf in q.leaves():
+        leaves += 1
+        if isinstance(leaf, wq.Every) or leaves > HEAVY_TERMS:
+            return True
+    return False

@@ -25,6 +25,7 @@ from .comparison import compare
 from .distinctive import Terms
 from .exports import Export
 from .highlight import highlight_terms, mark
+from .lane import Turn
 from .partial import answered as _answered, every_shard as _every_shard, whole as _whole
 from .request import BadRequest, SearchRequest
 from .results import IndexStats, IndexStatus, QuerySummary, SearchResult
@@ -55,7 +56,7 @@ class SearchIndex:
         self.reader = Reader(self.root, settings.posting_cache_mb, cluster=remote,
                              innocent=(BadRequest,), on_generation=self._new_generation,
                              freeze_gc=settings.freeze_gc)
-        # Heavy queries are matched one at a time per process (see answer.prepare): with a
+        # Heavy queries run one at a time per process (lane.py, answer.prepare): with a
         # process per core, light searches always find a core free enough to answer on.
         self._heavy_lane = threading.Semaphore(1)
 
@@ -140,8 +141,10 @@ class SearchIndex:
         `hits=False`: the page of hits is read and highlighted anew each time.
         """
         clock = Clock()
-        with self.using() as snap:
-            done = self._prepared(snap, req, clock)
+        with self.using() as snap, Turn(self._heavy_lane) as turn:
+            # A heavy search computed now keeps its turn in the lane for its page of hits
+            # and its words too; one kept from before reads them outside it.
+            done = self._prepared(snap, req, clock, turn)
             if not hits:
                 page = []
             elif req.grouped:
@@ -170,13 +173,14 @@ class SearchIndex:
 
     def distinctive_terms(self, req: SearchRequest) -> Terms:
         """Only the distinctive terms of a search (the page loads them after the results)."""
-        with self.using() as snap:
-            return _whole(snap, answer.terms_of(snap, self._prepared(snap, req, Clock()), req))
+        with self.using() as snap, Turn(self._heavy_lane) as turn:
+            return _whole(snap, answer.terms_of(snap, self._prepared(snap, req, Clock(), turn),
+                                                req))
 
-    def _prepared(self, snap: Snapshot, req: SearchRequest, clock: Clock) -> Prepared:
+    def _prepared(self, snap: Snapshot, req: SearchRequest, clock: Clock, turn: Turn
+                  ) -> Prepared:
         key = (snap.generation, answer.search_key(req))
-        return self._recent.get(key, lambda: answer.prepare(snap, req, self.limits, clock,
-                                                             self._heavy_lane))
+        return self._recent.get(key, lambda: answer.prepare(snap, req, self.limits, clock, turn))
 
     def compare(self, requests: list[SearchRequest], interval: str | None = None,
                 top: int = 5) -> list[QuerySummary]:
@@ -220,9 +224,9 @@ class SearchIndex:
         feed of a search shows what each reindex brought), each with when it entered, the
         generation they are of, and how many records match in all (the words as written,
         counted in full: a feed is not interactive)."""
-        with self.using() as snap:
+        with self.using() as snap, Turn(self._heavy_lane) as turn:
             done = answer.prepare(snap, replace(req, literal=True),
-                                  replace(self.limits, budget_ms=0), Clock(), self._heavy_lane)
+                                  replace(self.limits, budget_ms=0), Clock(), turn)
             final = _whole(snap, done.found.final)
             docs = snap.columns.first_seen(final, limit)
             return [(snap.record(int(d)), _moment(int(snap.columns.seen[d]) or None))
