@@ -9,6 +9,11 @@ show). In the same run, SQLite FTS5 answers the same searches over the same reco
 (fts_peer.py: bm25 page of 20 with snippets, total, provider and topic counts), for scale.
 
     bench_search.py [--seeds DIR | --count N] [--runs R] [--index DIR] [--typing 0]
+    bench_search.py --index DIR --shapes [--runs R]
+
+--shapes times, in process over an index already built, the query shapes that escaped the
+search budget before (issue 29: `title:*`, `president~9`, an OR of 20 wildcards, ...), each
+with its phases and what its answer says (exact, or "at least" and why).
 """
 
 from __future__ import annotations
@@ -53,6 +58,36 @@ MIX = [
     ("prefix", "polic", "polic*"),
     ("browse", "", ""),
 ]
+
+
+def shapes() -> list[str]:
+    """The heavy shapes bench_lanes.py runs beside a light search, and others like them."""
+    from bench_lanes import heavy_shapes
+    return heavy_shapes() + ["title:* president", "category:*", "NOT police", "*e", "title:?*",
+                             "p* s* c* m*"]
+
+
+def time_shapes(index_root: Path, runs: int) -> None:
+    """Each shape `runs` times, its recent searches forgotten: median ms, its slowest phase,
+    its count and whether that count is exact."""
+    index = SearchIndex(index_root)
+    index.search(SearchRequest(q="police", typing=False), terms=False)  # opened and warm
+    print(f"{'shape':36} {'p50 ms':>8} {'max ms':>8}  {'total':>8}  answer; slowest phase")
+    for q in shapes():
+        took, result = [], None
+        for _ in range(runs):
+            index.forget_recent()
+            req = SearchRequest.from_params({"q": [q], "typing": ["0"]}, DEFAULT_LIMITS)
+            t = time.perf_counter()
+            result = index.search(req)
+            took.append((time.perf_counter() - t) * 1000)
+        why = [w for w, on in (("cut short", result.cut_short), ("capped", result.capped)) if on]
+        said = "exact" if result.exact else f"at least ({', '.join(why)})"
+        phase = max(result.timings, key=result.timings.get)
+        print(f"{q[:36]:36} {np.median(took):8.1f} {max(took):8.1f}  {result.total:8,}  {said}; "
+              f"{phase} {result.timings[phase]:.0f} ms"
+              + (f"; notice: {result.notice[:70]}" if result.notice else ""))
+    index.close()
 
 
 def percentiles(ms: list[float]) -> np.ndarray:
@@ -163,9 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1, help="random seed for --count")
     ap.add_argument("--typing", type=int, choices=(0, 1), default=1,
                     help="1 (default, as the web page): the last word is also a prefix")
+    ap.add_argument("--shapes", action="store_true",
+                    help="time the shapes that once escaped the budget, over --index (built)")
     args = ap.parse_args(argv)
     if args.runs < 1:
         ap.error("--runs must be at least 1")
+    if args.shapes:
+        if args.index is None or store.live_build(args.index) is None:
+            ap.error("--shapes needs --index DIR holding an index")
+        time_shapes(args.index, args.runs)
+        return 0
     with tempfile.TemporaryDirectory(prefix="bench_search-") as tmp:
         work = Path(tmp)
         seeds = args.seeds or PROJECT_SEEDS

@@ -40,6 +40,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
+import bench_lanes  # noqa: E402
 import fts_peer  # noqa: E402
 import user_mix  # noqa: E402
 from bench_index import machine, query_for  # noqa: E402
@@ -321,6 +322,7 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
         rows.append(("  the load client's own CPU use, cores", f"{client_cpu:.2f}", "", ""))
         rows += http_typed(base, runs)
         rows += light_beside_heavy(base)
+        rows.append(bench_lanes.row(base))  # 8 heavy clients: `title:*`, `president~9`, ORs
         rows.append(light_beside_stalled_exports(base))
         # By number, not by sorting names: gen_1000001 sorts before gen_999999.
         added = write_seeds(seeds, 100, seed=1, start_index=count + 1)
