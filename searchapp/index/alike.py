@@ -71,20 +71,22 @@ def pairs_among(sigs: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
         values_ = column[order]
         starts = np.flatnonzero(np.r_[True, values_[1:] != values_[:-1]])
         sizes = np.diff(np.r_[starts, len(values_)])
-        for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist()):
-            members = rows[order[start:start + size]]
-            found.append(_bucket_pairs(sigs, members))
+        for size in np.unique(sizes[sizes > 1]).tolist():
+            at = starts[sizes == size]
+            if size > BIG_BUCKET:
+                found += [_big_bucket_pairs(sigs, rows[order[s:s + size]]) for s in at.tolist()]
+            else:  # every bucket of this size at once: real buckets are many and small
+                members = np.sort(rows[order[at[:, None] + np.arange(size)]], axis=1)
+                i, j = np.triu_indices(size, 1)
+                found.append(np.stack([members[:, i].ravel(), members[:, j].ravel()], axis=1))
     return found
 
 
-def _bucket_pairs(sigs: np.ndarray, members: np.ndarray) -> np.ndarray:
-    """Candidate pairs (n, 2) in one band's bucket: every pair; in a bucket of more than
-    BIG_BUCKET records, each with the next few in signature order (the one place a full
-    build may link less than every alike pair; real buckets are far smaller)."""
+def _big_bucket_pairs(sigs: np.ndarray, members: np.ndarray) -> np.ndarray:
+    """Candidate pairs (n, 2) in a band's bucket of more than BIG_BUCKET records (in a
+    smaller one, every pair): each with the next few in signature order (the one place a
+    full build may link less than every alike pair; real buckets are far smaller)."""
     members = np.sort(members)
-    if len(members) <= BIG_BUCKET:
-        i, j = np.triu_indices(len(members), 1)
-        return np.stack([members[i], members[j]], axis=1)
     members = members[np.lexsort(sigs[members].T[::-1])]
     return np.sort(np.concatenate([np.stack([members[:-k], members[k:]], axis=1)
                                    for k in range(1, 33)]), axis=1)
@@ -125,9 +127,15 @@ def pairs_with(sigs: np.ndarray, present: np.ndarray, rows: np.ndarray) -> list[
 def verified(sigs: np.ndarray, dates: np.ndarray, found: list[np.ndarray], rule: Rule
              ) -> tuple[np.ndarray, np.ndarray]:
     """The candidate pairs published close enough and whose signatures agree enough, each once."""
-    if not found:
+    pairs = np.concatenate(found).astype(np.int64) if found else np.zeros((0, 2), np.int64)
+    if not len(pairs):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    pairs = np.unique(np.concatenate(found).astype(np.int64), axis=0)
+    # Each pair as one number, sorted: np.unique (by rows, or hashing) was most of grouping's
+    # time where copies are many (a bucket of n copies is n (n - 1) / 2 pairs in each band).
+    width = int(pairs.max()) + 1
+    pairs = np.sort(pairs[:, 0] * width + pairs[:, 1])
+    pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
+    pairs = np.stack([pairs // width, pairs % width], axis=1)
     if rule.window_hours:
         da, db = dates[pairs[:, 0]], dates[pairs[:, 1]]
         close = (da <= UNDATED) | (db <= UNDATED) | (np.abs(da - db) <= rule.window_hours * 3600)
