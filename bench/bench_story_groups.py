@@ -15,7 +15,8 @@ REPEATS). A labelled pair is called one story when its two records share a story
 groupings are scored from the one run: *linked*, the connected groups of alike records
 (`Stories.chain`; what the index called a story before issue 29, and all the old code
 gives), and *stories*, the index's stories now. Then the stories' reach: the widest span of
-a story's dated copies, and the least agreement between a story's first copy and another.
+a story's dated copies, and the least agreement between a story's first copy and another;
+and the linked groups cut into several stories, each record with the story it went to.
 Then `stories.regroup` after the edited copies are added to the corpus grouped without them
 (what an incremental run does), timed and checked against grouping from scratch. Last, the
 issue's chain, alone: CHAIN records CHAIN_HOURS apart, each one word different from the one
@@ -46,6 +47,7 @@ from stories_labelled import DEFAULT_CORPORA, Pair, load, pairs  # noqa: E402
 RULE = stories.Rule(Settings().story_threshold, Settings().story_window_hours)
 REPEATS = 3
 CHAIN, CHAIN_HOURS = 61, 30
+SHOWN = 10  # linked groups cut, listed
 
 
 @dataclass
@@ -163,6 +165,12 @@ def compare(found: list[Pair], rows: dict, recs: Records, result: stories.Storie
     print("\nReach:")
     for name, label in both.items():
         print(f"  {name:26} {reach(recs, keys, label)}")
+    chain = linked(result)
+    cut = [c for c in np.unique(chain) if len(np.unique(result.story[chain == c])) > 1]
+    print(f"  linked groups cut into more than one story: {len(cut)}")
+    for c in cut[:SHOWN]:
+        print("    " + " | ".join(f"{recs.names[k]} -> {result.story[result.keys == k][0]}"
+                                  for k in result.keys[chain == c].tolist()))
 
 
 def incremental(recs: Records, corpus_size: int, full: stories.Stories) -> None:

@@ -59,17 +59,26 @@ def band_keys(sigs: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(sigs[rows]).view("<u8").reshape(len(rows), BANDS)
 
 
-def pairs_among(sigs: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
-    """Candidate pairs among `rows` (row numbers of `sigs`): those sharing a band."""
+def pairs_among(sigs: np.ndarray, rows: np.ndarray, parts: np.ndarray | None = None
+                ) -> list[np.ndarray]:
+    """Candidate pairs among `rows` (row numbers of `sigs`): those sharing a band, and the
+    same one of `parts` (a number for each row) when given, so that the pairs found in one
+    part are those found among its rows alone, whatever else is searched with it."""
     if len(rows) < 2:
         return []
     bands = band_keys(sigs, rows)
     found = []
     for band in range(BANDS):
         column = bands[:, band]
-        order = np.argsort(column, kind="stable")
-        values_ = column[order]
-        starts = np.flatnonzero(np.r_[True, values_[1:] != values_[:-1]])
+        if parts is None:
+            order = np.argsort(column, kind="stable")
+            values_ = column[order]
+            split = values_[1:] != values_[:-1]
+        else:
+            order = np.lexsort((column, parts))
+            values_, part = column[order], parts[order]
+            split = (values_[1:] != values_[:-1]) | (part[1:] != part[:-1])
+        starts = np.flatnonzero(np.r_[True, split])
         sizes = np.diff(np.r_[starts, len(values_)])
         for size in np.unique(sizes[sizes > 1]).tolist():
             at = starts[sizes == size]
