@@ -1,6 +1,8 @@
 """`searchapp check`'s verdict on the live index, as `git fsck` gives one on a repository:
 every file against the checksum it was written with, every segment opened and read, the
-manifest's own check; and, when all is well, what was checked and what waits to be indexed.
+manifest's own check, and what the generation keeps beside its records (its stories, its
+spelling index), each loss said with what it costs; and, when all is well, what was
+checked and what waits to be indexed.
 """
 
 from __future__ import annotations
@@ -8,8 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..ingest.folder import scan
-from . import integrity, store
+from . import integrity, spelling, stories, store
 from .manifest import Manifest
+
+STORIES_COST = ("searches still group copies of a story, but each server process groups "
+                "the records itself when it opens the index (seconds at a million records) "
+                "until `searchapp index` writes it again")
 
 
 def verdict(root: Path, seeds: Path) -> tuple[list[str], str]:
@@ -26,7 +32,7 @@ def verdict(root: Path, seeds: Path) -> tuple[list[str], str]:
     if store.format_of(live.build) != store.FORMAT or not live.shards:
         return [f"{live.build.name} was built by another version of searchapp (format "
                 f"{store.format_of(live.build)}; this one reads {store.FORMAT})"], ""
-    found = integrity.problems(live, checksums=True, read=True, manifest=True)
+    found = integrity.problems(live, checksums=True, read=True, manifest=True) + losses(live)
     if found:
         return found, ""
     files = sum(len(integrity.read_sums(folder)) for folder in live.folders)
@@ -34,7 +40,8 @@ def verdict(root: Path, seeds: Path) -> tuple[list[str], str]:
         records = searcher.doc_count()
     said = (f"ok: {live.build.name}, generation {live.generation}: {len(live.folders)} "
             f"shard{'s' if len(live.folders) != 1 else ''}, {records:,} records, "
-            f"{files:,} files match their checksums")
+            f"{files:,} files match their checksums; the stories and the spelling index "
+            "are whole")
     try:
         listed = len(Manifest.read(live.build).files)
     except Exception:
@@ -45,6 +52,20 @@ def verdict(root: Path, seeds: Path) -> tuple[list[str], str]:
             said += (f"; {waiting:,} seed file{'s are' if waiting != 1 else ' is'} not "
                      "indexed yet (`searchapp index`)")
     return [], said
+
+
+def losses(live: store.Live) -> list[str]:
+    """What is lost of what the generation keeps beside its records, one sentence each with
+    what the loss costs: searches go on without them, so only `check` and a notice say so."""
+    out = []
+    story_file = stories.path(live.build, live.generation)
+    if stories.Stories.load(story_file) is None:
+        out.append(f"{live.build.name}/{story_file.name} (which records are copies of one "
+                   f"story) is missing or damaged: {STORIES_COST}")
+    lost = spelling.lost(live.build, checksums=True)
+    if lost:
+        out.append(f"{lost}: {spelling.COST}")
+    return out
 
 
 def damage(root: Path) -> str | None:

@@ -8,9 +8,12 @@ only the files not yet summed.
 
 `problems(live)` is what a reader checks when it opens a generation (milliseconds): every
 shard's table of contents readable, and every file it needs there, of the size recorded.
-A server then checks every file against its checksum in the background; `searchapp check`
-(as Lucene's CheckIndex or `git fsck`) does that, opens and reads every segment, and runs
-the manifest's own integrity check.
+A server then checks every file against its checksum in the background, and again when a
+read fails (`Verified` remembers what was found sound, and when, so that neither reads a
+file twice for nothing); `searchapp check` (as Lucene's CheckIndex or `git fsck`) does
+that, opens and reads every segment, and runs the manifest's own integrity check. The
+spelling index is checked by its own module (spelling.py), with these helpers: losing it
+costs corrections, not searches.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
+import time
 import zlib
 from pathlib import Path
 
 from ..engine import shards as engine_shards
 from ..ingest.problems import shown
-from . import stories
 
 SUMS = "CHECKSUMS.json"
 # Files rewritten in place (their sums would go stale) or not the index's own. The arrays
@@ -81,31 +85,52 @@ def record(folder: Path) -> None:
     os.replace(tmp, folder / SUMS)
 
 
+class Verified:
+    """The files found to match their checksums, each as it was then (size, CRC-32, and the
+    mtime, ctime and inode it had), with when: a file written since (flipped bytes, a copy
+    over it) is another key, so it is read again; `fresh_s` says how long a file found
+    sound is trusted unchanged (a disk can rot a file without any write)."""
+
+    KEEP = 10_000  # files remembered; past that, those gone (merged away) are forgotten
+
+    def __init__(self) -> None:
+        self._when: dict[str, tuple[tuple, float]] = {}  # path -> (key, when found sound)
+        self._lock = threading.Lock()
+
+    def sound(self, key: tuple, fresh_s: float | None) -> bool:
+        with self._lock:
+            known, when = self._when.get(key[0], ((), 0.0))
+        return known == key and (fresh_s is None or time.monotonic() - when < fresh_s)
+
+    def add(self, key: tuple) -> None:
+        with self._lock:
+            self._when[key[0]] = (key, time.monotonic())
+            if len(self._when) > self.KEEP:
+                for path in [p for p in self._when if not os.path.exists(p)]:
+                    del self._when[path]
+
+
 def problems(live, checksums: bool = False, read: bool = False, manifest: bool = False,
-             verified: set | None = None) -> list[str]:
-    """What is wrong with the build `live` names, one sentence each ([] when nothing).
+             verified: Verified | None = None, fresh_s: float | None = None) -> list[str]:
+    """What is wrong with the index files of the build `live` names, one sentence each ([]
+    when nothing). (Its stories and spelling index are not the index's: check.py weighs
+    their loss.)
 
     Always: every shard's table of contents readable, every file it names there and of the
     size recorded (milliseconds). `checksums`: every file against its checksum (skipping
-    and adding to `verified`, the (path, size, crc) of files already found sound). `read`:
-    every segment opened and read through. `manifest`: the manifest's own check."""
+    those `verified` found sound, for `fresh_s` seconds when given, and adding those found
+    sound now). `read`: every segment opened and read through. `manifest`: the manifest's
+    own check."""
     found: list[str] = []
     build = live.build
     if not build.is_dir():
         return [f"the live build {build.name} is missing"]
     for folder, gen in zip(live.folders, live.shards):
-        found.extend(_shard_problems(build, folder, gen, checksums, verified))
-    if checksums:
-        found.extend(_spelling_problems(build, verified))
+        found.extend(_shard_problems(build, folder, gen, checksums, verified, fresh_s))
     if read and not found:
         found.extend(_readable(live))
     if manifest:
         found.extend(_manifest_problems(build))
-        if stories.Stories.load(stories.path(build, live.generation)) is None:
-            # Searches go on without it (every record its own story) and the next run of
-            # the indexer groups them again; `check` still says so.
-            found.append(f"{build.name}/{stories.path(build, live.generation).name} (which "
-                         "records are copies of one story) is missing or damaged")
     return found
 
 
@@ -120,7 +145,7 @@ def damage(live, **checks) -> str | None:
 
 
 def _shard_problems(build: Path, folder: Path, gen: int, checksums: bool,
-                    verified: set | None) -> list[str]:
+                    verified: Verified | None, fresh_s: float | None) -> list[str]:
     where = f"{build.name}/{folder.name}"
     if not folder.is_dir():
         return [f"{where} is missing"]
@@ -132,26 +157,30 @@ def _shard_problems(build: Path, folder: Path, gen: int, checksums: bool,
     sums = read_sums(folder)
     out = []
     for name in needed:
-        out.extend(_file_problems(folder, name, sums.get(name), checksums, verified, where))
+        out.extend(file_problems(folder, name, sums.get(name), checksums, verified, where,
+                                 fresh_s))
     return out
 
 
-def _file_problems(folder: Path, name: str, known, checksums: bool, verified: set | None,
-                   where: str) -> list[str]:
+def file_problems(folder: Path, name: str, known, checksums: bool, verified: Verified | None,
+                  where: str, fresh_s: float | None = None) -> list[str]:
+    """What is wrong with one file against its recorded [size, CRC-32] (`known`; None when
+    none was recorded: then only whether it is there)."""
     path = folder / name
     try:
-        size = path.stat().st_size
+        st = path.stat()
     except FileNotFoundError:
         return [f"{where}/{shown(name)} is missing"]
     except OSError as exc:
         return [f"{where}/{shown(name)} cannot be read ({exc.strerror or exc})"]
     if not known:
         return []
-    if size != known[0]:
-        return [f"{where}/{shown(name)} is {size:,} bytes; it was written as {known[0]:,}"]
+    if st.st_size != known[0]:
+        return [f"{where}/{shown(name)} is {st.st_size:,} bytes; it was written as "
+                f"{known[0]:,}"]
     if checksums:
-        key = (str(path), known[0], known[1])
-        if verified is not None and key in verified:
+        key = (str(path), known[0], known[1], st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        if verified is not None and verified.sound(key, fresh_s):
             return []
         try:
             if checksum(path) != list(known[:2]):
@@ -190,16 +219,6 @@ def _readable(live) -> list[str]:
     finally:
         reader.close()
     return []
-
-
-def _spelling_problems(build: Path, verified: set | None) -> list[str]:
-    out = []
-    for folder in build.glob("spelling-*"):
-        sums = read_sums(folder)
-        for name, known in sums.items():
-            out.extend(_file_problems(folder, name, known, True, verified,
-                                      f"{build.name}/{folder.name}"))
-    return out
 
 
 def _manifest_problems(build: Path) -> list[str]:

@@ -8,6 +8,13 @@ there are close (one letter wrong, missing, extra or swapped, and most two-lette
 and the true distance is then checked on the few candidates. The files are NumPy arrays
 opened memory-mapped, so every server process shares one copy through the page cache.
 Which of the candidates to offer, and when, is `search/suggest.py`'s.
+
+Losing it costs corrections, never searches: `Speller.load` says in words what is wrong
+(`SpellingLost`), the searches go on without corrections and say so, `searchapp check`
+names it, and the next `searchapp index` writes it again (`stale`). A mapped file that
+shrinks under a reader would fault at the next lookup past its end (SIGBUS: no Python code
+can catch it), so the sizes are checked against the recorded ones before mapping and each
+file's size again before each lookup.
 """
 
 from __future__ import annotations
@@ -15,13 +22,13 @@ from __future__ import annotations
 import bisect
 import hashlib
 import itertools
+import json
 import os
+import re
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import re
 
 import numpy as np
 
@@ -37,6 +44,15 @@ VERSION = 2  # of the files below: an index with an older spelling index gets a 
 # since it was built; in between, new words wait (a suggestion is always checked against
 # the live index, so a deleted word is never offered).
 REBUILD_GROWTH = 0.1
+FILES = ("keys.npy", "owners.npy", "df.npy", "words.txt")
+_FOLDER_NAME = re.compile(rf"{FOLDER}-[0-9]+\Z")  # a pointer never leads out of its build
+# What losing it costs, said wherever the loss is named.
+COST = ('spelling corrections ("did you mean") are off until `searchapp index` or '
+        "`searchapp check --repair` writes it again")
+
+
+class SpellingLost(Exception):
+    """The spelling index cannot be used; the message names the file and what is wrong."""
 
 
 def _key(text: str) -> int:
@@ -94,12 +110,45 @@ def built_for(build_dir: Path) -> dict:
 
 
 def stale(build_dir: Path, records: int) -> bool:
-    """Whether an incremental run should rebuild the spelling index (missing, or outgrown)."""
-    meta = built_for(build_dir)
-    built = meta.get("records")
-    return not isinstance(built, int) or meta.get("version") != VERSION \
-        or records > built * (1 + REBUILD_GROWTH) \
-        or records < built * (1 - REBUILD_GROWTH)
+    """Whether an incremental run should rebuild the spelling index: outgrown, or lost
+    (missing, damaged, of another version: every file against its checksum, a few
+    milliseconds per million words)."""
+    built = built_for(build_dir).get("records")
+    return not isinstance(built, int) or records > built * (1 + REBUILD_GROWTH) \
+        or records < built * (1 - REBUILD_GROWTH) or lost(build_dir, checksums=True) is not None
+
+
+def lost(build_dir: Path, checksums: bool = False, verified=None,
+         fresh_s: float | None = None) -> str | None:
+    """What is wrong with the build's spelling index, in words, or None when it can be
+    used (`checksums`, `verified`, `fresh_s`: as integrity.problems takes them)."""
+    try:
+        Speller.load(build_dir, checksums, verified, fresh_s)
+    except SpellingLost as exc:
+        return str(exc)
+    return None
+
+
+def _pointed(build_dir: Path) -> tuple[Path, dict]:
+    """(the folder the pointer names, checked to be one; what the pointer says)."""
+    where = f"{build_dir.name}/{POINTER}"
+    try:
+        meta = json.loads((build_dir / POINTER).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpellingLost(f"{where} (which names the spelling index) is missing") from None
+    except (OSError, ValueError) as exc:  # a UnicodeDecodeError is a ValueError
+        raise SpellingLost(f"{where} (which names the spelling index) cannot be read "
+                           f"({type(exc).__name__})") from None
+    name = meta.get("folder") if isinstance(meta, dict) else None
+    if not isinstance(name, str) or not _FOLDER_NAME.match(name):
+        raise SpellingLost(f"{where} is damaged: it names no spelling folder")
+    if meta.get("version") != VERSION:
+        raise SpellingLost(f"{where} names a spelling index of version {meta.get('version')!r}"
+                           f"; this searchapp reads version {VERSION}")
+    if not (build_dir / name).is_dir():
+        raise SpellingLost(f"{build_dir.name}/{name} (the spelling index {POINTER} names) "
+                           "is missing")
+    return build_dir / name, meta
 
 
 @dataclass
@@ -113,9 +162,55 @@ class Speller:
     words: list[str]
     df: np.ndarray  # records holding each word, when the spelling index was built
     generation: int | None  # the index generation it was built from
+    lost: str | None = None  # set once a mapped file is found shorter than when opened
+
+    @classmethod
+    def load(cls, build_dir: Path, checksums: bool = False, verified=None,
+             fresh_s: float | None = None) -> "Speller":
+        """The build's spelling index, memory-mapped (every process shares one copy), once
+        every file is there and of the size recorded (`checksums`: and matches its
+        checksum); SpellingLost says what is wrong."""
+        folder, meta = _pointed(build_dir)
+        sums = integrity.read_sums(folder)
+        for name in FILES:
+            found = integrity.file_problems(folder, name, sums.get(name), checksums, verified,
+                                            f"{build_dir.name}/{folder.name}", fresh_s)
+            if found:
+                raise SpellingLost(found[0])
+        where = f"{build_dir.name}/{folder.name}"
+        try:
+            keys = np.load(folder / "keys.npy", mmap_mode="r")
+            owners = np.load(folder / "owners.npy", mmap_mode="r")
+            df = np.load(folder / "df.npy", mmap_mode="r")
+            words = (folder / "words.txt").read_text(encoding="utf-8").split("\n")
+        except (OSError, ValueError) as exc:  # a UnicodeDecodeError is a ValueError
+            raise SpellingLost(f"{where} cannot be read ({type(exc).__name__}: "
+                               f"{str(exc)[:120]})") from None
+        if len(df) != len(words) or len(keys) != len(owners):
+            raise SpellingLost(f"{where} is damaged: its files do not agree on how many "
+                               "words it holds")
+        return cls(keys, owners, words, df, meta.get("generation"))
+
+    def intact(self) -> bool:
+        """Whether every mapped file is still as long as when it was mapped (a lookup past
+        the end of one that shrank would kill the process); remembers `lost` when not."""
+        if self.lost is None:
+            for name, array in (("keys.npy", self.keys), ("owners.npy", self.owners),
+                                ("df.npy", self.df)):
+                mapped = getattr(array, "_mmap", None)
+                try:
+                    short = mapped is not None and mapped.size() < array.offset + array.nbytes
+                except (OSError, ValueError):  # closed under us, or gone
+                    short = True
+                if short:
+                    self.lost = f"the spelling index's {name} shrank after it was opened"
+                    break
+        return self.lost is None
 
     def completions(self, prefix: str, limit: int) -> list[str]:
         """The `limit` words starting with `prefix` that the most records hold."""
+        if not self.intact():
+            return []
         lo = bisect.bisect_left(self.words, prefix)
         hi = bisect.bisect_left(self.words, prefix + "\U0010ffff")
         if hi - lo <= limit:
@@ -126,24 +221,6 @@ class Speller:
         return [self.words[lo + int(i)] for i in best]
 
 
-    @classmethod
-    def open(cls, build_dir: Path) -> "Speller | None":
-        meta = built_for(build_dir)
-        if meta.get("version") != VERSION or not meta.get("folder"):
-            return None
-        folder = build_dir / meta["folder"]
-        try:
-            keys = np.load(folder / "keys.npy", mmap_mode="r")
-            owners = np.load(folder / "owners.npy", mmap_mode="r")
-            text = (folder / "words.txt").read_text(encoding="utf-8")
-            df = np.load(folder / "df.npy", mmap_mode="r")
-        except (OSError, ValueError):
-            return None
-        words = text.split("\n")
-        if len(df) != len(words):
-            return None
-        return cls(keys, owners, words, df, meta.get("generation"))
-
     def candidates(self, word: str, limit: int = 64) -> list[str]:
         """Words of the index at most two letters from `word` (not `word` itself), nearest first.
 
@@ -151,6 +228,8 @@ class Speller:
         two), and stop collecting once there are plenty: a short word's two-letter
         deletions reach thousands of words, and stopping among them in hash order lost
         `court` for `cort` (`corp` was offered instead)."""
+        if not self.intact():
+            return []
         owners: set[int] = set()
         seen: set[str] = set()
         for depth in range(3):
@@ -165,6 +244,8 @@ class Speller:
                 break
         found = []
         for n in owners:
+            if n >= len(self.words):  # flipped bytes (the background check will say so)
+                continue
             candidate = self.words[n]
             if candidate != word:
                 d = distance(word, candidate)

@@ -1,14 +1,14 @@
 """One generation of the index as searches read it, and one thread's open view of it.
 
 A `Generation` is what every thread shares: the column arrays, the posting cache, the
-spelling index, built once when a reindex lands and never changed. A `Snapshot` is one
-thread's own Whoosh index and searcher on that generation (Whoosh's file objects and
-stemming caches are not safe to share), with the array scorer over its segments, or the
-scorer a cluster gives it for them (scorer.py: the cluster is asked, and never assigns into
-the snapshot). Opening
-one reads no segment into memory (engine/zerocopy.py), so every thread can have its own
-and no search waits on another's files (heavy searches do queue on one lane: see
-search/searcher.py).
+spelling index, built once when a reindex lands and never changed (but for the spelling
+index found lost: then its searches go on without corrections, and can say so). A
+`Snapshot` is one thread's own Whoosh index and searcher on that generation (Whoosh's file
+objects and stemming caches are not safe to share), with the array scorer over its
+segments, or the scorer a cluster gives it for them (scorer.py: the cluster is asked, and
+never assigns into the snapshot). Opening one reads no segment into memory
+(engine/zerocopy.py), so every thread can have its own and no search waits on another's
+files (heavy searches do queue on one lane: see search/searcher.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from functools import cached_property
-from typing import Any
+from typing import Any, Callable
 
 from whoosh.searching import Searcher
 
@@ -28,7 +28,7 @@ from ..index import store, stories
 from ..index.schema import WORD_FIELDS
 from ..index.stories import Stories
 from ..index.store import Live
-from ..index.spelling import Speller
+from ..index.spelling import Speller, SpellingLost
 from ..settings import Settings
 from .columns import Columns, SegmentCache
 from .scorer import Cluster, Layout, RemoteScorer, Scorer, Shard
@@ -39,7 +39,8 @@ class Generation:
     """What every search of one index generation shares; immutable once made."""
 
     def __init__(self, live: Live, searcher: Searcher, cache: SegmentCache, postings: PostingCache,
-                 word_cache: WordCache):
+                 word_cache: WordCache,
+                 spelling_damage: Callable[[Live], str | None] = lambda live: None):
         self.live = live
         self.build = build = live.build
         self.toc_generation = live.generation
@@ -52,6 +53,8 @@ class Generation:
         self._word_cache = word_cache
         self.updated = segments.committed_at(live.folders)
         self._speller_lock = threading.Lock()
+        self._spelling_damage = spelling_damage  # what the background check found (damage.py)
+        self._unopened: str | None = None  # why the spelling index could not be opened
         self._frequencies: dict[tuple[str, bytes], int] = {}
         self._words: dict[str, Words] = {}
         self._ready = False
@@ -74,7 +77,7 @@ class Generation:
         if not self._ready:
             for field in WORD_FIELDS:
                 self.words(field)
-            self.speller  # noqa: B018 (opened now, not inside a search's budget)
+            self._speller  # noqa: B018 (opened now, not inside a search's budget)
             self._ready = True
 
     def words(self, field: str) -> Words:
@@ -86,12 +89,33 @@ class Generation:
                 [self._word_cache.of(leaf, sid, field) for leaf, _, sid in self.columns.leaves])
         return found
 
-    @cached_property
+    @property
     def speller(self) -> Speller | None:
-        """The build's spelling index, opened when first needed (memory-mapped: every process
-        shares one copy)."""
+        """The build's spelling index (memory-mapped: every process shares one copy); None
+        while it is lost (`spelling_lost` says why)."""
+        return None if self.spelling_lost else self._speller
+
+    @property
+    def spelling_lost(self) -> str | None:
+        """Why this generation's searches go without corrections, or None: its spelling
+        index could not be opened, a file of it shrank since, or the background check
+        found it damaged."""
+        speller = self._speller
+        if speller is None:
+            return self._unopened
+        if not speller.intact():
+            return speller.lost
+        return self._spelling_damage(self.live)
+
+    @cached_property
+    def _speller(self) -> Speller | None:
+        """Opened when first needed, its files' sizes checked first (index/spelling.py)."""
         with self._speller_lock:
-            return Speller.open(self.build)
+            try:
+                return Speller.load(self.build)
+            except SpellingLost as exc:
+                self._unopened = str(exc)
+                return None
 
 
 class Snapshot:
@@ -140,6 +164,11 @@ class Snapshot:
     @property
     def speller(self) -> Speller | None:
         return self.gen.speller
+
+    @property
+    def spelling_lost(self) -> str | None:
+        """Why this snapshot's searches go without corrections (None: they do not)."""
+        return self.gen.spelling_lost
 
     def words(self, field: str) -> Words:
         return self.gen.words(field)

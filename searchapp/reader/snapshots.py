@@ -5,7 +5,8 @@ it any more.
 A reindex may land at any moment: a snapshot in use stays open, on its generation, until its
 last user lets go; the next search of its thread gets a snapshot of the new one. Each thread
 searches through a snapshot of its own (generation.py), so no search waits on another's
-files. Damage is told apart from other failures here (damage.py), once per generation.
+files. Damage is told apart from other failures here (damage.py): when a generation is
+first opened, and whenever a read of it fails.
 """
 
 from __future__ import annotations
@@ -179,7 +180,8 @@ class Reader:
             if self._cache is None or self._cache[0] != build.name:
                 self._cache = (build.name, SegmentCache(build),
                                PostingCache(self.posting_cache_bytes), WordCache(build))
-            gen = self._gen = Generation(live, searcher, *self._cache[1:])
+            gen = self._gen = Generation(live, searcher, *self._cache[1:],
+                                         spelling_damage=self.damage.spelling)
             self._on_generation(gen.name)
             if self.freeze_gc:
                 # A process that only serves (`searchapp serve`): what the generation holds

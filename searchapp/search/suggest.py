@@ -2,7 +2,9 @@
 slip, replaced by the closest word of the index that is far more common.
 
 Candidates come from the spelling index the indexer builds (index/spelling.py), and are
-checked against the live index, so a suggestion is always a word some record has.
+checked against the live index, so a suggestion is always a word some record has. When that
+index is lost, a slip finds nothing and nothing would say why: `unavailable` is the notice
+such a search carries instead.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ MAX_WORDS = 8  # words of one query looked at (a pasted paragraph gets no sugges
 OPTIONS = 3  # close spellings of a word weighed against the rest of the query ...
 CONTEXT_WORDS = 2  # ... for this many of its doubtful words
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
+UNAVAILABLE = ("Spelling corrections are unavailable: the index's spelling data is missing or "
+               "damaged, so a misspelt word is not corrected (`searchapp check` says more).")
 _PATTERNED = re.compile(r"(?:^|(?<=\s))(?:=\S+|[^\s*?~]*[*?~]\S*)")  # `=word`, `flie*`, `word~`
 
 
@@ -64,6 +68,13 @@ def suggest(speller: Speller | None, reader, q: str, typing: bool = False,
                 picks[i] = max(found)[2]
     out = corrected(picks)
     return out if out != q else None
+
+
+def unavailable(lost: str | None, q: str, found: int) -> str | None:
+    """The notice of a search that would have looked for a better spelling (a query that
+    finds fewer than SUGGEST_BELOW records) while the spelling index is `lost`
+    (Snapshot.spelling_lost), else None."""
+    return UNAVAILABLE if lost and q.strip() and found < SUGGEST_BELOW else None
 
 
 def _better(speller: Speller, reader, word: str) -> list[str]:
