@@ -20,9 +20,10 @@ and the linked groups cut into several stories, each record with the story it we
 Then `stories.regroup` after the edited copies are added to the corpus grouped without them
 (what an incremental run does), timed and checked against grouping from scratch. Last, the
 issue's chain, alone: CHAIN records CHAIN_HOURS apart, each one word different from the one
-before, with the default window and with none.
+before, with the default window and with none. With --scale N, N made-up signatures are
+grouped and regrouped too (`at_scale`), for the time a big index takes.
 
-    .venv/bin/python bench/bench_story_groups.py [--corpora ../shared/corpora/news]
+    .venv/bin/python bench/bench_story_groups.py [--corpora ../shared/corpora/news] [--scale N]
 """
 
 from __future__ import annotations
@@ -221,9 +222,42 @@ def chains() -> None:
             print(f"    {name:8} {reach(recs, recs.keys, labels(recs.keys, found, values))}")
 
 
+def at_scale(n: int) -> None:
+    """Grouping `n` made-up signatures, 3 % of them copies (a record some rows on, with 12
+    of its 64 positions changed; copies of copies make chains), and regrouping after 100
+    change: what a big index costs, without hashing the text of a million records."""
+    rng = np.random.default_rng(7)
+    sigs = rng.integers(0, 1 << 16, size=(n, stories.PERMS), dtype=np.uint16)
+    copies = n * 3 // 100
+    source = rng.integers(0, n - 50, copies)
+    for a, b in zip(source.tolist(), (source + rng.integers(1, 40, copies)).tolist()):
+        sigs[b] = sigs[a]
+        sigs[b, rng.integers(0, stories.PERMS, 12)] = rng.integers(0, 1 << 16, 12)
+    recs = Records([], sigs, np.ones(n, dtype=bool),
+                   1_600_000_000 + np.arange(n, dtype=np.int64) * 600)  # 10 minutes apart
+    keys = rng.permutation(n).astype(np.int64) * 11  # in no order, as a reader's are
+    best, found = float("inf"), None
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        found = stories.group(keys, recs.sigs, recs.present, recs.dates, RULE)
+        best = min(best, time.perf_counter() - started)
+    changed = keys[rng.integers(0, n, 100)]
+    again = float("inf")
+    for _ in range(REPEATS * 2):
+        started = time.perf_counter()
+        stories.regroup(keys, recs.sigs, recs.present, recs.dates, found, changed, RULE)
+        again = min(again, time.perf_counter() - started)
+    print(f"\n{n:,} made-up signatures ({copies:,} copies): {len(found.keys):,} records in "
+          f"{len(np.unique(found.story)):,} stories of 2+; group every record, best of "
+          f"{REPEATS}: {best:.2f} s; regroup after 100 change, best of {REPEATS * 2}: "
+          f"{again:.3f} s")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    parser.add_argument("--scale", type=int, default=0,
+                        help="also group this many made-up signatures (1000000: a big index)")
     args = parser.parse_args(argv)
     print(machine())
     started = time.perf_counter()
@@ -240,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     compare(found, rows, recs, result)
     incremental(recs, len(corpus.seeds), result)
     chains()
+    if args.scale:
+        at_scale(args.scale)
     return 0
 
 
