@@ -32,6 +32,10 @@ how they were picked: the gaps are printed, and every recurring report pair of t
 to three days (stories_labelled.periodic_near, unread, outside the set) is judged apart, as
 a window of a day or more leaves those to the shingles.
 
+Each pair is judged alone here; bench_story_groups.py scores the same pairs by the stories
+the index makes of the whole corpus at once (a story is a first copy and records alike it,
+so a pair alike here can still be parted there, and a pair not alike never joined).
+
     .venv/bin/python bench/bench_stories.py [--corpora ../shared/corpora/news]
 """
 
