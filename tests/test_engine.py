@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 from whoosh import query as wq
-from whoosh.filedb.structfile import BufferFile
+from whoosh.filedb.structfile import StructFile
 
 from searchapp.engine import WHOOSH_PRIVATE, columns, lexicon, postings
 from searchapp.engine.expand import BoundedPrefix, BoundedWildcard
-from searchapp.engine.zerocopy import MemoryViewFile
+from searchapp.engine.zerocopy import PositionalFile, SegmentPart
 from searchapp.search import SearchIndex, SearchRequest, answer
 from searchapp.index import store, writing
 from searchapp.search.query import parse_user_query
@@ -237,8 +237,9 @@ def test_kept_columns_go_with_their_segments(tmp_path):
 def test_segments_are_read_in_place(big_index):
     with big_index.using() as snap:
         for leaf, _, _ in snap.columns.leaves:
-            files = [f for f in vars(leaf._terms).values() if isinstance(f, BufferFile)]
-            assert files and all(isinstance(f.file, MemoryViewFile) for f in files)
+            files = [f for f in vars(leaf._terms).values() if isinstance(f, StructFile)]
+            assert files and all(isinstance(f, SegmentPart) and isinstance(f.file, PositionalFile)
+                                 for f in files)
 
 
 def test_prefixes_and_wildcards_are_bounded_and_not_stemmed():

@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import pytest
+from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from searchapp import create_app
@@ -291,7 +292,18 @@ def fuzz_client(tmp_path_factory):
     seeds = copy_seeds(base / "seeds", FIXTURES / "hostile" / "hostile.txt")
     write_generated(seeds, 300)
     build(seeds, base / "index")
-    return create_app({"index": base / "index"}).test_client()
+    app = create_app({"index": base / "index"})
+
+    class Buffered(FlaskClient):
+        """Reads every response to its end and closes it, as a server does: an export or
+        batch lets go of its place only then (a process streams a few at a time)."""
+
+        def open(self, *args, **kwargs):
+            kwargs.setdefault("buffered", True)
+            return super().open(*args, **kwargs)
+
+    app.test_client_class = Buffered
+    return app.test_client()
 
 
 PATHOLOGICAL = ["*a*", "?*?*", "*", "**", "?", "*?*?*?*?*?*", "a" * 500, "(" * 240 + "x" + ")" * 240,

@@ -1,31 +1,30 @@
-"""Reading memory-mapped Whoosh segments in place gives the same bytes as the copying reader."""
+"""Reading Whoosh segments by position gives the same bytes as the copying reader, and a
+segment that shrinks under a reader fails a read (Shrunk) instead of killing the process."""
 
 from __future__ import annotations
 
 import io
-import mmap
 
 import pytest
 
+from searchapp.engine.zerocopy import PositionalFile, SegmentPart, Shrunk, installed
 from searchapp.search import SearchIndex, SearchRequest
-from searchapp.engine.zerocopy import MemoryViewFile, installed
 
 
 @pytest.fixture
 def pair(tmp_path):
-    data = b"first line\nsecond line\n" + bytes(range(256)) * 4 + b"\nlast"
+    data = b"first line\nsecond line\n" + bytes(range(256)) * 40 + b"\nlast"
     path = tmp_path / "blob"
-    path.write_bytes(data)
-    with open(path, "rb") as f:
-        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    view = memoryview(mapped)[3:]
-    yield MemoryViewFile(view), io.BytesIO(data[3:])
+    path.write_bytes(b"xyz" + data + b"after")  # the part is 3 bytes in, and ends early
+    with open(path, "rb", buffering=0) as source:
+        yield PositionalFile(source, 3, len(data), "blob"), io.BytesIO(data), path
 
 
 def test_reads_seeks_and_lines_match_bytesio(pair):
-    ours, theirs = pair
+    ours, theirs, _ = pair
     assert ours.readline() == theirs.readline()
     assert ours.read(5) == theirs.read(5)
+    assert ours.peek(3)[:3] == theirs.getvalue()[theirs.tell():theirs.tell() + 3]
     assert ours.seek(-7, io.SEEK_END) == theirs.seek(-7, io.SEEK_END)
     assert ours.read() == theirs.read()
     assert ours.read(10) == theirs.read(10) == b""
@@ -33,14 +32,26 @@ def test_reads_seeks_and_lines_match_bytesio(pair):
     buffer_a, buffer_b = bytearray(16), bytearray(16)
     assert ours.readinto(buffer_a) == theirs.readinto(buffer_b) and buffer_a == buffer_b
     ours.seek(4, io.SEEK_CUR), theirs.seek(4, io.SEEK_CUR)
-    assert ours.read(300) == theirs.read(300)
+    assert ours.read(30_000) == theirs.read(30_000)  # longer than a chunk read ahead
+    assert ours.read_at(8000, 500) == theirs.getvalue()[8000:8500]  # across two chunks
 
 
-def test_search_index_reads_segments_in_place(index_dir):
+def test_a_file_that_shrank_fails_the_read_that_meets_its_end(pair):
+    ours, _, path = pair
+    assert ours.read(10) == b"first line"
+    with open(path, "r+b") as f:
+        f.truncate(100)
+    assert ours.read_at(20, 10)  # read ahead before the cut: still the bytes it had
+    with pytest.raises(Shrunk, match="shrank after it was opened"):
+        ours.read_at(9000, 10)  # past the chunk read ahead
+
+
+def test_search_index_reads_segments_by_position(index_dir):
     index = SearchIndex(index_dir)
     assert installed()
     with index.using() as snap:
         leaf = snap.searcher.reader().leaf_readers()[0][0]
-        assert isinstance(leaf._terms._dbfile.file, MemoryViewFile)
+        assert isinstance(leaf._terms._dbfile, SegmentPart)
+        assert isinstance(leaf._terms._dbfile.file, PositionalFile)
     assert index.search(SearchRequest(q="facial recognition")).total == 21
     index.close()

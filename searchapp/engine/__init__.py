@@ -1,6 +1,6 @@
 """Our driver for Whoosh: the only code that touches Whoosh's private parts.
 
-Reading segments without copying them (zerocopy), postings and field lengths as NumPy
+Reading segments by position, never mapped or copied (zerocopy), postings and field lengths as NumPy
 arrays (postings), scoring whole queries over those arrays (scoring; the set algebra of
 scored matches: scored) with the ranking model (ranking), the query shapes the scorer knows
 and the one walk over them (shapes), bounded expansion of prefixes, wildcards and fuzzy
@@ -26,7 +26,10 @@ WHOOSH_PRIVATE = (
     ("whoosh.codec.whoosh3", "LENGTHS_COLUMN"),
     ("whoosh.matching.wrappers", "FilterMatcher"),
     ("whoosh.util.numeric", "byte_to_length"),
-    ("whoosh.filedb.structfile", "BufferFile.__init__"),
+    ("whoosh.filedb.compound", "CompoundStorage.__init__"),
+    ("whoosh.filedb.compound", "CompoundStorage.open_file"),
+    ("whoosh.filedb.compound", "CompoundStorage.close"),
+    ("whoosh.filedb.compound", "CompoundStorage.range"),
     ("whoosh.query", "Prefix._btexts"),
     ("whoosh.query", "Wildcard._btexts"),
     ("whoosh.query", "Wildcard._get_pattern"),

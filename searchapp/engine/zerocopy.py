@@ -190,9 +190,3 @@ def install() -> None:
 
 def installed() -> bool:
     return CompoundStorage.open_file is _open_part
-
-
-# The name this reader had when segments were read through their memory map: the tests of
-# the fast paths still import it (tests/test_engine.py, tests/test_zerocopy.py), until they
-# name PositionalFile.
-MemoryViewFile = PositionalFile
