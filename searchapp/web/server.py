@@ -3,7 +3,7 @@ one that binds the address, starts them again when one dies and stops them toget
 
 Pure-Python search holds the interpreter's lock while it computes, so threads of one process
 share one core; several processes each search on their own core, sharing the index files
-through the operating system's page cache (segments are read memory-mapped), each opening
+through the operating system's page cache (segments are read in place), each opening
 the index once per generation, on its first request.
 
 Why waitress in our own processes, and not gunicorn: a gthread worker gives a connection a
