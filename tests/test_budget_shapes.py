@@ -18,10 +18,11 @@ from whoosh import query as wq
 
 from searchapp import create_app
 from searchapp.engine import fallback
+from searchapp.engine.pause import pausing
 from searchapp.engine.shapes import Kind, matching, scoring, word_keys
 from searchapp.reader import Words
-from searchapp.search import SearchIndex, SearchRequest
-from searchapp.search.lane import Turn
+from searchapp.search import SearchIndex, SearchRequest, answer
+from searchapp.search.lane import Lane, Turn
 from conftest import build, copy_seeds, wait_for, write_generated
 
 WILDCARDS = " OR ".join(f"*{c}*" for c in "aeioulnrstcdmpbghkvwy")  # 20, any position
@@ -183,7 +184,7 @@ def test_every_shape_within_a_spent_budget_is_exact_or_says_at_least(index, spen
 # -- the heavy lane --------------------------------------------------------------------------
 
 def test_a_turn_in_the_lane_is_taken_once_and_held_until_the_search_ends():
-    lane = threading.Semaphore(1)
+    lane = Lane()
     with Turn(lane) as turn:
         assert turn.take() and not turn.take()  # asked again by a later phase: still held
         assert not lane.acquire(blocking=False)
@@ -192,10 +193,45 @@ def test_a_turn_in_the_lane_is_taken_once_and_held_until_the_search_ends():
     assert not Turn(None).take()  # a search with no lane never waits
 
 
-def _waiting_for_the_lane(thread: threading.Thread) -> bool:
+def test_a_heavy_search_gives_way_to_the_light_ones_under_way_beside_it():
+    lane = Lane()
+    light, heavy = Turn(lane), Turn(lane)
+    assert heavy.take()
+    gave: list[float] = []
+    waiting = threading.Thread(target=lambda: gave.append(heavy.give_way()))
+    waiting.start()
+    wait_for(lambda: not waiting.is_alive() or _in(waiting, "give_way"),
+             "the heavy search to give way", every=0.001)
+    light.close()  # the light search ended: the heavy one goes on
+    waiting.join()
+    assert gave and gave[0] > 0 and light.give_way() == 0.0
+    assert heavy.give_way() == 0.0  # no light search under way: no waiting
+    heavy.close()
+
+
+def test_the_time_a_heavy_search_gives_way_is_not_taken_from_its_budget(index):
+    """Between two patterns and two words scored, a heavy search lets the light ones beside
+    it run (engine/pause.py); its deadline moves on by what it gave. Here each step says it
+    gave a second, of a budget already spent: the search runs to its end all the same."""
+    req = SearchRequest(q="pol* OR cam* OR council OR privacy", typing=False)
+    calls: list[int] = []
+    with index.using() as snap:
+        whole = answer.matching(snap, answer.parse(snap, req, index.limits), req)
+        with pausing(lambda: calls.append(1) or 1.0):
+            parsed = answer.parse(snap, req, index.limits, time.perf_counter())
+            found = answer.matching(snap, parsed, req, deadline=time.perf_counter())
+        cut = answer.matching(snap, answer.parse(snap, req, index.limits, time.perf_counter()),
+                              req, deadline=time.perf_counter())
+    assert len(calls) > 4 and not parsed.cut_short and not found.cut_short
+    assert found.final.tolist() == whole.final.tolist()
+    assert cut.cut_short and len(cut.final) < len(whole.final)  # not giving way: cut at once
+
+
+def _in(thread: threading.Thread, function: str) -> bool:
+    """Whether `thread` is inside lane.py's `function` now."""
     frame = sys._current_frames().get(thread.ident)
     while frame is not None:
-        if frame.f_code.co_name == "take" and frame.f_code.co_filename.endswith("lane.py"):
+        if frame.f_code.co_name == function and frame.f_code.co_filename.endswith("lane.py"):
             return True
         frame = frame.f_back
     return False
@@ -209,7 +245,7 @@ def test_a_heavy_search_waits_for_the_lane_while_a_light_one_answers(index, q):
     heavy = threading.Thread(target=lambda: answers.append(search(index, q)))
     try:
         heavy.start()
-        wait_for(lambda: _waiting_for_the_lane(heavy), f"{q!r} to wait for the lane",
+        wait_for(lambda: _in(heavy, "take"), f"{q!r} to wait for the lane",
                  every=0.001)
         light = search(index, "budget")
         assert light.total > 0 and answers == []

@@ -25,6 +25,7 @@ from . import fallback, presence, ranking, shapes
 from . import postings as post
 from .cache import PostingCache
 from .deadline import passed
+from .pause import pause
 from .scored import NO_DOCS, NO_SCORES, Scored, distinct, intersect, restrict, sum_by_doc, union
 from .shapes import Kind, idf_key, index_bytes, indexed
 
@@ -91,6 +92,9 @@ class ArrayScorer:
         self.deadline, self.cut_short = deadline, False  # one search at a time: see snapshot.py
 
     def _over(self) -> bool:
+        waited = pause() if not self.cut_short else 0.0  # between two words: others' turn
+        if waited and self.deadline is not None:
+            self.deadline += waited
         if passed(self.deadline):
             self.cut_short = True
         return self.cut_short
@@ -340,6 +344,8 @@ class ArrayScorer:
             out.append(self.vector_terms(int(d), fieldname))
             if passed(deadline):
                 break
+            if len(out) % 32 == 0:
+                pause()  # a heavy search's words: light searches beside it first
         return out
 
     # -- anything else ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from whoosh import query as wq
 
+from ..engine.deadline import Deadline
 from ..reader import Snapshot, analysis
 from . import distinctive
 from .budget import Clock, SearchLimits
@@ -90,11 +91,14 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: SearchLimits, clock: Clo
     if req.full or looks_heavy(req.q):
         turn.take()  # its expansion is heavy too: all of it takes the lane
     snap.gen.ready()
-    deadline = limits.deadline()
+    deadline, given = limits.deadline(), turn.waited
     parsed = parse(snap, req, limits, deadline)
     clock.lap("open")
     if parsed.query is not None and _heavy(parsed.query) and turn.take():
-        deadline = limits.deadline()
+        deadline, given = limits.deadline(), turn.waited
+    turn.give_way()
+    # The time a heavy search gave way to light ones beside it is not taken from its budget.
+    deadline, given = _moved(deadline, turn, given)
     found = matching(snap, parsed, req, deadline=deadline)
     parsed, found = like_passage(snap, req, limits, parsed, found, deadline)
     if len(found.final) < SUGGEST_BELOW and not found.cut_short and req.typing:
@@ -108,6 +112,8 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: SearchLimits, clock: Clo
             f"This search was stopped after {limits.budget_ms:g} ms: the results are what "
             "it found by then. Fewer or plainer words will find everything."))))
     clock.lap("match")
+    turn.give_way()
+    deadline, given = _moved(deadline, turn, given)
     facets, top = facet_counts(snap.columns, req, found, limits.facet_max)
     if req.count == "stories":  # the bars count the stories each source and topic ran
         top = {f: snap.columns.count(f, snap.columns.per_story(f, found.final), TOP_BARS)
@@ -213,6 +219,13 @@ def looks_heavy(q: str) -> bool:
     """Many patterns, a fuzzy word (matched against every word of the index) or a pasted
     text: heavy to expand, before anything is parsed."""
     return len(_PATTERN.findall(q)) >= 4 or bool(_FUZZY.search(q)) or is_pasted_text(q)
+
+
+def _moved(deadline: Deadline, turn: Turn, given: float) -> tuple[Deadline, float]:
+    """(`deadline` moved on by the seconds the search gave way to light ones since it had
+    given `given`, what it has given now)."""
+    waited = turn.waited - given
+    return (deadline if deadline is None or not waited else deadline + waited), turn.waited
 
 
 def _heavy(q: wq.Query) -> bool:

@@ -9,7 +9,6 @@ search computes is answer.py's; a page of it, pages.py's; /status, status.py's.
 from __future__ import annotations
 
 import atexit
-import threading
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..engine.cache import ByteLRU
+from ..engine.pause import pausing
 from ..reader import Cluster, IndexProblem, Reader, Snapshot
 from ..settings import Settings
 from . import answer, batch, pages
@@ -25,7 +25,7 @@ from .comparison import compare
 from .distinctive import Terms
 from .exports import Export
 from .highlight import highlight_terms, mark
-from .lane import Turn
+from .lane import Lane, Turn
 from .partial import answered as _answered, every_shard as _every_shard, whole as _whole
 from .request import BadRequest, SearchRequest
 from .results import IndexStats, IndexStatus, QuerySummary, SearchResult
@@ -58,7 +58,7 @@ class SearchIndex:
                              freeze_gc=settings.freeze_gc)
         # Heavy queries run one at a time per process (lane.py, answer.prepare): with a
         # process per core, light searches always find a core free enough to answer on.
-        self._heavy_lane = threading.Semaphore(1)
+        self._heavy_lane = Lane()
 
     @classmethod
     def from_settings(cls, settings: Settings, recent: bool = True) -> "SearchIndex":
@@ -141,10 +141,11 @@ class SearchIndex:
         `hits=False`: the page of hits is read and highlighted anew each time.
         """
         clock = Clock()
-        with self.using() as snap, Turn(self._heavy_lane) as turn:
+        with self.using() as snap, Turn(self._heavy_lane) as turn, pausing(turn.give_way):
             # A heavy search computed now keeps its turn in the lane for its page of hits
             # and its words too; one kept from before reads them outside it.
             done = self._prepared(snap, req, clock, turn)
+            turn.give_way()  # a heavy search's page: after the light searches beside it
             if not hits:
                 page = []
             elif req.grouped:
@@ -178,7 +179,7 @@ class SearchIndex:
                                                 req))
 
     def _prepared(self, snap: Snapshot, req: SearchRequest, clock: Clock, turn: Turn
-                  ) -> Prepared:
+                  ) -> answer.Prepared:
         key = (snap.generation, answer.search_key(req))
         return self._recent.get(key, lambda: answer.prepare(snap, req, self.limits, clock, turn))
 

@@ -9,6 +9,7 @@ from whoosh import query as wq
 
 from ...engine.deadline import Deadline, passed
 from ...engine.expand import BoundedPrefix, BoundedWildcard, expansions, is_expanding
+from ...engine.pause import pause
 from ...reader import WORDS_AS_WRITTEN, Snapshot, analysis
 from ..budget import SearchLimits
 from .language import ParsedQuery, is_pasted_text, parse_user_query, query_words
@@ -63,9 +64,13 @@ def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
     room = [MAX_QUERY_TERMS]  # index terms the whole query may still stand for
 
     def expand(node):
+        nonlocal deadline
         if not is_expanding(node):
             return node
         field = node.field()
+        waited = pause()  # a heavy search's patterns: light searches beside it first
+        if waited and deadline is not None:
+            deadline += waited
         if passed(deadline):
             parsed.cut_short = True
             return wq.NullQuery
