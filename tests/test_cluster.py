@@ -384,6 +384,56 @@ def test_a_shard_that_answers_late_is_left_out_and_said_so(ray_cluster, sharded,
         server.close()
 
 
+def test_an_export_or_a_batch_losing_a_shard_before_its_first_piece_is_a_503(
+        ray_cluster, sharded, corpus_20k, monkeypatch):
+    """A shard's actor stops answering after the search was matched (the export's order, a
+    batch's first row) and before the first piece of the response is made: the answer is a
+    503 that says to try again, not the 500 of a response cut off after its headers."""
+    from searchapp.search import SearchIndex
+    app = create_app({"index": sharded, "seeds": corpus_20k, "cluster": ray_cluster.address,
+                      "cluster_timeout_ms": 300, "recent_cache_mb": 0})
+    client = app.test_client()
+    assert client.get("/api/search?q=police").get_json()["shards"]["partial"] is False
+    stopped: list[int] = []
+
+    def lose_the_shard():
+        victim = shard_actors(sharded)[2]["pid"]
+        os.kill(victim, signal.SIGSTOP)
+        stopped.append(victim)
+
+    export, batch = SearchIndex.export, SearchIndex.batch
+
+    def matched_then_lost(self, *args, **kwargs):
+        done = export(self, *args, **kwargs)
+        lose_the_shard()
+        return done
+
+    def first_row_then_lost(self, *args, **kwargs):
+        rows = batch(self, *args, **kwargs)
+        yield next(rows)
+        lose_the_shard()
+        yield from rows
+
+    try:
+        monkeypatch.setattr(SearchIndex, "export", matched_then_lost)
+        response = client.get("/export.csv?q=police", buffered=True)
+        assert response.status_code == 503, response.status_code
+        assert "Try again" in response.get_data(as_text=True)
+        os.kill(stopped[-1], signal.SIGCONT)
+        monkeypatch.setattr(SearchIndex, "batch", first_row_then_lost)
+        wait_for(lambda: client.get("/api/search?q=police").get_json()["shards"]["partial"]
+                 is False, "the shard to answer again", every=0.3)
+        response = client.get("/api/batch?" + urlencode(
+            {"queries": "police\nmarket\ncourt\nenergy", "format": "csv"}), buffered=True)
+        assert response.status_code == 503, response.status_code
+        assert "Try again" in response.get_data(as_text=True)
+    finally:
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
+        if "searchapp.index" in app.extensions:
+            app.extensions["searchapp.index"].close()
+
+
 def test_kill_9_of_a_shard_actor_during_200_searches(on_cluster, sharded, plain):
     """kill -9 of one shard's actor while 16 clients search: no answer is a 5xx, those the
     dead shard missed say "3 of 4", and after Ray restarts the actor answers are whole."""
