@@ -152,7 +152,9 @@ def check_cmd(ctx, seeds_dir, index_dir, repair):
         click.echo(f"damaged: {problem}")
     if not repair:
         click.echo("run `searchapp check --repair` to rebuild the index from the seeds "
-                   "(the damaged build is served, with 503s where it fails, until then)")
+                   "(until then the build is served as it is: a search that reads a damaged "
+                   "file answers 503; a lost spelling index or stories file costs what is said "
+                   "above)")
         ctx.exit(1)
     click.echo("repairing: rebuilding the index from the seeds beside the damaged build")
     _run(cfg, repair=True)
