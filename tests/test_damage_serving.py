@@ -280,8 +280,6 @@ def test_a_lost_spelling_index_is_named_with_its_cost_and_written_again(
     assert correction(create_app(cfg).test_client())["showing"] == "police"
 
 
-@pytest.mark.xfail(strict=True, reason="search/answer.py does not yet add "
-                   "search/suggest.py's `unavailable` notice to a search (issue 29, item 3)")
 def test_a_search_says_when_corrections_are_unavailable(tmp_path, seeds):
     index = built(tmp_path, seeds)
     cfg = {"index": str(index), "seeds": str(seeds)}

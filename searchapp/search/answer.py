@@ -29,7 +29,7 @@ from .matching import Matches, like_passage, matching
 from .query import ParsedQuery, is_pasted_text, parse, typed_last_word
 from .request import SearchRequest
 from .results import FacetValue
-from .suggest import MORE_COMMON, SUGGEST_BELOW, suggest
+from .suggest import MORE_COMMON, SUGGEST_BELOW, suggest, unavailable
 from .timeline import Timeline, timeline_of
 
 __all__ = ["Clock", "HEAVY_TERMS", "SearchLimits", "Matches", "Prepared", "correction",
@@ -121,6 +121,8 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: SearchLimits, clock: Clo
     clock.lap("facets")
     suggestion, better = correction(snap, req, limits, found, deadline)
     clock.lap("suggest")
+    if off := unavailable(snap.spelling_lost, req.q, len(found.final)):
+        parsed.notice = " ".join(filter(None, (parsed.notice, off)))
     if suggestion is not None and not req.literal:
         # Far more records under the correction: show those ("Showing results for ..."),
         # with the way back to the words as typed (`literal`). The count stays the words'
