@@ -1,14 +1,16 @@
 """Our driver for Whoosh: the only code that touches Whoosh's private parts.
 
-Reading segments by position, never mapped or copied (zerocopy), postings and field lengths as NumPy
-arrays (postings), scoring whole queries over those arrays (scoring; the set algebra of
-scored matches: scored) with the ranking model (ranking), the query shapes the scorer knows
-and the one walk over them (shapes), bounded expansion of prefixes, wildcards and fuzzy
-terms (expand), words the query parser tags for us (syntax), highlighting with everything
-escaped (highlight), column values as arrays kept beside their segments (columns), a
-segment's words (lexicon), segments, live documents and the merge policy (segments),
-shards read as one index (shards), a new segment written from arrays instead of Whoosh's
-posting pool (bulk), byte-bounded caches (cache). It knows nothing of seeds, our schema
+Reading segments by position, never mapped or copied (zerocopy), postings and field
+lengths as NumPy arrays (postings), scoring whole queries over those arrays (scoring; the set
+algebra of scored matches: scored) with the ranking model (ranking), the query shapes the
+scorer knows and the one walk over them (shapes), which records have a word in a field at
+all (presence: `title:*`), the shapes left to Whoosh, stopped at the deadline (fallback),
+bounded expansion of prefixes, wildcards and fuzzy terms (expand), the hook a long piece of
+work uses to let others run (pause), words the query parser tags for us (syntax),
+highlighting with everything escaped (highlight), column values as arrays kept beside their
+segments (columns), a segment's words (lexicon), segments, live documents and the merge
+policy (segments), shards read as one index (shards), a new segment written from arrays
+instead of Whoosh's posting pool (bulk), byte-bounded caches (cache). It knows nothing of seeds, our schema
 or the web. `WHOOSH_PRIVATE` lists every private name of Whoosh used here; a test checks
 each one still exists and that every fast path built on them is taken, so an upgrade of
 Whoosh fails loudly in this one place instead of slowing down silently.
