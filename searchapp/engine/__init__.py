@@ -10,10 +10,10 @@ work uses to let others run (pause), words the query parser tags for us (syntax)
 highlighting with everything escaped (highlight), column values as arrays kept beside their
 segments (columns), a segment's words (lexicon), segments, live documents and the merge
 policy (segments), shards read as one index (shards), a new segment written from arrays
-instead of Whoosh's posting pool (bulk), byte-bounded caches (cache). It knows nothing of seeds, our schema
-or the web. `WHOOSH_PRIVATE` lists every private name of Whoosh used here; a test checks
-each one still exists and that every fast path built on them is taken, so an upgrade of
-Whoosh fails loudly in this one place instead of slowing down silently.
+instead of Whoosh's posting pool (bulk), byte-bounded caches (cache). It knows nothing of
+seeds, our schema or the web. `WHOOSH_PRIVATE` lists every private name of Whoosh used here;
+a test checks each one still exists and that every fast path built on them is taken, so an
+upgrade of Whoosh fails loudly in this one place instead of slowing down silently.
 """
 
 # (module, dotted name within it) of every Whoosh internal the engine relies on.
