@@ -91,7 +91,7 @@ class Verified:
     over it) is another key, so it is read again; `fresh_s` says how long a file found
     sound is trusted unchanged (a disk can rot a file without any write)."""
 
-    KEEP = 10_000  # files remembered; past that, those gone (merged away) are forgotten
+    KEEP = 8192  # files remembered; past that, those gone (merged away) are forgotten
 
     def __init__(self) -> None:
         self._when: dict[str, tuple[tuple, float]] = {}  # path -> (key, when found sound)
