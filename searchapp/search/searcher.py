@@ -210,10 +210,14 @@ class SearchIndex:
         try:
             # Every match: an export is never cut short by the time budget of a search.
             # The words as written (a correction the page shows is its own search, linked
-            # as such): the rows are the records the count counts.
-            done = answer.prepare(snap, replace(req, literal=True),
-                                  replace(self.limits, budget_ms=0), Clock())
-            order = _whole(snap, pages.full_order(snap, req, done.found))
+            # as such): the rows are the records the count counts. Matching and ordering
+            # every record is heavy work: it takes its turn in the heavy lane (and gives way
+            # to light searches), so twenty exports asked at once leave searches a core.
+            with Turn(self._heavy_lane) as turn, pausing(turn.give_way):
+                done = answer.prepare(snap, replace(req, literal=True, full=True),
+                                      replace(self.limits, budget_ms=0), Clock(), turn)
+                turn.give_way()
+                order = _whole(snap, pages.full_order(snap, req, done.found))
         except BaseException:
             self.release(snap)
             raise
