@@ -38,10 +38,11 @@ def heavy_shapes() -> list[str]:
     return ["title:*", "president~9", ors]
 
 
-def light_beside(base: str, heavy: list[str], clients: int, seconds: float = 10
-                 ) -> tuple[np.ndarray, int, int]:
-    """(p50/p95/p99 ms of a light search as a keystroke asks for it, light searches made,
-    heavy searches answered) while `clients` threads ask for `heavy` through /api/search."""
+def light_beside(base: str, heavy: list[str], clients: int, seconds: float = 10,
+                 keystroke: bool = True) -> tuple[np.ndarray, int, int]:
+    """(p50/p95/p99 ms of a light search as a keystroke asks for it, or through /api/search,
+    light searches made, heavy searches answered) while `clients` threads ask for `heavy`
+    through /api/search."""
     words = user_mix.common_words(40)
     stop = threading.Event()
     answered = [0] * clients
@@ -68,7 +69,8 @@ def light_beside(base: str, heavy: list[str], clients: int, seconds: float = 10
     while time.perf_counter() - started < seconds:
         params = urlencode({"q": words[i % len(words)],
                             "from": f"2019-{1 + i % 12:02d}-{1 + i % 28:02d}", "typing": "0"})
-        request = urllib.request.Request(f"{base}/search?{params}", headers={"HX-Request": "true"})
+        request = urllib.request.Request(f"{base}/search?{params}", headers={"HX-Request": "true"}) \
+            if keystroke else f"{base}/api/search?{params}"
         t = time.perf_counter()
         with urllib.request.urlopen(request, timeout=60) as r:
             r.read()

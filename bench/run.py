@@ -467,44 +467,10 @@ def light_beside_heavy(base: str, seconds: float = 10) -> list[tuple[str, str, s
 
 
 def _light_beside_heavy(base: str, seconds: float, keystroke: bool) -> tuple[str, str, str, str]:
-    heavy = user_mix.heavy(user_mix.cases())
-    words = user_mix.common_words(40)
-    stop = threading.Event()
-
-    def load(n: int) -> None:
-        i = n
-        while not stop.is_set():  # a new date each time: no recent search to reuse
-            day = f"2019-01-{1 + i % 28:02d}"
-            try:
-                with urllib.request.urlopen(f"{base}/api/search?{urlencode({'q': heavy[i % len(heavy)], 'from': day})}",
-                                            timeout=120) as r:
-                    r.read()
-            except OSError:
-                pass
-            i += 1
-
-    threads = [threading.Thread(target=load, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    latencies = []
-    started = time.perf_counter()
-    i = 0
-    while time.perf_counter() - started < seconds:
-        day = f"2019-{1 + i % 12:02d}-{1 + i % 28:02d}"
-        params = urlencode({'q': words[i % len(words)], 'from': day, 'typing': '0'})
-        request = urllib.request.Request(f"{base}/search?{params}", headers={"HX-Request": "true"}) \
-            if keystroke else f"{base}/api/search?{params}"
-        t = time.perf_counter()
-        with urllib.request.urlopen(request, timeout=60) as r:
-            r.read()
-        latencies.append((time.perf_counter() - t) * 1000)
-        i += 1
-    stop.set()
-    for t in threads:
-        t.join()
-    a = pct(latencies)
+    a, light, _ = bench_lanes.light_beside(base, user_mix.heavy(user_mix.cases()), 4, seconds,
+                                           keystroke=keystroke)
     what = "keystroke" if keystroke else "/api/search"
-    return (f"light query ({what}) beside 4 heavy ones p50/p95/p99, ms ({len(latencies)})",
+    return (f"light query ({what}) beside 4 heavy ones p50/p95/p99, ms ({light})",
             "/".join(f"{x:.1f}" for x in a), "", "")
 
 
