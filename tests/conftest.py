@@ -25,6 +25,13 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 OUTPUT = Path(os.environ.get("SEARCHAPP_TEST_OUTPUT", ROOT / "test-output"))
 
 
+def record(line: str) -> None:
+    """A figure of the fault and load series, for the record (test-output/hardening.txt)."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    with open(OUTPUT / "hardening.txt", "a", encoding="utf-8") as f:
+        f.write(line + "\n")
+
+
 def pytest_addoption(parser):
     parser.addoption("--slow", action="store_true",
                      help="run the hardening tests at full count (also: SEARCHAPP_SLOW=1)")

@@ -18,7 +18,7 @@ from searchapp import create_app
 from searchapp.cli import main
 from searchapp.index import store
 
-from conftest import OUTPUT, build, copy_seeds, index_contents, wait_for, write_generated
+from conftest import build, copy_seeds, index_contents, record, wait_for, write_generated
 
 KINDS = ("segment", "toc", "kept array", "spelling", "manifest", "checksums", "stories")
 DAMAGES = ("truncate", "delete", "flip")
@@ -183,9 +183,7 @@ def _settled_statuses(client) -> set[int]:
 def _damage_figures():
     yield
     if TALLY["tried"]:
-        OUTPUT.mkdir(parents=True, exist_ok=True)
-        with open(OUTPUT / "hardening.txt", "a", encoding="utf-8") as f:
-            f.write("damage series: " + ", ".join(f"{v} {k}" for k, v in TALLY.items()) + "\n")
+        record("damage series: " + ", ".join(f"{v} {k}" for k, v in TALLY.items()))
 
 
 @pytest.mark.parametrize("pointer", ['{"build": "../../etc", "generation": 1, "shards": [1]}',

@@ -25,7 +25,7 @@ from searchapp import create_app
 from searchapp.cli import main
 from searchapp.index import store
 
-from conftest import OUTPUT, build, copy_seeds, free_port, wait_for, write_generated
+from conftest import build, copy_seeds, free_port, record, wait_for, write_generated
 
 BIN = Path(sys.executable).parent
 QUERIES = ("police", "camera council", "privacy", "vote", "school", "court data", "hospital")
@@ -319,7 +319,4 @@ def test_a_spelling_file_truncated_while_serving_kills_nothing(tmp_path, seeds, 
 def _serving_figures():
     yield
     if TALLY["tried"]:
-        OUTPUT.mkdir(parents=True, exist_ok=True)
-        with open(OUTPUT / "hardening.txt", "a", encoding="utf-8") as f:
-            f.write("damage while serving: " + ", ".join(f"{v} {k}" for k, v in TALLY.items())
-                    + "\n")
+        record("damage while serving: " + ", ".join(f"{v} {k}" for k, v in TALLY.items()))

@@ -28,15 +28,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from searchapp import create_app
 from searchapp.index import store
 from searchapp.search import SearchIndex, SearchRequest
-from conftest import HANG_S, OUTPUT, build, free_port, index_contents, wait_for, write_generated
+from conftest import (HANG_S, build, free_port, index_contents, record, wait_for,
+                      write_generated)
 
 BIN = Path(sys.executable).parent
-
-
-def record(line: str) -> None:
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    with open(OUTPUT / "hardening.txt", "a", encoding="utf-8") as f:
-        f.write(line + "\n")
 
 
 def searchapp(*args: str, **kwargs) -> subprocess.Popen:

@@ -21,8 +21,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from conftest import free_port, wait_for
-from test_hardening import record
+from conftest import free_port, record, wait_for
 
 BIN = Path(sys.executable).parent
 SLOW_CLIENT_S = 2  # the server's setting here: how long a slow client is waited for
