@@ -69,7 +69,11 @@ class Counted:
 
 def decode(data: bytes) -> str:
     """An uploaded file of queries as text: UTF-8 (with or without a byte-order mark),
-    UTF-16 with its mark (a spreadsheet's "Unicode text"), else Windows-1252."""
+    UTF-32 or UTF-16 with its mark (a spreadsheet's "Unicode text"), else Windows-1252.
+    UTF-32's marks are looked for first: the little-endian one (FF FE 00 00) starts with
+    UTF-16's (FF FE), and read as UTF-16 it puts a NUL between every two letters."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return data.decode("utf-32", errors="replace")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16")
     try:

@@ -3,7 +3,6 @@ filters of every row, the sort and the format, and the URL that asks it again.""
 
 from __future__ import annotations
 
-import codecs
 from urllib.parse import urlencode
 
 from flask import request, url_for
@@ -56,19 +55,9 @@ def read_text() -> str:
         raise TooLarge(f"a batch may be at most {MAX_BODY // 2**20} MB; split it into smaller "
                        "batches") from None
     if upload is not None and upload.filename:
-        text = upload_text(upload.stream.read())
+        text = batches.decode(upload.stream.read())
     lines = batches.LINE_BREAK.split(text.lstrip("\ufeff"))
     return "\n".join(line.rstrip() for line in lines).strip("\n")
-
-
-def upload_text(data: bytes) -> str:
-    """An uploaded file of queries as text. UTF-32's marks are looked for first: the
-    little-endian one (FF FE 00 00) starts with UTF-16's (FF FE), so `batches.decode`,
-    which knows UTF-8, UTF-16 and Windows-1252, would read a UTF-32 file as UTF-16, a NUL
-    between every two letters."""
-    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return data.decode("utf-32", errors="replace")
-    return batches.decode(data)
 
 
 def read_asked(text: str) -> Asked:
