@@ -5,6 +5,8 @@ index says about itself (reader/state.py), without saying where anything lives o
 
 from __future__ import annotations
 
+import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -35,17 +37,31 @@ def assemble(root: Path, stats: IndexStats | None, problem: str | None,
         pending=watcher.get("pending") if running else None, cluster=shards)
 
 
-def unplaced(root: Path, message: str, seeds: str | None = None) -> str:
-    """`message` without where the index (and the seeds folder) live on disk. Only absolute
-    paths are replaced: a relative one leaks nothing, and is often a word of the message
-    too (the default index folder is `index`: "run `searchapp index` first")."""
-    for folder, name in ((Path(root), "the index folder"),
-                         (Path(seeds) if seeds else None, "the seeds folder")):
-        if folder is not None:
-            message = message.replace(str(folder.resolve()), name)
-            if folder.is_absolute():
-                message = message.replace(str(folder), name)
-    return message
+def unplaced(root: Path, message: str, seeds: Path | str | None = None) -> str:
+    """`message` without where anything lives on disk: /status and a 503 answer anyone who
+    asks, and the server's folders are nobody's business. The index and seeds folders are
+    named in words ("the index folder"), what is inside them by its path from there
+    (`CURRENT`), any other absolute path by its last part."""
+    for folder, name in ((root, "the index folder"), (seeds, "the seeds folder")):
+        for shown in _spellings(folder):
+            message = message.replace(shown + os.sep, "").replace(shown, name)
+    return _ABSOLUTE.sub(lambda m: m.group(1), message)
+
+
+# An absolute path, not inside a word or a URL: its last part is kept.
+_ABSOLUTE = re.compile(r"(?<![\w.:/~-])/(?:[^\s'\"`:;,()/]+/)*([^\s'\"`:;,()/]+)")
+
+
+def _spellings(folder: Path | str | None) -> list[str]:
+    """The absolute ways a message may spell `folder`, longest first (a relative one is no
+    leak, and as a word it could be part of the message: `index`)."""
+    if not folder:
+        return []
+    folder = Path(folder)
+    found = {str(folder.resolve()), os.path.abspath(folder)}
+    if folder.is_absolute():
+        found.add(str(folder))
+    return sorted((f for f in found if len(f) > 1), key=len, reverse=True)
 
 
 def moment(seconds) -> datetime | None:
