@@ -128,13 +128,18 @@ class Prefork:
 
     def _start(self) -> None:
         parent = os.getpid()
+        # A stop signal arriving mid-fork waits until the parent has recorded the worker (or
+        # it would never be told to stop) and the worker has its own handlers.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         pid = os.fork()
         if pid:
             self.children[pid] = time.monotonic()
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
             return
         code = 0
         try:
             _stop_on_signals()
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
             _die_with(parent)
             _run_worker(self.app, self.listen(), self.threads, self.limits)
         except SystemExit:
