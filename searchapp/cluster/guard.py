@@ -11,6 +11,11 @@ starts (its agents outlived a `kill -9` of the server), so this process is their
 (PR_SET_CHILD_SUBREAPER): whatever Ray leaves when it stops, or orphans, is a descendant of
 this process. Stopping is Ray's own shutdown, then SIGTERM and at last SIGKILL to every
 descendant left, until none is, then the guard exits.
+
+A stop signal never raises: its handler does nothing, and the byte the interpreter writes to
+the wakeup pipe ends the wait. A `kill -9` of the server closes stdin and sends SIGTERM at
+the same instant; an exception raised by the second of the two, inside the cleanup the first
+began, once cut the cleanup short and left Ray's agents running.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import select
 import signal
 import sys
 import threading
@@ -31,54 +37,69 @@ GIVE_UP = 10.0  # seconds more for SIGKILL to land (a process stuck in the kerne
 STOPS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
-class Stop(Exception):
-    """A signal to stop arrived."""
-
-
-def _stop(signum, frame):
-    raise Stop
-
-
 def main(argv: list[str]) -> None:
     cpus, parent = int(argv[0]), int(argv[1]) if len(argv) > 1 else None
-    _on_stop_signals()
+    wakeup = _on_stop_signals()
     try:
-        _tie_to(parent)
-        # Its own process group: a Ctrl-C in the server's terminal stops the server, which
-        # stops Ray through here, instead of reaching Ray's processes in the middle.
-        os.setpgid(0, 0)
-        address = _start_ray(cpus)
-        _on_stop_signals()  # Ray's core worker installs handlers of its own
-        print(json.dumps({"address": address}), flush=True)
-        sys.stdin.buffer.read()  # until the server closes it, or ends
-    except Stop:
-        pass
+        if _tie_to(parent):
+            # Its own process group: a Ctrl-C in the server's terminal stops the server, which
+            # stops Ray through here, instead of reaching Ray's processes in the middle.
+            os.setpgid(0, 0)
+            address = _start_ray(cpus)
+            _on_stop_signals(wakeup)  # Ray's core worker installs handlers of its own
+            if not _signalled(wakeup):
+                print(json.dumps({"address": address}), flush=True)
+                _wait(wakeup)
     except Exception as exc:  # Ray would not start: the server says why
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
     finally:
-        for signum in STOPS:
-            signal.signal(signum, signal.SIG_IGN)
         _stop_ray()
         end_descendants()
         os._exit(0)
 
 
-def _on_stop_signals() -> None:
+def _ignore(signum, frame) -> None:
+    """Nothing here: the wakeup pipe carries the signal to `_wait`."""
+
+
+def _on_stop_signals(wakeup: int | None = None) -> int:
+    """Stop signals handled without raising, each waking the pipe whose read end is returned."""
+    if wakeup is None:
+        wakeup, write = os.pipe()
+        os.set_blocking(write, False)
+        signal.set_wakeup_fd(write, warn_on_full_buffer=False)
     for signum in STOPS:
-        signal.signal(signum, _stop)
+        signal.signal(signum, _ignore)
+    return wakeup
 
 
-def _tie_to(parent: int | None) -> None:
-    """SIGTERM here when `parent` ends; orphans of Ray's processes adopted here, not by init."""
+def _signalled(wakeup: int) -> bool:
+    ready, _, _ = select.select([wakeup], [], [], 0)
+    return bool(ready)
+
+
+def _wait(wakeup: int) -> None:
+    """Until the server closes stdin (or ends) or a stop signal arrives."""
+    stdin = sys.stdin.fileno()
+    while True:
+        ready, _, _ = select.select([stdin, wakeup], [], [])
+        if wakeup in ready or (stdin in ready and not os.read(stdin, 4096)):
+            return
+
+
+def _tie_to(parent: int | None) -> bool:
+    """SIGTERM here when `parent` ends; orphans of Ray's processes adopted here, not by init.
+    False when the parent has already ended."""
     try:
         prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):  # not Linux: the end of stdin alone stops Ray
-        return
+        return True
     prctl(PR_SET_CHILD_SUBREAPER, 1)
     if parent is not None:
         prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != parent:  # it ended before the kernel was asked to tell us
-            raise Stop
+            return False
+    return True
 
 
 def _start_ray(cpus: int) -> str:
