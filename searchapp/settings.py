@@ -133,6 +133,10 @@ class Settings:
     cluster_timeout_ms: int = _setting(
         3000, "Milliseconds past a search's own budget a shard of a cluster may take to answer; "
               "a shard later than that is left out of the answer, which says so.")
+    cluster_unbudgeted_s: float = _setting(
+        90.0, "Seconds a shard of a cluster may take over its part of a request without a "
+               "search's time budget (an export, a batch) before it is taken to be lost and "
+               "the request answers 503.")
     freeze_gc: bool = _setting(
         False, "Take what a serving process holds for the live index out of the garbage "
                "collector's full passes, which would otherwise scan it in the middle of "

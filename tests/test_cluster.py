@@ -391,7 +391,8 @@ def test_an_export_or_a_batch_losing_a_shard_before_its_first_piece_is_a_503(
     503 that says to try again, not the 500 of a response cut off after its headers."""
     from searchapp.search import SearchIndex
     app = create_app({"index": sharded, "seeds": corpus_20k, "cluster": ray_cluster.address,
-                      "cluster_timeout_ms": 300, "recent_cache_mb": 0})
+                      "cluster_timeout_ms": 300, "cluster_unbudgeted_s": 5,
+                      "recent_cache_mb": 0})
     client = app.test_client()
     assert client.get("/api/search?q=police").get_json()["shards"]["partial"] is False
     stopped: list[int] = []

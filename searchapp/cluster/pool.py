@@ -44,9 +44,6 @@ log = logging.getLogger(__name__)
 SHARD_CPUS = 0.25
 # Calls one actor serves at once: a heavy search on a shard never queues the light ones.
 ACTOR_CONCURRENCY = 8
-# How long a call without a time budget (an export, a batch) may take before the shard is
-# taken to be lost.
-UNBOUNDED_TIMEOUT_S = 120.0
 # Words whose counts the coordinator keeps per generation (forgotten all at once past it).
 KNOWN_WORDS = 200_000
 # How long the first snapshot of a generation waits for the actors to open it.
@@ -70,6 +67,7 @@ class ShardPool:
         self.root = Path(root).resolve()
         # 0 would drop every page's hits.
         self.timeout_s = max(settings.cluster_timeout_ms, 100) / 1000
+        self.unbudgeted_s = max(settings.cluster_unbudgeted_s, 0.1)
         self.posting_cache_mb = settings.posting_cache_mb
         self._actors: list = []
         self._warmed: list[tuple] = []
@@ -144,7 +142,7 @@ class ShardPool:
             return {}, set()
         if wait is None:
             wait = (max(left_ms(deadline), 0) / 1000 + self.timeout_s) \
-                if deadline is not None else UNBOUNDED_TIMEOUT_S
+                if deadline is not None else self.unbudgeted_s
         refs = list(calls.values())
         ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=max(wait, 0))
         ready = set(ready)
