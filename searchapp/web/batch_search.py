@@ -9,8 +9,6 @@ thousand names does not fit in a URL. One batch runs at a time in each serving p
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from flask import Blueprint, jsonify, render_template, request, stream_template
 
 from ..index.schema import FACETS
@@ -117,7 +115,7 @@ def _page_context(asked: Asked) -> dict:
 def _hint_url(row: batches.Counted) -> str:
     """The search page of a row's correction (the one the search page would offer), with
     the batch's filters, the corrected words as written."""
-    return search_url(replace(row.query.request, q=row.showing))
+    return search_url(row.query.request, q=row.showing)
 
 
 def _described(base: SearchRequest) -> str:
