@@ -7,12 +7,23 @@
   var count = document.getElementById("queries-count");
   var most = parseInt(box.getAttribute("data-max") || "1000", 10);
 
-  // How many queries the box holds, as the server will count them.
+  // How many queries the box holds, as the server will count them (search/batch.py): not
+  // blank lines, comments, or a first line of column names ("Label<TAB>Query").
+  var LABELS = ["label", "labels", "name", "names"];
+  var QUERIES = ["query", "queries", "search", "searches", "search term", "search terms"];
+  function isHeader(line) {
+    var tab = line.indexOf("\t");
+    if (tab < 0) return false;
+    var label = line.slice(0, tab).trim().toLowerCase();
+    var query = line.slice(tab + 1).trim().toLowerCase();
+    return LABELS.indexOf(label) >= 0 && QUERIES.indexOf(query) >= 0;
+  }
   function queries() {
-    return box.value.split(/\r\n|\r|\n/).filter(function (line) {
+    var lines = box.value.split(/\r\n|\r|\n/).filter(function (line) {
       var text = line.trim();
       return text !== "" && text.charAt(0) !== "#";
-    }).length;
+    });
+    return lines.length - (lines.length && isHeader(lines[0]) ? 1 : 0);
   }
   function say() {
     var n = queries();

@@ -546,6 +546,30 @@ def test_a_short_batch_from_the_keyboard_with_a_filter_gets_a_shareable_address(
 
 
 @pytest.mark.browser
+def test_a_sheet_pasted_with_its_header_counts_its_rows_and_a_misspelt_one_gets_a_hint(
+        page, live_site, screenshots):
+    from playwright.sync_api import expect
+
+    page.goto(live_site.url + "/batch")
+    page.locator("#queries").focus()
+    page.keyboard.insert_text("Label\tQuery\nFaces\tfacail recognition\nPolice\tpolice")
+    expect(page.locator("#queries-count")).to_have_text("2 queries")  # the header is not one
+    page.get_by_role("button", name="Run batch").click()
+    expect(page.locator(".batch-done")).to_contain_text("2 queries counted")
+    expect(page.get_by_role("status").first).to_contain_text("Line 1 names the columns")
+    rows = page.locator(".batch-table tbody tr")
+    expect(rows).to_have_count(2)
+    fixed = live_json(live_site, "/api/search?q=facail+recognition")
+    assert fixed["showing_results_for"] == "facial recognition"
+    note = rows.first.locator("td.note")
+    expect(note).to_have_text(f"Did you mean facial recognition? {fixed['showing_total']:,} records.")
+    page.screenshot(path=screenshots / "batch-header-hint.png")
+    note.get_by_role("link", name="facial recognition").click()
+    expect(page).to_have_url(re.compile(r"/search\?q=facial\+recognition&literal=1$"))
+    expect(page.locator("#q")).to_have_value("facial recognition")
+
+
+@pytest.mark.browser
 def test_on_a_phone_the_batch_table_scrolls_sideways_and_passes_axe(browser, live_site, screenshots):
     from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import expect

@@ -118,7 +118,7 @@ def test_exports_stream_every_matching_record(client, query):
     assert body.startswith(b"\xef\xbb\xbf")  # UTF-8 with a byte-order mark, for spreadsheets
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[0][:3] == ["id", "title", "excerpt"] and len(rows) - 1 == total
-    assert rows[0][-2:] == ["export_search", "export_note"]
+    assert rows[0][-4:] == ["export_search", "export_note", "rank", "score"]  # appended last
     for row in rows[1:]:
         record = dict(zip(rows[0], row))
         assert record["export_search"].startswith("http://localhost/search")

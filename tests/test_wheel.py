@@ -21,7 +21,7 @@ PAGES = ["/", "/search?q=facial+recognition", "/search?q=ban&provider=Forbes",
          "/compare?q=facial&q=police", "/terms?q=facial", "/healthz", "/api/search?q=ban",
          "/export.csv?q=ban", "/export.jsonl?q=ban", "/timeline.csv?q=ban", "/timeline.svg?q=ban",
          "/batch?queries=facial%0Aban", "/api/batch?queries=facial", "/static/batch.js",
-         "/static/app.css", "/static/app.js", "/static/htmx-2.0.11.min.js"]
+         "/static/app.css", "/static/app.js", "/static/htmx-2.0.11.min.js", "/favicon.ico"]
 
 
 def run(*args, **kw) -> subprocess.CompletedProcess:

@@ -2,7 +2,8 @@
 researchers bring a list of names to a collection.
 
 The text of a batch is read into rows, one query a line (`label<TAB>query` keeps a label;
-blank lines and lines starting with `#` are skipped); each row is a search of its own with
+blank lines, lines starting with `#` and a first line of column names such as
+`Label<TAB>Query` are skipped); each row is a search of its own with
 the batch's filters. `run` counts the rows through one snapshot, so every row sees the same
 index generation, and yields each row as soon as it is counted, so a response can stream.
 Counting needs no ranking, no facets and no suggestion: a row costs its matching only.
@@ -33,6 +34,11 @@ SORTS = ("line", "label", "query", "total", "stories")
 DESCENDING_FIRST = ("total", "stories")
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
+# A first line of column names, as two columns copied from a sheet with their header bring:
+# `Label<TAB>Query` (any case). Only with the tab: a line of one word is a query.
+HEADER_LABELS = frozenset({"label", "labels", "name", "names"})
+HEADER_QUERIES = frozenset({"query", "queries", "search", "searches", "search term",
+                            "search terms"})
 
 
 class TooManyQueries(BadRequest):
@@ -83,17 +89,33 @@ def decode(data: bytes) -> str:
 
 
 def lines_of(text: str) -> list[tuple[int, str, str]]:
-    """(line number, label, query) of each query line: blank lines and `#` comments are
-    skipped; a tab splits a label from its query (`label<TAB>query`, label kept as given)."""
+    """(line number, label, query) of each query line: blank lines, `#` comments and a
+    header line (`header_line`) are skipped; a tab splits a label from its query
+    (`label<TAB>query`, label kept as given)."""
     out = []
+    header = header_line(text)
     for number, line in enumerate(LINE_BREAK.split(text.lstrip("\ufeff")), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
+        if not line.strip() or line.lstrip().startswith("#") or number == header:
             continue
         label, _, query = line.partition("\t") if "\t" in line else ("", "", line)
         if not query.strip():  # `label<TAB>` with nothing after it: the label is the query
             label, query = "", label
         out.append((number, label.strip(), query.strip()))
     return out
+
+
+def header_line(text: str) -> int | None:
+    """The number of the line that names the columns (`Label<TAB>Query`), when the first
+    line that is not blank or a comment does; else None."""
+    for number, line in enumerate(LINE_BREAK.split(text.lstrip("\ufeff")), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        label, tab, query = line.partition("\t")
+        if tab and label.strip().casefold() in HEADER_LABELS \
+                and query.strip().casefold() in HEADER_QUERIES:
+            return number
+        return None
+    return None
 
 
 def read(text: str, base: SearchRequest, limits: RequestLimits, *,

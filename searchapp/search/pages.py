@@ -73,12 +73,14 @@ def story_hits(snap: Snapshot, terms: dict[str, frozenset[str]], page) -> list[H
     return out
 
 
-def full_order(snap: Snapshot, req: SearchRequest, found: Matches) -> np.ndarray:
-    """Every match in result order (for exports)."""
+def full_order(snap: Snapshot, req: SearchRequest, found: Matches
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Every match in result order, with its relevance score when sorted by relevance (for
+    exports: the scores the page shows), else None."""
     if found.scored is not None:
-        return found.best(snap.columns.idkeys)[0]
+        return found.best(snap.columns.idkeys)
     return snap.columns.by_date(found.final, newest=(req.effective_sort != "oldest"),
-                                stop=len(found.final))
+                                stop=len(found.final)), None
 
 
 def hits(snap: Snapshot, terms: dict[str, frozenset[str]], order) -> list[Hit]:

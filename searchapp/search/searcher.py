@@ -217,11 +217,11 @@ class SearchIndex:
                 done = answer.prepare(snap, replace(req, literal=True, full=True),
                                       replace(self.limits, budget_ms=0), Clock(), turn)
                 turn.give_way()
-                order = _whole(snap, pages.full_order(snap, req, done.found))
+                order, scores = _whole(snap, pages.full_order(snap, req, done.found))
         except BaseException:
             self.release(snap)
             raise
-        return Export(snap, order, page, self.release)
+        return Export(snap, order, page, self.release, scores)
 
     def first_seen(self, req: SearchRequest, limit: int
                    ) -> tuple[list[tuple[dict[str, Any], datetime | None]], str, int]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any, Iterable, Sequence
 
 from .batch import Counted
@@ -118,16 +119,46 @@ EXPORT_COLUMNS = ("id", "title", "excerpt", "url", "provider", "domain", "topics
                   "related", "story_id")
 # On every exported row: the search that made it (a URL that redoes it) and what it was.
 EXPORT_SOURCE = ("export_search", "export_note")
+# Last, so every column before them keeps its place: the row's place in the search's order
+# (from 1) and its relevance score as /api/search gives it (empty unless sorted by relevance).
+EXPORT_RANK = ("rank", "score")
 
 
 def record_to_row(r: dict[str, Any]) -> list[str]:
     """One CSV row; list fields joined with '; '. `published_date` is the day alone, which a
-    spreadsheet reads as a date and sorts; `published` keeps the exact ISO timestamp."""
-    return [r["id"], r["title"], r["excerpt"], r["url"] or "", r["provider"]["name"],
+    spreadsheet reads as a date and sorts; `published` keeps the exact ISO timestamp. Ids
+    a spreadsheet would take for numbers are written as text (`id_cell`)."""
+    return [id_cell(r["id"]), r["title"], r["excerpt"], r["url"] or "", r["provider"]["name"],
             r["provider"]["domain"], "; ".join(r["topics"]), r["category"], r["type"], r["kind"],
             r["published"] or "", (r["published"] or "")[:10],
             "" if r["quality"] is None else str(r["quality"]),
-            "; ".join(r["cited_by"]), "; ".join(r["related"]), r.get("story_id", "")]
+            id_cell("; ".join(r["cited_by"])), id_cell("; ".join(r["related"])),
+            id_cell(r.get("story_id", ""))]
+
+
+def rank_cells(rank: int, score: float | None) -> list[Any]:
+    """The EXPORT_RANK cells of the record at `rank`: numbers, which a spreadsheet sorts."""
+    return [rank, "" if score is None else score]
+
+
+# An id is 16 hex digits; about one in a thousand has no letter a-f, or only an `e` between
+# digits, and a spreadsheet reads it as a number: `6275860902799670` loses its last digits
+# (15 significant ones at most), `5e93477569813257` becomes 5 x 10^93477569813257.
+_READ_AS_NUMBER = re.compile(r"[0-9]+(?:[eE][0-9]+)?")
+
+
+class SpreadsheetText(str):
+    """A cell already written as a spreadsheet's text (`="..."`): `csv_safe` leaves it."""
+
+
+def id_cell(value: str) -> str:
+    """An id as a CSV cell: itself, or `="6275860902799670"` when a spreadsheet would read it
+    as a number. Excel, LibreOffice and Google Sheets show that as the text
+    6275860902799670 (a formula of one constant: no reference, no function); the JSON Lines
+    export keeps every id plain, for programs."""
+    if value and _READ_AS_NUMBER.fullmatch(value):
+        return SpreadsheetText(f'="{value}"')
+    return value
 
 
 def record_to_export(r: dict[str, Any]) -> dict[str, Any]:
@@ -167,8 +198,9 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def csv_safe(cell: Any) -> Any:
     """A text cell a spreadsheet would run as a formula, prefixed with a quote; other cells
-    (numbers among them) as they are."""
-    if isinstance(cell, str) and cell[:1] in FORMULA_START:
+    (numbers among them, and ids made text by `id_cell`) as they are."""
+    if isinstance(cell, str) and cell[:1] in FORMULA_START \
+            and not isinstance(cell, SpreadsheetText):
         return "'" + cell
     return cell
 

@@ -9,8 +9,9 @@ from typing import Any, Mapping
 from flask import Flask
 
 from .. import settings as settings_mod
-from . import (batch_search, compare, downloads, errors, feeds, record_page, search_page,
-               status_page)
+from . import (assets, batch_search, compare, downloads, errors, feeds, record_page,
+               search_page, status_page)
+from .compress import compress
 from .headers import relative_redirects, security_headers
 from .limits import long_request_line
 from .params import readable_query_string, start_clock
@@ -23,7 +24,7 @@ PACKAGE = Path(__file__).resolve().parents[1]
 # One blueprint per page (its routes, and the errors it says in place); errors last, the
 # app-wide answer to whatever a page does not say itself.
 BLUEPRINTS = (search_page.bp, record_page.bp, status_page.bp, compare.bp, batch_search.bp,
-              downloads.bp, feeds.bp, errors.bp)
+              downloads.bp, feeds.bp, assets.bp, errors.bp)
 
 
 def create_app(config: settings_mod.Settings | Mapping[str, Any] | None = None) -> Flask:
@@ -43,6 +44,7 @@ def create_app(config: settings_mod.Settings | Mapping[str, Any] | None = None) 
     app.before_request(long_request_line)
     app.before_request(start_clock)
     app.before_request(readable_query_string)
+    app.after_request(compress)  # registered first, run last: on the response as it leaves
     app.after_request(relative_redirects)
     app.after_request(security_headers)
     return app

@@ -19,7 +19,7 @@ from .batch_files import csv_body, file_name, json_body
 from .batch_lane import BUSY, Busy, Running, busy, streamed
 from .handle import search_index, settings
 from .params import limits
-from .links import row_url
+from .links import row_url, search_url
 from .rendering import FACET_LABELS
 
 bp = Blueprint("batch", __name__)
@@ -54,7 +54,8 @@ def batch():
     if asked.fmt == "csv":
         return streamed(csv_body(asked, running), running, "text/csv", file_name(asked, "csv"))
     body = stream_template("batch.html", **_page_context(asked), running=running,
-                           has_labels=any(q.label for q in queries))
+                           has_labels=any(q.label for q in queries),
+                           header=batches.header_line(text))
     return streamed(body, running, "text/html")
 
 
@@ -106,8 +107,15 @@ def _page(asked: Asked, error: str | None = None, note: str | None = None, statu
 
 def _page_context(asked: Asked) -> dict:
     return {"asked": asked, "req": SearchRequest(), "options": _options(asked.base),
-            "row_url": row_url, "sort_url": asked.url, "max_queries": batches.MAX_QUERIES,
+            "row_url": row_url, "hint_url": _hint_url, "sort_url": asked.url,
+            "max_queries": batches.MAX_QUERIES,
             "next_sort": _next_sort, "aria_sort": _aria_sort, "described": _described}
+
+
+def _hint_url(row: batches.Counted) -> str:
+    """The search page of a row's correction (the one the search page would offer), with
+    the batch's filters, the corrected words as written."""
+    return search_url(row.query.request, q=row.showing)
 
 
 def _described(base: SearchRequest) -> str:

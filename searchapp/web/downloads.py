@@ -11,8 +11,9 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 
 from ..search.request import SearchRequest
-from ..search.serialize import (EXPORT_COLUMNS, EXPORT_SOURCE, TIMELINE_COLUMNS, CsvText,
-                                csv_document, record_to_export, record_to_row, timeline_rows)
+from ..search.serialize import (EXPORT_COLUMNS, EXPORT_RANK, EXPORT_SOURCE, TIMELINE_COLUMNS,
+                                CsvText, csv_document, rank_cells, record_to_export,
+                                record_to_row, timeline_rows)
 from .files import attachment, download, filters_named, slug, stamp
 from .handle import search_index
 from .limits import begun, stream_place
@@ -92,19 +93,26 @@ def _export(kind: str):
 
 def _csv_lines(export, source: tuple[str, str], bom: bool = True) -> Iterator[str]:
     """UTF-8 with a byte-order mark by default; a piece per batch of records read."""
-    text = CsvText(EXPORT_COLUMNS + EXPORT_SOURCE, bom)
+    text = CsvText(EXPORT_COLUMNS + EXPORT_SOURCE + EXPORT_RANK, bom)
+    rank = 0
     for records in export:
         for record in records:
-            text.row(record_to_row(record) + list(source))
+            rank += 1
+            text.row(record_to_row(record) + list(source) + rank_cells(rank, export.score(rank)))
         yield text.take()
     yield text.take()
 
 
 def _jsonl_lines(export, source: tuple[str, str]) -> Iterator[str]:
     where = dict(zip(EXPORT_SOURCE, source))
+    rank = 0
     for records in export:
-        yield "".join(json.dumps({**record_to_export(r), **where}, ensure_ascii=False) + "\n"
-                      for r in records)
+        lines = []
+        for r in records:
+            rank += 1
+            lines.append(json.dumps({**record_to_export(r), **where, "rank": rank,
+                                     "score": export.score(rank)}, ensure_ascii=False) + "\n")
+        yield "".join(lines)
 
 
 def _export_name(req: SearchRequest, kind: str, what: str = "") -> str:

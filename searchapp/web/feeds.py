@@ -14,7 +14,9 @@ from urllib.parse import urlencode
 from feedgen.feed import FeedGenerator
 from flask import Blueprint, Response, url_for
 
-from ..search.request import SearchRequest
+from ..index import store
+from ..search.request import BadRequest, SearchRequest
+from .errors import problem_text
 from .handle import search_index, settings
 from .links import feed_url
 from .params import search_request
@@ -75,6 +77,22 @@ def feed():
     response = Response(fg.atom_str(pretty=True), mimetype="application/atom+xml")
     response.headers["Content-Disposition"] = "inline"
     return response
+
+
+@bp.errorhandler(BadRequest)
+def _bad_request(exc):
+    """A feed asked with a parameter it cannot be answered with: the reason in plain words
+    (a feed reader shows the text of an error, and has no use for JSON or a page)."""
+    return _plain(f"This feed cannot be made: {exc}", 400)
+
+
+@bp.errorhandler(store.IndexProblem)
+def _no_index(exc):
+    return _plain(problem_text(exc), 503)
+
+
+def _plain(message: str, status: int) -> Response:
+    return Response(message + "\n", status=status, mimetype="text/plain")
 
 
 def _describe(req: SearchRequest) -> str:

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from flask import request
 
+from .assets import asked_current_version
+
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'")
@@ -28,14 +30,17 @@ SECURITY_HEADERS = (
 # keeps it, and no browser writes it to a disk the next user of the machine can read. It
 # costs little: each is made for its request, nothing marks it unchanged to revalidate
 # against, and the back button still works (it asks again; htmx's history keeps its own).
-# Static files hold nothing of anyone's. A file whose name carries its version
-# (`htmx-2.0.11.min.js`: a new version is a new name) never changes: kept a year, not even
-# revalidated. The others (app.css, app.js) change in place when searchapp is upgraded, so
-# they are kept five minutes (the longest a page may run with the old ones), then
-# revalidated with the ETag Flask gives them.
+# Static files hold nothing of anyone's. Every page links them by version (web/assets.py:
+# `/static/app.js?v=` and a digest of the file; a file whose name carries its version,
+# `htmx-2.0.11.min.js`, is the same): that URL's answer never changes, so it is kept a year,
+# not even revalidated, and an upgrade is a new URL. Asked without its version (or with an
+# old one), a file that changes in place when searchapp is upgraded (app.css, app.js) is
+# kept five minutes, then revalidated with the ETag Flask gives it. The favicon, asked by
+# browsers at a fixed address, is kept a day.
 PRIVATE = "no-store"
 STATIC = "public, max-age=300"
 VERSIONED = "public, max-age=31536000, immutable"
+ICON = "public, max-age=86400"
 _VERSIONED_NAME = re.compile(r"-\d+(?:\.\d+)+(?:\.min)?\.(?:js|css)\Z")
 
 
@@ -48,10 +53,13 @@ def security_headers(response):
 
 def cache_control(response):
     """`Cache-Control` as the comment above PRIVATE says: a static file found is public (a
-    year when its name is versioned, else five minutes), everything else is `no-store`."""
+    year when its URL names its version, else five minutes), everything else is `no-store`."""
     if request.endpoint == "static" and response.status_code in (200, 304):
         name = (request.view_args or {}).get("filename", "")
-        response.headers["Cache-Control"] = VERSIONED if _VERSIONED_NAME.search(name) else STATIC
+        versioned = _VERSIONED_NAME.search(name) or asked_current_version()
+        response.headers["Cache-Control"] = VERSIONED if versioned else STATIC
+    elif request.endpoint == "assets.favicon" and response.status_code in (200, 304):
+        response.headers["Cache-Control"] = ICON
     else:
         response.headers["Cache-Control"] = PRIVATE
     return response
