@@ -41,7 +41,7 @@ CONTEXT_WORDS = 2  # ... for this many of its doubtful words
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
 UNAVAILABLE = ("Spelling corrections are unavailable: the index's spelling data is missing or "
                "damaged, so a misspelt word is not corrected (`searchapp check` says more).")
-_PATTERNED = re.compile(r"(?:^|(?<=\s))(?:=\S+|[^\s*?~]*[*?~]\S*)")  # `=word`, `flie*`, `word~`
+PATTERNED = re.compile(r"(?:^|(?<=\s))(?:=\S+|[^\s*?~]*[*?~]\S*)")  # `=word`, `flie*`, `word~`
 
 
 def suggest(speller: Speller | None, reader, q: str, typing: bool = False,
@@ -58,7 +58,7 @@ def suggest(speller: Speller | None, reader, q: str, typing: bool = False,
         last = analysis.fold_word(words[-1])
         if any(w != last for w in speller.completions(last, 2)):
             words = words[:-1]
-    asked = {w for p in _PATTERNED.findall(q) for w in query_words(p)}  # meant as written
+    asked = {w for p in PATTERNED.findall(q) for w in query_words(p)}  # meant as written
     words = [w for w in dict.fromkeys(words) if w not in _OPERATORS and w not in asked]
     choices: list[tuple[str, list[tuple[str, float]]]] = []
     for word in words[:MAX_WORDS]:
