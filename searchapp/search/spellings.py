@@ -23,7 +23,7 @@ from .query import query_words
 from .suggest import DOUBLE, MAX_WORDS, MORE_COMMON, PATTERNED, aligned
 
 MIN_LENGTH = 5  # shorter words share their sound with too many others
-MOST = 2  # letters that may differ as transliterations differ ...
+MOST = 3  # letters that may differ as transliterations differ ...
 SAME_SOUND = (set("ckq"), set("gq"), set("iy"), set("sz"), set("fv"))  # ... pairs of one sound
 VOWELS = frozenset("aeiou")
 SPELLINGS = 4  # other spellings listed for one word, the most common first
@@ -80,7 +80,7 @@ def spellings(speller: Speller | None, reader, q: str, count: Callable[[str], in
                 others.append((df, other))
         written = {w: named(w) for _, w in others} if others and named(folded) else {}
         shown = [written[w] for _, w in sorted(others, key=lambda o: (-o[0], o[1]))
-                 if written[w]][:SPELLINGS]
+                 if written.get(w)][:SPELLINGS]
         if not shown:
             continue
         asked = [(w, _replaced(q, word, w)) for w in shown]
