@@ -72,8 +72,8 @@ def spellings(speller: Speller | None, reader, q: str, count: Callable[[str], in
             continue
         others = []
         for other in speller.sounding(folded):
-            if len(other) < MIN_LENGTH or other in asked or \
-                    variant_cost(folded, other) > MOST * DOUBLE:
+            if len(other) < MIN_LENGTH or other in asked or abs(len(other) - len(folded)) > MOST \
+                    or variant_cost(folded, other) > MOST * DOUBLE:
                 continue
             df = reader.doc_frequency(FIELD, other)
             if df and df * MORE_COMMON >= have:  # far rarer: a slip, not a spelling
