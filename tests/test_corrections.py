@@ -11,8 +11,11 @@ from html import unescape
 from urllib.parse import quote
 
 import pytest
+from click.testing import CliRunner
 
 from searchapp import create_app
+from searchapp.cli import main
+from searchapp.index import store
 
 from conftest import build
 
@@ -157,3 +160,25 @@ def test_a_rare_word_spelt_right_is_not_replaced_by_a_common_one_a_letter_away(c
     assert sorted(titles(found)) == sorted(f"A rash of burglaries in town {n}" for n in range(3))
     text = page_text(client, "rash")
     assert "Showing results for" not in text and "Did you mean" not in text
+
+
+def test_a_lost_sound_index_costs_corrections_not_searches_and_check_names_it(tmp_path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for n, (title, excerpt) in enumerate(_records()[:60] + _records()[161:171]):
+        (seeds / f"news_{n:04d}.txt").write_text(
+            f'---\ntitle: "{title}"\nexcerpt: "{excerpt}"\n'
+            f'webUrl: "https://news.example/{n}"\n---\n', encoding="utf-8")
+    index = tmp_path / "index"
+    build(seeds, index)
+    next(store.live(index).build.glob("spelling-*/sounds.npy")).unlink()
+    checked = CliRunner().invoke(main, ["check", "--index", str(index), "--seeds", str(seeds)])
+    assert checked.exit_code == 1 and "sounds.npy" in checked.output
+    app = create_app({"index": index, "seeds": seeds})
+    try:
+        found = app.test_client().get("/api/search?q=kadafi&typing=0").get_json()
+        assert found["showing_results_for"] is None and found["spellings"] == []
+        assert "Spelling corrections are unavailable" in found["notice"]
+        assert app.test_client().get("/api/search?q=gaddafi").get_json()["total"] == 6
+    finally:
+        app.extensions["searchapp.index"].close() if "searchapp.index" in app.extensions else None
