@@ -50,9 +50,9 @@ from searchapp.settings import Settings  # noqa: E402
 FIELD = "body"  # the words as written (titles and excerpts), as the spelling index reads them
 # The issue's own cases (issue 30), and twenty slips of common news words chosen by hand.
 ISSUE = ["Bejing", "tarrifs", "kadafi", "gadhafi", "tarriffs"]
-CHOSEN = ["goverment", "parliment", "recieved", "definately", "occured", "seperate",
-          "buisness", "elction", "presidnet", "minsiter", "econimy", "Washingon", "Pakistn",
-          "Isreal", "Brussells", "Moskow", "Kremlim", "Obmaa", "techonology", "Afganistan"]
+CHOSEN = ["goverment", "parliment", "recieved", "seperate", "buisness", "elction", "presidnet",
+          "minsiter", "Washingon", "Pakistn", "Isreal", "Kremlim", "techonology", "Afganistan",
+          "ilegal", "honr", "stod", "Sowiet", "Filippine", "gneva"]
 ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
 # Spellings that sound the same: what a name heard, not read, is typed as.
 SOUNDS = [("ph", "f"), ("f", "ph"), ("ck", "k"), ("c(?=[aou])", "k"), ("k", "c"), ("q", "k"),
