@@ -10,7 +10,8 @@ cost less than any other letter; a candidate that sounds as typed costs SOUND ti
 much). A candidate is offered only when it is far more common than the word as typed
 (MORE_COMMON times) and likelier than it, so a word is never replaced by a rarer spelling
 (`tarrifs` is `tariffs`, in 108 records, not `tarriffs`, in one, though that is one letter
-nearer); and with more words, the records the whole corrected query finds stand for how
+nearer), nor by a stop word, which no one searches for (`Bejing` is not `being`); and with
+more words, the records the whole corrected query finds stand for how
 common the word is, so the rest of the query has its say (`supreme cort`: court, not corp).
 Candidates are checked against the live index, so a suggestion is always a word some record
 has. When the spelling index is lost, a slip finds nothing and nothing would say why:
@@ -23,8 +24,7 @@ import math
 import re
 from typing import Callable
 
-from ..reader import SPELLING_FIELD as FIELD, Speller, analysis, distance
-from ..reader import sound_key
+from ..reader import SPELLING_FIELD as FIELD, Speller, analysis, distance, sound_key
 from .query import query_words
 
 SUGGEST_BELOW = 50  # look for a better spelling when a query finds fewer records than this
