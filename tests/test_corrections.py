@@ -133,6 +133,8 @@ def test_a_name_spelt_several_ways_lists_its_spellings_and_searches_them_all(cli
     # The results fragment htmx swaps in while typing says the same.
     fragment = client.get("/search?q=gadhafi", headers={"HX-Request": "true"})
     assert "is also spelled <a" in fragment.get_data(as_text=True)
+    # A spelling's link lists that spelling as written, which its count counts.
+    assert 'href="/search?q=Qaddafi&amp;literal=1"' in fragment.get_data(as_text=True)
     # One click: the link's search finds what the notice counts, every spelling of the name.
     link = re.search(r'href="([^"]+)"[^>]*>Search all 3 spellings',
                      client.get("/search?q=gadhafi").get_data(as_text=True)).group(1)
