@@ -192,7 +192,8 @@ def main() -> int:
 
     print(f"{len(listed)} generated typos from {len(vocab):,} index words; "
           f"{len(got)} searches in {took:.1f} s")
-    print(f"{'kind':8} {'typos':>5} {'before':>8} {'after':>8}   (share corrected to the word meant)")
+    print(f"{'kind':8} {'typos':>5} {'before':>8} {'after':>8}   "
+          "(share corrected to the word meant)")
     for kind in ("swap", "drop", "double", "key", "sound", "all"):
         rows = [(t, w) for k, t, w in listed if kind in (k, "all")]
         b = f"{sum(hit(before, t, w) for t, w in rows) / len(rows):8.1%}" if before else "       -"

@@ -44,12 +44,13 @@ POINTER = "spelling.json"  # names the folder of the current version
 FIELD = "body"  # title and excerpt words, folded, not stemmed
 PREFIX = 10  # letters of a word its deletions are made from (longer words: the rest must match)
 MIN_LENGTH = 3
-VERSION = 3  # of the files below (3: the sound index): an index with an older spelling index gets a new one
+VERSION = 3  # of the files below (3: the sound index): an older spelling index is rebuilt
 # An incremental run rebuilds the spelling index when the index has grown by this share
 # since it was built; in between, new words wait (a suggestion is always checked against
 # the live index, so a deleted word is never offered).
 REBUILD_GROWTH = 0.1
-FILES = ("keys.npy", "owners.npy", "df.npy", "words.txt", "sounds.npy", "sounders.npy")
+FILES = ("keys.npy", "owners.npy", "df.npy", "words.txt",
+         "sounds.npy", "sounders.npy")  # the sound index: hashed keys, sorted, and their words
 _FOLDER_NAME = re.compile(rf"{FOLDER}-[0-9]+\Z")  # a pointer never leads out of its build
 # What losing it costs, said wherever the loss is named.
 COST = ('spelling corrections ("did you mean") are off until `searchapp index` or '

@@ -8,8 +8,9 @@ consonant doubled or not, an H put in or left out, one letter of a pair that spe
 sound, c k q, g q, i y, s z, f v, for another), and the records write both as names (with a
 capital in mid-sentence): Gaddafi and Gadhafi are one man, filled and filed two words. (The
 words around each spelling were tried as the test, but a name's few records share too few
-of them: Gaddafi's and Gadhafi's were no nearer than those of filled and filed.) A much rarer form is a slip, not a spelling (one record's `tarriffs` beside
-`tariffs`): it is corrected (suggest.py), not listed.
+of them: Gaddafi's and Gadhafi's were no nearer than those of filled and filed.) A much
+rarer form is a slip, not a spelling (one record's `tarriffs` beside `tariffs`): it is
+corrected (suggest.py), not listed.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ WEIGHT = 6.0  # how much a slip of cost 1 (one letter wrong) weighs against how 
 # on bench/bench_corrections.py's generated typos (5: more corrected, more right words too).
 MAX_COST = 2.0  # the costliest slip corrected in a word of more than five letters ...
 MAX_COST_SHORT = 1.0  # ... and in a shorter one (two edits turn a short word into any other)
-SOUND = 0.6  # a slip from a word that sounds the same (and is about as long) costs this share
+SOUND = 0.6  # the share a slip costs from a word that sounds the same (as long, or a letter longer)
 OPTIONS = 3  # close spellings of a word weighed against the rest of the query ...
 CONTEXT_WORDS = 2  # ... for this many of its doubtful words
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
@@ -142,10 +142,12 @@ def slip_cost(typed: str, meant: str) -> float:
     """How unlikely a slip from `meant` to `typed` is: a weighted Damerau-Levenshtein
     (optimal string alignment) distance where a doubling or an undoubling costs DOUBLE, a
     swap or a neighbouring key NEAR, any other letter 1; all of it times SOUND when the two
-    sound the same and are about as long (metaphone gives `inc` the key of `incoe`)."""
+    sound the same and the word meant is as long as the one typed or a letter longer (a
+    letter left out is the common slip; metaphone gives `grow` the key of `growh`, and `inc`
+    that of `incoe`)."""
     cost = aligned(typed, meant, _extra, _dropped, _changed, NEAR)
     key = sound_key(typed)
-    alike = key and key == sound_key(meant) and abs(len(typed) - len(meant)) <= 1
+    alike = key and key == sound_key(meant) and 0 <= len(meant) - len(typed) <= 1
     return cost * SOUND if alike else cost
 
 
