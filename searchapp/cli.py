@@ -241,6 +241,10 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
                        f"of this story: {outlets}{' …' if hit.more_copies else ''}")
     if result.suggestion:
         click.echo(f"did you mean: {result.suggestion}")
+    for spelled in result.spellings:
+        click.echo(f"also spelled: {spelled.word}: "
+                   + ", ".join(f"{w} ({n})" for w, n, _ in spelled.others)
+                   + f"; every spelling: {spelled.everything} ({spelled.total})")
 
 
 @main.command("serve")

@@ -7,7 +7,11 @@ itself and the strings made by deleting up to two of its letters. Two strings th
 there are close (one letter wrong, missing, extra or swapped, and most two-letter slips),
 and the true distance is then checked on the few candidates. The files are NumPy arrays
 opened memory-mapped, so every server process shares one copy through the page cache.
-Which of the candidates to offer, and when, is `search/suggest.py`'s.
+Beside it, a sound index: each word filed under its phonetic key (`sound_key`, metaphone
+from jellyfish, its aspirate H dropped), so that a word typed as it sounds finds the
+spelling the records use though the letters are far apart (kadafi, Gaddafi, Qaddafi and
+Gadhafi share one key; Bejing and Beijing another). Which of the candidates to offer, and
+when, is `search/suggest.py`'s.
 
 Losing it costs corrections, never searches: `Speller.load` says in words what is wrong
 (`SpellingLost`), the searches go on without corrections and say so, `searchapp check`
@@ -30,6 +34,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import jellyfish
 import numpy as np
 
 from . import integrity, store
@@ -39,12 +44,13 @@ POINTER = "spelling.json"  # names the folder of the current version
 FIELD = "body"  # title and excerpt words, folded, not stemmed
 PREFIX = 10  # letters of a word its deletions are made from (longer words: the rest must match)
 MIN_LENGTH = 3
-VERSION = 2  # of the files below: an index with an older spelling index gets a new one
+VERSION = 3  # of the files below (3: the sound index): an older spelling index is rebuilt
 # An incremental run rebuilds the spelling index when the index has grown by this share
 # since it was built; in between, new words wait (a suggestion is always checked against
 # the live index, so a deleted word is never offered).
 REBUILD_GROWTH = 0.1
-FILES = ("keys.npy", "owners.npy", "df.npy", "words.txt")
+FILES = ("keys.npy", "owners.npy", "df.npy", "words.txt",
+         "sounds.npy", "sounders.npy")  # the sound index: hashed keys, sorted, and their words
 _FOLDER_NAME = re.compile(rf"{FOLDER}-[0-9]+\Z")  # a pointer never leads out of its build
 # What losing it costs, said wherever the loss is named.
 COST = ('spelling corrections ("did you mean") are off until `searchapp index` or '
@@ -57,6 +63,15 @@ class SpellingLost(Exception):
 
 def _key(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def sound_key(word: str) -> str:
+    """How `word` sounds: its metaphone without the H an aspirate leaves (Gadhafi, Khadafy
+    sound as Gaddafi), '' for a word metaphone cannot read."""
+    try:
+        return jellyfish.metaphone(word).replace("H", "")
+    except (ValueError, TypeError):
+        return ""
 
 
 def _deletions(word: str, depth: int) -> set[str]:
@@ -84,6 +99,13 @@ def build(build_dir: Path, reader, records: int) -> None:
             owners.append(n)
     keys_a = np.array(keys, dtype=np.uint64)
     order = np.argsort(keys_a, kind="stable")
+    sounds, sounders = [], []
+    for n, word in enumerate(words):
+        if len(word) >= MIN_LENGTH and word.isalpha() and (key := sound_key(word)):
+            sounds.append(_key("#" + key))
+            sounders.append(n)
+    sounds_a = np.array(sounds, dtype=np.uint64)
+    heard = np.argsort(sounds_a, kind="stable")
     # A new folder each time, then the pointer switched to it: a reader opening the spelling
     # index sees one whole version, never files of two; the old folder goes afterwards.
     name = f"{FOLDER}-{time.time_ns()}"
@@ -94,6 +116,8 @@ def build(build_dir: Path, reader, records: int) -> None:
     np.save(tmp / "owners.npy", np.array(owners, dtype=np.uint32)[order])
     np.save(tmp / "df.npy", np.array(df, dtype=np.uint32))
     (tmp / "words.txt").write_text("\n".join(words), encoding="utf-8")
+    np.save(tmp / "sounds.npy", sounds_a[heard])
+    np.save(tmp / "sounders.npy", np.array(sounders, dtype=np.uint32)[heard])
     integrity.record(tmp)
     os.replace(tmp, build_dir / name)
     store.write_json(build_dir / POINTER, {"folder": name, "records": records,
@@ -162,6 +186,8 @@ class Speller:
     words: list[str]
     df: np.ndarray  # records holding each word, when the spelling index was built
     generation: int | None  # the index generation it was built from
+    sounds: np.ndarray  # the sound keys of the words, hashed and sorted ...
+    sounders: np.ndarray  # ... and the word each belongs to
     lost: str | None = None  # set once a mapped file is found shorter than when opened
 
     @classmethod
@@ -183,20 +209,23 @@ class Speller:
             owners = np.load(folder / "owners.npy", mmap_mode="r")
             df = np.load(folder / "df.npy", mmap_mode="r")
             words = (folder / "words.txt").read_text(encoding="utf-8").split("\n")
+            sounds = np.load(folder / "sounds.npy", mmap_mode="r")
+            sounders = np.load(folder / "sounders.npy", mmap_mode="r")
         except (OSError, ValueError) as exc:  # a UnicodeDecodeError is a ValueError
             raise SpellingLost(f"{where} cannot be read ({type(exc).__name__}: "
                                f"{str(exc)[:120]})") from None
-        if len(df) != len(words) or len(keys) != len(owners):
+        if len(df) != len(words) or len(keys) != len(owners) or len(sounds) != len(sounders):
             raise SpellingLost(f"{where} is damaged: its files do not agree on how many "
                                "words it holds")
-        return cls(keys, owners, words, df, meta.get("generation"))
+        return cls(keys, owners, words, df, meta.get("generation"), sounds, sounders)
 
     def intact(self) -> bool:
         """Whether every mapped file is still as long as when it was mapped (a lookup past
         the end of one that shrank would kill the process); remembers `lost` when not."""
         if self.lost is None:
             for name, array in (("keys.npy", self.keys), ("owners.npy", self.owners),
-                                ("df.npy", self.df)):
+                                ("df.npy", self.df), ("sounds.npy", self.sounds),
+                                ("sounders.npy", self.sounders)):
                 mapped = getattr(array, "_mmap", None)
                 try:
                     short = mapped is not None and mapped.size() < array.offset + array.nbytes
@@ -252,6 +281,20 @@ class Speller:
                 if d <= 2:
                     found.append((d, candidate))
         return [w for _, w in sorted(found)[:limit]]
+
+
+    def sounding(self, word: str, limit: int = 256) -> list[str]:
+        """Words of the index that sound as `word` does (its `sound_key`), not `word` itself;
+        at most `limit` of them (a short key is shared by many words)."""
+        key = sound_key(word)
+        if not key or not self.intact():
+            return []
+        lookup = np.array([_key("#" + key)], dtype=np.uint64)
+        lo, hi = (int(i) for i in (np.searchsorted(self.sounds, lookup, side="left")[0],
+                                   np.searchsorted(self.sounds, lookup, side="right")[0]))
+        found = (self.words[n] for n in self.sounders[lo:min(hi, lo + limit)].tolist()
+                 if n < len(self.words))  # (flipped bytes: the background check says so)
+        return [w for w in found if w != word]
 
 
 def distance(a: str, b: str) -> int:

@@ -15,7 +15,7 @@ here, so that search/ imports none of index/'s modules.
 
 from ..index import analysis
 from ..index.schema import FACETS, NO_DATE, WORD_FIELDS, WORDS_AS_WRITTEN
-from ..index.spelling import FIELD as SPELLING_FIELD, Speller, distance
+from ..index.spelling import FIELD as SPELLING_FIELD, Speller, distance, sound_key
 from ..index.store import IndexDamaged, IndexProblem, Live, NoIndex, ShardsMissing
 from .columns import NONE, Columns, SegmentCache
 from .generation import Generation, Snapshot
@@ -29,5 +29,5 @@ __all__ = [
     "Cluster", "Columns", "Generation", "IndexDamaged", "IndexProblem", "IndexState", "Layout",
     "Live", "NoIndex", "Reader", "RemoteScorer", "Scorer", "SegmentCache", "Shard",
     "ShardsMissing", "Snapshot", "Speller", "WordCache", "Words", "analysis", "distance",
-    "index_state",
+    "index_state", "sound_key",
 ]

@@ -12,7 +12,8 @@ module and the tests have always imported them.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from whoosh import query as wq
@@ -29,6 +30,7 @@ from .matching import Matches, like_passage, matching
 from .query import ParsedQuery, is_pasted_text, parse, typed_last_word
 from .request import SearchRequest
 from .results import FacetValue
+from .spellings import Spelled, spellings
 from .suggest import MORE_COMMON, SUGGEST_BELOW, suggest, unavailable
 from .timeline import Timeline, timeline_of
 
@@ -55,6 +57,7 @@ class Prepared:
     showing: str | None = None  # the corrected query shown instead of the one asked
     written: tuple[int, int] | None = None  # with `showing`: (records, stories) of the words as written
     stories: int = 0  # how many stories the matches are copies of
+    spellings: list[Spelled] = field(default_factory=list)  # its words' other spellings
     partial: bool = False  # a shard of a cluster did not answer: not kept, asked again
 
     def nbytes(self) -> int:
@@ -136,9 +139,22 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: SearchLimits, clock: Clo
     line = timeline_of(snap.columns, counted, req.interval or None,
                        focus=req.span != "all" and not (req.date_from or req.date_to))
     clock.lap("timeline")
+    spelled = [] if parsed.like or is_pasted_text(req.q) else spellings(
+        snap.speller, snap.searcher.reader(), req.q,
+        _counter(snap, replace(req, typing=False), limits, deadline),  # as its links count
+        _named(snap, limits, deadline))
+    clock.lap("spellings")
     return Prepared(parsed, found, facets, top, suggestion, line, highlight_terms(snap, parsed),
                     suggestion_total=better, stories=snap.columns.story_count(found.final),
-                    partial=snap.absent > 0)
+                    spellings=spelled, partial=snap.absent > 0)
+
+
+def _counter(snap: Snapshot, req: SearchRequest, limits: SearchLimits, deadline: float | None):
+    """Records another query finds with the search's filters: what its page would count."""
+    return lambda text: len(matching(
+        snap, parse(snap, replace(req, q=text, shortened=0, written=""),
+                    limits, deadline),
+        req, rank=False, deadline=deadline).final)
 
 
 def correction(snap: Snapshot, req: SearchRequest, limits: SearchLimits, found: Matches,
@@ -149,10 +165,7 @@ def correction(snap: Snapshot, req: SearchRequest, limits: SearchLimits, found: 
     if not req.q or len(found.final) >= SUGGEST_BELOW or is_pasted_text(req.q) or found.cut_short:
         return None, 0
     suggestion = suggest(snap.speller, snap.searcher.reader(), req.q, req.typing,
-                         count=lambda text: len(matching(
-                             snap, parse(snap, replace(req, q=text, shortened=0, written=""),
-                                         limits, deadline),
-                             req, rank=False, deadline=deadline).final))
+                         count=_counter(snap, req, limits, deadline))
     if suggestion is None:
         return None, 0
     fixed = parse(snap, replace(req, q=suggestion, shortened=0, written=""), limits, deadline)
@@ -160,6 +173,32 @@ def correction(snap: Snapshot, req: SearchRequest, limits: SearchLimits, found: 
     if better == 0 or better < MORE_COMMON * len(found.final):
         return None, 0
     return suggestion, better
+
+
+NAME_RECORDS = 10  # records of a word read to see how it is written
+
+
+def _named(snap: Snapshot, limits: SearchLimits, deadline: float | None):
+    """How the records write a word when they write it as a name (with a capital in
+    mid-sentence, in the excerpts and in titles not all in capitals, and hardly ever
+    without, in at most NAME_RECORDS of its records): `Gaddafi`; None when they do not."""
+    def named(word: str) -> str | None:
+        req = SearchRequest(q=f"={word}")
+        docs = matching(snap, parse(snap, req, limits, deadline), req, rank=False,
+                        deadline=deadline).final
+        forms: Counter[str] = Counter()
+        for record in snap.records(snap.columns.sample(docs, NAME_RECORDS)):
+            for text in (record or {}).get("title") or "", (record or {}).get("excerpt") or "":
+                if text.isupper():
+                    continue
+                for m in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE):
+                    if re.search(r"\w[^.!?:\"“]*\Z", text[:m.start()]):
+                        forms[m.group(0)] += 1  # (the first word of a sentence: a capital anyway)
+        upper = sum(n for f, n in forms.items() if f[0].isupper())
+        if not upper or upper < 4 * (sum(forms.values()) - upper):
+            return None
+        return max((f for f in forms if f[0].isupper()), key=lambda f: (forms[f], f))
+    return named
 
 
 # Records of the words before a half-typed one whose words are read to complete it.

@@ -52,6 +52,9 @@ class SearchResult:
     showing: str | None = None
     showing_total: int = 0
     showing_stories: int = 0
+    # Words of the query (the correction's, when showing one) that records also spell other
+    # ways (spellings.py): "also spelled Gaddafi (3), Qaddafi (2)" and a search for them all.
+    spellings: list = field(default_factory=list)
     completing: str | None = None  # a keystroke's answer: the last word's completions counted too
     like: bool = False  # searched as "records like this text" (a pasted passage)
     cut_short: bool = False  # the time budget stopped it: the counts are at least these

@@ -165,6 +165,7 @@ class SearchIndex:
         return SearchResult(request=req, total=total, hits=page, **listed,
                             facets=done.facets, took_ms=clock.total(), suggestion=done.suggestion,
                             suggestion_total=done.suggestion_total, showing=done.showing,
+                            spellings=done.spellings,
                             notice=done.parsed.notice, completing=done.parsed.completing,
                             like=done.parsed.like, cut_short=done.found.cut_short,
                             capped=done.parsed.capped,

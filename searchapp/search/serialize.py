@@ -68,6 +68,12 @@ def result_to_json(result: SearchResult) -> dict[str, Any]:
         # the words as typed.
         "showing_results_for": result.showing,
         "showing_total": result.showing_total if result.showing else None,
+        # Words of the query listed (the correction's when showing one) that other records
+        # spell other ways: each spelling with the records the query finds with it instead,
+        # and the query that finds every spelling (`all_q`), with its records.
+        "spellings": [{"word": s.word, "also": [{"spelling": w, "total": n, "q": other_q}
+                                                for w, n, other_q in s.others],
+                       "all_q": s.everything, "all_total": s.total} for s in result.spellings],
         # Only with `typing=1` (a keystroke's search): the unfinished last word whose
         # completions are counted too. Null: every word counted as written.
         "completing": result.completing,
