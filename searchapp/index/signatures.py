@@ -1,11 +1,13 @@
 """Signatures: what a record's title and excerpt are cut down to so that its copies can be
-found among a million records, a MinHash of its word runs and a key of its headline in
+found among a million records, a MinHash of its word runs and two keys of its headline in
 SIGNATURE_BYTES.
 
 PERMS minima, each kept as its low 16 bits (b-bit minwise hashing: two signatures agree at a
 position with probability J + (1 - J) / 65536, J the Jaccard similarity of the two sets of
-shingles), then ROWS positions holding a 63-bit hash of the headline's words (0: a headline
-of fewer than two words), 136 bytes in a column of the record's segment. Records with fewer
+shingles), then KEYS keys of ROWS positions each, a 63-bit hash of the headline's words with
+the excerpt's first figure (the headline key) and with its first LEAD_WORDS words (the lead
+key; 0: a headline of fewer than two words, or an excerpt shorter than that), 144 bytes in
+a column of the record's segment. Records with fewer
 than MIN_SHINGLES shingles (a bare headline: "U.S. weekly money supply" recurs every week)
 get none and are never judged.
 
@@ -15,7 +17,10 @@ the marks an outlet adds are left out before the words are read ("CORRECTED -" a
 (Reuters) -" before the excerpt, and the "'s" one feed writes apart as "world 's"). On the
 labelled pairs (bench/bench_stories.py) that alone took story recall from 0.69 to 0.79 at
 the same precision; the headline key is what lets two copies under one headline whose
-excerpts were cut or edited apart be grouped at a lower agreement (alike.py).
+excerpts were cut or edited apart be grouped at a lower agreement, and the lead key groups
+one story filed twice under one headline that goes on differently after its first sentence,
+which a MinHash estimate of their agreement (a Jaccard near 0.25, give or take 0.05) groups
+one time in two (alike.py).
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ from .analysis import WORD_PATTERN
 PERMS = 64
 ROWS = 4  # positions per band: four 16-bit values are one uint64
 BANDS = PERMS // ROWS
-POSITIONS = PERMS + ROWS  # the MinHash, then the headline key as one band
+KEYS = 2  # the headline key and the lead key, each one band
+POSITIONS = PERMS + KEYS * ROWS
 SIGNATURE_BYTES = POSITIONS * 2
-VERSION = 2  # of what a signature holds: 2, outlets' marks left out and the headline key
+VERSION = 2  # of what a signature holds: 2, outlets' marks left out and the keys
+LEAD_WORDS = 12  # of the excerpt, in the lead key
 SHINGLE = 3  # words per shingle
 MIN_SHINGLES = 8
 
@@ -116,31 +123,40 @@ _HASHES: dict[str, int] = {}  # word -> its hash (a build meets the same words a
 def signature(title: str, excerpt: str) -> bytes:
     """The record's signature (SIGNATURE_BYTES), or b"" when it is too short to judge: each
     of PERMS positions the minimum of a multiply-shift hash of the shingles, then the
-    headline's key."""
+    headline key and the lead key."""
     hashed = shingles(title, excerpt)
     if len(hashed) < MIN_SHINGLES:
         return b""
     minima = ((_A * hashed + _B) >> np.uint64(32)).min(axis=1)
     return (minima & np.uint64(0xFFFF)).astype("<u2").tobytes() \
-        + np.array([_headline_key(title, excerpt)], dtype="<u8").tobytes()
+        + np.array(_keys(title, excerpt), dtype="<u8").tobytes()
 
 
-def _headline_key(title: str, excerpt: str) -> int:
-    """A 63-bit hash of the headline's words and the first FIGURES figures of the excerpt
-    (this week's recurring report is last week's headline over other figures); 0 for a
-    headline of fewer than two words (too common alone)."""
+def _keys(title: str, excerpt: str) -> list[int]:
+    """The headline key: the headline's words and the first FIGURES figures of the excerpt's
+    first LEAD (this week's recurring report is last week's headline over other figures);
+    the lead key: the headline's words and the excerpt's first LEAD_WORDS. 0 for a headline
+    of fewer than two words (too common alone) or a shorter excerpt."""
     found = headline(title)
     if len(found) < 2:
-        return 0
-    figures = [w for w in lead(excerpt)[:LEAD] if not w.isalpha() and _DIGIT.search(w)][:FIGURES]
-    text = " ".join(found) + "|" + " ".join(figures)
+        return [0, 0]
+    words = lead(excerpt)
+    figures = [w for w in words[:LEAD] if not w.isalpha() and _DIGIT.search(w)][:FIGURES]
+    head = " ".join(found)
+    first = _key(f"{head}|{' '.join(figures)}")
+    return [first, _key(f"{head}||{' '.join(words[:LEAD_WORDS])}")
+            if len(words) >= LEAD_WORDS else 0]
+
+
+def _key(text: str) -> int:
     digest = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
     return int.from_bytes(digest, "little") & _KEY_MASK or 1
 
 
-def headline_keys(sigs: np.ndarray) -> np.ndarray:
-    """The headline key of each row of `sigs` (rows of POSITIONS uint16; 0: none)."""
-    return np.ascontiguousarray(sigs[:, PERMS:POSITIONS]).view("<u8").reshape(len(sigs))
+def keys_of(sigs: np.ndarray) -> np.ndarray:
+    """(len(sigs), KEYS) uint64: the headline and lead keys of each row of `sigs` (rows of
+    POSITIONS uint16; 0: none)."""
+    return np.ascontiguousarray(sigs[:, PERMS:POSITIONS]).view("<u8").reshape(len(sigs), KEYS)
 
 
 def agreement(a: bytes, b: bytes) -> float:
@@ -155,9 +171,10 @@ def values(raw: bytes) -> np.ndarray:
     return np.frombuffer(raw, dtype="<u2", count=PERMS)
 
 
-def headline_key(raw: bytes) -> int:
-    """A signature's headline key (0: none)."""
-    return int(np.frombuffer(raw, dtype="<u8", offset=PERMS * 2, count=1)[0])
+def keys(raw: bytes) -> tuple[int, int]:
+    """A signature's headline key and lead key (0: none)."""
+    head, first = np.frombuffer(raw, dtype="<u8", offset=PERMS * 2, count=KEYS).tolist()
+    return head, first
 
 
 def needed(threshold: float) -> int:

@@ -5,7 +5,8 @@ A record's words are read from its term vector (title and excerpt as written, lo
 accent-folded), each weighed by its idf over the whole index (a record holds a word once or
 twice, so tf-idf is the idf of the words it holds): the KEY_WORDS rarest that another record
 also holds are searched for, each boosted by its weight, and a record must share at least
-SHARED of them. Whoosh's own `more_like` took its key terms from the stemmed excerpt by a
+SHARED of them (Whoosh's `Or(minmatch=)` is not implemented: the records holding enough are
+counted from the words' postings and given as the search's filter). Whoosh's own `more_like` took its key terms from the stemmed excerpt by a
 divergence model and let a record match on one common word: under "VOLCKER SAYS TRADE
 DEFICIT IS MAJOR CHALLENGE" it listed "SpaceShipOne, take two" (a "challenge"). Copies of
 the record's story are left out: the record page lists them apart, and they would fill the
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 
 from whoosh import query as wq
 
@@ -53,6 +55,11 @@ def more_like(snap: Snapshot, docnum: int, limit: int) -> list[int]:
         return []
     cols = snap.columns
     own = {docnum, *cols.copies_in(docnum, cols.all_docs).tolist()}
-    asked = wq.Or([wq.Term(FIELD, word, boost=weight) for word, weight in words],
-                  minmatch=SHARED)
-    return [hit.docnum for hit in snap.searcher.search(asked, limit=limit, mask=own)]
+    held: Counter[int] = Counter()  # how many of the words each record holds
+    for word, _ in words:
+        held.update(snap.searcher.docs_for_query(wq.Term(FIELD, word)))
+    enough = {doc for doc, n in held.items() if n >= SHARED} - own
+    if not enough:
+        return []
+    asked = wq.Or([wq.Term(FIELD, word, boost=weight) for word, weight in words])
+    return [hit.docnum for hit in snap.searcher.search(asked, limit=limit, filter=enough)]
