@@ -234,3 +234,29 @@ def test_over_the_news_distinctive_words_are_not_the_query_nor_the_outlet(news_s
     words = [t["term"] for t in api(news_site, "q=oil+prices&terms=1")["terms"]]
     assert "crude" in words or "opec" in words, words
     assert not {"oil", "price", "prices", "reuters"} & set(words), words
+
+
+def test_an_index_signed_by_an_earlier_version_is_said_stale_and_rebuilt_in_full(tmp_path,
+                                                                               monkeypatch):
+    from searchapp.index import check, documents
+    seeds = copy_seeds(tmp_path / "seeds")
+    for n, excerpt in enumerate((FALLS_A, FALLS_B)):
+        (seeds / f"falls-{n}.txt").write_text(
+            seed(FALLS, excerpt, "Reuters", "reuters.com", f"1987-04-03T15:0{7 + 2 * n}:00Z", n),
+            encoding="utf-8")
+    index = tmp_path / "index"
+    current = stories.signature
+    with monkeypatch.context() as patched:  # as a searchapp before the keys signed records
+        patched.setattr(documents.stories, "signature",
+                        lambda title, excerpt: current(title, excerpt)[:stories.PERMS * 2])
+        build(seeds, index)
+    problems, _ = check.verdict(index, seeds)
+    assert any("made by another version of searchapp" in p for p in problems), problems
+    summary = build(seeds, index)
+    assert any("story signatures were made by another version" in str(w)
+               for w in summary.warnings), summary.warnings
+    assert check.verdict(index, seeds)[0] == []
+    app = create_app({"index": index, "seeds": seeds})
+    found = app.test_client().get(f"/api/search?q={FALLS.lower()}").get_json()
+    assert found["total"] == 2 and found["stories"] == 1
+    app.extensions["searchapp.index"].close()

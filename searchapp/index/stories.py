@@ -53,7 +53,8 @@ from .signatures import (BANDS, MIN_SHINGLES, NUMBER_WEIGHT, PERMS, POSITIONS, R
 
 __all__ = ["BANDS", "MIN_SHINGLES", "NUMBER_WEIGHT", "PERMS", "POSITIONS", "ROWS", "SHINGLE",
            "SIGNATURE_BYTES", "UNDATED", "VERSION", "Rule", "Stories", "agreement", "alike",
-           "clean", "group", "of_reader", "path", "regroup", "shingles", "signature", "signatures"]
+           "clean", "group", "of_reader", "path", "regroup", "shingles", "signature", "signatures",
+           "signed_before"]
 
 
 @dataclass
@@ -122,6 +123,16 @@ FILE = "stories-{}.npz"  # in the build folder, one per index generation
 
 def path(build: Path, generation: int) -> Path:
     return build / FILE.format(generation)
+
+
+def signed_before(live) -> bool:
+    """Whether records of the generation `live` carry signatures of an earlier VERSION (of
+    another length: the one before the headline keys was PERMS values alone). They are kept
+    in the segments, so only a full rebuild makes them again; until then those records are
+    in no story."""
+    with live.searcher() as searcher:
+        return any(columns.fixed_bytes(leaf, "c_minhash", PERMS * 2)[1].any()
+                   for leaf, _, _ in segments.leaves(searcher.reader()))
 
 
 def clean(build: Path, keep: set[int]) -> None:
