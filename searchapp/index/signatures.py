@@ -96,7 +96,10 @@ def shingles(title: str, excerpt: str) -> np.ndarray:
     `lead`; the ellipsis a cut excerpt ends with is no word); repeats are kept (they change
     no minimum). Plain Python over a record's few dozen words: NumPy's cost per call was
     most of a full build's time spent here."""
-    words = headline(title) + lead(excerpt)
+    return _shingles(headline(title) + lead(excerpt))
+
+
+def _shingles(words: list[str]) -> np.ndarray:
     n = len(words) - SHINGLE + 1
     if n <= 0:
         return np.zeros(0, dtype=np.uint64)
@@ -124,23 +127,23 @@ def signature(title: str, excerpt: str) -> bytes:
     """The record's signature (SIGNATURE_BYTES), or b"" when it is too short to judge: each
     of PERMS positions the minimum of a multiply-shift hash of the shingles, then the
     headline key and the lead key."""
-    hashed = shingles(title, excerpt)
+    head, words = headline(title), lead(excerpt)
+    hashed = _shingles(head + words)
     if len(hashed) < MIN_SHINGLES:
         return b""
     minima = ((_A * hashed + _B) >> np.uint64(32)).min(axis=1)
     return (minima & np.uint64(0xFFFF)).astype("<u2").tobytes() \
-        + np.array(_keys(title, excerpt), dtype="<u8").tobytes()
+        + np.array(_keys(head, words), dtype="<u8").tobytes()
 
 
-def _keys(title: str, excerpt: str) -> list[int]:
+def _keys(found: list[str], words: list[str]) -> list[int]:
     """The headline key: the headline's words and the first FIGURES figures of the excerpt's
     first LEAD (this week's recurring report is last week's headline over other figures);
     the lead key: the headline's words and the excerpt's first LEAD_WORDS. 0 for a headline
-    of fewer than two words (too common alone) or a shorter excerpt."""
-    found = headline(title)
+    of fewer than two words (too common alone) or a shorter excerpt. `found` and `words`:
+    the headline's and the excerpt's (`headline`, `lead`)."""
     if len(found) < 2:
         return [0, 0]
-    words = lead(excerpt)
     figures = [w for w in words[:LEAD] if not w.isalpha() and _DIGIT.search(w)][:FIGURES]
     head = " ".join(found)
     first = _key(f"{head}|{' '.join(figures)}")
