@@ -67,8 +67,8 @@ class Rule:
 def alike(a: bytes, b: bytes, rule: Rule, dates: tuple[int | None, int | None] = (None, None)
           ) -> bool:
     """The rule the index groups by, for one pair: published within `rule.window_hours` of
-    each other (when both have a date; 0: any time apart), a shared band, and enough
-    agreement."""
+    each other (when both have a date; 0: any time apart), then one headline and lead on
+    one day, or a shared band or headline and enough agreement."""
     if len(a) != SIGNATURE_BYTES or len(b) != SIGNATURE_BYTES:
         return False
     if None not in dates and rule.window_hours \
@@ -178,7 +178,7 @@ def pairs_with(sigs: np.ndarray, present: np.ndarray, rows: np.ndarray) -> list[
 def _agree(a: np.ndarray, b: np.ndarray, dates_a: np.ndarray, dates_b: np.ndarray, rule: Rule
            ) -> np.ndarray:
     """Whether each pair of signature rows agrees as `alike` asks (the rule's window aside)."""
-    agree = (a[:, :PERMS] == b[:, :PERMS]).sum(axis=1)
+    agree = agreeing(a, b)
     keys_a, keys_b = keys_of(a), keys_of(b)
     one = (keys_a != 0) & (keys_a == keys_b)  # one headline; one headline and lead
     return (agree >= needed(rule.threshold)) | (one[:, 0] & (agree >= needed(rule.headline))) \

@@ -2,15 +2,15 @@
 of its own story left out.
 
 A record's words are read from its term vector (title and excerpt as written, lower-cased and
-accent-folded), each weighed by its idf over the whole index (a record holds a word once or
-twice, so tf-idf is the idf of the words it holds): the KEY_WORDS rarest that another record
-also holds are searched for, each boosted by its weight, and a record must share at least
-SHARED of them (Whoosh's `Or(minmatch=)` is not implemented: the records holding enough are
-counted from the words' postings and given as the search's filter). Whoosh's own `more_like` took its key terms from the stemmed excerpt by a
-divergence model and let a record match on one common word: under "VOLCKER SAYS TRADE
-DEFICIT IS MAJOR CHALLENGE" it listed "SpaceShipOne, take two" (a "challenge"). Copies of
-the record's story are left out: the record page lists them apart, and they would fill the
-list with the same article.
+accent-folded), each weighed by tf-idf: how often the record holds it (a word of the headline
+the excerpt repeats counts twice) times its idf over the whole index. The KEY_WORDS weightiest
+that another record also holds are searched for, each boosted by its weight, and a record
+must hold at least SHARED of them (Whoosh's `Or(minmatch=)` is not implemented: the records
+holding enough are counted from the words' postings and given as the search's filter).
+Whoosh's own `more_like` took its key terms from the stemmed excerpt by a divergence model
+and let a record match on one word: under "VOLCKER SAYS TRADE DEFICIT IS MAJOR CHALLENGE" it
+listed "SpaceShipOne, take two" (a "challenge"). Copies of the record's story are left out:
+the record page lists them apart, and they would fill the list with the same article.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ _DIGIT = re.compile(r"\d")  # "1950s", "3.5": a figure is no subject
 
 def key_words(snap: Snapshot, docnum: int) -> list[tuple[str, float]]:
     """The record's KEY_WORDS most distinctive words that some other record holds, with
-    their idf, rarest first (ties by word)."""
+    their tf-idf, weightiest first (ties by word)."""
     size = max(len(snap.columns.all_docs), 1)
     outlets = outlet_words(snap)
     scored = []
