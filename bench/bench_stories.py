@@ -11,16 +11,17 @@ copies, and edits made from real records) and look-alikes that are different sto
 
 How: each pair's records get `stories.signature`, and the pair is judged by
 `stories.alike(a, b, stories.Rule(threshold, window_hours), dates=...)`, the rule the index groups by
-(published within the window when both records are dated, a shared band, then enough
-agreeing positions), with the pair's publication dates (stories_labelled.py: Reuters to the
-second, HuffPost by day, AG News and BBC undated, edited copies 0-12 h after their source).
-The main table is at thresholds 0.30 to 0.90 with the default window
+(published within the window when both records are dated, a shared band or one headline,
+then enough agreeing positions: the threshold, or its square under one headline), with the
+pair's publication dates (stories_labelled.py: Reuters to the second, HuffPost by day, AG
+News and BBC undated, edited copies 0-12 h after their source). The main table is at thresholds 0.30 to 0.90 with the default window
 (`WINDOW_HOURS`); a second table holds the default threshold under windows of 0
 (none) to 72 hours, for all pairs and separately for dated pairs (both records dated) and
 undated ones, which no window can help. Beside the index's rule, the exact Jaccard of the
 same shingles (`stories.shingles`, no MinHash: with shingles holding a number counted
 NUMBER_WEIGHT times as salted copies, so a weighted Jaccard of the multiset), under the same
-window, shows what the estimate and the banding cost. Then a few other shingle choices,
+window, shows what the estimate and the banding cost (it knows nothing of headlines, so
+the rule's recall above it is what the headline key adds). Then a few other shingle choices,
 measured by exact (weighted) Jaccard on the same pairs under the default window: 1-, 2- and
 4-word shingles, numbers masked or weighted. Precision here depends on the mix of same and
 different pairs in the set; the per-kind rates (recall of a same kind, false-positive rate
@@ -70,6 +71,7 @@ WORDS = re.compile(WORD_PATTERN)
 DIGIT = re.compile(r"\d")
 SHOWN = 10  # false positives and false negatives printed
 TARGET = 0.95  # precision the issue asks for
+RECALL = 0.85  # and recall (issue 30)
 
 
 @dataclass
@@ -165,8 +167,9 @@ def _window(hours: float) -> str:
 def threshold_table(judged: list[Judged]) -> None:
     default, window = DEFAULT_THRESHOLD, WINDOW_HOURS
     print(f"\nThe index's rule with the default window (stories.alike: published within "
-          f"{_window(window)} when both are dated, a shared band of {stories.ROWS} positions, then "
-          f"agreement >= threshold over {stories.PERMS}), beside exact (weighted) Jaccard of the "
+          f"{_window(window)} when both are dated, a shared band of {stories.ROWS} positions or "
+          f"one headline, then agreement >= threshold over {stories.PERMS}, or >= its square "
+          "under one headline), beside exact (weighted) Jaccard of the "
           "same shingles and the MinHash estimate without bands, under the same window")
     print(f"{'thr':>6} | {'prec':>6} {'recall':>6} {'F1':>6} {'TP':>4} {'FP':>4} {'FN':>4} {'TN':>4}"
           f" | exact: {'prec':>6} {'recall':>6} {'F1':>6} {'FP':>4} | estimate: {'prec':>6} {'recall':>6}")
@@ -208,7 +211,8 @@ def verdict(judged: list[Judged]) -> None:
     met = s.precision >= TARGET
     print(f"\nVERDICT: the default rule (threshold {default}, window {_window(window)}): precision "
           f"{s.precision:.3f} {'MEETS' if met else 'does NOT meet'} the {TARGET} asked for "
-          f"(recall {s.recall:.3f}, {s.fp} false positives)")
+          f"({s.fp} false positives); recall {s.recall:.3f} "
+          f"{'MEETS' if s.recall >= RECALL else 'does NOT meet'} the {RECALL} asked for")
     dated = [j for j in judged if j.pair.dated]
     undated = [j for j in judged if not j.pair.dated]
     grid = [(t, w) for t in sorted(set(THRESHOLDS) | {default}) for w in WINDOWS]

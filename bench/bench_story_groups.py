@@ -227,7 +227,8 @@ def at_scale(n: int) -> None:
     of its 64 positions changed; copies of copies make chains), and regrouping after 100
     change: what a big index costs, without hashing the text of a million records."""
     rng = np.random.default_rng(7)
-    sigs = rng.integers(0, 1 << 16, size=(n, stories.PERMS), dtype=np.uint16)
+    sigs = rng.integers(0, 1 << 16, size=(n, stories.POSITIONS), dtype=np.uint16)
+    sigs[:, stories.PERMS:] = 0  # no headline keys: the MinHash alone
     copies = n * 3 // 100
     source = rng.integers(0, n - 50, copies)
     for a, b in zip(source.tolist(), (source + rng.integers(1, 40, copies)).tolist()):

@@ -93,7 +93,7 @@ class Settings:
         0, "Processes that parse seed files in parallel (0: one per core, for runs of 2,000 "
            "files or more).")
     story_threshold: float = _setting(
-        0.6, "How alike two records' titles and excerpts must be (the estimated share of their "
+        0.5, "How alike two records' titles and excerpts must be (the estimated share of their "
              "three-word runs they have in common, 0 to 1) to be grouped as copies of one "
              "story. A change regroups every record at the next run.")
     story_window_hours: float = _setting(

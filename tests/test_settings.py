@@ -46,6 +46,10 @@ SAME_NUMBER_OTHER_MEANING = {
     ("index/build.py", "PARALLEL_WRITE_FROM"): "records from which a full build writes shards "
                                                "in parallel, not YAML nodes",
     ("index/manifest.py", "CHUNK"): "rows written to the manifest per statement",
+    # 0.5 is story_threshold's default since issue 30; these halves are no story rule.
+    ("web/server_patches.py", "CHECK_S"): "seconds between a waiting writer's looks",
+    ("search/timeline.py", "FOCUS_WIDTH"): "the share of the dates' whole span a focused timeline may take",
+    ("search/similar.py", "COMMON"): "the share of records a word says nothing of past",
 }
 
 

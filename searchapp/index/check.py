@@ -59,13 +59,26 @@ def losses(live: store.Live) -> list[str]:
     what the loss costs: searches go on without them, so only `check` and a notice say so."""
     out = []
     story_file = stories.path(live.build, live.generation)
-    if stories.Stories.load(story_file) is None:
+    if _signed_before(live):
+        out.append(f"{live.build.name}/{story_file.name} (which records are copies of one "
+                   "story) and the records' story signatures were made by another version of "
+                   "searchapp: copies are not grouped until `searchapp index` rebuilds the "
+                   "index in full")
+    elif stories.Stories.load(story_file) is None:
         out.append(f"{live.build.name}/{story_file.name} (which records are copies of one "
                    f"story) is missing or damaged: {STORIES_COST}")
     lost = spelling.lost(live.build, checksums=True)
     if lost:
         out.append(f"{lost}: {spelling.COST}")
     return out
+
+
+def _signed_before(live: store.Live) -> bool:
+    """stories.signed_before, False for segments that cannot be read (integrity says why)."""
+    try:
+        return stories.signed_before(live)
+    except Exception:
+        return False
 
 
 def damage(root: Path) -> str | None:

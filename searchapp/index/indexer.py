@@ -81,6 +81,8 @@ class Indexer:
             outdated = not fresh and (was != store.FORMAT or not current.shards)
             if not (fresh or outdated):
                 _refuse_damaged(current)
+                # Story signatures of an earlier version are in the segments: rebuilt too.
+                outdated = stories.signed_before(current)
             try:
                 if fresh or outdated:
                     summary = build.full(self.root, current.build if current and not repair
@@ -100,7 +102,11 @@ class Indexer:
                     f"cannot write the index in {self.root}: {exc.strerror or exc}"
                     f"{f' ({exc.filename})' if exc.filename else ''}; the index as it was "
                     "before this run is untouched and still served") from None
-            if outdated:
+            if outdated and was == store.FORMAT and current.shards:
+                summary.warnings.insert(0, (
+                    "the index's story signatures were made by another version of "
+                    "searchapp, so it was rebuilt in full"))
+            elif outdated:
                 summary.warnings.insert(0, (
                     f"the index was built with format {was or 'unknown'}; this searchapp "
                     f"reads format {store.FORMAT}, so it was rebuilt in full"))

@@ -2,10 +2,11 @@
 edited) share a story id, the smallest record id among them; grouping every record into
 them, and keeping them beside each index generation.
 
-Each record gets a MinHash signature of the word shingles of its title and excerpt when it
-is written (signatures.py). Two records are *alike* (alike.py) when their signatures share a
-band, agree in at least `threshold` of all positions, and were published within
-`window_hours` of each other (when both have a date).
+Each record gets a signature when it is written (signatures.py): a MinHash of the word
+shingles of its title and excerpt, without the marks outlets add, and a key of its headline.
+Two records are *alike* (alike.py) when they were published within `window_hours` of each
+other (when both have a date) and agree in at least `threshold` of the MinHash positions, or
+in the threshold squared under one headline.
 
 A story is a first copy and records alike it (issue 29). Records linked through others,
 each alike the next, are a *chain*; a chain can run on without end (sixty-one records 30 h
@@ -13,8 +14,7 @@ apart, each one word off the one before, were one story of 75 days whose first a
 shared no word). So each chain is cut into stories (`bounded`): walked in order of
 publication, a record joins the story of an earlier first copy it is alike, or starts one.
 Every copy is then published within the window after its story's first and agrees with it
-as the rule asks (any two copies of a story share at least 2 * threshold - 1 of their word
-runs, as Jaccard distances add up), however long the chain. A cut by time alone would keep
+as the rule asks, however long the chain. A cut by time alone would keep
 the window but not the likeness: with no window, or copies an hour apart, a story could
 still go from one text to one sharing nothing with it. On the news corpora chains are short
 (five records at most) and four are cut, each of look-alike reports that are not one story
@@ -47,13 +47,14 @@ from pathlib import Path
 import numpy as np
 
 from ..engine import columns, segments
-from .alike import UNDATED, Rule, alike, pairs_among, pairs_with, verified
-from .signatures import (BANDS, MIN_SHINGLES, NUMBER_WEIGHT, PERMS, ROWS, SHINGLE,
-                         SIGNATURE_BYTES, agreement, shingles, signature, signatures)
+from .alike import UNDATED, Rule, agreeing, alike, pairs_among, pairs_with, verified
+from .signatures import (BANDS, MIN_SHINGLES, NUMBER_WEIGHT, PERMS, POSITIONS, ROWS, SHINGLE,
+                         SIGNATURE_BYTES, VERSION, agreement, shingles, signature, signatures)
 
-__all__ = ["BANDS", "MIN_SHINGLES", "NUMBER_WEIGHT", "PERMS", "ROWS", "SHINGLE",
-           "SIGNATURE_BYTES", "UNDATED", "Rule", "Stories", "agreement", "alike", "clean",
-           "group", "of_reader", "path", "regroup", "shingles", "signature", "signatures"]
+__all__ = ["BANDS", "MIN_SHINGLES", "NUMBER_WEIGHT", "PERMS", "POSITIONS", "ROWS", "SHINGLE",
+           "SIGNATURE_BYTES", "UNDATED", "VERSION", "Rule", "Stories", "agreement", "alike",
+           "clean", "group", "of_reader", "path", "regroup", "shingles", "signature", "signatures",
+           "signed_before"]
 
 
 @dataclass
@@ -94,18 +95,22 @@ class Stories:
         temporary = path.with_name(f".{path.name}.tmp")
         with open(temporary, "wb") as handle:
             np.savez(handle, keys=self.keys, story=self.story, chain=self.chain,
-                     rule=np.array([self.rule]))
+                     rule=np.array([self.rule]), version=np.array([VERSION]))
         temporary.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> "Stories | None":
         """The stories kept at `path`, or None if missing or not whole, or written before
-        stories were bounded (no `chain`: its stories may be chains; they are grouped again
-        as lost ones are)."""
+        stories were bounded (no `chain`: its stories may be chains), or from signatures of
+        another VERSION (no `version`: before copies under one headline were grouped); they
+        are grouped again as lost ones are."""
         try:
             with np.load(path, allow_pickle=False) as kept:
                 keys, story, chain, rule = kept["keys"], kept["story"], kept["chain"], kept["rule"]
+                version = kept["version"]
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return None
+        if version.shape != (1,) or int(version[0]) != VERSION:
             return None
         if any(a.dtype != np.int64 or a.shape != keys.shape for a in (keys, story, chain)) \
                 or rule.shape != (1,) or (len(keys) > 1 and (keys[1:] <= keys[:-1]).any()):
@@ -118,6 +123,16 @@ FILE = "stories-{}.npz"  # in the build folder, one per index generation
 
 def path(build: Path, generation: int) -> Path:
     return build / FILE.format(generation)
+
+
+def signed_before(live) -> bool:
+    """Whether records of the generation `live` carry signatures of an earlier VERSION (of
+    another length: the one before the headline keys was PERMS values alone). They are kept
+    in the segments, so only a full rebuild makes them again; until then those records are
+    in no story."""
+    with live.searcher() as searcher:
+        return any(columns.fixed_bytes(leaf, "c_minhash", PERMS * 2)[1].any()
+                   for leaf, _, _ in segments.leaves(searcher.reader()))
 
 
 def clean(build: Path, keep: set[int]) -> None:
@@ -134,7 +149,7 @@ def of_reader(reader) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     to leave them out was half of an incremental run's time here)."""
     leaves = segments.leaves(reader)
     if not leaves:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, PERMS), dtype="<u2"), \
+        return np.zeros(0, dtype=np.int64), np.zeros((0, POSITIONS), dtype="<u2"), \
             np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
     size = sum(leaf.doc_count_all() for leaf, _, _ in leaves)
     read = [columns.fixed_bytes(leaf, "c_minhash", SIGNATURE_BYTES) for leaf, _, _ in leaves]
@@ -232,7 +247,7 @@ def bounded(keys: np.ndarray, chain: np.ndarray, sigs: np.ndarray, dates: np.nda
     everyone = np.arange(len(walk))
     # Pairs within each chain, found as among its records alone.
     a, b = verified(sigs, dates, pairs_among(sigs, everyone, chain[walk]), rule)
-    agree = (sigs[a] == sigs[b]).sum(axis=1)
+    agree = agreeing(sigs[a], sigs[b])
     first = everyone.tolist()  # each record's story's first copy, by place in the walk
     placed = -1
     # Each record's links to earlier ones, most agreeing first: those earlier ones are placed.

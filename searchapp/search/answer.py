@@ -27,6 +27,7 @@ from .facets import TOP_BARS, facet_counts
 from .highlight import highlight_terms
 from .lane import Turn
 from .matching import Matches, like_passage, matching
+from .outlets import outlet_words
 from .query import ParsedQuery, is_pasted_text, parse, typed_last_word
 from .request import SearchRequest
 from .results import FacetValue
@@ -245,7 +246,7 @@ def terms_of(snap: Snapshot, done: Prepared, req: SearchRequest) -> Terms:
     if done.terms is None:
         terms = distinctive.of_query(snap.scorer.vectors, snap.doc_frequency, done.found.final,
                                      len(snap.columns.all_docs), done.showing or req.q,
-                                     snap.columns.sample)
+                                     snap.columns.sample, outlet_words(snap))
         if snap.absent:  # read without some shard's records: not kept
             return terms
         done.terms = terms

@@ -7,6 +7,12 @@ excerpt, lower-cased and accent-folded, not stemmed, so they read as written); a
 result set is scored over a fixed-size sample, and the result says so. The sample is picked
 by a hash of the records' ids (`Columns.sample`), so it is the same records however the
 index is sharded.
+
+Left out: the query's own words in every form the index stems alike (`prices` leaves out
+price and prices, `barrel` barrels), the outlets' names (outlets.py: "reuters" stands out
+wherever Reuters' stories do), and every word when fewer than MIN_MATCHES records match (a
+word of a single result is "over-represented" by being in it; the page says there are too
+few to tell).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from .query import query_words
 
 FIELD = "body"
 SAMPLE = 500  # records read at most: enough for the top words, cheap enough to type over
+MIN_MATCHES = 5  # fewer matches than this set no word apart
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class Terms:
     sample_size: int  # records read
     population: int  # records matching
     comparable: bool  # False when the results are the whole collection: nothing to compare
+    too_few: bool = False  # fewer than MIN_MATCHES results: none shown
 
     @property
     def sampled(self) -> bool:
@@ -59,19 +67,27 @@ def _spread(docs: np.ndarray, n: int) -> np.ndarray:
 
 
 def of_query(words_of: WordsOf, frequency_of: FrequencyOf, docs: np.ndarray,
-             collection_size: int, q: str, pick: Sampler = _spread) -> Terms:
-    """The distinctive words of a search's matches, leaving out the query's own words."""
+             collection_size: int, q: str, pick: Sampler = _spread,
+             outlets: frozenset[str] = frozenset()) -> Terms:
+    """The distinctive words of a search's matches, leaving out the query's own words (in
+    every form) and the outlets' names."""
     return distinctive(words_of, frequency_of, docs, collection_size,
-                       {analysis.fold_word(w) for w in query_words(q)}, pick=pick)
+                       {analysis.fold_word(w) for w in query_words(q)}, pick=pick,
+                       outlets=outlets)
 
 
 def distinctive(words_of: WordsOf, frequency_of: FrequencyOf, docs: np.ndarray,
                 collection_size: int, exclude: set[str], limit: int = 20,
-                sample: int = SAMPLE, pick: Sampler = _spread) -> Terms:
-    """The `limit` words most over-represented in `docs` (global document numbers)."""
+                sample: int = SAMPLE, pick: Sampler = _spread,
+                outlets: frozenset[str] = frozenset()) -> Terms:
+    """The `limit` words most over-represented in `docs` (global document numbers), none of
+    the forms of the words `exclude` nor `outlets`."""
     matching = len(docs)
     if matching == 0 or matching >= collection_size:
         return Terms((), 0, matching, comparable=False)
+    if matching < MIN_MATCHES:
+        return Terms((), 0, matching, comparable=True, too_few=True)
+    forms = _Forms(exclude)
     chosen = docs
     if matching > sample:
         chosen = pick(docs, sample)
@@ -88,7 +104,7 @@ def distinctive(words_of: WordsOf, frequency_of: FrequencyOf, docs: np.ndarray,
         if seen < least:
             continue
         text = word.decode("utf-8")
-        if _boring(text, exclude):
+        if _boring(text) or text in outlets or forms.holds(text):
             continue
         background = frequency_of(FIELD, word)
         inside = min(seen * scale, background)
@@ -100,9 +116,25 @@ def distinctive(words_of: WordsOf, frequency_of: FrequencyOf, docs: np.ndarray,
     return Terms(tuple(scored[:limit]), len(chosen), matching, comparable=True)
 
 
-def _boring(text: str, exclude: set[str]) -> bool:
-    return (len(text) < 3 or text in analysis.NOISE or text.isdigit() or text in exclude
-            or any(text.startswith(word) for word in exclude if len(word) >= 3))
+def _boring(text: str) -> bool:
+    return len(text) < 3 or text in analysis.NOISE or text.isdigit()
+
+
+class _Forms:
+    """The query's words in every form: a word is one of them when it is one, begins with
+    one, or stems as one does (by the index's own stemmer, so singular and plural)."""
+
+    def __init__(self, words: set[str]):
+        self.words = {w for w in words if w}
+        self.long = tuple(w for w in self.words if len(w) >= 3)
+        self.stems = {analysis.stem_word(w) for w in self.words} - {None}
+        self.heads = {w[:3] for w in self.words}
+
+    def holds(self, text: str) -> bool:
+        if text in self.words or text.startswith(self.long):
+            return True
+        # A word stems as a query word only if it begins as one: most words need no stemming.
+        return text[:3] in self.heads and analysis.stem_word(text) in self.stems
 
 
 def _g2(a: float, b: float, size_a: int, size_b: int) -> float:

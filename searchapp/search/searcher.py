@@ -19,7 +19,7 @@ from ..engine.cache import ByteLRU
 from ..engine.pause import pausing
 from ..reader import Cluster, IndexProblem, Reader, Snapshot
 from ..settings import Settings
-from . import answer, batch, pages
+from . import answer, batch, pages, similar
 from .budget import Clock, SearchLimits
 from .comparison import compare
 from .distinctive import Terms
@@ -274,13 +274,11 @@ class SearchIndex:
             return cols.story_id(docnum), [_whole(snap, r) for r in snap.records(members)]
 
     def more_like(self, record_id: str, limit: int = 5) -> list[dict[str, Any]]:
-        """Records sharing the most distinctive words of this one (Whoosh key terms)."""
+        """Records sharing the most distinctive words of this one, not copies of its story
+        (similar.py)."""
         with self.using() as snap:
             docnum = snap.docnum(record_id)
             if docnum is None:
                 return []
-            record = snap.record(docnum)
-            text = f"{record['title']} {record['excerpt']}"
-            results = snap.searcher.more_like(docnum, "excerpt", text=text, top=limit,
-                                              numterms=12)
-            return [_whole(snap, r) for r in snap.records([hit.docnum for hit in results])]
+            found = similar.more_like(snap, docnum, limit)
+            return [_whole(snap, r) for r in snap.records(found)]

@@ -45,9 +45,7 @@ def document(record_id: str):
     related = index.records(record["related"])
     cited_by = index.records(record["cited_by"])
     story_id, copies, copies_total = story_copies(record_id)
-    known = {c["id"] for c in copies}
-    similar = [r for r in index.more_like(record_id, limit=6 + min(len(known), 30))
-               if r["id"] not in known][:6]  # the copies are listed already
+    similar = index.more_like(record_id, limit=6)  # never a copy: those are listed apart
     return render_template("doc.html", record=record, related=related, cited_by=cited_by,
                            similar=similar, req=SearchRequest(q=q), marked=marked,
                            story_id=story_id, copies=copies, copies_total=copies_total)
