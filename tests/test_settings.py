@@ -50,6 +50,7 @@ SAME_NUMBER_OTHER_MEANING = {
     ("web/server_patches.py", "CHECK_S"): "seconds between a waiting writer's looks",
     ("search/timeline.py", "FOCUS_WIDTH"): "the share of the dates' whole span a focused timeline may take",
     ("search/similar.py", "COMMON"): "the share of records a word says nothing of past",
+    ("search/suggest.py", "DOUBLE"): "what a doubled or undoubled letter costs a correction",
 }
 
 
