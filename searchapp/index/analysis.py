@@ -98,7 +98,12 @@ def lemma(word: str) -> str:
     return simplemma.lemmatize(word, lang="en").lower() if word.isalpha() else word
 
 
-_KROVETZ = per_thread(lambda: __import__("krovetzstemmer").Stemmer())
+def _krovetz_stemmer():
+    import krovetzstemmer  # measured only (bench/relevance.py --stemmer krovetz): not a dependency
+    return krovetzstemmer.Stemmer()
+
+
+_KROVETZ = per_thread(_krovetz_stemmer)
 
 
 def krovetz(word: str) -> str:
