@@ -15,6 +15,10 @@ from typing import Callable, Iterator
 
 from whoosh import query as wq
 
+from ..index.schema import WORDS_AS_WRITTEN
+
+EXACT_FIELDS = frozenset(WORDS_AS_WRITTEN.values())  # the stemmed fields' words as written
+
 
 class Kind(enum.Enum):
     NULL = "matches nothing"
@@ -51,11 +55,11 @@ def scoring(q: wq.Query) -> Shape:
     if kind is wq.ConstantScoreQuery:
         return Shape(Kind.CONSTANT, matched=(q.child,))
     if kind is wq.Or and not q.scale and not q.minmatch:
-        words: dict[str, list[wq.Term]] = {}  # one word in several fields, scored once
+        words: dict[tuple, list[wq.Term]] = {}  # one word in several fields, scored once
         rest = []
         for sub in q.subqueries:
             if type(sub) is wq.Term:
-                words.setdefault(text_of(sub.text), []).append(sub)
+                words.setdefault(word_of(sub), []).append(sub)
             else:
                 rest.append(sub)
         return Shape(Kind.WORDS, scored=tuple(rest), words=tuple(map(tuple, words.values())))
@@ -96,6 +100,13 @@ def matching(q: wq.Query) -> Shape:
 
 def text_of(text) -> str:
     return text.decode("utf-8") if isinstance(text, bytes) else text
+
+
+def word_of(term: wq.Term) -> tuple[bool, str]:
+    """Which word of an Or a term scores with: its text, in whichever fields; the words as
+    written (EXACT_FIELDS) are a word of their own, so that the form typed adds its own score
+    to its stem's whether or not the two are spelled alike."""
+    return term.fieldname in EXACT_FIELDS, text_of(term.text)
 
 
 def index_bytes(schema, fieldname: str, text) -> bytes | None:

@@ -3,8 +3,9 @@
 Index time and query time must cut and normalise words the same way, or queries silently
 miss: the query analysers below are the index analysers with one difference each, said
 where it is made (a test checks that plain words come out the same both ways). Whoosh
-pickles the index analysers into the index, so they are built from Whoosh's own classes
-only; any change to what they produce bumps `schema.FORMAT`.
+pickles the index analysers into the index, so they are built from Whoosh's own classes,
+the stemmer a module-level function of this module (pickled by its name); any change to
+what they produce bumps `schema.FORMAT`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,19 @@ import re
 import threading
 from typing import Callable, TypeVar
 
+import simplemma
 from whoosh.analysis import (STOP_WORDS as WHOOSH_STOP_WORDS, CharsetFilter, Filter,
                              LowercaseFilter, RegexTokenizer, StemFilter, StopFilter)
 from whoosh.lang import stemmer_for_language
 from whoosh.support.charset import accent_map
+
+# The stemmer of the title and excerpt: English lemmas (simplemma, a maintained lemmatiser
+# with its dictionary in the package): inflections are one word (prices -> price, ran ->
+# run, policies -> policy), words of different families are not (Porter2 made federal,
+# Federer and federated all `feder`). Measured against Porter2, an S-stemmer and Krovetz's
+# stemmer on Cranfield and CISI (docs/benchmarks.md, "Stemmers"; `bench/relevance.py
+# --stemmer NAME`): Porter2 ranks a little better on Cranfield, by merging families.
+STEMMER = "lemma"
 
 # Words too common in news prose to carry meaning; short on purpose (see docs/architecture.md).
 STOP_WORDS = frozenset("""a an and are as at be but by for from has have in is it its of on or
@@ -63,10 +73,52 @@ def _folding():
 
 # -- index time -------------------------------------------------------------------------------
 
+def porter2(word: str) -> str:
+    """Snowball's English stemmer (Porter2): strong, merging families (federal, Federer)."""
+    return _PORTER2(word)
+
+
+_PORTER2 = stemmer_for_language("en")
+
+
+def s_stem(word: str) -> str:
+    """Harman's S-stemmer: plurals only (`policies` -> `policy`, `prices` -> `price`)."""
+    if len(word) > 3 and word.endswith("ies") and not word.endswith(("eies", "aies")):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("es") and not word.endswith(("aes", "ees", "oes")):
+        return word[:-1]
+    if len(word) > 2 and word.endswith("s") and not word.endswith(("us", "ss")):
+        return word[:-1]
+    return word
+
+
+def lemma(word: str) -> str:
+    """simplemma's English lemma (`ran` -> `run`, `prices` -> `price`); a word with digits
+    or joined by `.` or `&` (`u.s`, `at&t`, `2021`) is its own lemma."""
+    return simplemma.lemmatize(word, lang="en").lower() if word.isalpha() else word
+
+
+def _krovetz_stemmer():
+    import krovetzstemmer  # measured only (bench/relevance.py --stemmer krovetz): not a dependency
+    return krovetzstemmer.Stemmer()
+
+
+_KROVETZ = per_thread(_krovetz_stemmer)
+
+
+def krovetz(word: str) -> str:
+    """Krovetz's stemmer (`prices` -> `price`, `federally` -> `federal`, `Federer` stays), for
+    the comparison only: its package (krovetzstemmer) is unmaintained and not a dependency."""
+    return _KROVETZ().stem(word) if word.isalpha() else word
+
+
+STEMMERS = {"porter2": porter2, "s": s_stem, "lemma": lemma, "krovetz": krovetz}
+
+
 def stemmed():
     """English words, lower-cased, accents folded, stemmed: `Cafés` and `cafe` match (title, excerpt)."""
     return _folding() | StopFilter(stoplist=STOP_WORDS, minsize=1) | StemFilter(
-        lang="en", cachesize=STEM_CACHE)
+        STEMMERS[STEMMER], cachesize=STEM_CACHE)
 
 
 def folded():
@@ -85,8 +137,8 @@ def body():
 class StemUnlessPattern(Filter):
     """Stems words but leaves prefix and wildcard patterns alone (`fles*` must not become `fle*`)."""
 
-    def __init__(self, lang: str = "en", cachesize: int = STEM_CACHE):
-        self.stemmer = StemFilter(lang=lang, cachesize=cachesize)
+    def __init__(self, cachesize: int = STEM_CACHE):
+        self.stemmer = StemFilter(STEMMERS[STEMMER], cachesize=cachesize)
 
     def __eq__(self, other):
         return type(other) is type(self)
@@ -165,7 +217,7 @@ def index_words(analyzer) -> Callable[[str], list[tuple[str, int]]] | None:
     if analyzer == body():
         return lambda text: _renumbered(_cut_folded(text), 2)
     if analyzer == stemmed():
-        stem = _memo(stemmer_for_language(analyzer.items[-1].lang))
+        stem = _memo(analyzer.items[-1].stemfn)
         return lambda text: [(stem(w), i) for w, i in _renumbered(_cut_folded(text), 1)]
     return None
 

@@ -37,7 +37,10 @@ def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
     if like or (is_pasted_text(req.q) and req.like):
         words = _telling_words(reader, req.q)
         if words:
-            parsed = parse_user_query(" ".join(words), "any", typing=False)
+            # A word the text repeats weighs as often as it is said (BM25's query term
+            # frequency): a pasted abstract names its subject more than once.
+            parsed = parse_user_query(" ".join(w if n == 1 else f"{w}^{n}"
+                                               for w, n in words.items()), "any", typing=False)
             parsed.notice = (f"Searching for records like this text: any of its {len(words)} "
                              "most distinctive words, best matches first.")
             if like:
@@ -113,18 +116,22 @@ def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
                        parsed.completing)
 
 
-def _telling_words(reader, text: str) -> list[str]:
-    """The words of a pasted text that say most about it: those fewest records contain
-    (but some do), leaving out noise words."""
-    found = {}
+def _telling_words(reader, text: str) -> dict[str, int]:
+    """The words of a pasted text that say most about it, each with how often the text says
+    it: those fewest records contain (but some do), leaving out noise words."""
+    found: dict[str, int] = {}
+    said: dict[str, int] = {}
     for word in query_words(text):
         folded = analysis.fold_word(word)
-        if len(folded) < 3 or folded in analysis.NOISE or folded.isdigit() or folded in found:
+        if len(folded) < 3 or folded in analysis.NOISE or folded.isdigit():
+            continue
+        if folded in said:
+            said[folded] += 1
             continue
         df = reader.doc_frequency(_WRITTEN, folded)
         if df:
-            found[folded] = df
-    return sorted(found, key=lambda w: (found[w], w))[:PASTED_WORDS]
+            found[folded], said[folded] = df, 1
+    return {w: said[w] for w in sorted(found, key=lambda w: (found[w], w))[:PASTED_WORDS]}
 
 
 def _expanded(node, reader, limit: int, snap: Snapshot, deadline: Deadline

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from whoosh import fields, qparser, query as wq
 
-from ...engine.expand import BoundedPrefix, pattern_plugin
+from ...engine.expand import BoundedPrefix, is_expanding, pattern_plugin
 from ...engine.ranking import FIELD_WEIGHTS
 from ...engine.syntax import fuzzy_plugin, word_plugin
-from ...reader import analysis
+from ...reader import WORDS_AS_WRITTEN, analysis
 from ..request import MATCHES
 
 # The word being typed is also matched as a prefix: in titles and excerpts, by its most
@@ -35,7 +35,7 @@ def query_schema() -> fields.Schema:
     """The fields a user may name, analysed as the index analyses them (see analysis.py)."""
     stemmed, folded = analysis.query_stemmed(), analysis.query_folded()
     return fields.Schema(
-        body=fields.TEXT(analyzer=analysis.query_folded()),
+        body=fields.TEXT(analyzer=analysis.query_folded(), multitoken_query="phrase"),
         title=fields.TEXT(analyzer=stemmed, phrase=True, multitoken_query="phrase"),
         excerpt=fields.TEXT(analyzer=stemmed, phrase=True, multitoken_query="phrase"),
         source=fields.TEXT(analyzer=folded, phrase=True, multitoken_query="phrase"),
@@ -148,11 +148,25 @@ def parse_user_query(text: str, match: str = "all", typing: bool = False) -> Par
         q = _words_query(text, match)
         notice = notice or "Part of your query could not be read as search syntax; searched for its words."
         completing = None
-    q, tamed = _tame(q.normalize())
+    q, tamed = _tame(q.accept(_as_written).normalize())
     notice = " ".join(filter(None, (notice, tamed))) or None
     if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
         return ParsedQuery(wq.NullQuery, notice or "Only very common words: nothing to search for.")
     return ParsedQuery(q, notice, completing=completing)
+
+
+_AS_WRITTEN = frozenset(WORDS_AS_WRITTEN.values())  # `body`: the words as written
+
+
+def _as_written(node: wq.Query) -> wq.Query:
+    """The title and excerpt's words as written (`body`) add the form typed to a bare word's
+    score (ranking.FIELD_WEIGHTS); phrases and patterns are looked for in the title and
+    excerpt alone, as before: `body` keeps no positions, and a pattern there is already
+    matched against the words as written (expansion.py)."""
+    if getattr(node, "fieldname", None) in _AS_WRITTEN and (
+            isinstance(node, wq.Phrase) or is_expanding(node)):
+        return wq.NullQuery
+    return node
 
 
 def _completed_word(text: str) -> str | None:
