@@ -9,8 +9,8 @@ from typing import Any, Mapping
 from flask import Flask
 
 from .. import settings as settings_mod
-from . import (batch_search, compare, downloads, errors, feeds, record_page, search_page,
-               status_page)
+from . import (batch_search, compare, downloads, errors, feeds, fresh, record_page,
+               search_page, status_page)
 from .headers import relative_redirects, security_headers
 from .limits import long_request_line
 from .params import readable_query_string, start_clock
@@ -23,7 +23,7 @@ PACKAGE = Path(__file__).resolve().parents[1]
 # One blueprint per page (its routes, and the errors it says in place); errors last, the
 # app-wide answer to whatever a page does not say itself.
 BLUEPRINTS = (search_page.bp, record_page.bp, status_page.bp, compare.bp, batch_search.bp,
-              downloads.bp, feeds.bp, errors.bp)
+              downloads.bp, feeds.bp, fresh.bp, errors.bp)
 
 
 def create_app(config: settings_mod.Settings | Mapping[str, Any] | None = None) -> Flask:
