@@ -170,7 +170,7 @@
     var href = carried(link.getAttribute("href"));
     carried.link = null;
     if (href !== link.getAttribute("href")) link.setAttribute("href", href);
-  }, true);  // before htmx's own handler reads the link
+  }, true);  // links htmx does not take (downloads, records) are followed as rewritten
 
   // A search means its words as written. Only a keystroke's search says the last word may
   // be unfinished (typing=1): the server then also counts its completions and says so. Enter,
@@ -185,8 +185,15 @@
     // The address can hold a pasted paragraph: it is not sent again as a header (a 431).
     delete detail.headers["HX-Current-URL"];
     detail.errors = [];  // a half-typed date is said beside it (dateNote), not a silent stop
-    // The research views, words and facet values of a long paste's results: its words.
+    dateNote();
+    // A boosted link's address was read when it was boosted: the box's words go in here.
     var elt = detail.elt;
+    if (elt && elt.tagName === "A") {
+      carried.link = elt;
+      detail.path = carried(detail.path);
+      carried.link = null;
+    }
+    // The research views, words and facet values of a long paste's results: its words.
     if (elt && elt.closest && elt.closest("[data-q-kept]") && !/[?&]q=/.test(detail.path) && !("q" in detail.parameters)) {
       detail.parameters["q"] = shownQ || "";
     }
@@ -205,6 +212,7 @@
   document.addEventListener("htmx:beforeSwap", function (event) {
     var active = document.activeElement;
     var results = document.getElementById("results");
+    if (event.detail.target !== results) return;  // the research views arriving keep the key
     focusKey = null;
     if (results && active && results.contains(active)) {
       var keyed = active.closest("[data-key]");
@@ -434,7 +442,7 @@
     });
     note.textContent = half.length ? half.join(" and ") + ": not a whole date yet, searching without it." : "";
   }
-  ["input", "change", "focusout"].forEach(function (type) {
+  ["input", "change", "focusout", "keyup"].forEach(function (type) {  // a part typed: keyup only
     document.addEventListener(type, function (event) {
       if (event.target.matches && event.target.matches("#search-form input[type=date]")) dateNote();
     });
