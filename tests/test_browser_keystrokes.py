@@ -179,7 +179,7 @@ def test_an_open_page_notices_records_the_watcher_takes_in(browser, tmp_path):
         records = page.locator("#foot-records").inner_text()
         (served.seeds / "quokka-1.txt").write_text(article("A quokka smiles at the camera"))
         (served.seeds / "quokka-2.txt").write_text(article("Quokka numbers rise on the island"))
-        expect(page.locator("#fresh")).to_contain_text("2 new records match", timeout=10_000)
+        expect(page.locator("#fresh")).to_contain_text("2 new records match", timeout=3_000)
         expect(page.locator("#foot-records")).not_to_have_text(records)
         page.locator("#fresh button").click()
         expect(count(page)).to_contain_text(re.compile(r"\b2 results\b"))
