@@ -101,3 +101,13 @@ def test_a_long_paste_is_said_once_and_no_link_repeats_it(client):
     assert body.count(paste) == 1  # in the folded whole search, not in a link
     assert len(body) < 60_000
     assert "data-q-kept" in body
+
+
+def test_an_open_pages_poll_is_a_304_until_the_index_changes(client):
+    first = client.get("/fresh?q=facial&total=1")
+    assert first.status_code == 200 and first.headers["ETag"]
+    assert first.get_json()["total"] == client.get("/api/search?q=facial").get_json()["total"]
+    again = client.get("/fresh?q=facial&total=1", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.get_data() == b""
+    footer = client.get("/fresh").get_json()
+    assert "total" not in footer and footer["records"] == first.get_json()["records"]
