@@ -455,7 +455,7 @@
   var FRESH_MS = 2000;
   var freshTotal = null;
   function freshBaseline() {
-    var count = document.querySelector("#results .count[data-total]");
+    var count = document.querySelector("#results .summary[data-total]");
     freshTotal = count ? parseInt(count.getAttribute("data-total"), 10) : null;
     var note = document.getElementById("fresh");
     if (note) note.hidden = true;
