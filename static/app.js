@@ -41,6 +41,7 @@
   // Timeline bars are links (they work without scripts); with scripts, a click swaps the
   // results in place, and a drag across bars picks a date range.
   function go(href) {
+    href = carried(href);
     if (window.htmx && document.getElementById("results")) {
       window.htmx.ajax("GET", href, { target: "#results", swap: "innerHTML" });
     } else {
@@ -139,14 +140,62 @@
       if (event.target.matches && event.target.matches("#search-form input[type=date]")) dateChanged(event.target);
     });
   });
+  // -- The box's words go with every link ---------------------------------------------------
+  // A link in the results was made for the words the results answer. Followed while newer
+  // words are in the box (clicked right after typing), it takes the box's words; a long
+  // paste is not repeated in every link (data-q-kept: the links leave it out), so the box
+  // puts it in. data-append: a distinctive word to add to them.
+  var shownQ = null;  // the words the results on screen answer
+  function carried(href) {
+    var box = document.getElementById("q");
+    if (!box || !href) return href;
+    var url = new URL(href, window.location.href);
+    if (url.origin !== window.location.origin) return href;
+    var q = url.searchParams.get("q");
+    var link = carried.link;
+    var kept = link && link.closest && link.closest("[data-q-kept]");
+    var append = link && link.getAttribute && link.getAttribute("data-append");
+    var words = box.value;
+    if (kept && append) q = (words + " " + append).trim();
+    else if (kept && q === null) q = words;
+    else if (shownQ !== null && q !== null && words !== shownQ && q.indexOf(shownQ) === 0) q = words + q.slice(shownQ.length);
+    else return href;
+    if (q) url.searchParams.set("q", q); else url.searchParams.delete("q");
+    return url.pathname + url.search + url.hash;
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[href]");
+    if (!link || !link.closest("#results")) return;
+    carried.link = link;
+    var href = carried(link.getAttribute("href"));
+    carried.link = null;
+    if (href !== link.getAttribute("href")) link.setAttribute("href", href);
+  }, true);  // links htmx does not take (downloads, records) are followed as rewritten
+
   // A search means its words as written. Only a keystroke's search says the last word may
   // be unfinished (typing=1): the server then also counts its completions and says so. Enter,
   // a facet, a chip or paging send the search as written. The URL pushed carries the marker,
   // so opened again it shows what the page showed.
   document.addEventListener("htmx:configRequest", function (event) {
-    var trigger = event.detail.triggeringEvent;
+    var detail = event.detail;
+    var trigger = detail.triggeringEvent;
     if (trigger && trigger.type === "input" && trigger.target && trigger.target.id === "q") {
-      event.detail.parameters["typing"] = "1";
+      detail.parameters["typing"] = "1";
+    }
+    // The address can hold a pasted paragraph: it is not sent again as a header (a 431).
+    delete detail.headers["HX-Current-URL"];
+    detail.errors = [];  // a half-typed date is said beside it (dateNote), not a silent stop
+    dateNote();
+    // A boosted link's address was read when it was boosted: the box's words go in here.
+    var elt = detail.elt;
+    if (elt && elt.tagName === "A") {
+      carried.link = elt;
+      detail.path = carried(detail.path);
+      carried.link = null;
+    }
+    // The research views, words and facet values of a long paste's results: its words.
+    if (elt && elt.closest && elt.closest("[data-q-kept]") && !/[?&]q=/.test(detail.path) && !("q" in detail.parameters)) {
+      detail.parameters["q"] = shownQ || "";
     }
   });
   // A correction refused ("search instead for") holds until the words change.
@@ -163,6 +212,7 @@
   document.addEventListener("htmx:beforeSwap", function (event) {
     var active = document.activeElement;
     var results = document.getElementById("results");
+    if (event.detail.target !== results) return;  // the research views arriving keep the key
     focusKey = null;
     if (results && active && results.contains(active)) {
       var keyed = active.closest("[data-key]");
@@ -180,7 +230,7 @@
         if (!target && el.getAttribute("data-key") === focusKey) target = el;
       });
     }
-    if (!target && LATER.test(focusKey) && !researchArrived && results.querySelector(".research-pending")) {
+    if (!target && LATER.test(focusKey) && !researchArrived && results.querySelector("details.research[open] .research-loading")) {
       return;  // wait for the research views
     }
     target = target || results.querySelector(".count");
@@ -246,7 +296,7 @@
   document.documentElement.classList.add("js");
 
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.target.classList && event.target.classList.contains("research")) {
+    if (event.target.classList && event.target.classList.contains("research-body")) {
       rovingBars(event.target);
       restoreFocus(true);
     }
@@ -259,7 +309,11 @@
     if (event.target.id !== "results") return;
     foldFilters(event.target);
     var xhr = event.detail.xhr;
-    syncForm((xhr && xhr.getResponseHeader("HX-Push-Url")) || (event.detail.pathInfo || {}).finalRequestPath);
+    var answered = (xhr && xhr.getResponseHeader("HX-Push-Url")) || (event.detail.pathInfo || {}).finalRequestPath;
+    syncForm(answered);
+    if (answered) shownQ = new URL(answered, window.location.href).searchParams.get("q") || "";
+    openResearch(event.target);
+    freshBaseline();
     problem("");
     stale(false);
     rovingBars(event.target);
@@ -302,6 +356,32 @@
     }
   });
 
+  // -- History follows searches, not keys ----------------------------------------------------
+  // While typing, the address is replaced: the first key of a new search makes its entry,
+  // the next keys rewrite it. The search settles (a history entry of its own) on Enter, a
+  // filter, a click or a pause of SETTLE_MS; Enter after typing rewrites the typed entry.
+  var SETTLE_MS = 1000;
+  var typingEntry = false;
+  var settleTimer = null;
+  document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
+    var history = event.detail.history;
+    var config = event.detail.requestConfig || {};
+    var trigger = config.triggeringEvent;
+    var typing = trigger && trigger.type === "input";
+    var path = history.path;
+    if (typing) {
+      history.type = typingEntry ? "replace" : "push";
+      typingEntry = true;
+      window.clearTimeout(settleTimer);
+      settleTimer = window.setTimeout(function () { typingEntry = false; }, SETTLE_MS);
+    } else {
+      var sameSearch = typingEntry && trigger && trigger.type === "submit";
+      history.type = sameSearch || path === here() ? "replace" : "push";
+      typingEntry = false;
+      window.clearTimeout(settleTimer);
+    }
+  });
+
   // -- Going back ----------------------------------------------------------------------------
   // Back and forward between searches reload the page (htmx keeps no copies of old pages):
   // where the list was scrolled is kept for each search as it is left, and put back.
@@ -330,6 +410,8 @@
     if (link && document.getElementById("results")) {
       sessionStorage.setItem(LAST, window.location.pathname + window.location.search);
       sessionStorage.setItem(OPENED, "1");
+    } else if (link && document.body.dataset.chain === "1") {
+      sessionStorage.setItem(OPENED, "2");  // a record reached from one opened from a search
     }
     var back = event.target.closest && event.target.closest("a[data-back]");
     if (back && document.body.dataset.fromSearch === "1") {
@@ -338,18 +420,105 @@
     }
   });
 
+  // -- Research views: folded until asked for; opened once, they stay open in this tab --------
+  var RESEARCH = "searchapp:research-open";
+  function openResearch(root) {
+    var details = (root || document).querySelector("details.research");
+    if (!details) return;
+    if (sessionStorage.getItem(RESEARCH) === "1") details.open = true;
+    details.addEventListener("toggle", function () {
+      sessionStorage.setItem(RESEARCH, details.open ? "1" : "0");
+      if (details.open) rovingBars(details);
+    });
+  }
+
+  // -- A half-typed date is said, not a silent stop --------------------------------------------
+  function dateNote() {
+    var note = document.getElementById("date-note");
+    if (!note) return;
+    var half = [];
+    document.querySelectorAll("#search-form input[type=date]").forEach(function (f) {
+      if (f.validity && f.validity.badInput) half.push(f.name === "from" ? "From" : "To");
+    });
+    note.textContent = half.length ? half.join(" and ") + ": not a whole date yet, searching without it." : "";
+  }
+  ["input", "change", "focusout", "keyup"].forEach(function (type) {  // a part typed: keyup only
+    document.addEventListener(type, function (event) {
+      if (event.target.matches && event.target.matches("#search-form input[type=date]")) dateNote();
+    });
+  });
+
+  // -- An open page notices new records ---------------------------------------------------------
+  // Every FRESH_MS (while the tab is shown) one small GET of /fresh, a 304 from memory while
+  // the index is the one the page has; after a reindex, the footer is brought up to date and
+  // "N new records match" offers the search again.
+  var FRESH_MS = 2000;
+  var freshTotal = null;
+  function freshBaseline() {
+    var count = document.querySelector("#results .summary[data-total]");
+    freshTotal = count ? parseInt(count.getAttribute("data-total"), 10) : null;
+    var note = document.getElementById("fresh");
+    if (note) note.hidden = true;
+  }
+  function freshUrl() {
+    var params = new URLSearchParams(window.location.search);
+    if ((params.get("q") || "").length > 200) return "/fresh";  // the footer only
+    params.delete("page");
+    params.set("total", "1");
+    return "/fresh?" + params.toString();
+  }
+  function poll() {
+    var foot = document.querySelector("footer[data-generation]");
+    if (!foot || document.hidden || !window.fetch) return;
+    var generation = foot.getAttribute("data-generation");
+    window.fetch(freshUrl(), { headers: { "If-None-Match": '"' + generation + '"' }, cache: "no-store" })
+      .then(function (response) { return response.status === 200 ? response.json() : null; })
+      .then(function (fresh) {
+        if (!fresh) return;
+        foot.setAttribute("data-generation", fresh.generation);
+        var records = document.getElementById("foot-records");
+        if (records) records.textContent = fresh.records.toLocaleString("en-US") + " records";
+        var updated = document.querySelector("#foot-updated time");
+        if (updated && fresh.updated) { updated.textContent = fresh.updated_ago; updated.setAttribute("datetime", fresh.updated); }
+        var note = document.getElementById("fresh");
+        if (note && typeof fresh.total === "number" && freshTotal !== null && fresh.total > freshTotal) {
+          var n = fresh.total - freshTotal;
+          note.querySelector(".fresh-text").textContent = n.toLocaleString("en-US") + " new record" + (n === 1 ? "" : "s") + " match —";
+          note.hidden = false;
+        }
+      })
+      .catch(function () {});
+  }
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("#fresh button")) {
+      document.getElementById("fresh").hidden = true;
+      search();
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    var box = document.getElementById("q");
+    if (document.getElementById("results")) {
+      shownQ = new URL(window.location.href).searchParams.get("q") || "";
+      openResearch(document);
+      freshBaseline();
+      window.setInterval(poll, FRESH_MS);
+    }
     enableFacetFilters(document);
     foldFilters(document);
     rovingBars(document);
     var back = document.querySelector("a[data-back]");
-    var last = sessionStorage.getItem(LAST);
+    // Only a record opened from a search (or from records opened from it) in this tab goes
+    // back to that search: one opened from an address goes to the search its address says.
+    var opened = sessionStorage.getItem(OPENED);
+    var last = opened ? sessionStorage.getItem(LAST) : null;
     if (back && last) {
+      document.body.dataset.chain = "1";
       back.setAttribute("href", last);
-      var box = document.getElementById("q");  // the search the record was opened from
+      // the search the record was opened from
       if (box && !box.value) box.value = new URL(last, window.location.href).searchParams.get("q") || "";
     }
-    if (back && sessionStorage.getItem(OPENED) === "1" && window.history.length > 1) {
+    if (back && opened === "1" && window.history.length > 1) {
       document.body.dataset.fromSearch = "1";
     }
     sessionStorage.removeItem(OPENED);

@@ -16,12 +16,19 @@ def count(page):
     return page.locator(".summary .count")
 
 
+def open_research(page):
+    """The research views are folded until asked for (and load when opened)."""
+    page.locator("details.research > summary").click()
+    expect(page.locator(".research-views")).to_be_visible()
+
+
 def total(page) -> int:
     return int(count(page).locator("strong").first.inner_text().replace(",", ""))
 
 
 def test_a_clicked_distinctive_word_stays_in_the_query(page, live_site):
     page.goto(live_site.url + "/search?q=facial")
+    open_research(page)
     word = page.locator(".terms a").first
     expect(word).to_be_visible()
     text = word.inner_text()
@@ -144,6 +151,7 @@ def test_the_keyboard_reaches_the_first_result_in_few_steps(page, live_site):
     page.keyboard.press("Tab")
     expect(page.locator(".hit-title a").first).to_be_focused()
     # The chart is one tab stop, however many bars it has.
+    open_research(page)
     assert page.locator("svg a.bar").count() > 3
     page.get_by_role("link", name="SVG").focus()  # the last control before the chart
     page.keyboard.press("Tab")
@@ -154,6 +162,7 @@ def test_the_keyboard_reaches_the_first_result_in_few_steps(page, live_site):
 
 def test_arrow_keys_move_along_the_chart_and_enter_narrows_to_a_bar(page, live_site):
     page.goto(live_site.url + "/search?q=facial")
+    open_research(page)
     bars = page.locator("svg a.bar")
     bars.last.focus()
     page.keyboard.press("Home")
@@ -258,6 +267,6 @@ def test_from_a_search_to_a_comparison_and_advice_when_nothing_matches(page, liv
 
 def test_share_of_all_records_marks_periods_with_no_records(page, live_site):
     page.goto(live_site.url + "/search?q=facial&scale=share&interval=day")
-    expect(page.locator("details.research")).to_be_visible()
+    open_research(page)
     assert page.locator('svg path[fill="#b8bfc6"]').count() == 1  # grey ticks: no records at all
     expect(page.locator(".hint")).to_contain_text("grey ticks are periods with no records at all")

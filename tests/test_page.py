@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import urlencode
 
 import pytest
 
@@ -77,3 +78,36 @@ def test_a_comparison_starts_from_the_search(client):
 
 def test_a_results_fragment_is_small(client):
     assert len(partial(client, "/search?q=").encode()) < 30_000
+
+
+def test_counting_stories_says_stories_in_the_chart_and_its_table(client):
+    body = client.get("/search?q=facial&count=stories").get_data(as_text=True)
+    title = body.split('<title id="timeline-title">')[1].split("</title>")[0]
+    assert title.startswith("Matching stories per ")
+    caption = body.split("<caption>")[1].split("</caption>")[0]
+    assert caption.startswith("Matching stories per ")
+
+
+def test_one_storys_page_says_what_it_lists_and_in_what_order(client):
+    story = client.get("/api/search?q=facial").get_json()["results"][0]["story_id"]
+    body = client.get(f"/search?story={story}&sort=oldest").get_data(as_text=True)
+    assert "(the copies of one story, oldest first)" in body
+    assert "<title>One story · searchapp</title>" in body
+
+
+def test_a_long_paste_is_said_once_and_no_link_repeats_it(client):
+    paste = ("facial recognition police cameras surveillance privacy court ruling " * 40)[:2500]
+    body = partial(client, "/search?" + urlencode({"q": paste}))
+    assert body.count(paste) == 1  # in the folded whole search, not in a link
+    assert len(body) < 60_000
+    assert "data-q-kept" in body
+
+
+def test_an_open_pages_poll_is_a_304_until_the_index_changes(client):
+    first = client.get("/fresh?q=facial&total=1")
+    assert first.status_code == 200 and first.headers["ETag"]
+    assert first.get_json()["total"] == client.get("/api/search?q=facial").get_json()["total"]
+    again = client.get("/fresh?q=facial&total=1", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.get_data() == b""
+    footer = client.get("/fresh").get_json()
+    assert "total" not in footer and footer["records"] == first.get_json()["records"]

@@ -3,6 +3,7 @@ its feed, a comparison, a batch search's row), made in one place: facets are URL
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import quote_plus, urlencode
 
 from flask import g, request, url_for
@@ -10,6 +11,20 @@ from flask import g, request, url_for
 from ..search.batch import Counted
 from ..search.request import SearchRequest
 from .handle import settings
+
+
+# A query longer than this (a pasted paragraph) is carried once by the page, in its search
+# box, not once by each of its hundreds of links: a keystroke's answer stays small.
+LONG_QUERY = 200
+
+
+def linked(req: SearchRequest) -> SearchRequest:
+    """The search a page's links are made from: itself, or without its words when they are a
+    long paste (those links say `data-q-kept`; app.js puts the box's words in when one is
+    followed)."""
+    if len(req.q) <= LONG_QUERY and len(req.written) <= LONG_QUERY:
+        return req
+    return replace(req, q="", written="")
 
 
 def search_url(req: SearchRequest, endpoint: str = "search.search", **changes) -> str:

@@ -12,7 +12,7 @@ from ..index.schema import FACETS
 from ..search.request import SearchRequest
 from .charts import Chart, attention_chart
 from .handle import search_index, settings
-from .links import compare_url, facet_url, feed_url, search_url, toggle_url
+from .links import compare_url, facet_url, feed_url, linked, search_url, toggle_url
 
 FACET_LABELS = {"topic": "Topics", "provider": "Sources", "category": "Categories",
                 "type": "Types", "year": "Years", "kind": "Record kind"}
@@ -22,7 +22,7 @@ def template_helpers() -> dict:
     """The app's context processor: the same names on every page, whichever blueprint."""
     cfg = settings()
     return {"search_url": search_url, "toggle_url": toggle_url, "facet_url": facet_url,
-            "compare_url": compare_url, "feed_url": feed_url,
+            "compare_url": compare_url, "feed_url": feed_url, "linked": linked,
             "facet_labels": FACET_LABELS, "max_page": cfg.max_page,
             "facet_names": FACETS,
             "facet_size": cfg.facet_size,
@@ -60,10 +60,11 @@ _FIRST, _LAST = date(1, 1, 1), date(1, 1, 2)  # stand-ins for a period's days in
 def attention(result, req: SearchRequest) -> Chart:
     """The timeline as a chart whose bars narrow the search to their period. A chart has up
     to hundreds of bars, so the URL is made once, with stand-ins where the days go."""
-    url = search_url(req, date_from=_FIRST, date_to=_LAST, page=1)
+    url = search_url(linked(req), date_from=_FIRST, date_to=_LAST, page=1)
     head, rest = url.split(f"from={_FIRST.isoformat()}", 1)
     middle, tail = rest.split(f"to={_LAST.isoformat()}", 1)
+    what = "matching stories" if req.count == "stories" else "matching records"
     return attention_chart(
         result.timeline, req.scale,
         lambda b: f"{head}from={b.start.date().isoformat()}{middle}"
-                  f"to={b.last_day.date().isoformat()}{tail}")
+                  f"to={b.last_day.date().isoformat()}{tail}", what=what)
