@@ -27,7 +27,10 @@ from whoosh import scoring
 B = 0.9
 K1 = 6.0
 
-# The weight of the word as typed (the `body` field: title and excerpt as written): enough to
+# The field of the title's and excerpt's words as written (index/schema.py files them there).
+AS_WRITTEN = "body"
+
+# The weight of the word as typed (the AS_WRITTEN field): enough to
 # put the form typed above a form that only shares its lemma, little enough not to outrank
 # a record that says the word more (0.1 and 0.3 ranked lower on both collections).
 EXACT_WEIGHT = 0.02
@@ -35,7 +38,7 @@ EXACT_WEIGHT = 0.02
 # Weight of a word's count in each field a bare word is looked for in. A title word counts
 # three times: 3 ranked best of 1-5. The query parser searches exactly these fields.
 FIELD_WEIGHTS = {"title": 3.0, "excerpt": 1.0, "source": 1.0, "topic": 1.5,
-                 "body": EXACT_WEIGHT}
+                 AS_WRITTEN: EXACT_WEIGHT}
 
 WEIGHTING = scoring.BM25F(B=B, K1=K1)  # what Whoosh scores with where scoring.py hands over
 

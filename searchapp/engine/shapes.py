@@ -15,9 +15,7 @@ from typing import Callable, Iterator
 
 from whoosh import query as wq
 
-from ..index.schema import WORDS_AS_WRITTEN
-
-EXACT_FIELDS = frozenset(WORDS_AS_WRITTEN.values())  # the stemmed fields' words as written
+from .ranking import AS_WRITTEN
 
 
 class Kind(enum.Enum):
@@ -104,9 +102,9 @@ def text_of(text) -> str:
 
 def word_of(term: wq.Term) -> tuple[bool, str]:
     """Which word of an Or a term scores with: its text, in whichever fields; the words as
-    written (EXACT_FIELDS) are a word of their own, so that the form typed adds its own score
+    written (AS_WRITTEN) are a word of their own, so that the form typed adds its own score
     to its stem's whether or not the two are spelled alike."""
-    return term.fieldname in EXACT_FIELDS, text_of(term.text)
+    return term.fieldname == AS_WRITTEN, text_of(term.text)
 
 
 def index_bytes(schema, fieldname: str, text) -> bytes | None:

@@ -12,6 +12,7 @@ import hashlib
 
 from whoosh import columns, fields
 
+from ..engine.ranking import AS_WRITTEN
 from . import analysis
 
 FORMAT = 7  # 4: `AT&T` is one word; 5: shards, and the id as a number (c_idkey);
@@ -26,7 +27,7 @@ NO_DATE = -(2**62)  # sorts before every real date; a record without one is in a
 # Fields stemmed at index time, and the field holding their words as written: a prefix or
 # wildcard is matched against the words as written (`recogniti*` finds `recognition`, though
 # the stem is `recognit`), then searched as the stems those words make.
-WORDS_AS_WRITTEN = {"title": "body", "excerpt": "body"}
+WORDS_AS_WRITTEN = {"title": AS_WRITTEN, "excerpt": AS_WRITTEN}
 
 
 def build_schema() -> fields.Schema:
