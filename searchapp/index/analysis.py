@@ -95,7 +95,25 @@ def s_stem(word: str) -> str:
 def lemma(word: str) -> str:
     """simplemma's English lemma (`ran` -> `run`, `prices` -> `price`); a word with digits
     or joined by `.` or `&` (`u.s`, `at&t`, `2021`) is its own lemma."""
+    if not _lemmas_loaded:
+        ready()
     return simplemma.lemmatize(word, lang="en").lower() if word.isalpha() else word
+
+
+_LEMMAS_LOADING = threading.Lock()
+_lemmas_loaded = False
+
+
+def ready() -> None:
+    """The lemmatiser's dictionary loaded now, once per process. Its first use decompresses
+    it (0.15 s of CPU), and simplemma's cache lets every thread that arrives meanwhile do the
+    same: twenty searches at once in a new server process each paid it in full and ran out
+    of their time budget with 0 results. A serving process calls this before its first search."""
+    global _lemmas_loaded
+    with _LEMMAS_LOADING:
+        if not _lemmas_loaded:
+            simplemma.lemmatize("ready", lang="en")
+            _lemmas_loaded = True
 
 
 def _krovetz_stemmer():

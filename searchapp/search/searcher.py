@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 from ..engine.cache import ByteLRU
 from ..engine.pause import pausing
-from ..reader import Cluster, IndexProblem, Reader, Snapshot
+from ..reader import Cluster, IndexProblem, Reader, Snapshot, analysis
 from ..settings import Settings
 from . import answer, batch, pages, similar
 from .budget import Clock, SearchLimits
@@ -51,6 +51,7 @@ class SearchIndex:
         self.root = Path(root)
         self.remote = remote
         self.limits = SearchLimits.of(settings)
+        analysis.ready()  # before the first search, not inside its time budget
         self._recent: ByteLRU[answer.Prepared] = ByteLRU(settings.recent_cache_mb * 2**20,
                                                          answer.Prepared.nbytes)
         self.reader = Reader(self.root, settings.posting_cache_mb, cluster=remote,
