@@ -163,14 +163,20 @@
     if (q) url.searchParams.set("q", q); else url.searchParams.delete("q");
     return url.pathname + url.search + url.hash;
   }
-  document.addEventListener("click", function (event) {
+  function carry(event) {
     var link = event.target.closest && event.target.closest("a[href]");
     if (!link || !link.closest("#results")) return;
     carried.link = link;
     var href = carried(link.getAttribute("href"));
     carried.link = null;
     if (href !== link.getAttribute("href")) link.setAttribute("href", href);
-  }, true);  // links htmx does not take (downloads, records) are followed as rewritten
+  }
+  // Links htmx does not take (downloads, records) are followed as rewritten; a link copied
+  // (the context menu), opened in a new tab (middle click, Ctrl+Enter) or shared carries the
+  // words too, so "the API" of a pasted paragraph's results is that paragraph's.
+  ["click", "auxclick", "contextmenu", "focusin"].forEach(function (type) {
+    document.addEventListener(type, carry, true);
+  });
 
   // A search means its words as written. Only a keystroke's search says the last word may
   // be unfinished (typing=1): the server then also counts its completions and says so. Enter,

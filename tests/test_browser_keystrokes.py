@@ -187,3 +187,35 @@ def test_an_open_page_notices_records_the_watcher_takes_in(browser, tmp_path):
         context.close()
     finally:
         served.close()
+
+
+def test_a_pasted_paragraphs_api_link_copied_or_opened_in_a_tab_carries_the_paragraph(page, live_site):
+    """The links leave a long paste out; one copied from the context menu, or reached with
+    the keyboard, is the paste's own all the same: shared, it shows what the page counted."""
+    paste = (WORDS * 20)[:2_000].strip()
+    page.goto(live_site.url + "/")
+    page.locator("#q").fill(paste)
+    expect(count(page)).to_contain_text("for “facial recognition police")
+    total = int(page.locator(".summary").get_attribute("data-total"))
+    api = page.locator(".exports a", has_text="API")
+    assert "q=" not in (api.get_attribute("href") or "")  # as served: said once, by the box
+    api.dispatch_event("contextmenu")
+    href = api.get_attribute("href")
+    assert "q=" in href
+    answer = page.request.get(live_site.url + href).json()
+    assert answer["query"] == paste and answer["total"] == total
+    csv = page.locator(".exports a", has_text="CSV")
+    csv.focus()
+    assert "q=" in csv.get_attribute("href")
+
+
+def test_with_javascript_off_a_pasted_paragraphs_page_says_its_links_leave_it_out(browser, live_site):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    paste = (WORDS * 20)[:2_000].strip()
+    page.goto(live_site.url + "/")
+    page.locator("#q").fill(paste)
+    page.locator("#q").press("Enter")
+    expect(count(page)).to_contain_text("for “facial recognition police")
+    expect(page.locator(".summary .notice")).to_contain_text("With JavaScript off, the links below")
+    context.close()
