@@ -267,6 +267,27 @@ def test_the_timeline_and_top_sources_can_count_stories(client):
     assert sum(table(stories_)) < sum(table(records)) or table(stories_) != table(records)
 
 
+def test_counting_stories_measures_shares_against_all_stories_and_says_so(client):
+    """With count=stories a share is of stories over stories, and every place that names the
+    baseline (the table, the bars, the CSV) says stories: a share of stories over all
+    records would mix two measures."""
+    records = client.get("/timeline.csv?q=&span=all&interval=year").get_data(as_text=True)
+    stories_ = client.get("/timeline.csv?q=&span=all&interval=year&count=stories").get_data(
+        as_text=True)
+    head, *rows = list(csv.reader(io.StringIO(stories_)))
+    assert head == ["start", "end", "count", "all_stories", "share"]
+    assert list(csv.reader(io.StringIO(records)))[0][3] == "all_records"
+    # Browsing everything, each period's stories are all its stories: every share is whole.
+    assert rows and all(r[2] == r[3] and float(r[4]) == 1.0 for r in rows if int(r[3]))
+    every = client.get("/api/search?q=&count=stories").get_json()
+    assert sum(int(r[2]) for r in rows) <= every["stories"] < every["total"]
+    page = client.get("/search?q=civil+liberties&count=stories&scale=share").get_data(
+        as_text=True)
+    assert '<th scope="col">All stories</th>' in page and "Share of all stories" in page
+    assert re.search(r"\d+ of [\d,]+ stories \(", page)
+    assert not re.search(r"\d+ of [\d,]+ records \(", page)
+
+
 def test_the_record_page_lists_its_copies_and_marks_the_search_words(client):
     data = client.get("/api/search?q=civil+liberties+groups+demand").get_json()
     hit = next(h for h in data["results"] if h["copies"])

@@ -118,6 +118,7 @@ class Columns:
         dates = self.dates[self.all_docs]
         self.all_dated = np.sort(dates[dates != NO_DATE])  # the baseline for shares of attention
         self._newest: np.ndarray | None = None
+        self._story_dated: np.ndarray | None = None
         self._combo_pairs()
         self._stories(stories or Stories.none())
 
@@ -168,6 +169,16 @@ class Columns:
     def in_story(self, docs: np.ndarray, story_id: str) -> np.ndarray:
         """Those of `docs` that are copies of the story `story_id`."""
         return docs[self.story_keys[docs] == id_key(story_id)]
+
+    @property
+    def all_story_dated(self) -> np.ndarray:
+        """Each story's first date, sorted: the baseline when the timeline counts stories
+        (a share of stories over all records would mix two measures). Made on first use,
+        once per searcher; two threads making it at once make the same array."""
+        if self._story_dated is None:
+            dates = self.dates[self.firsts(self.all_docs)]
+            self._story_dated = np.sort(dates[dates != NO_DATE])
+        return self._story_dated
 
     def firsts(self, docs: np.ndarray) -> np.ndarray:
         """One document per story among `docs`: its earliest (undated last, ties by id),

@@ -138,7 +138,8 @@ def prepare(snap: Snapshot, req: SearchRequest, limits: SearchLimits, clock: Clo
         return done
     counted = snap.columns.firsts(found.final) if req.count == "stories" else found.final
     line = timeline_of(snap.columns, counted, req.interval or None,
-                       focus=req.span != "all" and not (req.date_from or req.date_to))
+                       focus=req.span != "all" and not (req.date_from or req.date_to),
+                       stories=req.count == "stories")
     clock.lap("timeline")
     spelled = [] if parsed.like or is_pasted_text(req.q) else spellings(
         snap.speller, snap.searcher.reader(), req.q,

@@ -250,6 +250,12 @@ def csv_document(header: Sequence[str], rows: Iterable[Iterable[Any]], bom: bool
 TIMELINE_COLUMNS = ("start", "end", "count", "all_records", "share")
 
 
+def timeline_columns(counted: str = "records") -> tuple[str, ...]:
+    """`/timeline.csv`'s header: with count=stories the baseline is every story (all_stories)."""
+    return TIMELINE_COLUMNS if counted == "records" else (*TIMELINE_COLUMNS[:3], f"all_{counted}",
+                                                          *TIMELINE_COLUMNS[4:])
+
+
 def timeline_rows(timeline: Timeline) -> Iterable[list[Any]]:
     """A search's attention over time: a row per period (`/timeline.csv`)."""
     return ([b.start.date().isoformat(), b.last_day.date().isoformat(), b.count, b.baseline,

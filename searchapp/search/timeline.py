@@ -183,12 +183,13 @@ def _interval_of(starts: list[datetime], asked: str) -> str:
 
 
 def timeline_of(cols: Columns, final: np.ndarray, interval: str | None,
-                focus: bool = False) -> Timeline:
-    """Matches per period; with `focus`, over the range where most of them are."""
-    if len(final) == len(cols.all_docs):  # everything: the baseline is the answer
-        return build(cols.all_dated, cols.all_dated,
-                                  len(final) - len(cols.all_dated), interval, focus=focus)
+                focus: bool = False, stories: bool = False) -> Timeline:
+    """Matches per period; with `focus`, over the range where most of them are. With
+    `stories`, `final` holds one record per story and the baseline is every story's first
+    date, so a share is of stories over stories."""
+    baseline = cols.all_story_dated if stories else cols.all_dated
+    if not stories and len(final) == len(cols.all_docs):  # everything: the baseline is the answer
+        return build(baseline, baseline, len(final) - len(baseline), interval, focus=focus)
     dates = cols.dates[final]
     dated = dates[dates != NO_DATE]
-    return build(dated, cols.all_dated, len(final) - len(dated), interval,
-                              focus=focus)
+    return build(dated, baseline, len(final) - len(dated), interval, focus=focus)

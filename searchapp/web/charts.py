@@ -55,6 +55,7 @@ class Chart:
     y_ticks: list[tuple[float, str]] = field(default_factory=list)
     baseline_y: float = HEIGHT - BOTTOM
     empty: bool = False
+    counted: str = "records"  # what the bars and the baseline count: records, or stories
 
     def bars_svg(self) -> Markup:
         """The bars as SVG: all of them drawn as one path, and over each a link the plot's
@@ -121,14 +122,16 @@ def _axes(chart: Chart, buckets: tuple[Bucket, ...], top: float, scale: str) -> 
 
 
 def attention_chart(timeline: Timeline, scale: str, link: Callable[[Bucket], str],
-                    what: str = "matching records") -> Chart:
-    """Bars, one per period, each a link that narrows the search to that period."""
+                    counted: str = "records") -> Chart:
+    """Bars, one per period, each a link that narrows the search to that period; `counted`
+    says what the bars and the baseline count (records, or stories)."""
     buckets = timeline.buckets
-    unit = "share of all records" if scale == "share" else what
+    what = f"matching {counted}"
+    unit = f"share of all {counted}" if scale == "share" else what
     chart = Chart(title=f"{what.capitalize()} per {timeline.interval}", description="",
-                  scale=scale, interval=timeline.interval, empty=not buckets)
+                  scale=scale, interval=timeline.interval, empty=not buckets, counted=counted)
     if not buckets:
-        chart.description = "No dated records match."
+        chart.description = f"No dated {counted} match."
         return chart
     top = max(_value(b, scale) for b in buckets) or 1
     slot, plot_h = _axes(chart, buckets, top, scale)
@@ -140,8 +143,8 @@ def attention_chart(timeline: Timeline, scale: str, link: Callable[[Bucket], str
         chart.bars.append(Bar(
             x=round(LEFT + slot * i + (slot - width) / 2, 2), y=round(HEIGHT - BOTTOM - height, 2),
             width=round(width, 2), height=round(height, 2), href=link(b),
-            title=f"{label}: {b.count:,} of {b.baseline:,} records ({b.share * 100:.1f}%)"
-            if b.baseline else f"{label}: no records at all in this period",
+            title=f"{label}: {b.count:,} of {b.baseline:,} {counted} ({b.share * 100:.1f}%)"
+            if b.baseline else f"{label}: no {counted} at all in this period",
             start=b.start.date().isoformat(), end=b.last_day.date().isoformat(),
             row=(label, f"{b.count:,}", f"{b.baseline:,}", f"{b.share * 100:.1f}%")))
     peak = timeline.peak

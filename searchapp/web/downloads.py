@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 
 from ..search.request import SearchRequest
-from ..search.serialize import (EXPORT_COLUMNS, EXPORT_RANK, EXPORT_SOURCE, TIMELINE_COLUMNS,
-                                CsvText, csv_document, rank_cells, record_to_export,
-                                record_to_row, timeline_rows)
+from ..search.serialize import (EXPORT_COLUMNS, EXPORT_RANK, EXPORT_SOURCE, CsvText,
+                                csv_document, rank_cells, record_to_export, record_to_row,
+                                timeline_columns, timeline_rows)
 from .files import attachment, download, filters_named, slug, stamp
 from .handle import search_index
 from .limits import begun, stream_place
@@ -27,7 +27,7 @@ bp = Blueprint("downloads", __name__)
 def timeline_csv():
     """The attention-over-time numbers of a search, as CSV."""
     result, req = _searched()
-    body = csv_document(TIMELINE_COLUMNS, timeline_rows(result.timeline), bom=False)
+    body = csv_document(timeline_columns(req.count), timeline_rows(result.timeline), bom=False)
     return download(body, "text/csv", _export_name(req, "csv", "timeline"))
 
 

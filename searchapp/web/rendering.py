@@ -63,8 +63,7 @@ def attention(result, req: SearchRequest) -> Chart:
     url = search_url(linked(req), date_from=_FIRST, date_to=_LAST, page=1)
     head, rest = url.split(f"from={_FIRST.isoformat()}", 1)
     middle, tail = rest.split(f"to={_LAST.isoformat()}", 1)
-    what = "matching stories" if req.count == "stories" else "matching records"
     return attention_chart(
         result.timeline, req.scale,
         lambda b: f"{head}from={b.start.date().isoformat()}{middle}"
-                  f"to={b.last_day.date().isoformat()}{tail}", what=what)
+                  f"to={b.last_day.date().isoformat()}{tail}", counted=req.count)
