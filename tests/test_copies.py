@@ -186,12 +186,18 @@ def test_no_distinctive_words_for_a_single_result_and_the_page_says_why(copies_s
     assert "No word stands out" not in fragment and "<ol" not in fragment
 
 
-def test_stories_kept_by_an_older_version_are_grouped_again(tmp_path):
+def falls_seeds(tmp_path) -> Path:
+    """The shipped seeds and two copies of the Maltese story, two minutes apart."""
     seeds = copy_seeds(tmp_path / "seeds")
     for n, excerpt in enumerate((FALLS_A, FALLS_B)):
         (seeds / f"falls-{n}.txt").write_text(
             seed(FALLS, excerpt, "Reuters", "reuters.com", f"1987-04-03T15:0{7 + 2 * n}:00Z", n),
             encoding="utf-8")
+    return seeds
+
+
+def test_stories_kept_by_an_older_version_are_grouped_again(tmp_path):
+    seeds = falls_seeds(tmp_path)
     index = tmp_path / "index"
     build(seeds, index)
     live = store.open_live(index)
@@ -239,11 +245,7 @@ def test_over_the_news_distinctive_words_are_not_the_query_nor_the_outlet(news_s
 def test_an_index_signed_by_an_earlier_version_is_said_stale_and_rebuilt_in_full(tmp_path,
                                                                                monkeypatch):
     from searchapp.index import check, documents
-    seeds = copy_seeds(tmp_path / "seeds")
-    for n, excerpt in enumerate((FALLS_A, FALLS_B)):
-        (seeds / f"falls-{n}.txt").write_text(
-            seed(FALLS, excerpt, "Reuters", "reuters.com", f"1987-04-03T15:0{7 + 2 * n}:00Z", n),
-            encoding="utf-8")
+    seeds = falls_seeds(tmp_path)
     index = tmp_path / "index"
     current = stories.signature
     with monkeypatch.context() as patched:  # as a searchapp before the keys signed records
