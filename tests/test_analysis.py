@@ -90,3 +90,11 @@ def test_the_bulk_writers_cuts_give_what_the_index_analysers_give(text):
         expected = [(t.text, t.pos) for t in field.analyzer(text, positions=True, mode="index")]
         assert cut(text) == expected, name
     assert checked == 5  # title, excerpt, body, source, topic
+
+
+def test_a_lemma_of_another_word_is_not_taken():
+    """`ai` lemmatises to `be` and `us` to `we`: searching AI must not find "been"."""
+    stem_word = analysis.stem_word
+    assert stem_word("ai") == "ai" and stem_word("ai") != stem_word("been")
+    assert stem_word("us") != stem_word("we")
+    assert stem_word("prices") == stem_word("price") and stem_word("ran") == stem_word("run")

@@ -93,11 +93,17 @@ def s_stem(word: str) -> str:
 
 
 def lemma(word: str) -> str:
-    """simplemma's English lemma (`ran` -> `run`, `prices` -> `price`); a word with digits
-    or joined by `.` or `&` (`u.s`, `at&t`, `2021`) is its own lemma."""
+    """simplemma's English lemma (`ran` -> `run`, `prices` -> `price`) when it begins with the
+    word's first letter; a word with digits or joined by `.` or `&` (`u.s`, `at&t`, `2021`) is
+    its own lemma."""
     if not _lemmas_loaded:
         ready()
-    return simplemma.lemmatize(word, lang="en").lower() if word.isalpha() else word
+    if not word.isalpha():
+        return word
+    found = simplemma.lemmatize(word, lang="en").lower()
+    # A lemma that does not begin as the word does is another word's (`ai` -> `be`, `us` ->
+    # `we`, `lay` -> `lie`): searching AI must not find every record saying "been".
+    return found if found[:1] == word[:1] else word
 
 
 _LEMMAS_LOADING = threading.Lock()

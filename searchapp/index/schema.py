@@ -15,9 +15,10 @@ from whoosh import columns, fields
 from ..engine.ranking import AS_WRITTEN
 from . import analysis
 
-FORMAT = 7  # 4: `AT&T` is one word; 5: shards, and the id as a number (c_idkey);
+FORMAT = 8  # 4: `AT&T` is one word; 5: shards, and the id as a number (c_idkey);
 # 6: story signatures (c_minhash) and first-seen times (c_seen); 7: title and excerpt
-# lemmatised (analysis.STEMMER), no longer Porter2-stemmed
+# lemmatised (analysis.STEMMER), no longer Porter2-stemmed; 8: a lemma keeps the word's
+# first letter (`ai` was `be`)
 
 # Facets counted from columns. The key is the name the web and the API use.
 FACETS = ("topic", "provider", "category", "type", "year", "kind")
