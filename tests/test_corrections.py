@@ -149,6 +149,15 @@ def test_the_correction_of_a_name_lists_the_names_other_spellings(client):
         ["Qaddafi", "Gadhafi"]
 
 
+def test_a_query_naming_two_spellings_lists_neither_as_news_and_a_phrase_none(client):
+    """A spelling the query already has is not "also spelled"; a word in a quoted phrase or
+    naming a field is not respelled (an OR inside quotes would find nothing)."""
+    both = api(client, "gadhafi OR qaddafi")["spellings"]
+    assert all(a["spelling"].lower() not in ("gadhafi", "qaddafi")
+               for s in both for a in s["also"]), both
+    assert api(client, '"gadhafi"')["spellings"] == []
+
+
 def test_words_that_sound_alike_but_are_not_names_list_no_other_spellings(client):
     for q in ("filled", "filed", "tariffs"):
         found = api(client, q)

@@ -28,6 +28,8 @@ MOST = 3  # letters that may differ as transliterations differ ...
 SAME_SOUND = (set("ckq"), set("gq"), set("iy"), set("sz"), set("fv"))  # ... pairs of one sound
 VOWELS = frozenset("aeiou")
 SPELLINGS = 4  # other spellings listed for one word, the most common first
+_QUOTED = re.compile(r'"[^"]*"?')
+_FIELD = re.compile(r"(\w+):")
 
 
 @dataclass
@@ -64,7 +66,9 @@ def spellings(speller: Speller | None, reader, q: str, count: Callable[[str], in
         return []
     words = list(dict.fromkeys(query_words(q)))
     asked = {analysis.fold_word(w) for w in words}  # a spelling the query has is not news
-    exact = {w for p in PATTERNED.findall(q) for w in query_words(p)}  # `=word`: that form
+    # `=word` means that form; a word in a phrase or naming a field is no name to respell.
+    exact = {w for p in PATTERNED.findall(q) + _QUOTED.findall(q) for w in query_words(p)} \
+        | set(_FIELD.findall(q))
     found = []
     for word in [w for w in words if w not in exact][:MAX_WORDS]:
         folded = analysis.fold_word(word)
@@ -84,8 +88,8 @@ def spellings(speller: Speller | None, reader, q: str, count: Callable[[str], in
                  if written.get(w)][:SPELLINGS]
         if not shown:
             continue
-        asked = [(w, _replaced(q, word, w)) for w in shown]
-        counted = [(w, n, other_q) for w, other_q in asked if (n := count(other_q))]
+        queries = [(w, _replaced(q, word, w)) for w in shown]
+        counted = [(w, n, other_q) for w, other_q in queries if (n := count(other_q))]
         if counted:
             everything = _replaced(q, word, "(" + " OR ".join([word] + [w for w, _, _ in counted])
                                    + ")")
