@@ -57,6 +57,9 @@ class Generation:
         self._unopened: str | None = None  # why the spelling index could not be opened
         self._frequencies: dict[tuple[str, bytes], int] = {}
         self._words: dict[str, Words] = {}
+        # How the records write a word as a name, or None (search/answer.py's `_named`): it
+        # reads records, and typing asks again for the same words.
+        self.names: dict[str, str | None] = {}
         self._ready = False
 
     def doc_frequency(self, field: str, word: bytes, reader) -> int:

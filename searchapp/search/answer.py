@@ -184,23 +184,40 @@ def _named(snap: Snapshot, limits: SearchLimits, deadline: float | None):
     """How the records write a word when they write it as a name (with a capital in
     mid-sentence, in the excerpts and in titles not all in capitals, and hardly ever
     without, in at most NAME_RECORDS of its records): `Gaddafi`; None when they do not."""
+    known = snap.gen.names
+
     def named(word: str) -> str | None:
+        if word in known:
+            return known[word]
         req = SearchRequest(q=f"={word}")
-        docs = matching(snap, parse(snap, req, limits, deadline), req, rank=False,
-                        deadline=deadline).final
-        forms: Counter[str] = Counter()
-        for record in snap.records(snap.columns.sample(docs, NAME_RECORDS)):
-            for text in (record or {}).get("title") or "", (record or {}).get("excerpt") or "":
-                if text.isupper():
-                    continue
-                for m in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE):
-                    if re.search(r"\w[^.!?:\"“]*\Z", text[:m.start()]):
-                        forms[m.group(0)] += 1  # (the first word of a sentence: a capital anyway)
-        upper = sum(n for f, n in forms.items() if f[0].isupper())
-        if not upper or upper < 4 * (sum(forms.values()) - upper):
-            return None
-        return max((f for f in forms if f[0].isupper()), key=lambda f: (forms[f], f))
+        found = matching(snap, parse(snap, req, limits, deadline), req, rank=False,
+                         deadline=deadline)
+        name = _as_named(snap, word, found.final)
+        if not found.cut_short:
+            if len(known) >= KNOWN_NAMES:
+                known.clear()
+            known[word] = name
+        return name
     return named
+
+
+KNOWN_NAMES = 16_384  # words whose written form a generation remembers (then forgets all)
+
+
+def _as_named(snap: Snapshot, word: str, docs) -> str | None:
+    """The capitalised form of `word` its records write (see `_named`), or None."""
+    forms: Counter[str] = Counter()
+    for record in snap.records(snap.columns.sample(docs, NAME_RECORDS)):
+        for text in (record or {}).get("title") or "", (record or {}).get("excerpt") or "":
+            if text.isupper():
+                continue
+            for m in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE):
+                if re.search(r"\w[^.!?:\"“]*\Z", text[:m.start()]):
+                    forms[m.group(0)] += 1  # (the first word of a sentence: a capital anyway)
+    upper = sum(n for f, n in forms.items() if f[0].isupper())
+    if not upper or upper < 4 * (sum(forms.values()) - upper):
+        return None
+    return max((f for f in forms if f[0].isupper()), key=lambda f: (forms[f], f))
 
 
 # Records of the words before a half-typed one whose words are read to complete it.
