@@ -2,9 +2,10 @@
 ("reuters" in "WASHINGTON (Reuters) -") is over-represented wherever its stories are, and
 says nothing of what they are about.
 
-They are the words of the `source` field (each record's provider name and domain, as the
-index holds them, so only outlets present in the index), a domain also by its labels
-without the top-level ones (`bbc.co.uk` is `bbc`).
+They are the names an outlet goes by in one word: each domain of the `source` field by its
+labels without the top-level ones (`bbc.co.uk` is `bbc`), and each provider's name when it
+is one word (`Reuters`, `AP`). The words of a longer name are words of the language too
+(Left Foot Forward, New York Times, Science): they stay.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ def outlet_words(snap: Snapshot) -> frozenset[str]:
     key = (str(snap.build), snap.generation)
     found = _KEPT.get(key)
     if found is None:
-        words = set()
+        words = {name.lower() for name in snap.columns.cache.vocabs["provider"].values
+                 if name.isalnum()}
         for word in snap.words(FIELD).sorted:
-            words.update(word.split("."))
+            if "." in word:  # a domain (a name of several words is several words here)
+                words.update(word.split("."))
         found = frozenset(w for w in words if len(w) > 1 and w not in NOT_NAMES)
         if len(_KEPT) >= 8:  # generations long gone
             _KEPT.clear()
