@@ -53,6 +53,7 @@ def main(argv: list[str]) -> None:
     except Exception as exc:  # Ray would not start: the server says why
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
     finally:
+        _on_stop_signals(wakeup)  # ray.init may have put its own (raising) handlers in place
         _stop_ray()
         end_descendants()
         os._exit(0)
