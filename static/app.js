@@ -40,13 +40,18 @@
 
   // Timeline bars are links (they work without scripts); with scripts, a click swaps the
   // results in place, and a drag across bars picks a date range.
-  function go(href) {
+  function go(href, link) {
+    carried.link = link;
     href = carried(href);
+    carried.link = null;
     if (window.htmx && document.getElementById("results")) {
       window.htmx.ajax("GET", href, { target: "#results", swap: "innerHTML" });
     } else {
       window.location.href = href;
     }
+  }
+  function madeHref(link) {  // as the page made it, before carry() put the box's words in
+    return link.getAttribute("data-made-href") || link.getAttribute("href");
   }
   function barAt(target) {
     return target && target.closest ? target.closest("svg a.bar") : null;
@@ -82,10 +87,10 @@
     var bar = barAt(event.target) || dragFrom;
     if (dragged && bar !== dragFrom) {
       var range = paint(bar);
-      var url = new URL(dragFrom.getAttribute("href"), window.location.href);
+      var url = new URL(madeHref(dragFrom), window.location.href);
       url.searchParams.set("from", range[0]);
       url.searchParams.set("to", range[1]);
-      go(url.pathname + url.search);
+      go(url.pathname + url.search, dragFrom);
     }
     dragFrom = null;
   });
@@ -93,7 +98,7 @@
     var bar = barAt(event.target);
     if (!bar) return;
     event.preventDefault();
-    if (!dragged) go(bar.getAttribute("href"));
+    if (!dragged) go(madeHref(bar), bar);
     dragged = false;
   });
 
@@ -166,8 +171,11 @@
   function carry(event) {
     var link = event.target.closest && event.target.closest("a[href]");
     if (!link || !link.closest("#results")) return;
+    // From the href the page made, however many times the link was focused or clicked: a
+    // rewritten one would take the newer words twice.
+    if (!link.hasAttribute("data-made-href")) link.setAttribute("data-made-href", link.getAttribute("href"));
     carried.link = link;
-    var href = carried(link.getAttribute("href"));
+    var href = carried(link.getAttribute("data-made-href"));
     carried.link = null;
     if (href !== link.getAttribute("href")) link.setAttribute("href", href);
   }
@@ -265,7 +273,8 @@
   // which follow in requests of their own, say it in their place.
   function searchFailed(event) {
     var target = event.detail.target;
-    if (target && target.id !== "results" && target.hasAttribute("hx-get") && target.closest("#results")) {
+    var asker = event.detail.elt;
+    if (target && target.id !== "results" && asker && asker.hasAttribute("hx-get") && target.closest("#results")) {
       target.innerHTML = '<p class="muted small">These could not be loaded; search again to retry.</p>';
       target.removeAttribute("hx-indicator");
     }
@@ -351,7 +360,7 @@
         bars[next].focus();
       } else if (event.key === "Enter" || event.key === " ") {
         event.preventDefault();
-        go(bar.getAttribute("href"));
+        go(madeHref(bar), bar);
       }
       return;
     }

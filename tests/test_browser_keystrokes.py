@@ -219,3 +219,46 @@ def test_with_javascript_off_a_pasted_paragraphs_page_says_its_links_leave_it_ou
     expect(count(page)).to_contain_text("for “facial recognition police")
     expect(page.locator(".summary .notice")).to_contain_text("With JavaScript off, the links below")
     context.close()
+
+
+def test_a_hit_clicked_with_newer_words_in_the_box_takes_them_once(page, live_site):
+    """A link is focused, then clicked: each rewrites it from the href the page made, so the
+    box's newer words go in once (they went in twice: `police officers officers`)."""
+    page.goto(live_site.url + "/search?q=police")
+    expect(count(page)).to_contain_text("for “police”")
+    page.evaluate("document.getElementById('q').value = 'police cameras'")  # not yet searched
+    title = page.locator(".hit-title a").first
+    title.focus()
+    title.click()
+    page.wait_for_function("() => location.pathname.startsWith('/doc/')")
+    assert page.evaluate("new URL(location.href).searchParams.get('q')") == "police cameras"
+
+
+def test_a_drag_across_bars_keeps_a_pasted_paragraph(page, live_site):
+    paste = (WORDS * 3)[:340].strip()
+    page.goto(live_site.url + "/")
+    page.locator("#q").fill(paste)
+    expect(count(page)).to_contain_text("for “facial recognition police")
+    open_research(page)
+    bars = page.locator("svg a.bar")
+    expect(bars.first).to_be_visible()
+    assert bars.count() >= 2
+    start, end = bars.first.bounding_box(), bars.last.bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] - 2)
+    page.mouse.down()
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] - 2, steps=5)
+    page.mouse.up()
+    page.wait_for_function("() => new URL(location.href).searchParams.has('from')")
+    assert page.evaluate("new URL(location.href).searchParams.get('q')") == paste
+    expect(count(page)).to_contain_text("for “facial recognition police")
+
+
+def test_research_views_that_fail_to_load_say_so(page, live_site):
+    page.route("**/research?**", lambda route: route.fulfill(status=503, body="busy"))
+    page.goto(live_site.url + "/search?q=police")
+    expect(count(page)).to_contain_text("for “police”")
+    page.locator("#q").press("End")
+    page.locator("#q").press_sequentially(" cameras", delay=50)  # a fragment: views load lazily
+    expect(count(page)).to_contain_text("for “police cameras”")
+    page.locator("details.research > summary").click()
+    expect(page.locator(".research-body")).to_contain_text("These could not be loaded")
