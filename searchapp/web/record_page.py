@@ -45,7 +45,10 @@ def document(record_id: str):
     related = index.records(record["related"])
     cited_by = index.records(record["cited_by"])
     story_id, copies, copies_total = story_copies(record_id)
-    similar = index.more_like(record_id, limit=6)  # never a copy: those are listed apart
+    # Never a copy, a related article or a citing seed: those are listed apart.
+    listed = {r["id"] for r in (*related, *cited_by) if r}
+    similar = [r for r in index.more_like(record_id, limit=6 + len(listed))
+               if r["id"] not in listed][:6]
     return render_template("doc.html", record=record, related=related, cited_by=cited_by,
                            similar=similar, req=SearchRequest(q=q), marked=marked,
                            story_id=story_id, copies=copies, copies_total=copies_total)
