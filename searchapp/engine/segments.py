@@ -21,6 +21,8 @@ from typing import Callable, Iterator, TypeVar
 
 import numpy as np
 
+from .npyfiles import READING
+
 T = TypeVar("T")
 Leaf = tuple[object, int, str]  # (segment reader, first global document number, segment id)
 
@@ -151,7 +153,7 @@ def load_kept(path: Path) -> dict | None:
     """The arrays of a kept file (a list of strings stored as JSON comes back as a list), or
     None if it is missing or damaged."""
     try:
-        with np.load(path, allow_pickle=False) as kept:
+        with READING, np.load(path, allow_pickle=False) as kept:
             out = {name: kept[name] for name in kept.files}
         for name, value in list(out.items()):
             if name.endswith("_json"):

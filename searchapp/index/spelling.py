@@ -37,6 +37,7 @@ from pathlib import Path
 import jellyfish
 import numpy as np
 
+from ..engine.npyfiles import READING
 from . import integrity, store
 
 FOLDER = "spelling"
@@ -205,12 +206,13 @@ class Speller:
                 raise SpellingLost(found[0])
         where = f"{build_dir.name}/{folder.name}"
         try:
-            keys = np.load(folder / "keys.npy", mmap_mode="r")
-            owners = np.load(folder / "owners.npy", mmap_mode="r")
-            df = np.load(folder / "df.npy", mmap_mode="r")
+            with READING:
+                keys = np.load(folder / "keys.npy", mmap_mode="r")
+                owners = np.load(folder / "owners.npy", mmap_mode="r")
+                df = np.load(folder / "df.npy", mmap_mode="r")
+                sounds = np.load(folder / "sounds.npy", mmap_mode="r")
+                sounders = np.load(folder / "sounders.npy", mmap_mode="r")
             words = (folder / "words.txt").read_text(encoding="utf-8").split("\n")
-            sounds = np.load(folder / "sounds.npy", mmap_mode="r")
-            sounders = np.load(folder / "sounders.npy", mmap_mode="r")
         except (OSError, ValueError) as exc:  # a UnicodeDecodeError is a ValueError
             raise SpellingLost(f"{where} cannot be read ({type(exc).__name__}: "
                                f"{str(exc)[:120]})") from None

@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from ..engine import columns, segments
+from ..engine.npyfiles import READING
 from .alike import UNDATED, Rule, agreeing, alike, pairs_among, pairs_with, verified
 from .signatures import (BANDS, MIN_SHINGLES, NUMBER_WEIGHT, PERMS, POSITIONS, ROWS, SHINGLE,
                          SIGNATURE_BYTES, VERSION, agreement, shingles, signature, signatures)
@@ -105,7 +106,7 @@ class Stories:
         another VERSION (no `version`: before copies under one headline were grouped); they
         are grouped again as lost ones are."""
         try:
-            with np.load(path, allow_pickle=False) as kept:
+            with READING, np.load(path, allow_pickle=False) as kept:
                 keys, story, chain, rule = kept["keys"], kept["story"], kept["chain"], kept["rule"]
                 version = kept["version"]
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
