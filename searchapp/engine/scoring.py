@@ -73,6 +73,7 @@ class ArrayScorer:
         self.cut_short = False
         self._all = np.flatnonzero(alive)
         self.stats: Statistics | Counting | None = None  # a shard of a cluster: see Statistics
+        self.model = ranking.TYPED  # the saturation words are scored with (a Pasted node's)
 
     # -- the query tree ---------------------------------------------------------------------
 
@@ -149,6 +150,12 @@ class ArrayScorer:
         if kind is Kind.AND_MAYBE:
             a, b = (self._node(s) for s in shape.scored)
             return self._boosted(union([a, restrict(b, a.docs)]), q.boost)
+        if kind is Kind.PASTED:
+            outer, self.model = self.model, q.model
+            try:
+                return self._node(shape.scored[0])
+            finally:
+                self.model = outer
         if kind is Kind.NOT:  # everything else, each scoring 1 (Whoosh's inverse matcher)
             away = self._taken_away(shape.matched[0])
             if away is None:
@@ -256,7 +263,7 @@ class ArrayScorer:
                 or self.searcher.avg_field_length(term.fieldname) or 1
             fl = self._lengths(term.fieldname, found)
             docs.append(found)
-            counts.append(ranking.normalised(tf, fl, avgfl))
+            counts.append(ranking.normalised(tf, fl, avgfl, self.model))
         if not docs:
             return union(plain)
         if len(docs) == 1:
@@ -267,7 +274,7 @@ class ArrayScorer:
         if self.stats is not None:
             matching, total = self.stats.counts(idf_key(found_terms), matching, total)
         idf = ranking.idf(matching, total)
-        return union([Scored(matched, idf * ranking.saturated(tf))] + plain)
+        return union([Scored(matched, idf * ranking.saturated(tf, self.model))] + plain)
 
     # -- phrases ----------------------------------------------------------------------------
 

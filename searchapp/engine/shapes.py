@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 
 from whoosh import query as wq
 
-from .ranking import AS_WRITTEN
+from .ranking import AS_WRITTEN, Pasted
 
 
 class Kind(enum.Enum):
@@ -26,6 +26,7 @@ class Kind(enum.Enum):
     AND_NOT = "the first part, without the matches of the second"
     REQUIRE = "the first part, where the second matches too, both scored"
     AND_MAYBE = "the first part, plus the second's score where both match"
+    PASTED = "its child, its words scored with a pasted text's saturation"
     NOT = "everything else, each scoring 1"
     CONSTANT = "its child's matches, each scoring the same"
     NEAR = "a phrase: its words in order, each within `slop` of the one before"
@@ -70,6 +71,8 @@ def scoring(q: wq.Query) -> Shape:
         return Shape(Kind.REQUIRE, scored=(q.a, q.b))
     if kind is wq.AndMaybe:
         return Shape(Kind.AND_MAYBE, scored=(q.a, q.b))
+    if kind is Pasted:
+        return Shape(Kind.PASTED, scored=(q.child,))
     if kind is wq.Not:
         return Shape(Kind.NOT, matched=(q.query,))
     if kind is wq.Phrase and q.slop >= 1 and q.words:
@@ -91,6 +94,8 @@ def matching(q: wq.Query) -> Shape:
         return Shape(Kind.ANY, matched=tuple(q.subqueries))
     if kind is wq.AndNot:
         return Shape(Kind.AND_NOT, matched=(q.a, q.b))
+    if kind is Pasted:  # the same matches, whatever the saturation
+        return Shape(Kind.ANY, matched=(q.child,))
     if kind is wq.Every:
         return Shape(Kind.EVERY)
     return Shape(Kind.SCORED, scored=(q,))

@@ -10,6 +10,7 @@ from whoosh import query as wq
 from ...engine.deadline import Deadline, passed
 from ...engine.expand import BoundedPrefix, BoundedWildcard, expansions, is_expanding
 from ...engine.pause import pause
+from ...engine.ranking import Pasted
 from ...reader import WORDS_AS_WRITTEN, Snapshot, analysis
 from ..budget import SearchLimits
 from .language import ParsedQuery, is_pasted_text, parse_user_query, query_words
@@ -112,6 +113,8 @@ def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
         return constant
 
     query = parsed.query.accept(expand).normalize()
+    if parsed.like and query is not wq.NullQuery:
+        query = Pasted(query)  # its words saturate as a pasted text's (ranking.PASTED)
     return ParsedQuery(query, parsed.notice, parsed.cut_short, parsed.like, parsed.capped,
                        parsed.completing)
 

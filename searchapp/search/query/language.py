@@ -137,6 +137,9 @@ def parse_user_query(text: str, match: str = "all", typing: bool = False) -> Par
     if not text or text in _EVERYTHING:
         return ParsedQuery(None)
     text, rewritten = _plain_reading(text)
+    if match == "any":
+        text, common = _without_common_words(text, typing)
+        rewritten = " ".join(filter(None, (rewritten, common)))
     source = _with_prefix_for_last_word(text) if typing else text
     completing = _completed_word(text) if source != text else None
     notice = rewritten or _syntax_problem(text)
@@ -156,6 +159,26 @@ def parse_user_query(text: str, match: str = "all", typing: bool = False) -> Par
 
 
 _AS_WRITTEN = frozenset(WORDS_AS_WRITTEN.values())  # `body`: the words as written
+_PLAIN_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+
+
+def _without_common_words(text: str, typing: bool) -> tuple[str, str | None]:
+    """An any-word search of plain words without its very common ones (`what is information
+    science` searches information OR science), as bm25s and Lucene's English analyser do:
+    otherwise every record saying "what" is a match, and ranks on it. Kept when every word
+    is common, or the query has any syntax (a phrase, a field, an operator); the word being
+    typed is kept too. The notice names the words left out."""
+    words = text.split()
+    if len(words) < 2 or not all(_PLAIN_WORD.fullmatch(w) for w in words) \
+            or any(w in ("AND", "OR", "NOT") for w in words):
+        return text, None
+    last = len(words) - 1 if typing else -1
+    common = [n for n, w in enumerate(words) if n != last and analysis.fold_word(w) in analysis.NOISE]
+    if not common or len(common) == len(words):
+        return text, None
+    left = [w for n, w in enumerate(words) if n not in common]
+    said = ", ".join(dict.fromkeys(words[n].lower() for n in common))
+    return " ".join(left), f"Very common words are not searched for in an any-word search: {said}."
 
 
 def _as_written(node: wq.Query) -> wq.Query:
