@@ -256,3 +256,24 @@ def test_a_heavy_search_waits_for_the_lane_while_a_light_one_answers(index, q):
     assert answers[0].total > 0
     assert lane.acquire(blocking=False)  # let go when it ended
     lane.release()
+
+
+def test_a_heavy_comparison_waits_for_the_lane_while_a_light_one_answers(index):
+    """/compare of a heavy query (four patterns) takes its turn in the heavy lane like a
+    search; a comparison of plain words beside it answers at once."""
+    lane = index._heavy_lane
+    assert lane.acquire(blocking=False)  # another heavy search holds the lane
+    answers: list = []
+    heavy = threading.Thread(target=lambda: answers.append(index.compare(
+        [SearchRequest(q=WILDCARDS, typing=False), SearchRequest(q="budget", typing=False)])))
+    try:
+        heavy.start()
+        wait_for(lambda: _in(heavy, "__enter__"), "the comparison to wait for the lane",
+                 every=0.001)
+        light = index.compare([SearchRequest(q="budget", typing=False),
+                               SearchRequest(q="police", typing=False)])
+        assert light[0].total > 0 and answers == []
+    finally:
+        lane.release()
+    heavy.join()
+    assert answers[0][0].total > 0 and answers[0][1].total == light[0].total

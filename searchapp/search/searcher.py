@@ -9,7 +9,7 @@ search computes is answer.py's; a page of it, pages.py's; /status, status.py's.
 from __future__ import annotations
 
 import atexit
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -187,8 +187,12 @@ class SearchIndex:
 
     def compare(self, requests: list[SearchRequest], interval: str | None = None,
                 top: int = 5) -> list[QuerySummary]:
-        """Several queries on one time axis (the span of all their matches), with top facets."""
-        with self.using() as snap:
+        """Several queries on one time axis (the span of all their matches), with top facets.
+        One heavy query (patterns, a fuzzy word, a pasted text) takes the comparison into the
+        heavy lane, as a search or a batch row would: four of them side by side would
+        otherwise run beside every other heavy search at once."""
+        heavy = any(answer.looks_heavy(r.q) for r in requests)
+        with self.using() as snap, self._heavy_lane if heavy else nullcontext():
             return _whole(snap, compare(snap, requests, self.limits, interval, top))
 
     def batch(self, queries: list[batch.Query]) -> Iterator[batch.Counted]:
