@@ -170,6 +170,10 @@ def test_pages_link_static_files_by_version_and_those_are_kept_a_year(site):
         with pytest.raises(urllib.error.HTTPError) as answer:
             urllib.request.urlopen(again, timeout=30)
         assert answer.value.code == 304
+        # ... saying what the 200 said: the gzipped file's weak validator, and what it varies by.
+        assert answer.value.headers["ETag"] == headers["ETag"] and headers["ETag"].startswith("W/")
+        assert "Accept-Encoding" in answer.value.headers["Vary"]
+        assert get(site, f"{name}?v={version}", GZIP)[2] == body  # the same bytes again
     # Without its version (an old bookmark, a hand-typed URL), or with an old one after an
     # upgrade: the file as it is now, kept five minutes.
     for path in ("/static/app.js", "/static/app.js?v=000000000000"):

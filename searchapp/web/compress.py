@@ -33,7 +33,9 @@ def compress(response):
     """The app's last after_request hook: the response gzipped when the client takes gzip
     and it is text worth compressing; `Vary: Accept-Encoding` on every response whose form
     depends on that header, so no cache hands a gzipped body to a client that did not ask."""
-    if response.mimetype not in COMPRESSIBLE or response.status_code in (204, 206, 304) \
+    if response.status_code == 304:
+        return _not_modified(response)
+    if response.mimetype not in COMPRESSIBLE or response.status_code in (204, 206) \
             or response.status_code < 200:
         return response
     response.vary.add("Accept-Encoding")
@@ -48,10 +50,16 @@ def compress(response):
         response.response = gzipped_pieces(response.iter_encoded(), body)
         response.headers.pop("Content-Length", None)
     else:  # made whole, or a static file of a known size (they are small): read at once
-        data = response.get_data()
-        if len(data) < MIN_SIZE:
-            return response
-        response.set_data(gzip_bytes(data))
+        etag, weak = response.get_etag()
+        packed = _STATIC.get(etag) if etag and not weak else None
+        if packed is None:
+            data = response.get_data()
+            if len(data) < MIN_SIZE:
+                return response
+            packed = gzip_bytes(data)
+            if etag and not weak and request.path.startswith("/static/"):
+                _remember(etag, packed)
+        response.set_data(packed)
     response.headers["Content-Encoding"] = "gzip"
     response.headers.pop("Accept-Ranges", None)  # ranges would be of the gzipped bytes
     etag, weak = response.get_etag()
@@ -60,6 +68,29 @@ def compress(response):
         # browser's `If-None-Match` still earns a 304 (weak comparison), and no range request
         # is ever made against it.
         response.set_etag(etag, weak=True)
+    return response
+
+
+# A static file's gzipped bytes by its strong ETag (which Flask makes from its time and size):
+# the same script was compressed anew for every browser that loaded it. Our few files only.
+_STATIC: dict[str, bytes] = {}
+_STATIC_FILES = 32
+
+
+def _remember(etag: str, packed: bytes) -> None:
+    if len(_STATIC) >= _STATIC_FILES:
+        _STATIC.pop(next(iter(_STATIC)))
+    _STATIC[etag] = packed
+
+
+def _not_modified(response):
+    """A 304 says what the 200 would have: to a client taking gzip, the weak validator the
+    gzipped 200 carried, and `Vary: Accept-Encoding` for the caches between."""
+    etag, weak = response.get_etag()
+    if etag and (response.mimetype in COMPRESSIBLE or not response.mimetype):
+        response.vary.add("Accept-Encoding")
+        if not weak and takes_gzip():
+            response.set_etag(etag, weak=True)
     return response
 
 
