@@ -20,7 +20,7 @@ from ..engine import shards, zerocopy
 from ..ingest.folder import NOT_UTF8
 from ..ingest.reading import Intake, Pool
 from ..ingest.seeds import SeedLimits
-from . import build, derived, integrity, lifeline, plan as plans, stories, store, writing
+from . import build, derived, integrity, lifeline, plan as plans, seen, stories, store, writing
 from . import manifest as manifest_mod
 from .manifest import Manifest
 from .summary import Summary  # noqa: F401 - re-exported: what `run` returns
@@ -126,6 +126,7 @@ class Indexer:
         if current is None or not current.build.is_dir():
             return
         store.note_seeds(current.build, self.seeds)
+        seen.remember(self.root, current)  # for a repair, which reads nothing of a build
         refused = summary.errors + [p for p in self.intake.skipped if p.message == NOT_UTF8]
         manifest_mod.record_run(current.build, summary.line(), refused, self.intake.looked_at)
 
