@@ -152,9 +152,9 @@ class Settings:
     history: bool = _setting(
         True, "Keep the last searches run (settled ones, not keystrokes) in the workspace's "
               "history (false: keep none).")
-    history_size: int = _setting(250, "Most searches the history keeps (the oldest go).")
+    history_size: int = _setting(150, "Most searches the history keeps (the oldest go).")
     collect_max: int = _setting(
-        2000, "Most hits of one search that \"add every hit\" puts in a collection at once, "
+        2500, "Most hits of one search that \"add every hit\" puts in a collection at once, "
               "and most lines of a pasted list of URLs or ids.")
     debug: bool = _setting(False, "Run Flask in debug mode (development only).")
 

@@ -24,8 +24,8 @@ from ..index.schema import id_key
 DATABASE = "workspace.sqlite"
 MARK_KINDS = ("collection", "tag")  # what the query language and the facets filter by
 NAME_LONGEST = 80
-NOTE_LONGEST = 20_000
-BUSY_MS = 10_000  # a writer waits this long for another's transaction before giving up
+NOTE_LONGEST = 16_000
+BUSY_MS = 15_000  # a writer waits this long for another's transaction before giving up
 SCHEMA_VERSION = 1
 
 SCHEMA = """
