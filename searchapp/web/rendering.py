@@ -51,10 +51,16 @@ def collection_names() -> list[str]:
     return g.collection_names
 
 
+DAMAGED = ("The workspace cannot be read: saved searches, the history, collections, tags and "
+           "notes are unavailable, and search goes on without them. `searchapp check` says "
+           "what is wrong.")
+
+
 def workspace_problem() -> str:
-    """Why the workspace cannot be read (empty: it can, or there is none)."""
+    """That the workspace cannot be read, said without where it lives on disk (empty: it
+    can, or there is none)."""
     found = workspace()
-    return found.problem if found is not None else ""
+    return DAMAGED if found is not None and found.problem else ""
 
 
 def mark_label(facet: str, value: str) -> str:

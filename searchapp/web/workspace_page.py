@@ -22,6 +22,7 @@ from .guard import masked_token
 from .handle import search_index, settings, workspace
 from .links import feed_url, search_url
 from .params import search_request
+from .rendering import DAMAGED
 
 bp = Blueprint("workspace", __name__)
 
@@ -59,9 +60,11 @@ def _problem(exc):
     """A change that cannot be made (a name taken, nothing named): said in place, 400; a
     workspace that cannot be read: 503, and search goes on."""
     status = 503 if isinstance(exc, WorkspaceDamaged) else 400
+    message = DAMAGED if status == 503 else str(exc)
     if _api():
-        return jsonify(error=str(exc), status=status), status
-    return render_template("error.html", code=status, message=str(exc),
+        return jsonify(error=message, status=status), status
+    return render_template("error.html", code=status, message=message,
+                           heading="Not changed" if status == 400 else "The workspace cannot be read",
                            req=SearchRequest()), status
 
 
