@@ -90,7 +90,9 @@ def test_five_hits_kept_with_tags_and_a_note_survive_rebuild_repair_and_deletion
         form.get_by_label("Tags").fill("police lead")
         form.get_by_label("Note").fill(HOSTILE_NOTE)
         form.get_by_role("button", name="Add to collection").click()
-        expect(tab.locator(".flash")).to_have_text("Added 1 record to “Story A”.")
+        # Said in place, under the form: the results stay as they were (htmx).
+        expect(hit.locator(".kept-word")).to_have_text("Added 1 record to “Story A”.")
+        expect(tab).to_have_url(re.compile(r"/search\?q=police&group=records&sort=oldest$"))
     tab.screenshot(path=str(screenshots / "kept-hit.png"))
     # Search within what was kept, from the box, as typed.
     tab.locator("#q").fill('collection:"Story A" tag:lead')
@@ -205,3 +207,27 @@ def _fetch_text(url: str) -> str:
     import urllib.request
     with urllib.request.urlopen(url, timeout=10) as response:
         return response.read().decode()
+
+
+def test_without_scripts_by_keyboard_a_hit_is_kept_and_the_page_says_so(served, browser):
+    context = browser.new_context(java_script_enabled=False)
+    tab = context.new_page()
+    tab.set_default_timeout(15_000)
+    try:
+        tab.goto(served.url + "/search?q=police&group=records")
+        hit = tab.locator("li.hit").first
+        rid = hit.get_attribute("id")[4:]
+        hit.locator("details.keep-record > summary").focus()
+        tab.keyboard.press("Enter")  # opens the details
+        tab.keyboard.press("Tab")
+        expect(hit.get_by_label("Collection")).to_be_focused()
+        tab.keyboard.type("By keyboard")
+        tab.keyboard.press("Tab")
+        tab.keyboard.type("kbd")
+        tab.keyboard.press("Enter")  # submits the plain form: a POST, then back here
+        expect(tab.locator(".flash")).to_have_text("Added 1 record to “By keyboard”.")
+        expect(tab).to_have_url(re.compile(r"/search\?q=police&group=records$"))
+        tab.goto(served.url + "/collection?name=By+keyboard")
+        expect(tab.locator(f'li.kept[data-id="{rid}"] .tag')).to_have_text("kbd")
+    finally:
+        context.close()

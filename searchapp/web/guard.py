@@ -162,6 +162,9 @@ def refusal(message: str, status: int):
     """A refusal, as JSON under /api/, else as a short page of plain words."""
     if request.path.startswith("/api/"):
         return jsonify(error=message, status=status), status
+    if request.headers.get("HX-Request") == "true":  # said in place, under the form
+        return (f'<p class="error" role="status">{escape(message)}</p>', status,
+                {"Content-Type": "text/html; charset=utf-8"})
     body = (f"<!doctype html><html lang=\"en\"><title>Refused</title><main><h1>Not changed"
             f"</h1><p>{escape(message)}</p><p><a href=\"/\">Back to search</a></p></main>"
             "</html>")

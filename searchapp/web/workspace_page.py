@@ -48,6 +48,8 @@ def _done(message: str, back: str, **data):
     this site only), with `message` shown there."""
     if _api():
         return jsonify(ok=True, message=message, **data)
+    if request.headers.get("HX-Request") == "true":  # a form kept in place: the word alone
+        return render_template("partials/_kept.html", message=message, error=False)
     flash(message)
     target = request.form.get("next", "")
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -63,6 +65,8 @@ def _problem(exc):
     message = DAMAGED if status == 503 else str(exc)
     if _api():
         return jsonify(error=message, status=status), status
+    if request.headers.get("HX-Request") == "true":
+        return render_template("partials/_kept.html", message=message, error=True), status
     return render_template("error.html", code=status, message=message,
                            heading="Not changed" if status == 400 else "The workspace cannot be read",
                            req=SearchRequest()), status
