@@ -223,10 +223,12 @@ def test_tokens_are_masked_afresh_in_every_response_and_all_valid(client):
 def test_the_secret_is_kept_in_the_workspace_and_shared_across_processes_and_restarts(
         index_dir, seeds_dir):
     one = create_app({"index": index_dir, "seeds": seeds_dir}).test_client()
-    page = one.get("/search?q=police").get_data(as_text=True)
+    first = one.get("/search?q=police")
+    page = first.get_data(as_text=True)
     cookie = one.get_cookie("searchapp_session")
-    assert cookie is not None and "SameSite=Lax" in one.get("/search?q=ban").headers.get(
-        "Set-Cookie", "SameSite=Lax") and (index_dir / "workspace" / "secret.key").exists()
+    assert cookie is not None and cookie.same_site == "Lax" and cookie.http_only
+    assert "SameSite=Lax" in first.headers["Set-Cookie"]
+    assert (index_dir / "workspace" / "secret.key").stat().st_mode & 0o077 == 0
     again = create_app({"index": index_dir, "seeds": seeds_dir}).test_client()  # a restart
     again.set_cookie("searchapp_session", cookie.value)
     response = again.post("/api/record/tag", data={"csrf_token": token_of(page),

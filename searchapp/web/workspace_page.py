@@ -6,6 +6,8 @@ what was done, htmx the same, the API JSON."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import datetime, timezone
 from typing import Any, Iterator
@@ -321,8 +323,6 @@ def collection_csv():
     rows = [_row(k, r) for k, r in members(name)]
 
     def body() -> Iterator[str]:
-        import csv
-        import io
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(EXPORT_COLUMNS)
