@@ -148,7 +148,8 @@ def test_saved_searches_are_renamed_opened_and_deleted(client):
     assert client.post(f"/api/saved/{sid}/rename", data={"csrf_token": token,
                                                          "name": "Cops"}).status_code == 200
     opened = client.post(f"/saved/{sid}/open", data={"csrf_token": token})
-    assert opened.status_code == 303 and opened.headers["Location"] == "/search?q=police&sort=newest"
+    assert opened.status_code == 303
+    assert opened.headers["Location"] == "/search?q=police&sort=newest"
     html = client.get("/saved").get_data(as_text=True)
     assert "Cops" in html and "nothing new" in html and "shares these" in html
     assert client.post(f"/api/saved/{sid}/delete", data={"csrf_token": token}).status_code == 200

@@ -70,7 +70,8 @@ def _problem(exc):
     if request.headers.get("HX-Request") == "true":
         return render_template("partials/_kept.html", message=message, error=True), status
     return render_template("error.html", code=status, message=message,
-                           heading="Not changed" if status == 400 else "The workspace cannot be read",
+                           heading="Not changed" if status == 400
+                           else "The workspace cannot be read",
                            req=SearchRequest()), status
 
 

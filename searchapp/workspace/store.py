@@ -146,10 +146,18 @@ class Workspace:
         except sqlite3.DatabaseError as exc:
             raise WorkspaceDamaged(self._damaged(exc)) from None
 
-    def _write(self, steps: list[tuple[str, Iterable[Any]]] | Any) -> None:
-        """Run `steps` (SQL, args) as one transaction that also moves the version on."""
+    def _write(self, steps: list[tuple[str, Iterable[Any]]] | Any, durable: bool = True,
+               marks: bool = True) -> None:
+        """Run `steps` (SQL, args) as one transaction; one that changes the marks (`marks`:
+        collections, tags) also moves the version on, which the search side's recent
+        searches are keyed by (a saved search or the history leaves them be).
+        Every commit survives a kill -9 of the process (the write-ahead log is written
+        before the answer); a `durable` one survives a power cut too (synced to disk). The
+        history is not worth a sync on every search."""
         conn = self._conn()
         try:
+            if not durable:
+                conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for sql, args in steps:
@@ -157,7 +165,8 @@ class Workspace:
                         conn.executemany(sql, args)
                     else:
                         conn.execute(sql, tuple(args))
-                conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'version'")
+                if marks:
+                    conn.execute("UPDATE meta SET value = value + 1 WHERE key = 'version'")
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -170,6 +179,9 @@ class Workspace:
             raise WorkspaceDamaged(self._damaged(exc)) from None
         except sqlite3.DatabaseError as exc:
             raise WorkspaceDamaged(self._damaged(exc)) from None
+        finally:
+            if not durable:
+                conn.execute("PRAGMA synchronous=FULL")
 
     def version(self) -> int:
         return int(self._read("SELECT value FROM meta WHERE key = 'version'")[0][0])
@@ -190,7 +202,7 @@ class Workspace:
         if self._read("SELECT 1 FROM saved WHERE name = ?", (name,)):
             raise WorkspaceProblem(f"a saved search is already named {name!r}")
         self._write([("INSERT INTO saved(name, params, created, opened, opened_total) "
-                      "VALUES (?, ?, ?, ?, ?)", (name, params, now, now, total))])
+                      "VALUES (?, ?, ?, ?, ?)", (name, params, now, now, total))], marks=False)
         return int(self._read("SELECT id FROM saved WHERE name = ?", (name,))[0][0])
 
     def saved(self) -> list[dict[str, Any]]:
@@ -208,18 +220,18 @@ class Workspace:
     def opened(self, saved_id: int, total: int) -> None:
         self.saved_one(saved_id)
         self._write([("UPDATE saved SET opened = ?, opened_total = ? WHERE id = ?",
-                      (int(time.time()), total, saved_id))])
+                      (int(time.time()), total, saved_id))], marks=False)
 
     def rename_saved(self, saved_id: int, name: str) -> None:
         name = valid_name(name, "saved search")
         self.saved_one(saved_id)
         if self._read("SELECT 1 FROM saved WHERE name = ? AND id != ?", (name, saved_id)):
             raise WorkspaceProblem(f"a saved search is already named {name!r}")
-        self._write([("UPDATE saved SET name = ? WHERE id = ?", (name, saved_id))])
+        self._write([("UPDATE saved SET name = ? WHERE id = ?", (name, saved_id))], marks=False)
 
     def delete_saved(self, saved_id: int) -> None:
         self.saved_one(saved_id)
-        self._write([("DELETE FROM saved WHERE id = ?", (saved_id,))])
+        self._write([("DELETE FROM saved WHERE id = ?", (saved_id,))], marks=False)
 
     # -- history ----------------------------------------------------------------------------
 
@@ -229,7 +241,8 @@ class Workspace:
                      ("INSERT INTO history(params, total, at) VALUES (?, ?, ?)",
                       (params, total, int(time.time()))),
                      ("DELETE FROM history WHERE id NOT IN "
-                      "(SELECT id FROM history ORDER BY id DESC LIMIT ?)", (keep,))])
+                      "(SELECT id FROM history ORDER BY id DESC LIMIT ?)", (keep,))],
+                    durable=False, marks=False)
 
     def history(self, limit: int) -> list[dict[str, Any]]:
         rows = self._read("SELECT params, total, at FROM history ORDER BY id DESC LIMIT ?",
@@ -237,7 +250,7 @@ class Workspace:
         return [dict(zip(("params", "total", "at"), r)) for r in rows]
 
     def clear_history(self) -> None:
-        self._write([("DELETE FROM history", ())])
+        self._write([("DELETE FROM history", ())], marks=False)
 
     # -- collections, tags, notes -----------------------------------------------------------
 
