@@ -81,24 +81,27 @@ def test_five_hits_kept_with_tags_and_a_note_survive_rebuild_repair_and_deletion
     tab.goto(served.url + "/search?q=police&group=records&sort=oldest")
     hits = tab.locator("li.hit")
     ids = []
-    for n in range(5):
+    for n in range(5):  # each hit's own "Keep" box
         hit = hits.nth(n)
         ids.append(hit.get_attribute("id").removeprefix("hit-"))
-        hit.locator("details.keep-record > summary").click()
-        form = hit.locator("form.keep-form")
-        form.get_by_label("Collection").fill("Story A")
-        form.get_by_label("Tags").fill("police lead")
-        form.get_by_label("Note").fill(HOSTILE_NOTE)
-        form.get_by_role("button", name="Add to collection").click()
-        # Said in place, under the form: the results stay as they were (htmx).
-        expect(hit.locator(".kept-word")).to_have_text("Added 1 record to “Story A”.")
-        expect(tab).to_have_url(re.compile(r"/search\?q=police&group=records&sort=oldest$"))
-    tab.screenshot(path=str(screenshots / "kept-hit.png"))
+        hit.get_by_label("Keep").check()
+    tab.locator("details.keep-search > summary").click()
+    form = tab.locator("form#keep-hits")
+    form.get_by_label("Collection").fill("Story A")
+    form.get_by_label("Tags").fill("police lead")
+    form.get_by_label("Note").fill(HOSTILE_NOTE)
+    tab.screenshot(path=str(screenshots / "kept-hits.png"))
+    form.get_by_role("button", name="Add the ticked hits").click()
+    expect(tab.locator(".flash")).to_have_text("Added 5 records to “Story A”.")
+    expect(tab).to_have_url(re.compile(r"/search\?q=police&sort=oldest&group=records$"))
     # Search within what was kept, from the box, as typed.
     tab.locator("#q").fill('collection:"Story A" tag:lead')
     tab.locator("#q").press("Enter")
     expect(tab.locator(".summary")).to_have_attribute("data-total", "5")
     expect(tab.locator(".chips")).to_contain_text("Collections: Story A")
+    # htmx swapped the results; the Keep forms outside them were sent the new search.
+    expect(tab.locator("#keep-search-hits")).to_have_value(re.compile(r"collection=Story\+A"))
+    expect(tab.locator("#keep-search-save")).to_have_value(re.compile(r"tag=lead"))
     assert sorted(h.get_attribute("id")[4:] for h in tab.locator("li.hit").all()) == sorted(ids)
     expect(tab.locator('section.facet[data-facet="tag"]')).to_contain_text("lead")
     tab.screenshot(path=str(screenshots / "search-within-collection.png"), full_page=True)
@@ -217,10 +220,12 @@ def test_without_scripts_by_keyboard_a_hit_is_kept_and_the_page_says_so(served, 
         tab.goto(served.url + "/search?q=police&group=records")
         hit = tab.locator("li.hit").first
         rid = hit.get_attribute("id")[4:]
-        hit.locator("details.keep-record > summary").focus()
+        hit.get_by_label("Keep").focus()
+        tab.keyboard.press("Space")  # ticks it
+        tab.locator("details.keep-search > summary").focus()
         tab.keyboard.press("Enter")  # opens the details
         tab.keyboard.press("Tab")
-        expect(hit.get_by_label("Collection")).to_be_focused()
+        expect(tab.locator("form#keep-hits").get_by_label("Collection")).to_be_focused()
         tab.keyboard.type("By keyboard")
         tab.keyboard.press("Tab")
         tab.keyboard.type("kbd")

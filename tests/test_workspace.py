@@ -127,9 +127,9 @@ def test_every_hit_of_a_search_goes_in_up_to_the_stated_limit(tmp_path, index_di
     app = create_app({"index": index_dir, "seeds": seeds_dir, "collect_max": 7})
     client = app.test_client()
     page = client.get("/search?q=police").get_data(as_text=True)
-    assert "At most 7 hits are added at once" in page
+    assert "every hit is at most the first 7" in page
     body = client.post("/api/collect", data={"csrf_token": token_of(page), "collection": "All",
-                                             "search": "q=police"}).get_json()
+                                             "search": "q=police", "every": "1"}).get_json()
     total = client.get("/api/search?q=police&group=records").get_json()["total"]
     assert body["added"] == 7 and body["left_out"] == total - 7
     assert body["message"].startswith("Added 7 records to “All”")
@@ -214,7 +214,7 @@ def test_tokens_are_masked_afresh_in_every_response_and_all_valid(client):
     first = client.get("/search?q=police").get_data(as_text=True)
     second = client.get("/search?q=police").get_data(as_text=True)
     tokens = re.findall(r'name="csrf_token" value="([^"]+)"', first + second)
-    assert len(set(tokens)) == len(tokens) > 4
+    assert len(set(tokens)) == len(tokens) == 4
     rid = hit_ids(first)[0]
     for n, token in enumerate(tokens[:4]):
         assert client.post("/api/record/tag", data={"csrf_token": token, "record": rid,

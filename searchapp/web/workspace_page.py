@@ -115,7 +115,7 @@ def saved():
         return jsonify(saved=[{k: r[k] for k in ("id", "name", "params", "total", "new",
                                                   "opened_total", "url", "feed", "problem")}
                               | {"opened": r["opened_at"].isoformat()} for r in rows])
-    return render_template("saved.html", rows=rows, req=SearchRequest())
+    return render_template("saved.html", rows=rows, req=SearchRequest(), query_of=_query_of)
 
 
 @bp.route("/api/saved", methods=["POST"])
@@ -181,7 +181,7 @@ def remember(result) -> None:
 @bp.route("/history")
 def history():
     """The last settled searches, newest first, with their counts."""
-    rows = [{**r, "at": _moment(r["at"]), "url": search_url(_request_of(r["params"]))}
+    rows = [{**r, "at": _moment(r["at"]), "url": url_for("search.search") + "?" + r["params"]}
             for r in _ws().history(HISTORY_SHOWN)] if settings().history else []
     if _api():
         return jsonify(history=[{"url": r["url"], "total": r["total"], "at": r["at"].isoformat()}
@@ -191,8 +191,12 @@ def history():
 
 
 def _query_of(params: str) -> str:
-    req = _request_of(params)
-    return req.shown_q or "all records" + "".join(
+    """A kept search as a line of words: its query and its filters."""
+    try:
+        req = _request_of(params)
+    except BadRequest as exc:
+        return f"(cannot be run: {exc})"
+    return (req.shown_q or "all records") + "".join(
         f" · {k}: {', '.join(v)}" for k, v in req.filters.items())
 
 
@@ -207,7 +211,8 @@ def clear_history():
 
 def _records_asked() -> tuple[list[dict[str, Any]], list[str], int]:
     """The records a form names: ticked ids (`record`), every hit of a search (`search`, up
-    to `collect_max`), or a pasted list of ids and URLs (`list`); with the lines that name
+    to `collect_max`: `every=1` with the search's query string in `search`), or a pasted
+    list of ids and URLs (`list`); with the lines that name
     no record in the index, and how many hits the search had past the limit."""
     most = settings().collect_max
     ids = [r for r in request.form.getlist("record") if RECORD_ID.match(r)]
@@ -219,8 +224,8 @@ def _records_asked() -> tuple[list[dict[str, Any]], list[str], int]:
     records = search_index().records(list(dict.fromkeys(ids)))
     found = {r["id"] for r in records}
     unread += [i for i in dict.fromkeys(ids) if i not in found]
-    if "search" in request.form:
-        req = _request_of(request.form["search"])
+    if request.form.get("every"):
+        req = _request_of(request.form.get("search", ""))
         export = search_index().export(req)
         try:
             for page in export:
@@ -266,8 +271,10 @@ def collect():
     if unread:
         message += f"; {len(unread):,} line{'s' if len(unread) != 1 else ''} named no record " \
                    f"in the index: {', '.join(unread[:5])}"
-    return _done(message + ".", url_for("workspace.collection", name=name), added=added,
-                 not_found=unread, left_out=left)
+    searched = request.form.get("search")  # from the search page: back to it
+    back = url_for("search.search") + ("?" + searched if searched else "") \
+        if searched is not None else url_for("workspace.collection", name=name)
+    return _done(message + ".", back, added=added, not_found=unread, left_out=left)
 
 
 @bp.route("/api/collections")
