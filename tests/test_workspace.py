@@ -31,6 +31,7 @@ from click.testing import CliRunner
 from searchapp import create_app
 from searchapp.cli import main
 from searchapp.index import store
+from searchapp.search import SearchIndex, SearchRequest
 from searchapp.workspace import Workspace
 
 from conftest import build, copy_seeds, free_port
@@ -278,6 +279,31 @@ def test_a_full_rebuild_and_a_repair_keep_the_workspace_and_the_first_seen_times
                       ).get_json()["total"] == 5
     after = client.get("/api/saved").get_json()["saved"][0]
     assert (after["total"], after["new"]) == (seen_before["total"], 0)
+
+
+def _seen_times(index: Path) -> dict:
+    searcher = SearchIndex(index)
+    try:
+        return {r["id"]: t for r, t in searcher.first_seen(SearchRequest(), 10_000)[0]}
+    finally:
+        searcher.close()
+
+
+def test_first_seen_times_of_incremental_runs_survive_a_repair(tmp_path):
+    seeds, index = copy_seeds(tmp_path / "seeds"), tmp_path / "index"
+    build(seeds, index)
+    time.sleep(1.1)
+    (seeds / "late.txt").write_text('---\ntitle: "A late arrival"\nwebUrl: '
+                                    '"https://late.example/1"\n---\n', encoding="utf-8")
+    build(seeds, index)  # an incremental run: the late record is seen a second later
+    before = _seen_times(index)
+    assert len(set(before.values())) == 2
+    time.sleep(1.1)
+    _damage_a_segment(index)
+    result = CliRunner().invoke(main, ["check", "--repair", "--seeds", str(seeds), "--index",
+                                       str(index)])
+    assert "repaired" in result.output, result.output
+    assert _seen_times(index) == before
 
 
 def test_a_record_that_leaves_the_index_stays_listed_as_such(client, kept, index_dir,

@@ -110,6 +110,8 @@ class Indexer:
                 summary.warnings.insert(0, (
                     f"the index was built with format {was or 'unknown'}; this searchapp "
                     f"reads format {store.FORMAT}, so it was rebuilt in full"))
+            if fresh or outdated:  # kept beside the builds, for a repair (index/seen.py)
+                seen.remember(self.root)
             summary.warnings[:0] = sorted(set(self.intake.skipped), key=lambda p: p.path)
             summary.seconds = time.perf_counter() - started
             self._record(summary)
@@ -126,7 +128,6 @@ class Indexer:
         if current is None or not current.build.is_dir():
             return
         store.note_seeds(current.build, self.seeds)
-        seen.remember(self.root, current)  # for a repair, which reads nothing of a build
         refused = summary.errors + [p for p in self.intake.skipped if p.message == NOT_UTF8]
         manifest_mod.record_run(current.build, summary.line(), refused, self.intake.looked_at)
 
@@ -177,6 +178,7 @@ class Indexer:
                                   current.generation,
                                   np.array(sorted(plan.changed), dtype=np.int64), self.story_rule)
             current = store.make_live(self.root, build, current.generation + 1, gens)
+            seen.add(self.root, [doc for _, doc in plan.writes if doc], current)
             for i in touched:  # what readers of the generation before may still be opening stays
                 shards.clean(folders[i], {before.shards[i], gens[i]})
             stories.clean(build, {before.generation, current.generation})
