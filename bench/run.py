@@ -213,6 +213,63 @@ def page_mix(index: SearchIndex, mix, runs: int) -> list[float]:
     return out
 
 
+def workspace_cost(index: SearchIndex, work: Path, mix, runs: int, size: int = 10_000,
+                   collections: int = 20) -> list[tuple[str, str, str, str]]:
+    """The search-page mix with and without a workspace of `size` records tagged in
+    `collections` collections (each search asks the workspace's version, and counts the
+    collection and tag facets), run alternately, search by search, so both see the same
+    machine; and the mix narrowed to one collection (`collection=`)."""
+    from searchapp.workspace import Workspace
+
+    folder = work / "workspace-bench"
+    shutil.rmtree(folder, ignore_errors=True)
+    kept = Workspace(folder)
+    every = max(1, index.stats().records // size)
+    picked, seen = [], 0
+    export = index.export(SearchRequest())
+    try:
+        for page in export:
+            for r in page:
+                seen += 1
+                if seen % every == 0:
+                    picked.append({"id": r["id"], "title": r["title"], "url": r["url"] or "",
+                                   "date": (r.get("published") or "")[:10]})
+                if len(picked) >= size:
+                    break
+            if len(picked) >= size:
+                break
+    finally:
+        export.close()
+    share = len(picked) // collections
+    t = time.perf_counter()
+    for c in range(collections):
+        kept.add(f"collection {c:02d}", picked[c * share:(c + 1) * share],
+                 tags=[f"tag{c % 10}", "kept"])
+    made = time.perf_counter() - t
+    marked = replace(LIMITS, marks=kept)
+    without, within, narrowed = [], [], []
+    for r in range(runs + 1):
+        for _, params, _, _ in mix:
+            asked = {k: [v] for k, v in params.items()}
+            for limits, extra, out in ((LIMITS, {}, without), (marked, {}, within),
+                                       (marked, {"collection": ["collection 07"]}, narrowed)):
+                req = SearchRequest.from_params({**asked, **extra}, limits)
+                index.forget_recent()
+                t = time.perf_counter()
+                index.search(req, terms=False)
+                if r:
+                    out.append((time.perf_counter() - t) * 1000)
+    a, b, c = pct(without), pct(within), pct(narrowed)
+    kept.close()
+    return [(f"search-page data without a workspace p50/p95, ms ({len(without)} searches)",
+             "/".join(f"{x:.1f}" for x in a[:2]), "", ""),
+            (f"  with {len(picked):,} records tagged in {collections} collections p50/p95, ms "
+             f"(made in {made:.1f} s)", "/".join(f"{x:.1f}" for x in b[:2]), "",
+             "/".join(f"{y / x:.2f}" for x, y in zip(a[:2], b[:2])) + "x"),
+            ("  the same mix within one collection (collection=) p50/p95, ms",
+             "/".join(f"{x:.1f}" for x in c[:2]), "", "")]
+
+
 class Rows(list):
     """The table's rows, each also printed as it comes: a run that fails late keeps what it
     measured before."""
@@ -231,7 +288,7 @@ class Rows(list):
 
 
 def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
-        writers: bool = False) -> None:
+        writers: bool = False, only_workspace: bool = False) -> None:
     count = SIZES[size]
     seeds, index_dir = work / f"seeds-{size}", work / f"index-{size}"
     print(machine())
@@ -302,6 +359,10 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
     rows.append(("empty browse with all facets p50/p95, ms", "/".join(f"{x:.1f}" for x in pct(browse)[:2]), "", ""))
     cached = [index.search(SearchRequest(), terms=False).took_ms for _ in range(20)]
     rows.append(("  same, kept for the generation", "/".join(f"{x:.1f}" for x in pct(cached)[:2]), "", ""))
+    rows += workspace_cost(index, work, mix, runs)
+    if only_workspace:
+        index.close()
+        return
     rows += typed_mix(index, conn, runs)
     index.close()
     if writers:
@@ -585,9 +646,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--writers", action="store_true",
                     help="also build with 1, 2, ... shards up to the cores (records/s by writer "
                          "processes) and time the mix over one shard")
+    ap.add_argument("--only-workspace", action="store_true",
+                    help="stop after the search-page mix with and without a workspace of "
+                         "10,000 tagged records in 20 collections")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    run(args.size, args.work, args.clients, args.runs, args.keep_index, args.writers)
+    run(args.size, args.work, args.clients, args.runs, args.keep_index, args.writers,
+        args.only_workspace)
     return 0
 
 

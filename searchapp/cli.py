@@ -15,7 +15,7 @@ from typing import Iterator
 
 import click
 
-from . import settings as settings_mod
+from . import settings as settings_mod, workspace
 from .index import check, store
 from .index.indexer import Indexer
 from .index.summary import Summary
@@ -144,10 +144,13 @@ def check_cmd(ctx, seeds_dir, index_dir, repair):
     checksum it was written with, every segment opened and read, the manifest's own check.
     Exit status 1 when something is wrong; --repair rebuilds it from the seeds."""
     cfg = _settings(ctx, seeds=seeds_dir, index=index_dir)
+    kept = workspace.check(workspace.folder_of(cfg))  # never rebuilt: repair leaves it be
+    for problem in kept:
+        click.echo(f"damaged: {problem}")
     found, verdict = check.verdict(cfg.index, cfg.seeds)
     if not found:
         click.echo(verdict)
-        ctx.exit(0)
+        ctx.exit(1 if kept else 0)
     for problem in found:
         click.echo(f"damaged: {problem}")
     if not repair:
@@ -203,7 +206,9 @@ def search_cmd(ctx, seeds_dir, index_dir, query, topic, provider, category, type
               "group": ["records" if every_copy else "story"], "literal": ["1" if literal else ""]}
     try:
         # A command line may list more than a page shows.
-        req = SearchRequest.from_params(params, replace(RequestLimits.of(cfg), max_per_page=1000))
+        marks = None if cfg.read_only else workspace.Workspace(workspace.folder_of(cfg))
+        req = SearchRequest.from_params(params, replace(RequestLimits.of(cfg), max_per_page=1000,
+                                                        marks=marks))
     except BadRequest as exc:
         raise click.UsageError(str(exc)) from None
     index = SearchIndex.from_settings(cfg, recent=False)

@@ -142,6 +142,20 @@ class Settings:
                "collector's full passes, which would otherwise scan it in the middle of "
                "searches (`searchapp serve` turns it on: its processes only serve; it freezes "
                "every object of the process, so it is off elsewhere).")
+    workspace: str = _setting(
+        "", "Folder of the workspace: saved searches, history, collections, tags and notes, "
+            "in a SQLite database of its own, shared by everyone who can reach the site "
+            "(empty: `workspace/` inside the index folder, beside its builds, never in one).")
+    read_only: bool = _setting(
+        False, "Serve search without the workspace: no saving, history, collections, tags or "
+               "notes, and no route that writes (the setting for a public mirror).")
+    history: bool = _setting(
+        True, "Keep the last searches run (settled ones, not keystrokes) in the workspace's "
+              "history (false: keep none).")
+    history_size: int = _setting(150, "Most searches the history keeps (the oldest go).")
+    collect_max: int = _setting(
+        2500, "Most hits of one search that \"add every hit\" puts in a collection at once, "
+              "and most lines of a pasted list of URLs or ids.")
     debug: bool = _setting(False, "Run Flask in debug mode (development only).")
 
     def __post_init__(self) -> None:

@@ -21,6 +21,10 @@ PAGES = {
     "compare, one query": "/compare?q=facial",
     "facet values": "/facet?facet=provider",
     "not found": "/doc/nosuchrecord0",
+    "saved searches": "/saved",
+    "history": "/history",
+    "collections": "/collections",
+    "collection unknown": "/collection?name=nosuch",
 }
 
 

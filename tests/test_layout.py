@@ -21,7 +21,7 @@ PACKAGE = ROOT / "searchapp"
 # top-level cli.py, settings.py and __init__.py put them together.
 # cluster/ implements the reader's Scorer on Ray; the search layer makes its pool lazily and
 # hands it to the reader.
-LAYERS = ("ingest", "engine", "index", "reader", "cluster", "search", "web")
+LAYERS = ("ingest", "engine", "index", "reader", "cluster", "workspace", "search", "web")
 INDEPENDENT = {("engine", "ingest")}  # engine comes before index, but needs nothing of ingest
 # Whoosh's internal modules: formats, matchers and files the engine alone may read.
 STDLIB_UNDERSCORED = {"os._exit"}  # documented, public despite the underscore

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from ..ingest.reading import Intake, Loaded, Pool
-from . import derived, stories, store, writing
+from . import derived, seen, stories, store, writing
 from .manifest import HELD, Manifest, Rows
 from .plan import rejections
 from .summary import Summary
@@ -112,9 +112,9 @@ def _first_seen(root: Path, old_build: Path | None, now: int) -> writing.FirstSe
     for a first build or a repair, or when that build cannot be read)."""
     try:
         current = _replaced(root, old_build)
-        if current is None:
-            return writing.FirstSeen.nothing(now)
+        if current is None:  # a first build or a repair: the times kept beside the builds
+            return seen.recall(root, now)
         with current.searcher() as searcher:
             return writing.FirstSeen.of_reader(searcher.reader(), now)
-    except Exception:  # a damaged old build: its times are lost, not the rebuild
-        return writing.FirstSeen.nothing(now)
+    except Exception:  # a damaged old build: the times kept beside the builds
+        return seen.recall(root, now)

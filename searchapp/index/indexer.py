@@ -20,7 +20,7 @@ from ..engine import shards, zerocopy
 from ..ingest.folder import NOT_UTF8
 from ..ingest.reading import Intake, Pool
 from ..ingest.seeds import SeedLimits
-from . import build, derived, integrity, lifeline, plan as plans, stories, store, writing
+from . import build, derived, integrity, lifeline, plan as plans, seen, stories, store, writing
 from . import manifest as manifest_mod
 from .manifest import Manifest
 from .summary import Summary  # noqa: F401 - re-exported: what `run` returns
@@ -110,6 +110,8 @@ class Indexer:
                 summary.warnings.insert(0, (
                     f"the index was built with format {was or 'unknown'}; this searchapp "
                     f"reads format {store.FORMAT}, so it was rebuilt in full"))
+            if fresh or outdated:  # kept beside the builds, for a repair (index/seen.py)
+                seen.remember(self.root)
             summary.warnings[:0] = sorted(set(self.intake.skipped), key=lambda p: p.path)
             summary.seconds = time.perf_counter() - started
             self._record(summary)
@@ -176,6 +178,7 @@ class Indexer:
                                   current.generation,
                                   np.array(sorted(plan.changed), dtype=np.int64), self.story_rule)
             current = store.make_live(self.root, build, current.generation + 1, gens)
+            seen.add(self.root, [doc for _, doc in plan.writes if doc], current)
             for i in touched:  # what readers of the generation before may still be opening stays
                 shards.clean(folders[i], {before.shards[i], gens[i]})
             stories.clean(build, {before.generation, current.generation})

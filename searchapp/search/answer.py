@@ -76,7 +76,9 @@ def search_key(req: SearchRequest) -> tuple:
     return (req.q, req.match, req.typing, req.effective_sort, req.date_from, req.date_to,
             req.interval, req.literal, req.span, req.count, req.story, req.like, req.full,
             req.hint, req.conflict,  # (what the notice says of the request's own dates)
-            tuple(sorted((f, tuple(v)) for f, v in req.filters.items())))
+            tuple(sorted((f, tuple(v)) for f, v in req.filters.items())),
+            # what was marked, as it stood: a tag written since counts anew
+            req.marks.marks().version if req.marks is not None else None)
 
 
 def prepare(snap: Snapshot, req: SearchRequest, limits: SearchLimits, clock: Clock,

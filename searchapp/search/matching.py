@@ -11,6 +11,7 @@ import numpy as np
 from whoosh import query as wq
 
 from ..reader import Snapshot
+from . import marks
 from .budget import SearchLimits
 from .query import ParsedQuery, is_passage, parse
 from .request import SearchRequest
@@ -69,7 +70,9 @@ def matching(snap: Snapshot, parsed: ParsedQuery, req: SearchRequest, rank: bool
         base = cols.in_range(base, low, high)
     if req.story:
         base = cols.in_story(base, req.story)
-    masks = {facet: cols.mask(facet, base, values) for facet, values in req.filters.items()}
+    masks = {facet: marks.mask(cols, req.marks.marks(), facet, base, values)
+             if facet in marks.MARK_KINDS else cols.mask(facet, base, values)
+             for facet, values in req.filters.items()}
     keep = np.ones(len(base), dtype=bool)
     for m in masks.values():
         keep &= m

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from ..reader import FACETS
 from ..settings import Settings
+from .marks import MARK_KINDS, marks_in_query
 from .dates import (BadRequest, conflict_of, dates_in_query, epoch, narrowed, parse_date,
                     unfinished_date_word)
 from .timeline import INTERVALS
@@ -43,6 +44,9 @@ class RequestLimits:
     max_page: int
     max_query_length: int  # longer text is cut, and the request says so
     max_facet_values: int  # most values of one facet a request may select
+    # Where `collection:` and `tag:` are looked up (the workspace: search/marks.py's Marks),
+    # or None where there is none (a read-only site): then they are refused, clearly.
+    marks: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, settings: Settings) -> "RequestLimits":
@@ -88,6 +92,7 @@ class SearchRequest:
     # A pasted text may be searched as "records like this text" (`like=0`: every word, always).
     like: bool = True
     full: bool = False  # count everything: no time budget of a keystroke (in the heavy lane)
+    marks: Any = field(default=None, compare=False, repr=False)  # RequestLimits.marks
 
     @classmethod
     def from_params(cls, params: Mapping[str, Iterable[str]],
@@ -114,6 +119,18 @@ class SearchRequest:
                 for v in values:
                     if v and v.strip() and v.strip() not in filters.setdefault(facet, []):
                         filters[facet].append(v.strip())
+        for kind in MARK_KINDS:
+            for v in params.get(kind, ()):
+                v = " ".join((v or "").split())
+                v = v.lower() if kind == "tag" and v != "*" else v
+                if v and v not in filters.setdefault(kind, []):
+                    filters[kind].append(v)
+        q, marked = marks_in_query(q)
+        for kind, values in marked.items():
+            filters.setdefault(kind, []).extend(v for v in values if v not in filters[kind])
+        if any(filters.get(kind) for kind in MARK_KINDS) and limits.marks is None:
+            raise BadRequest("collection: and tag: search the workspace, which this site does "
+                             "not keep (it is read-only)")
         for facet, values in filters.items():
             if len(values) > max_facet_values:
                 raise BadRequest(f"at most {max_facet_values} values of {facet} can be selected "
@@ -147,7 +164,7 @@ class SearchRequest:
                    story=story, written=written if span or hint else "", asked_from=asked_from,
                    asked_to=asked_to, conflict=conflict, hint=hint,
                    like=one("like").lower() not in ("0", "false", "no", "off"),
-                   full=one("full").lower() in TRUE)
+                   full=one("full").lower() in TRUE, marks=limits.marks)
 
     def params(self, **changes) -> list[tuple[str, str]]:
         """This request as URL parameters (defaults left out), with `changes` applied.
@@ -162,7 +179,7 @@ class SearchRequest:
         out: list[tuple[str, str]] = []
         if q:
             out.append(("q", q))
-        for facet in FACETS:
+        for facet in FACETS + MARK_KINDS:
             out.extend((facet, v) for v in req.filters.get(facet, ()))
         if low:
             out.append(("from", low.isoformat()))

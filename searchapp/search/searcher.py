@@ -243,6 +243,16 @@ class SearchIndex:
             return [(snap.record(int(d)), _moment(int(snap.columns.seen[d]) or None))
                     for d in docs], snap.generation, int(len(final))
 
+    def new_since(self, req: SearchRequest, since: int) -> tuple[int, int]:
+        """How many records match a search in all, and how many of them entered the index
+        after `since` (epoch seconds): a saved search's "N new since you looked" (the words
+        as written, counted in full)."""
+        with self.using() as snap, Turn(self._heavy_lane) as turn:
+            done = answer.prepare(snap, replace(req, literal=True, typing=False),
+                                  replace(self.limits, budget_ms=0), Clock(), turn)
+            final = _whole(snap, done.found.final)
+            return int(len(final)), int((snap.columns.seen[final] > since).sum())
+
     # -- single records ---------------------------------------------------------------------
 
     def record(self, record_id: str) -> dict[str, Any] | None:

@@ -9,8 +9,8 @@ from typing import Any, Mapping
 from flask import Flask
 
 from .. import settings as settings_mod
-from . import (assets, batch_search, compare, downloads, errors, feeds, fresh, record_page,
-               search_page, status_page)
+from . import (assets, batch_search, compare, downloads, errors, feeds, fresh, guard,
+               record_page, search_page, status_page, workspace_page)
 from .compress import compress
 from .headers import relative_redirects, security_headers
 from .limits import long_request_line
@@ -24,7 +24,7 @@ PACKAGE = Path(__file__).resolve().parents[1]
 # One blueprint per page (its routes, and the errors it says in place); errors last, the
 # app-wide answer to whatever a page does not say itself.
 BLUEPRINTS = (search_page.bp, record_page.bp, status_page.bp, compare.bp, batch_search.bp,
-              downloads.bp, feeds.bp, fresh.bp, assets.bp, errors.bp)
+              downloads.bp, feeds.bp, fresh.bp, assets.bp, workspace_page.bp, errors.bp)
 
 
 def create_app(config: settings_mod.Settings | Mapping[str, Any] | None = None) -> Flask:
@@ -40,6 +40,7 @@ def create_app(config: settings_mod.Settings | Mapping[str, Any] | None = None) 
 
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
+    guard.init_app(app)  # the workspace's routes: POST, this site, this session's token
     app.context_processor(template_helpers)
     app.before_request(long_request_line)
     app.before_request(start_clock)

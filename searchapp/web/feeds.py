@@ -17,7 +17,8 @@ from flask import Blueprint, Response, url_for
 from ..index import store
 from ..search.request import BadRequest, SearchRequest
 from .errors import problem_text
-from .handle import search_index, settings
+from ..workspace import WorkspaceProblem
+from .handle import search_index, settings, workspace
 from .links import feed_url
 from .params import search_request
 
@@ -56,6 +57,7 @@ def feed():
     fg.link(href=page, rel="alternate", type="text/html")
     fg.author({"name": "searchapp"})
     fg.generator("searchapp")
+    notes = _notes([record["id"] for record, _ in found])
     moments = [seen for _, seen in found if seen is not None]
     fg.updated(max(moments) if moments else datetime.now(timezone.utc))
     for record, seen in found:
@@ -70,8 +72,10 @@ def feed():
             entry.published(datetime.fromisoformat(record["published"]))
         entry.author({"name": _text(record["provider"]["name"] or record["provider"]["domain"])
                       or "unknown source"})
-        if record.get("excerpt"):
-            entry.summary(_text(record["excerpt"]))
+        summary = "\n\n".join(filter(None, (record.get("excerpt"), notes.get(record["id"]) and
+                                              "Note: " + notes[record["id"]])))
+        if summary:
+            entry.summary(_text(summary))  # text, escaped: a note's markup stays words
         for topic in record.get("topics") or ():
             entry.category(term=_text(topic))
     response = Response(fg.atom_str(pretty=True), mimetype="application/atom+xml")
@@ -103,6 +107,16 @@ def _describe(req: SearchRequest) -> str:
     if req.story:
         parts.append(f"story {req.story}")
     return "; ".join(parts)
+
+
+def _notes(ids: list[str]) -> dict[str, str]:
+    """The workspace's notes on these records (none on a read-only site, or when the
+    workspace cannot be read: the feed goes on without them)."""
+    kept = workspace()
+    try:
+        return kept.notes_of(ids) if kept is not None else {}
+    except WorkspaceProblem:
+        return {}
 
 
 def _text(value) -> str:

@@ -1,5 +1,6 @@
-"""The app's resources a request reaches: its one Settings object and its one SearchIndex
-(made on first use, shared by every request and thread, closed at exit)."""
+"""The app's resources a request reaches: its one Settings object, its one SearchIndex
+(made on first use, shared by every request and thread, closed at exit) and its workspace
+(none on a read-only site)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask import current_app
 
 from ..search import SearchIndex
 from ..settings import Settings
+from ..workspace import Workspace, folder_of
 
 _MAKING = threading.Lock()
 
@@ -29,3 +31,18 @@ def search_index() -> SearchIndex:
                 index = ext["searchapp.index"] = SearchIndex.from_settings(
                     settings()).close_at_exit()
     return index
+
+
+def workspace() -> Workspace | None:
+    """The app's workspace (opened on first use by each thread), or None on a read-only
+    site."""
+    if settings().read_only:
+        return None
+    ext = current_app.extensions
+    found = ext.get("searchapp.workspace")
+    if found is None:
+        with _MAKING:
+            found = ext.get("searchapp.workspace")
+            if found is None:
+                found = ext["searchapp.workspace"] = Workspace(folder_of(settings()))
+    return found

@@ -5,19 +5,20 @@ arrived."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Iterable, Mapping
 from urllib.parse import unquote_to_bytes
 
 from flask import Response, g, request
 
 from ..search.request import RequestLimits, SearchRequest, compare_requests
-from .handle import settings
+from .handle import settings, workspace
 
 
 def limits() -> RequestLimits:
     """The limits a request's parameters are read under, from the settings: /search,
     /compare, the batch and the downloads refuse or cut alike."""
-    return RequestLimits.of(settings())
+    return replace(RequestLimits.of(settings()), marks=workspace())
 
 
 def search_request(params: Mapping[str, Iterable[str]] | None = None) -> SearchRequest:

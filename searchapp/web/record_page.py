@@ -9,7 +9,8 @@ from flask import Blueprint, abort, jsonify, render_template, request, url_for
 
 from ..search.request import SearchRequest
 from ..search.serialize import record_to_export
-from .handle import search_index, settings
+from ..workspace import WorkspaceProblem
+from .handle import search_index, settings, workspace
 
 bp = Blueprint("record", __name__)
 
@@ -51,7 +52,21 @@ def document(record_id: str):
                if r["id"] not in listed][:6]
     return render_template("doc.html", record=record, related=related, cited_by=cited_by,
                            similar=similar, req=SearchRequest(q=q), marked=marked,
-                           story_id=story_id, copies=copies, copies_total=copies_total)
+                           story_id=story_id, copies=copies, copies_total=copies_total,
+                           kept=kept_of(record_id))
+
+
+def kept_of(record_id: str):
+    """What the workspace holds of a record (its collections, tags, note), or None: none
+    kept, a read-only site, or a workspace that cannot be read (the page says so)."""
+    found = workspace()
+    if found is None:
+        return None
+    try:
+        return found.kept(record_id)
+    except WorkspaceProblem as exc:
+        found.problem = str(exc)
+        return None
 
 
 @bp.route("/api/doc/<record_id>")

@@ -9,13 +9,17 @@ from urllib.parse import urlencode
 from markupsafe import Markup
 
 from ..index.schema import FACETS
+from ..search.marks import MARK_KINDS, NONE_OF
 from ..search.request import SearchRequest
+from ..workspace import WorkspaceProblem
 from .charts import Chart, attention_chart
-from .handle import search_index, settings
+from .guard import masked_token
+from .handle import search_index, settings, workspace
 from .links import compare_url, facet_url, feed_url, linked, search_url, toggle_url
 
 FACET_LABELS = {"topic": "Topics", "provider": "Sources", "category": "Categories",
-                "type": "Types", "year": "Years", "kind": "Record kind"}
+                "type": "Types", "year": "Years", "kind": "Record kind",
+                "collection": "Collections", "tag": "Tags"}
 
 
 def template_helpers() -> dict:
@@ -24,13 +28,50 @@ def template_helpers() -> dict:
     return {"search_url": search_url, "toggle_url": toggle_url, "facet_url": facet_url,
             "compare_url": compare_url, "feed_url": feed_url, "linked": linked,
             "facet_labels": FACET_LABELS, "max_page": cfg.max_page,
-            "facet_names": FACETS,
+            "facet_names": FACETS + (() if cfg.read_only else MARK_KINDS),
+            "keeping": not cfg.read_only, "csrf_token": masked_token,
+            "collect_max": cfg.collect_max, "collection_names": collection_names,
+            "mark_label": mark_label, "workspace_problem": workspace_problem,
             "facet_size": cfg.facet_size,
             "facet_page_max": cfg.facet_page_max,
             "facet_max": cfg.facet_max,
             "max_wildcard_terms": cfg.max_wildcard_terms,
             "highlighted": lambda html: Markup(html),  # already sanitised by bleach
             "index_footer": footer, "ago": ago, "urlencode": urlencode}
+
+
+def collection_names() -> list[str]:
+    """The workspace's collections, for the forms that add to one (once per page)."""
+    from flask import g
+    if "collection_names" not in g:
+        try:
+            g.collection_names = [c["name"] for c in workspace().collections()]
+        except (WorkspaceProblem, AttributeError):
+            g.collection_names = []
+    return g.collection_names
+
+
+DAMAGED = ("The workspace cannot be read: saved searches, the history, collections, tags and "
+           "notes are unavailable, and search goes on without them. `searchapp check` says "
+           "what is wrong.")
+
+
+def workspace_problem() -> str:
+    """That the workspace cannot be read, said without where it lives on disk (empty: it
+    can, or there is none)."""
+    found = workspace()
+    return DAMAGED if found is not None and found.problem else ""
+
+
+def mark_label(facet: str, value: str) -> str:
+    """A collection or tag filter value as the page says it (`-*`: not tagged yet)."""
+    if facet not in MARK_KINDS:
+        return value
+    if value == NONE_OF:
+        return "Not tagged yet" if facet == "tag" else "In no collection"
+    if value == "*":
+        return "Any"
+    return f"not {value[1:]}" if value.startswith("-") else value
 
 
 def footer():

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request
 from markupsafe import escape
 
 from ..index.schema import FACETS
+from ..search.marks import MARK_KINDS
 from ..search.request import BadRequest, SearchRequest
 from ..search.serialize import result_to_json
 from .errors import as_json
@@ -15,6 +16,7 @@ from .handle import search_index, settings
 from .links import search_url
 from .params import elapsed_ms, search_request, wants_partial
 from .rendering import attention
+from .workspace_page import remember
 
 bp = Blueprint("search", __name__)
 
@@ -27,6 +29,7 @@ def search():
     req = search_request()
     result = search_index().search(req, terms=not partial)
     result.took_ms = elapsed_ms()
+    remember(result)  # a settled search (not a keystroke's) goes in the history
     return _render_search(result, req, partial)
 
 
@@ -36,8 +39,9 @@ def facet_values():
     fragment stays small); without scripts, a page of its own."""
     req = search_request()
     name = request.args.get("facet", "")
-    if name not in FACETS:
-        abort(400, description=f"facet must be one of {', '.join(FACETS)}, not {name!r}")
+    if name not in FACETS + MARK_KINDS:
+        abort(400, description=f"facet must be one of {', '.join(FACETS + MARK_KINDS)}, "
+                               f"not {name!r}")
     cfg = settings()
     values = search_index().search(req, terms=False, hits=False).facets.get(name, [])
     if wants_partial():  # under the first few, which the results already show
