@@ -40,7 +40,7 @@ EXACT_WEIGHT = 0.02
 # The article's own text (`body`) counts below the excerpt, which is its summary: a word
 # said once in paragraph six says less about the article than a word of its excerpt; chosen
 # on Cranfield and CISI with the abstracts as bodies (docs/benchmarks.md, "Full text").
-BODY_WEIGHT = 0.7
+BODY_WEIGHT = 1.0
 FIELD_WEIGHTS = {"title": 3.0, "excerpt": 1.0, "body": BODY_WEIGHT, "source": 1.0,
                  "topic": 1.5, AS_WRITTEN: EXACT_WEIGHT}
 

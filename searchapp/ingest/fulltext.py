@@ -53,6 +53,8 @@ def to_text(raw: str) -> tuple[str, str]:
     kind = kind_of(raw)
     if kind == "html":
         text = _from_html(raw)
+        if _MARKDOWN.search(text):  # Markdown with HTML in it: its markup goes too
+            text = _from_markdown(text)
     elif kind == "markdown":
         text = html.unescape(_from_markdown(raw))
     else:
