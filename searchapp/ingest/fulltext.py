@@ -25,7 +25,7 @@ from .clean import HTML_TAGS, visible
 KINDS = ("html", "markdown", "plain")
 _HTML_TAG = re.compile(r"</?(" + "|".join(sorted(HTML_TAGS, key=len, reverse=True))
                        + r")\b[^<>]*>", re.I)
-_MARKDOWN = re.compile(r"(?m)^(?:#{1,6}\s|\s{0,3}(?:[-*+]|\d{1,3}[.)])\s+\S|>\s?\S|```|~~~)"
+_MARKDOWN = re.compile(r"(?m)^(?:#{1,6}[ \t]|[ \t]{0,3}(?:[-*+]|\d{1,3}[.)])[ \t]+\S|>[ \t]?\S|```|~~~)"
                        r"|!?\[[^\]\n]+\]\((?:https?://|/|#)[^)\s]*\)|\*\*[^*\n]+\*\*")
 # Tags that end a paragraph; anything inside the dropped ones is not text a reader sees.
 _BLOCKS = frozenset("""address article aside blockquote br dd div dl dt figcaption figure footer
@@ -106,18 +106,21 @@ def _from_html(raw: str) -> str:
     return "".join(parser.parts)
 
 
-_MD_FENCE = re.compile(r"(?m)^\s{0,3}(```|~~~).*$")
+_MD_FENCE = re.compile(r"(?m)^[ \t]{0,3}(```|~~~).*$")
 _MD_IMAGE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
 _MD_LINK = re.compile(r"\[([^\]\n]+)\]\([^)\n]*\)")
-_MD_REFERENCE = re.compile(r"(?m)^\s{0,3}\[[^\]\n]+\]:\s*\S+.*$")
+_MD_REFERENCE = re.compile(r"(?m)^[ \t]{0,3}\[[^\]\n]+\]:[ \t]*\S+.*$")
 _MD_REF_LINK = re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]")
-_MD_LINE_START = re.compile(r"(?m)^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d{1,3}[.)]\s+)")
-_MD_RULE = re.compile(r"(?m)^\s{0,3}([-*_])(\s*\1){2,}\s*$")
-_MD_HEADING_END = re.compile(r"(?m)\s+#+\s*$")
-_MD_EMPHASIS = re.compile(r"(\*{1,3}|_{1,3}|~~)(?=\S)(.+?)(?<=\S)\1")
+# A heading or a list item is a paragraph of its own; a quote's mark just goes.
+_MD_BLOCK_START = re.compile(r"(?m)^[ \t]{0,3}(?:#{1,6}[ \t]+|[-*+][ \t]+|\d{1,3}[.)][ \t]+)")
+_MD_QUOTE = re.compile(r"(?m)^[ \t]{0,3}>[ \t]?")
+_MD_RULE = re.compile(r"(?m)^[ \t]{0,3}([-*_])([ \t]*\1){2,}[ \t]*$")
+_MD_HEADING_END = re.compile(r"(?m)[ \t]+#+[ \t]*$")
+# (`_` only at a word's edges: snake_case_names stay one word)
+_MD_EMPHASIS = re.compile(r"(\*{1,3}|~~)(?=\S)(.+?)(?<=\S)\1|(?<!\w)(_{1,3})(?=\S)(.+?)(?<=\S)\3(?!\w)")
 _MD_CODE = re.compile(r"`+([^`\n]+)`+")
-_MD_TABLE = re.compile(r"(?m)^\s*\|?(\s*:?-{3,}:?\s*\|)+\s*:?-*:?\s*$|\|")
-_MD_UNDERLINE = re.compile(r"(?m)^\s{0,3}(=+|-+)\s*$")
+_MD_TABLE = re.compile(r"(?m)^[ \t]*\|?([ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*:?-*:?[ \t]*$|\|")
+_MD_UNDERLINE = re.compile(r"(?m)^[ \t]{0,3}(=+|-+)[ \t]*$")
 _INLINE_TAG = re.compile(r"<[^<>\n]*>")
 
 
@@ -132,11 +135,12 @@ def _from_markdown(raw: str) -> str:
     text = _MD_RULE.sub("", text)
     text = _MD_UNDERLINE.sub("", text)
     text = _MD_HEADING_END.sub("", text)
-    text = _MD_LINE_START.sub("", text)
+    text = _MD_BLOCK_START.sub("\n\n", text)
+    text = _MD_QUOTE.sub("", text)
     text = _MD_TABLE.sub(" ", text)
     text = _MD_CODE.sub(r"\1", text)
     for _ in range(2):  # `***both***`, then what was inside
-        text = _MD_EMPHASIS.sub(r"\2", text)
+        text = _MD_EMPHASIS.sub(lambda m: m.group(2) or m.group(4), text)
     # Markdown may hold inline HTML (`<sup>`); a body with real block HTML was read as HTML.
     return _INLINE_TAG.sub(lambda m: "" if _HTML_TAG.fullmatch(m.group(0)) else m.group(0),
                            text)

@@ -66,7 +66,9 @@ def mark(text: str, terms: frozenset[str], exact: frozenset[str] = frozenset(),
 
 FRAGMENTS = 2  # of a body, at most, on a hit
 FRAGMENT_CHARS = 240  # about, cut at words
-SCANNED_CHARS = 200_000  # of a body, looked through for a hit's fragments (a cut is said "…")
+SCANNED_CHARS = 200_000  # of a body, looked through for a hit's fragments
+WINDOWS = 2_000  # matched words a passage may start at (the first ones)
+MARKED = 5_000  # matched words the record page marks (the first ones; it says so)
 
 
 def matched_spans(text: str, terms: frozenset[str], exact: frozenset[str] = frozenset(),
@@ -109,9 +111,12 @@ def fragments(text: str, terms: frozenset[str], exact: frozenset[str] = frozense
     spans = matched_spans(text, terms, exact, SCANNED_CHARS)
     if not spans:
         return []
-    windows = []
-    for i, (a, _) in enumerate(spans):
-        inside = [s for s in spans[i:] if s[1] <= a + size]
+    windows, j = [], 0
+    for i, (a, _) in enumerate(spans[:WINDOWS]):
+        j = max(j, i + 1)
+        while j < len(spans) and spans[j][1] <= a + size:
+            j += 1
+        inside = spans[i:j]
         kinds = {_term(text[x:y]) for x, y in inside}
         windows.append((-len(kinds), -len(inside), a, inside[-1][1]))
     chosen: list[tuple[int, int]] = []
@@ -148,15 +153,18 @@ def _around(text: str, a: int, b: int, size: int) -> tuple[int, int]:
 
 def marked_paragraphs(text: str, terms: frozenset[str], exact: frozenset[str] = frozenset(),
                       anchor: str = "match") -> tuple[list[str], int]:
-    """A whole body as safe HTML paragraphs, every word of the query in a <mark> numbered
-    `anchor`-1, -2, ... in reading order (the record page's "next match"), and how many."""
-    spans = matched_spans(text, terms, exact) if terms else []
+    """A whole body as safe HTML paragraphs, the words of the query (the first MARKED of
+    them) in a <mark> numbered `anchor`-1, -2, ... in reading order (the record page's "next
+    match"), and how many are marked."""
+    spans = (matched_spans(text, terms, exact) if terms else [])[:MARKED]
     paragraphs, at, first = [], 0, 0
     for paragraph in text.split("\n\n"):
         end = at + len(paragraph)
-        inside = [s for s in spans if at <= s[0] < end]
-        paragraphs.append(sanitize(_marked(text, inside, at, end, anchor, first)))
-        first += len(inside)
+        upto = first
+        while upto < len(spans) and spans[upto][0] < end:
+            upto += 1
+        paragraphs.append(sanitize(_marked(text, spans[first:upto], at, end, anchor, first)))
+        first = upto
         at = end + 2
     return paragraphs, len(spans)
 
