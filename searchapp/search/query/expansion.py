@@ -20,7 +20,6 @@ MAX_QUERY_TERMS = 1024  # index terms all of a query's patterns may stand for to
 NOTHING = "\x00"  # a term no record has
 PASTED_WORDS = 100  # words of a pasted text searched (the rarest in the collection, if more)
 _WRITTEN = WORDS_AS_WRITTEN["title"]
-BODY = "body"  # the article's text (stemmed): a pasted text's words are looked for there too
 
 
 def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
@@ -130,9 +129,6 @@ def _telling_words(reader, text: str) -> dict[str, int]:
             said[folded] += 1
             continue
         df = reader.doc_frequency(_WRITTEN, folded)
-        stem = analysis.stem_word(word) if BODY in reader.schema else None
-        if stem:  # most of an article's words are in its body alone
-            df = max(df, reader.doc_frequency(BODY, stem))
         if df:
             found[folded], said[folded] = df, 1
     return {w: said[w] for w in sorted(found, key=lambda w: (found[w], w))[:PASTED_WORDS]}

@@ -19,9 +19,9 @@ from ...engine.syntax import fuzzy_plugin, word_plugin
 from ...reader import WORDS_AS_WRITTEN, analysis
 from ..request import MATCHES
 
-# The word being typed is also matched as a prefix: in titles and excerpts, by its most
-# frequent completions. `**` marks it for the parser (to a user it means the same as `*`).
-TYPED_PREFIX_FIELDS = ("title", "excerpt")
+# The word being typed is also matched as a prefix: in titles, excerpts and bodies, by its
+# most frequent completions. `**` marks it for the parser (to a user it means the same as `*`).
+TYPED_PREFIX_FIELDS = ("title", "excerpt", "body")
 TYPED_PREFIX_TERMS = 10
 SHORT_PREFIX_TERMS = 3
 TYPED_PREFIX_MIN = 2  # characters: a single letter is too little to complete
