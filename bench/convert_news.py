@@ -86,8 +86,8 @@ AG_OUTLETS = {n.lower(): n for n in (
     "PTI", "IRNA", "Billboard", "CBC Sports Online", "Interfax", "AFX", "U-WIRE",
     "Techworld.com", "Mineweb.com", "Investor's Business Daily", "Los Angeles Times",
     "BusinessWeek Online", "CWNews.com", "MNA", "CNS", "AGI", "DowJonesAP")}
-AG_OUTLETS["xinhaunet"] = "Xinhuanet"  # as misspelt once
-AG_OUTLETS["ap"] = "AP"
+AG_OUTLETS.update({"xinhaunet": "Xinhuanet",  # as misspelt once
+                   "cp": "Canadian Press", "new ratings": "newratings.com"})
 _DOMAIN = re.compile(r"^[\w-]+(\.[\w-]+)*\.(com|net|org|co\.uk)$", re.I)
 
 

@@ -89,10 +89,6 @@ class Read:
     size: int
     sha1: str
 
-    @property
-    def cut(self) -> bool:
-        return len(self.data) < self.size
-
 
 HASH_CHUNK = 1 << 20
 
