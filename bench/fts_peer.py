@@ -55,8 +55,8 @@ def read_seed(path: Path) -> dict | None:
     return data
 
 
-def _row(entry: dict, kind: str, topics: list[str]) -> dict | None:
-    url = entry.get("webUrl") or entry.get("originalUrl")
+def _row(entry: dict, kind: str, topics: list[str], fallback: str = "") -> dict | None:
+    url = entry.get("webUrl") or entry.get("originalUrl") or fallback
     if not url or not entry.get("title"):
         return None
     provider = entry.get("provider") or {}
@@ -71,13 +71,14 @@ def _row(entry: dict, kind: str, topics: list[str]) -> dict | None:
             "body": str(entry.get("body") or "") if kind == "seed" else ""}
 
 
-def rows(doc: dict) -> Iterable[dict]:
-    """The seed's row, then one per related entry."""
+def rows(doc: dict, path: str = "") -> Iterable[dict]:
+    """The seed's row, then one per related entry; a seed without a URL is keyed by its
+    file's `path`, as searchapp keys it (a related entry without one is left out)."""
     topics = [str(t) for t in doc.get("topics") or []]
     for entry, kind, tops in [(doc, "seed", topics)] + [(r, "related", []) for r in
                                                          doc.get("related") or []
                                                          if isinstance(r, dict)]:
-        row = _row(entry, kind, tops)
+        row = _row(entry, kind, tops, f"path:{path}" if kind == "seed" and path else "")
         if row is not None:
             yield row
 
@@ -89,7 +90,7 @@ def load(conn: sqlite3.Connection, paths: Iterable[Path]) -> int:
     try:
         for path in paths:
             doc = read_seed(path)
-            for row in rows(doc) if doc else ():
+            for row in rows(doc, str(path)) if doc else ():
                 changed += _upsert(conn, row)
         conn.execute("COMMIT")
     except BaseException:
