@@ -68,7 +68,7 @@ FRAGMENTS = 2  # of a body, at most, on a hit
 FRAGMENT_CHARS = 240  # about, cut at words
 SCANNED_CHARS = 200_000  # of a body, looked through for a hit's fragments
 WINDOWS = 2_000  # matched words a passage may start at (the first ones)
-MARKED = 5_000  # matched words the record page marks (the first ones; it says so)
+MARKED = 4_000  # matched words the record page marks (the first ones; it says so)
 
 
 def matched_spans(text: str, terms: frozenset[str], exact: frozenset[str] = frozenset(),
