@@ -47,7 +47,7 @@ from searchapp.search import SearchIndex, SearchRequest  # noqa: E402
 from searchapp.search.request import DEFAULT_LIMITS  # noqa: E402
 from searchapp.settings import Settings  # noqa: E402
 
-FIELD = "body"  # the words as written (titles and excerpts), as the spelling index reads them
+FIELD = "written"  # the words as written (titles and excerpts), as the spelling index reads them
 # The issue's own cases (issue 30), and twenty slips of common news words chosen by hand.
 ISSUE = ["Bejing", "tarrifs", "kadafi", "gadhafi", "tarriffs"]
 CHOSEN = ["goverment", "parliment", "recieved", "seperate", "buisness", "elction", "presidnet",

@@ -11,7 +11,11 @@ Every article is drawn from its own random.Random keyed by (--seed, kind, number
 number i is the same whichever call writes it: `--count 10000` then `--count 100
 --start-index 10001` gives the same folder as one `--count 10100` call.
 
-    generate.py OUT_DIR --count N [--seed S] [--start-index K]
+    generate.py OUT_DIR --count N [--seed S] [--start-index K] [--body-words W]
+
+With --body-words, each file also holds an article's text of about W words after its front
+matter (paragraphs of remixed corpus sentences, drawn from a generator of its own, so the
+front matter is the same with and without).
 """
 
 from __future__ import annotations
@@ -161,20 +165,38 @@ def seed_document(seed: int, number: int) -> dict:
             "images": art["images"], "related": related, "secured": secured}
 
 
-def render(doc: dict) -> str:
+def body_text(seed: int, number: int, words: int) -> str:
+    """About `words` words of article text in paragraphs of two to five remixed sentences."""
+    rng = random.Random(f"{seed}:body:{number}")
+    rows = corpus()[0]
+    paragraphs, said = [], 0
+    while said < words:
+        sentences = [_remix(rng, rng.choice(rows)[1] or rng.choice(rows)[0])
+                     for _ in range(rng.randint(2, 5))]
+        paragraph = " ".join(s if s.endswith((".", "!", "?")) else s + "." for s in sentences)
+        paragraphs.append(paragraph)
+        said += len(paragraph.split())
+    return "\n\n".join(paragraphs)
+
+
+def render(doc: dict, body: str = "") -> str:
     # safe_dump quotes whatever YAML would read as something else (dates, `yes`, `: `, `#`).
-    return "---\n" + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=10**6) + "---\n"
+    front = "---\n" + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=10**6) + "---\n"
+    return front + body + "\n" if body else front
 
 
-def write_seeds(out_dir: Path, count: int, seed: int = 1, start_index: int = 1) -> list[Path]:
-    """Write seed files start_index .. start_index+count-1 into out_dir; return their paths."""
+def write_seeds(out_dir: Path, count: int, seed: int = 1, start_index: int = 1,
+                body_words: int = 0) -> list[Path]:
+    """Write seed files start_index .. start_index+count-1 into out_dir (each with a body of
+    about `body_words` words when it is not 0); return their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for number in range(start_index, start_index + count):
         path = out_dir / f"gen_{number:06d}.txt"
         tmp = path.with_name(f".{path.name}.tmp")  # hidden while half written
-        tmp.write_text(render(seed_document(seed, number)), encoding="utf-8")
+        body = body_text(seed, number, body_words) if body_words else ""
+        tmp.write_text(render(seed_document(seed, number), body), encoding="utf-8")
         tmp.replace(path)
         paths.append(path)
     return paths
@@ -188,10 +210,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     ap.add_argument("--start-index", type=int, default=1,
                     help="number of the first file, to add files to an existing folder")
+    ap.add_argument("--body-words", type=int, default=0,
+                    help="write an article's text of about this many words after the front matter")
     args = ap.parse_args(argv)
     if args.count < 0 or args.start_index < 1:
         ap.error("--count must be >= 0 and --start-index >= 1")
-    paths = write_seeds(args.out_dir, args.count, args.seed, args.start_index)
+    paths = write_seeds(args.out_dir, args.count, args.seed, args.start_index, args.body_words)
     print(f"wrote {len(paths)} seed files to {args.out_dir}", file=sys.stderr)
     return 0
 

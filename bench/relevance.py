@@ -11,8 +11,10 @@ text in the same run say what the obvious alternatives score on them:
 - bm25s (Lucene's BM25, k1 1.5, b 0.75, English stop words, Snowball's English stemmer) over
   title and body as one text.
 
-How: each document is written as a seed file (title, excerpt = the full text, a synthetic
-webUrl that carries the doc id, provider = the collection) and indexed by Indexer; each query,
+How: each document is written as a seed file (title, a synthetic webUrl that carries the doc
+id, provider = the collection, and the abstract as `--text` says: `body`, the default, the
+article's text after the front matter; `lead`, its first sentence as the excerpt and the whole
+as the body; `excerpt`, the whole as the excerpt, as before bodies) and indexed by Indexer; each query,
 reduced to its words, is searched as a user's would be: SearchIndex.search(match="any",
 typing=False, per_page=100, terms=False: distinctive terms do not change the ranking), so a
 query of more than 25 words is searched as a pasted text. Every document with a grade >= 1
@@ -24,6 +26,7 @@ each comparison, the two-sided p-value of a paired randomisation test over the q
 
     .venv/bin/python bench/relevance.py [--collection cranfield|cisi|all] [--half] [--keep DIR]
                                         [--stemmer NAME] [--corpora DIR]
+                                        [--text body|lead|excerpt]
 
 --half scores the first half of each collection's judged queries (in file order) only: the
 ranking's tuned choices (engine/ranking.py, index/analysis.py) were chosen on Cranfield's.
@@ -94,14 +97,24 @@ def title_of(doc: dict) -> str:
     return " ".join(doc["title"].split()) or " ".join(doc["text"].split()[:12]) or "untitled"
 
 
-def write_seeds(name: str, docs: list[dict], folder: Path) -> None:
+TEXTS = ("body", "lead", "excerpt")  # where the abstract goes (see the docstring)
+_FIRST_SENTENCE = re.compile(r"^.+?[.!?](?=\s|$)")
+
+
+def write_seeds(name: str, docs: list[dict], folder: Path, text: str = "body") -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for doc in docs:
-        front = {"title": title_of(doc), "excerpt": " ".join(doc["text"].split()),
-                 "webUrl": url_of(name, doc["doc_id"]), "type": "article",
-                 "provider": {"name": name}}
-        body = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=10**6)
-        (folder / f"{name}_{int(doc['doc_id']):05d}.txt").write_text(f"---\n{body}---\n",
+        whole = " ".join(doc["text"].split())
+        front = {"title": title_of(doc), "webUrl": url_of(name, doc["doc_id"]),
+                 "type": "article", "provider": {"name": name}}
+        if text == "excerpt":
+            front["excerpt"] = whole
+        elif text == "lead":
+            lead = _FIRST_SENTENCE.match(whole)
+            front["excerpt"] = lead.group(0) if lead else whole
+        matter = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=10**6)
+        body = f"{whole}\n" if text != "excerpt" else ""
+        (folder / f"{name}_{int(doc['doc_id']):05d}.txt").write_text(f"---\n{matter}---\n{body}",
                                                                      encoding="utf-8")
 
 
@@ -136,7 +149,8 @@ def run_searchapp(root: Path, queries, doc_of_url) -> dict[str, list[str]]:
 
 
 def run_fts5(seeds: Path, db: Path, queries, doc_of_url) -> dict[str, list[str]]:
-    """The plain FTS5 setup: title and body columns, equal weights, porter, OR of the words."""
+    """The plain FTS5 setup: title and body columns, equal weights, porter, OR of the words
+    (the body column holds the seed's body, or its excerpt when it has none)."""
     if db.exists():
         db.unlink()
     conn = sqlite3.connect(str(db), isolation_level=None)
@@ -146,7 +160,8 @@ def run_fts5(seeds: Path, db: Path, queries, doc_of_url) -> dict[str, list[str]]
     for path in sorted(seeds.iterdir()):
         seed = read_seed(path)
         conn.execute("INSERT INTO fts(title, body, url) VALUES (?, ?, ?)",
-                     (str(seed["title"]), str(seed.get("excerpt") or ""), seed["webUrl"]))
+                     (str(seed["title"]), seed["body"] or str(seed.get("excerpt") or ""),
+                      seed["webUrl"]))
     conn.execute("COMMIT")
     ranked = {}
     for qid, text in queries:
@@ -206,12 +221,12 @@ def paired_p(a: np.ndarray, b: np.ndarray, rounds: int = ROUNDS, seed: int = 30)
     return float((np.count_nonzero(means >= observed - 1e-12) + 1) / (rounds + 1))
 
 
-def evaluate(name: str, work: Path, half: bool = False, corpora: Path = CORPORA
-             ) -> dict[str, dict[str, np.ndarray]]:
+def evaluate(name: str, work: Path, half: bool = False, corpora: Path = CORPORA,
+             text: str = "body") -> dict[str, dict[str, np.ndarray]]:
     docs, queries, relevant = load(name, half, corpora)
     doc_of_url = {url_of(name, d["doc_id"]): d["doc_id"] for d in docs}
     seeds = work / name / "seeds"
-    write_seeds(name, docs, seeds)
+    write_seeds(name, docs, seeds, text)
     seconds = build_searchapp(seeds, work / name / "index", len(docs))
     started = time.perf_counter()
     systems = {"searchapp": run_searchapp(work / name / "index", queries, doc_of_url)}
@@ -220,7 +235,8 @@ def evaluate(name: str, work: Path, half: bool = False, corpora: Path = CORPORA
     systems["bm25s"] = run_bm25s(docs, queries)
     scored = {label: per_query(r, relevant, queries) for label, r in systems.items()}
     print(f"\n{name}: {len(docs)} documents, {len(queries)} queries with relevant judgements"
-          f"{' (the first half)' if half else ''}; searchapp indexed them in {seconds:.1f} s "
+          f"{' (the first half)' if half else ''}, the text as {text}; searchapp indexed them "
+          f"in {seconds:.1f} s "
           f"and answered them in {took:.1f} s")
     print(f"  {'metric':<10}{'searchapp':>11}{'fts5':>9}{'bm25s':>9}"
           f"{'vs fts5':>10}{'p':>9}{'vs bm25s':>10}{'p':>9}")
@@ -246,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
                     "krovetz needs `pip install krovetzstemmer`)")
     ap.add_argument("--corpora", type=Path, default=CORPORA,
                     help=f"where the collections are (default {CORPORA})")
+    ap.add_argument("--text", choices=TEXTS, default="body",
+                    help="where a seed holds the abstract: body (after the front matter), lead "
+                    "(first sentence as the excerpt, all of it as the body) or excerpt")
     args = ap.parse_args(argv)
     if not args.corpora.is_dir():
         print(f"no test collections at {args.corpora}", file=sys.stderr)
@@ -259,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="relevance-") as tmp:
         work = args.keep or Path(tmp)
         for name in names:
-            evaluate(name, work, args.half, args.corpora)
+            evaluate(name, work, args.half, args.corpora, args.text)
     return 0
 
 

@@ -2,6 +2,13 @@
 
     .venv/bin/python bench/run.py --size 100k      (also 10k, 1m; --work DIR keeps files)
     .venv/bin/python bench/run.py --size 1m --keep-index   (search figures on an earlier build)
+    .venv/bin/python bench/run.py --size 10k --bodies 300  (each seed with a ~300-word body)
+    .venv/bin/python bench/run.py --seeds DIR   (a folder of seed files, e.g. convert_news.py's)
+
+With bodies (generated, or the converted news corpora's), the peer indexes the same bodies
+(a body column, weighted as searchapp weighs the body), and a row times the body passages a
+page of 20 hits shows (searchapp's `highlights.body`; FTS5's snippet() of its body column is
+in its search-page time). --no-server leaves out the rows that need `searchapp serve`.
 
 Generates the seed files once (kept in --work for the next run), then measures, each beside
 the peer doing the same work (fts_peer.py): the full index (records/s, seconds, peak memory
@@ -48,6 +55,8 @@ from bench_search import MIX  # noqa: E402
 from generate import write_seeds  # noqa: E402
 from searchapp.index import store  # noqa: E402
 from searchapp.search import SearchIndex, SearchRequest  # noqa: E402
+from searchapp.index import analysis  # noqa: E402
+from searchapp.search.highlight import fragments  # noqa: E402
 from searchapp.search.request import DEFAULT_LIMITS as LIMITS  # noqa: E402
 from searchapp.search.suggest import suggest  # noqa: E402
 
@@ -56,19 +65,43 @@ TYPED = ["police technology", "oil prices", "government"]  # typed a key at a ti
 BIN = Path(sys.executable).parent
 
 
-def generate(folder: Path, count: int) -> None:
+def generate(folder: Path, count: int, body_words: int = 0) -> None:
     """Write the seed files in two processes (they are numbered, so chunks never collide)."""
     have = sum(1 for _ in folder.glob("gen_*.txt")) if folder.exists() else 0
     if have >= count:
         return
     chunks = [(have + 1 + i, min(50_000, count - have - i)) for i in range(0, count - have, 50_000)]
     with ProcessPoolExecutor(max_workers=2) as pool:
-        list(pool.map(_write_chunk, [(folder, start, n) for start, n in chunks]))
+        list(pool.map(_write_chunk, [(folder, start, n, body_words) for start, n in chunks]))
 
 
 def _write_chunk(job):
-    folder, start, n = job
-    write_seeds(folder, n, seed=1, start_index=start)
+    folder, start, n, body_words = job
+    write_seeds(folder, n, seed=1, start_index=start, body_words=body_words)
+
+
+def seed_files(folder: Path) -> list[Path]:
+    """Every seed file of a folder, in its subfolders too (a converted corpus has them)."""
+    return sorted(p for p in folder.rglob("*.txt") if not p.name.startswith("."))
+
+
+def body_passages(index: SearchIndex, mix) -> tuple[list[float], int]:
+    """Milliseconds to find and mark the body passages of each search's first page of 20
+    hits (`highlights.body`, with the stems of the query's words), and how many hits had a
+    body to look through."""
+    times, bodies = [], 0
+    for label, params, match, flt in mix:
+        req = SearchRequest.from_params({k: [v] for k, v in params.items()}, LIMITS)
+        hits = index.search(req, terms=False).hits
+        terms = frozenset(filter(None, (analysis.stem_word(w) for w in
+                                        re.findall(analysis.WORD_PATTERN, req.q or ""))))
+        texts = [h.record.get("body") or "" for h in hits]
+        bodies += sum(1 for t in texts if t)
+        t = time.perf_counter()
+        for text in texts:
+            fragments(text, terms)
+        times.append((time.perf_counter() - t) * 1000)
+    return times, bodies
 
 
 def cases(index: SearchIndex) -> list[tuple[str, dict, str, dict]]:
@@ -288,13 +321,22 @@ class Rows(list):
 
 
 def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
-        writers: bool = False, only_workspace: bool = False) -> None:
-    count = SIZES[size]
-    seeds, index_dir = work / f"seeds-{size}", work / f"index-{size}"
+        writers: bool = False, only_workspace: bool = False, body_words: int = 0,
+        folder: Path | None = None, server_rows: bool = True) -> None:
     print(machine())
     t = time.perf_counter()
-    generate(seeds, count)
-    print(f"{count:,} generated seed files in {seeds} ({time.perf_counter() - t:.0f} s)")
+    if folder is None:
+        count = SIZES[size]
+        size = f"{size}-body{body_words}" if body_words else size
+        seeds = work / f"seeds-{size}"
+        generate(seeds, count, body_words)
+        print(f"{count:,} generated seed files in {seeds} ({time.perf_counter() - t:.0f} s)"
+              + (f", each with a body of about {body_words} words" if body_words else ""))
+    else:
+        seeds, size = folder, folder.name
+        count = len(seed_files(seeds))
+        print(f"{count:,} seed files in {seeds}")
+    index_dir = work / f"index-{size}"
     rows: list[tuple[str, str, str, str]] = Rows()
 
     # Full index, in its own process, and the peer.
@@ -312,7 +354,7 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
         db.unlink(missing_ok=True)
         conn = fts_peer.connect(db)
         t = time.perf_counter()
-        peer_records = fts_peer.load(conn, sorted(seeds.glob("gen_*.txt")))
+        peer_records = fts_peer.load(conn, seed_files(seeds))
         peer_seconds = time.perf_counter() - t
         rows += [("full index, s", f"{seconds:.1f}", f"{peer_seconds:.1f}", _ratio(seconds, peer_seconds)),
                  ("  records/s", f"{added / seconds:,.0f}", f"{peer_records / peer_seconds:,.0f}",
@@ -364,12 +406,19 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
         index.close()
         return
     rows += typed_mix(index, conn, runs)
+    passages, bodies = body_passages(index, mix)
+    rows.append((f"  body passages of a page of 20 hits p50/p95, ms ({bodies:,} hits with a body)",
+                 "/".join(f"{x:.2f}" for x in pct(passages)[:2]), "", ""))
     index.close()
     if writers:
         rows.append((f"full index by writer processes (default shards: {len(store.live(index_dir).shards)})",
                      "", "", ""))
         rows += writer_scaling(seeds, work, size, 0, mix, runs)
 
+    if not server_rows:
+        conn.close()
+        _print(rows)
+        return
     # The real server: HTTP under concurrent clients, then 100 new files until it finds them.
     # Not watching: the rows below time `searchapp index` and `--watch` runs of their own.
     server, base = serve(index_dir, seeds)
@@ -386,7 +435,7 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
         rows.append(bench_lanes.row(base))  # 8 heavy clients: `title:*`, `president~9`, ORs
         rows.append(light_beside_stalled_exports(base))
         # By number, not by sorting names: gen_1000001 sorts before gen_999999.
-        added = write_seeds(seeds, 100, seed=1, start_index=count + 1)
+        added = write_seeds(seeds, 100, seed=1, start_index=count + 1, body_words=body_words)
         q = query_for(fts_peer.read_seed(added[-1])["title"])
         before = _total(base, q)  # the words may match older records: wait for one more
         t = time.perf_counter()
@@ -405,7 +454,8 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
             watcher.stdout.readline()  # its first run is done: it is watching
             staging = work / "staging"
             shutil.rmtree(staging, ignore_errors=True)
-            more = write_seeds(staging, 100, seed=2, start_index=count + 101)
+            more = write_seeds(staging, 100, seed=2, start_index=count + 101,
+                               body_words=body_words)
             q = query_for(fts_peer.read_seed(more[-1])["title"])
             before = _total(base, q)
             t = time.perf_counter()
@@ -433,6 +483,10 @@ def run(size: str, work: Path, clients: int, runs: int, keep: bool = False,
         for n in range(count + 1, count + 201):
             (seeds / f"gen_{n:06d}.txt").unlink(missing_ok=True)  # the next run starts from the same files
     conn.close()
+    _print(rows)
+
+
+def _print(rows) -> None:
     width = max(len(r[0]) for r in rows)
     print(f"\n{'':{width}}  {'searchapp':>22}  {'sqlite fts5':>18}  {'ratio':>14}")
     for name, mine, peer, ratio in rows:
@@ -649,10 +703,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only-workspace", action="store_true",
                     help="stop after the search-page mix with and without a workspace of "
                          "10,000 tagged records in 20 collections")
+    ap.add_argument("--bodies", type=int, default=0, metavar="WORDS",
+                    help="generate each seed with a body of about this many words")
+    ap.add_argument("--seeds", type=Path, help="time this folder of seed files instead of "
+                    "generated ones (e.g. bench/convert_news.py's output)")
+    ap.add_argument("--no-server", action="store_true",
+                    help="leave out the rows that need `searchapp serve` (HTTP, new files)")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
     run(args.size, args.work, args.clients, args.runs, args.keep_index, args.writers,
-        args.only_workspace)
+        args.only_workspace, args.bodies, args.seeds, not args.no_server)
     return 0
 
 

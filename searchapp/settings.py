@@ -63,8 +63,13 @@ class Settings:
     max_connections: int = _setting(
         1200, "Connections one serving process holds at once (clients past it wait to be "
               "accepted).")
-    max_seed_bytes: int = _setting(4 * 1024 * 1024,
-                                   "Seed files larger than this many bytes are rejected.")
+    max_seed_bytes: int = _setting(
+        4 * 1024 * 1024, "Seed files whose front matter is larger than this many bytes are "
+                         "rejected (a body after it is bounded by `max_body_bytes`).")
+    max_body_bytes: int = _setting(
+        1_000_000, "The most of an article's text (the body after the front matter) that is "
+                   "kept, in bytes of UTF-8; a longer body is cut there, at a line's end, with "
+                   "a warning naming the file, and the record kept.")
     max_yaml_nodes: int = _setting(
         20000, "Front matter with more YAML nodes than this (counting aliases expanded) is "
                "rejected.")

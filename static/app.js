@@ -539,4 +539,23 @@
     sessionStorage.removeItem(OPENED);
     document.querySelectorAll("#search-form input[type=date]").forEach(function (f) { f.dataset.sent = f.value; });
   });
+
+  // -- The record page's "Next match": each press goes to the next marked word of the
+  // text, round to the first after the last (without JavaScript the link goes to the first).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-next-match]");
+    if (!link) return;
+    var count = parseInt(link.dataset.matches, 10) || 0;
+    var at = parseInt(link.dataset.at || "0", 10);
+    var next = at >= count ? 1 : at + 1;
+    var mark = document.getElementById("match-" + next);
+    if (!mark) return;
+    event.preventDefault();
+    document.querySelectorAll("mark.current-match").forEach(function (m) { m.classList.remove("current-match"); });
+    mark.classList.add("current-match");
+    mark.scrollIntoView({block: "center"});  // the focus stays on the link: press it again
+    link.dataset.at = String(next);
+    link.textContent = "Next match ↓ (" + next + " of " + count + ")";
+    history.replaceState(history.state, "", "#match-" + next);
+  });
 })();

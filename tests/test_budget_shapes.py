@@ -146,7 +146,7 @@ def test_a_scan_of_the_vocabulary_stops_at_the_deadline_a_piece_at_a_time(index,
     from searchapp.reader import words as words_module
     monkeypatch.setattr(words_module, "SCAN_WORDS", 8)  # pieces of 8 words, not 32,768
     with index.using() as snap:
-        words = Words(snap.words("body").parts)  # a fresh one: its pieces are cut anew
+        words = Words(snap.words("written").parts)  # a fresh one: its pieces are cut anew
         assert len(words.texts) > 3
         past = time.perf_counter()
         whole, cut = words.matching("?*", 10_000), words.matching("?*", 10_000, past)

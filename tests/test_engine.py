@@ -64,8 +64,8 @@ def test_postings_and_lengths_are_read_a_block_at_a_time(big_index):
     with big_index.using() as snap:  # the same words as Whoosh's own reading gives
         reader = snap.searcher.reader()
         for docnum in snap.columns.all_docs[:50].tolist():
-            mine = snap.scorer.vector_terms(int(docnum), "body").tolist()
-            assert mine == [w.encode() for w, _ in reader.vector_as("frequency", docnum, "body")]
+            mine = snap.scorer.vector_terms(int(docnum), "written").tolist()
+            assert mine == [w.encode() for w, _ in reader.vector_as("frequency", docnum, "written")]
 
 
 def test_postings_of_many_blocks_are_what_whoosh_reads(tmp_path):
@@ -75,7 +75,7 @@ def test_postings_of_many_blocks_are_what_whoosh_reads(tmp_path):
     longest = 0
     with index.using() as snap:
         for leaf, _, _ in snap.columns.leaves:
-            for field in ("title", "excerpt", "body", "source"):
+            for field in ("title", "excerpt", "written", "source"):
                 for word in list(leaf.lexicon(field))[:30] + [b"everywher", b"everywhere", b"polic"]:
                     if (field, word) not in leaf:
                         continue
@@ -88,7 +88,7 @@ def test_postings_of_many_blocks_are_what_whoosh_reads(tmp_path):
                     assert list(zip(ids.tolist(), weights.tolist())) == want, (field, word)
                     longest = max(longest, len(want))
         with pytest.raises(postings.TimeUp):  # a deadline passed stops a long read
-            postings.postings(snap.columns.leaves[0][0], "body", b"everywhere", deadline=0.0)
+            postings.postings(snap.columns.leaves[0][0], "written", b"everywhere", deadline=0.0)
     index.close()
     assert longest > 5 * 128  # lists of several blocks, the last one short
 
@@ -108,8 +108,8 @@ def test_distinctive_words_read_words_beyond_ascii(tmp_path):
         reader = snap.searcher.reader()
         for docnum in answer.matching(snap, answer.parse(snap, SearchRequest(q="resume"), index.limits),
                                       SearchRequest(q="resume")).final.tolist():
-            mine = snap.scorer.vector_terms(docnum, "body").tolist()
-            assert mine == [w.encode() for w, _ in reader.vector_as("frequency", docnum, "body")]
+            mine = snap.scorer.vector_terms(docnum, "written").tolist()
+            assert mine == [w.encode() for w, _ in reader.vector_as("frequency", docnum, "written")]
     index.close()
 
 
@@ -205,18 +205,18 @@ def test_words_are_listed_per_segment_and_completed_by_their_record_counts(tmp_p
     with index.using() as snap:
         reader = snap.searcher.reader()
         assert len(snap.columns.leaves) > 1
-        words = snap.words("body")
+        words = snap.words("written")
         assert lexicon.PATHS["words: kept"] > 0 and lexicon.PATHS["words: read"] == 0
         for leaf, _, sid in snap.columns.leaves:
-            listed, df = lexicon.words(leaf, sid, "body", None)
-            assert listed == [w.decode() for w in leaf.lexicon("body")]
-            assert df.tolist() == [leaf.doc_frequency("body", w) for w in listed]
+            listed, df = lexicon.words(leaf, sid, "written", None)
+            assert listed == [w.decode() for w in leaf.lexicon("written")]
+            assert df.tolist() == [leaf.doc_frequency("written", w) for w in listed]
         for prefix in ("zebrafinch", "po", "c", "fa"):
-            everything = [w.decode() for w in reader.expand_prefix("body", prefix)]
-            want = sorted(everything, key=lambda w: (-reader.doc_frequency("body", w), w))[:5]
+            everything = [w.decode() for w in reader.expand_prefix("written", prefix)]
+            want = sorted(everything, key=lambda w: (-reader.doc_frequency("written", w), w))[:5]
             got = words.completions(prefix, 5)
-            assert [reader.doc_frequency("body", w) for w in got] == \
-                [reader.doc_frequency("body", w) for w in want], prefix
+            assert [reader.doc_frequency("written", w) for w in got] == \
+                [reader.doc_frequency("written", w) for w in want], prefix
         assert sorted(words.matching("zebrafinch?", 10)) == ["zebrafinch0", "zebrafinch1", "zebrafinch2"]
     index.close()
 
@@ -321,7 +321,7 @@ def test_a_run_with_nothing_new_keeps_what_an_older_index_lacks(tmp_path):
     build(tmp_path / "seeds", tmp_path / "index")
     names = {p.name.split(".", 1)[1] for p in folder.glob("shard-*/MAIN_*.npz")}
     assert names == {"c_topic.npz", "c_provider.npz", "c_category.npz", "c_type.npz",
-                     "c_kind.npz", "w_body.npz", "w_source.npz", "w_topic.npz"}
+                     "c_kind.npz", "w_written.npz", "w_source.npz", "w_topic.npz"}
 
 
 def _whoosh_subclasses(path):

@@ -114,7 +114,7 @@ def reference_scores(snap, q) -> dict[int, float] | None:
             rest = []
             for sub in node.subqueries:
                 if type(sub) is wq.Term:
-                    words.setdefault((sub.fieldname == "body", sub.text), []).append(sub)
+                    words.setdefault((sub.fieldname == "written", sub.text), []).append(sub)
                 else:
                     rest.append(sub)
             parts = [word(ts) for ts in words.values()] + [walk(r) for r in rest]

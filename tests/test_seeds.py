@@ -71,7 +71,7 @@ BAD_CASES = [
 @pytest.mark.parametrize("name,line,reason", BAD_CASES, ids=[c[0] for c in BAD_CASES])
 def test_bad_seed_is_rejected_with_file_line_and_reason(name, line, reason):
     with pytest.raises(SeedRejected) as caught:
-        parse_file(BAD / name, f"seeds/{name}", SeedLimits(64 * 1024, LIMITS.max_nodes))
+        parse_file(BAD / name, f"seeds/{name}", SeedLimits(64 * 1024, LIMITS.max_nodes, LIMITS.max_body_bytes))
     message = str(caught.value)
     assert message.startswith(f"seeds/{name}:{line}: " if line else f"seeds/{name}: ")
     assert reason in message

@@ -1,10 +1,10 @@
 """The ranking model, whole: BM25F's parameters, the field weights and the idf, in one place.
 
-A word's counts in the title, the excerpt, the source and the topic are each multiplied by
+A word's counts in the title, the excerpt, the body, the source and the topic are each multiplied by
 the field's weight and normalised by that field's length (B), added up, and saturated once
 (K1), then multiplied by the word's Robertson-Sparck Jones idf over the live records that
-have the word in any of those fields. The word as typed, in the title and excerpt as written
-(`body`, not stemmed), is a second word scored the same way at EXACT_WEIGHT: of two records
+have the word in any of those fields. The word as typed, in the title, excerpt and body as written
+(`written`, not stemmed), is a second word scored the same way at EXACT_WEIGHT: of two records
 alike but for `prices` and `price`, the one saying `prices` ranks first. `scoring.py`
 computes exactly this over arrays; where it hands a query shape to Whoosh, Whoosh scores with
 `WEIGHTING`, its per-field BM25F with the same B and K1.
@@ -49,8 +49,8 @@ TYPED = Saturation(k1=2.0, b=0.75)
 PASTED = Saturation(k1=9.0, b=0.9)
 B, K1 = TYPED.b, TYPED.k1  # Whoosh's (WEIGHTING) where scoring.py hands a typed query over
 
-# The field of the title's and excerpt's words as written (index/schema.py files them there).
-AS_WRITTEN = "body"
+# The field of the title's, excerpt's and body's words as written (index/schema.py files them).
+AS_WRITTEN = "written"
 
 # The weight of the word as typed (the AS_WRITTEN field): enough to
 # put the form typed above a form that only shares its lemma, little enough not to outrank
@@ -59,8 +59,12 @@ EXACT_WEIGHT = 0.02
 
 # Weight of a word's count in each field a bare word is looked for in. A title word counts
 # three times: 3 ranked best of 1-5. The query parser searches exactly these fields.
-FIELD_WEIGHTS = {"title": 3.0, "excerpt": 1.0, "source": 0.5, "topic": 1.5,
-                 AS_WRITTEN: EXACT_WEIGHT}
+# The article's own text (`body`) counts below the excerpt, which is its summary: a word
+# said once in paragraph six says less about the article than a word of its excerpt; chosen
+# on Cranfield and CISI with the abstracts as bodies (docs/benchmarks.md, "Full text").
+BODY_WEIGHT = 1.0
+FIELD_WEIGHTS = {"title": 3.0, "excerpt": 1.0, "body": BODY_WEIGHT, "source": 0.5,
+                 "topic": 1.5, AS_WRITTEN: EXACT_WEIGHT}
 
 WEIGHTING = scoring.BM25F(B=B, K1=K1)  # what Whoosh scores with where scoring.py hands over
 

@@ -42,7 +42,7 @@ NOISE = frozenset(WHOOSH_STOP_WORDS | STOP_WORDS | set(
     where which while who why would year years you your""".split()))
 
 STEM_CACHE = 100_000
-STEMMED_FIELDS = ("title", "excerpt")  # analysed by `stemmed()`; the schema says so too
+STEMMED_FIELDS = ("title", "excerpt", "body")  # analysed by `stemmed()`; the schema says so too
 T = TypeVar("T")
 
 
@@ -150,7 +150,7 @@ def folded():
     return _folding()
 
 
-def body():
+def written():
     """Title and excerpt as written (folded, not stemmed, stop words out): term vectors for
     distinctive words, and the words spelling suggestions come from."""
     return _folding() | StopFilter(stoplist=STOP_WORDS, minsize=2)
@@ -238,7 +238,7 @@ def index_words(analyzer) -> Callable[[str], list[tuple[str, int]]] | None:
     (engine/bulk.py) cuts with these instead; a test holds each to its analyser."""
     if analyzer == folded():
         return _cut_folded
-    if analyzer == body():
+    if analyzer == written():
         return lambda text: _renumbered(_cut_folded(text), 2)
     if analyzer == stemmed():
         stem = _memo(analyzer.items[-1].stemfn)

@@ -41,15 +41,31 @@ def record_hash(record: dict[str, Any]) -> str:
     return hashlib.sha1(json.dumps(record, sort_keys=True).encode("utf-8")).hexdigest()
 
 
+LEAD_CHARS = 2000  # of a body, standing in for the excerpt a record lacks (an abstract)
+
+
+def lead_of(record: dict[str, Any]) -> str:
+    """The excerpt, or when there is none the start of the body: what a record's story
+    signature is made of (two articles with one headline and no excerpt are not one story)."""
+    body = record.get("body") or ""
+    if record["excerpt"] or not body:
+        return record["excerpt"]
+    cut = body[:LEAD_CHARS]
+    return cut.rsplit(" ", 1)[0] if len(body) > LEAD_CHARS and " " in cut else cut
+
+
 def to_document(record: dict[str, Any], drafts: list[dict[str, Any]], seen: int) -> dict[str, Any]:
     """The Whoosh document for one merged record; `drafts` lets a later run rebuild it;
     `seen` is when the record first entered the index (kept across runs and rebuilds)."""
     provider = record["provider"]
-    return {
+    body = {"body": record["body"]} if record.get("body") else {}
+    return {**body,
         "id": record["id"],
         "title": record["title"],
         "excerpt": record["excerpt"],
-        "body": f"{record['title']}\n{record['excerpt']}",
+        # (the body too: its words are completed, corrected and matched by patterns)
+        "written": "\n".join(filter(None, (record["title"], record["excerpt"],
+                                            record.get("body")))),
         "source": " ".join(filter(None, (provider["name"], provider["domain"]))),
         "topic": " ; ".join(record["topics"]),
         "category": record["category"] or None,
@@ -64,7 +80,7 @@ def to_document(record: dict[str, Any], drafts: list[dict[str, Any]], seen: int)
         "c_date": timestamp(record["published"]),
         "c_quality": record["quality"] or 0,
         "c_idkey": id_key(record["id"]),
-        "c_minhash": stories.signature(record["title"], record["excerpt"]),
+        "c_minhash": stories.signature(record["title"], lead_of(record)),
         "c_seen": seen,
         "seen": seen,
         "data": json.dumps(record, ensure_ascii=False, sort_keys=True),

@@ -15,10 +15,11 @@ from whoosh import columns, fields
 from ..engine.ranking import AS_WRITTEN
 from . import analysis
 
-FORMAT = 8  # 4: `AT&T` is one word; 5: shards, and the id as a number (c_idkey);
+FORMAT = 9  # 4: `AT&T` is one word; 5: shards, and the id as a number (c_idkey);
 # 6: story signatures (c_minhash) and first-seen times (c_seen); 7: title and excerpt
 # lemmatised (analysis.STEMMER), no longer Porter2-stemmed; 8: a lemma keeps the word's
-# first letter (`ai` was `be`)
+# first letter (`ai` was `be`); 9: the article's text (`body`, lemmatised, with positions),
+# and the title and excerpt as written, with the body, renamed `written` (it was `body`)
 
 # Facets counted from columns. The key is the name the web and the API use.
 FACETS = ("topic", "provider", "category", "type", "year", "kind")
@@ -28,7 +29,7 @@ NO_DATE = -(2**62)  # sorts before every real date; a record without one is in a
 # Fields stemmed at index time, and the field holding their words as written: a prefix or
 # wildcard is matched against the words as written (`recogniti*` finds `recognition`, though
 # the stem is `recognit`), then searched as the stems those words make.
-WORDS_AS_WRITTEN = {"title": AS_WRITTEN, "excerpt": AS_WRITTEN}
+WORDS_AS_WRITTEN = {"title": AS_WRITTEN, "excerpt": AS_WRITTEN, "body": AS_WRITTEN}
 
 
 def build_schema() -> fields.Schema:
@@ -37,11 +38,14 @@ def build_schema() -> fields.Schema:
         id=fields.ID(stored=True, unique=True),
         title=fields.TEXT(analyzer=stemmed, phrase=True),
         excerpt=fields.TEXT(analyzer=stemmed, phrase=True),
+        # The article's own text after the front matter (ingest/fulltext.py), kept in the
+        # record (`data`); searched as `body:` and, weighted below them, with title and excerpt.
+        body=fields.TEXT(analyzer=stemmed, phrase=True),
         source=fields.TEXT(analyzer=analysis.folded(), phrase=True),
         topic=fields.TEXT(analyzer=analysis.folded(), phrase=True),
-        # Title and excerpt as written (not stemmed): term vectors give the distinctive
-        # terms, and its words the spelling suggestions.
-        body=fields.TEXT(analyzer=analysis.body(), vector=True, phrase=False),
+        # Title, excerpt and body as written (not stemmed): term vectors give the distinctive
+        # terms, and its words the spelling suggestions and the completions of patterns.
+        written=fields.TEXT(analyzer=analysis.written(), vector=True, phrase=False),
         category=fields.KEYWORD(lowercase=True, commas=True),
         type=fields.KEYWORD(lowercase=True, commas=True),
         kind=fields.ID(),
@@ -72,7 +76,7 @@ def build_schema() -> fields.Schema:
 FACET_COLUMNS = ("c_topic", "c_provider", "c_category", "c_type", "c_kind")
 # The fields whose words are completed and matched against patterns, as written: kept beside
 # each segment too (engine/lexicon.py).
-WORD_FIELDS = ("body", "source", "topic")
+WORD_FIELDS = ("written", "source", "topic")
 
 
 def source_token(rel: str) -> str:

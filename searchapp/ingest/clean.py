@@ -82,11 +82,11 @@ def clean_text(value: str) -> str:
         text = "".join(parser.parts)
     # Entities can themselves hide mojibake (`&acirc;&#128;&#153;`), so fix once more.
     if not text.isascii():
-        text = _visible(ftfy.fix_text(text, _FTFY))
+        text = visible(ftfy.fix_text(text, _FTFY))
     return " ".join(text.split())
 
 
-def _visible(text: str) -> str:
+def visible(text: str) -> str:
     """`text` without the characters that hide or reorder it where they mean nothing."""
     text = _STRAY_JOINER.sub("", text.translate(_INVISIBLE))
     if text and max(text) >= "\U000e0000":

@@ -8,7 +8,6 @@ and a full build of a million files keeps them all until they are spilled.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -18,7 +17,7 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from . import folder, records
 from .problems import Problem
-from .seeds import SeedLimits, SeedRejected, parse_bytes
+from .seeds import SeedLimits, SeedRejected, parse_bytes, read_file
 
 PARALLEL_FROM = 2000  # files; below this, starting processes costs more than it saves
 # What is said of a file read through a symbolic link out of the seeds folder (which is
@@ -54,17 +53,14 @@ def read_one(job: tuple[str, str, SeedLimits, dict | None]) -> Loaded:
     path = Path(seeds, rel)
     try:
         st = path.stat()
-        if st.st_size > limits.max_bytes:
-            return Loaded(rel, {}, problem=Problem(
-                rel, None, f"file is {st.st_size:,} bytes, over the {limits.max_bytes:,}-byte limit"))
-        data = path.read_bytes()
+        read = read_file(path, limits)  # a huge body is read up to what is kept
     except OSError as exc:
         return Loaded(rel, {}, problem=Problem(rel, None, f"cannot read file: {exc.strerror or exc}"))
-    entry = {"size": len(data), "mtime_ns": st.st_mtime_ns, "sha1": hashlib.sha1(data).hexdigest()}
+    entry = {"size": read.size, "mtime_ns": st.st_mtime_ns, "sha1": read.sha1}
     if known and known.get("sha1") == entry["sha1"]:
         return Loaded(rel, entry)  # touched but not changed
     try:
-        parsed = parse_bytes(data, rel, limits)
+        parsed = parse_bytes(read.data, rel, limits, size=read.size)
         return Loaded(rel, entry, drafts=[(d["id"], json.dumps(d, ensure_ascii=False))
                                           for d in records.file_drafts(parsed)],
                       warnings=parsed.warnings)

@@ -44,6 +44,9 @@ def build(record_id: str, drafts: Iterable[dict[str, Any]]) -> tuple[dict[str, A
     for name in TEXT_FIELDS:
         record[name] = next((d["fields"][name] for d in ordered
                              if d["fields"][name] not in (None, "")), lead["fields"][name])
+    body = next((d["fields"]["body"] for d in ordered if d["fields"].get("body")), None)
+    if body:  # the article's own text (a seed's); a record without one has no key for it
+        record["body"] = body
     record["provider"] = next((d["fields"]["provider"] for d in ordered
                                if d["fields"]["provider"]["name"]), lead["fields"]["provider"])
     record["topics"] = _union(t for d in ordered for t in d["fields"]["topics"])

@@ -1,7 +1,8 @@
 """Reading one seed file into drafts of the articles it describes, or a clear reason it can't be.
 
-A seed file is YAML front matter between `---` lines. It describes one article (the seed)
-and the articles it cites (`related`). Each becomes a `Draft`; `records` merges the drafts of
+A seed file is YAML front matter between `---` lines, then, optionally, the article's own
+text (its body: plain text, Markdown or HTML, read by `fulltext`). It describes one article
+(the seed) and the articles it cites (`related`). Each becomes a `Draft`; `records` merges the drafts of
 all files into index records. Nothing here knows about the index or the web.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from . import safe_yaml
+from . import fulltext, safe_yaml
 from .clean import canonical_url, clean_text, clean_url
 from .problems import Problem
 
@@ -60,33 +61,78 @@ class ParsedSeed:
 
 @dataclass(frozen=True)
 class SeedLimits:
-    """How large a seed file may be: the `max_seed_bytes` and `max_yaml_nodes` settings."""
+    """How large a seed file may be: the `max_seed_bytes`, `max_yaml_nodes` and
+    `max_body_bytes` settings."""
 
     max_bytes: int
     max_nodes: int
+    max_body_bytes: int
 
     @classmethod
     def of(cls, settings) -> "SeedLimits":
         """The limits `settings` (settings.Settings) set."""
-        return cls(settings.max_seed_bytes, settings.max_yaml_nodes)
+        return cls(settings.max_seed_bytes, settings.max_yaml_nodes, settings.max_body_bytes)
+
+    @property
+    def read_bytes(self) -> int:
+        """The most of a file that is read: its front matter, then a body as long as kept
+        (and a little more, to know it was longer)."""
+        return self.max_bytes + self.max_body_bytes + 1
+
+
+@dataclass
+class Read:
+    """A seed file's bytes as read (at most `SeedLimits.read_bytes` of them), with the whole
+    file's size and SHA-1 (what the manifest compares)."""
+
+    data: bytes
+    size: int
+    sha1: str
+
+
+HASH_CHUNK = 1 << 20
+
+
+def read_file(file: Path, limits: SeedLimits) -> Read:
+    """A seed file's first `limits.read_bytes` bytes, hashed whole (a 50 MB file is read
+    through once, never held)."""
+    with open(file, "rb") as f:
+        data = f.read(limits.read_bytes)
+        digest = hashlib.sha1(data)
+        size = len(data)
+        for chunk in iter(lambda: f.read(HASH_CHUNK), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return Read(data, size, digest.hexdigest())
 
 
 def parse_file(file: Path, rel: str, limits: SeedLimits) -> ParsedSeed:
     """Parse one seed file; raise SeedRejected naming the file (and line) when it can't be used."""
     try:
-        size = file.stat().st_size
-        if size > limits.max_bytes:
-            _reject(rel, None, f"file is {size:,} bytes, over the {limits.max_bytes:,}-byte limit")
-        data = file.read_bytes()
+        read = read_file(file, limits)
     except OSError as exc:
         _reject(rel, None, f"cannot read file: {exc.strerror or exc}")
-    return parse_bytes(data, rel, limits)
+    return parse_bytes(read.data, rel, limits, size=read.size)
 
 
-def parse_bytes(data: bytes, rel: str, limits: SeedLimits) -> ParsedSeed:
+def parse_bytes(data: bytes, rel: str, limits: SeedLimits, size: int | None = None
+                ) -> ParsedSeed:
+    """Parse a seed file's bytes (`size`: the whole file's, when `data` is the first of them)."""
     warnings: list[Problem] = []
-    text = _decode(data, rel, warnings)
-    yaml_text, first_line = _front_matter(text, rel)
+    size = len(data) if size is None else size
+    text = _decode(data, rel, warnings, cut=size > len(data))
+    try:
+        yaml_text, first_line, body_at = _front_matter(text, rel)
+    except SeedRejected:
+        if size > len(data):  # never closed in all that was read
+            _reject(rel, None, f"file is {size:,} bytes, and its front matter over the "
+                               f"{limits.max_bytes:,}-byte limit")
+        raise
+    if len(yaml_text.encode("utf-8")) > limits.max_bytes:
+        _reject(rel, None, f"file is {size:,} bytes, and its front matter over the "
+                           f"{limits.max_bytes:,}-byte limit")
+    if "\x00" in yaml_text:
+        _reject(rel, None, "binary file (contains NUL bytes), not a seed")
     try:
         node = safe_yaml.compose(yaml_text, limits.max_nodes)
     except safe_yaml.TooLarge as exc:
@@ -111,7 +157,34 @@ def parse_bytes(data: bytes, rel: str, limits: SeedLimits) -> ParsedSeed:
         _reject(rel, None, f"invalid YAML: {exc}")
     lines = {_key_text(k): _line(k.start_mark.line, first_line) for k, _ in node.value}
     item_lines = _related_item_lines(node, first_line)
-    return _SeedReader(rel, data_map, lines, item_lines, warnings).read()
+    parsed = _SeedReader(rel, data_map, lines, item_lines, warnings).read()
+    body = _body(text[body_at:], rel, text.count("\n", 0, body_at) + 1, size, limits,
+                 warnings)
+    if body:  # a seed without one is the record it always was
+        parsed.drafts[0].fields["body"] = body
+    return parsed
+
+
+def _body(raw: str, rel: str, line: int, size: int, limits: SeedLimits,
+          warnings: list[Problem]) -> str:
+    """The text after the front matter, as `fulltext` reads it: NUL bytes taken out and a
+    body longer than `max_body_bytes` cut, each with a warning naming the file."""
+    if not raw.strip():
+        return ""
+    nuls = raw.count("\x00")
+    if nuls:
+        raw = raw.replace("\x00", "")
+        warnings.append(Problem(rel, line, f"body: {nuls:,} NUL byte(s) removed"))
+    encoded = raw.encode("utf-8")
+    if len(encoded) > limits.max_body_bytes:
+        raw = encoded[:limits.max_body_bytes].decode("utf-8", errors="ignore")
+        cut = raw.rfind("\n", len(raw) // 2)
+        raw = raw[:cut] if cut > 0 else raw
+        warnings.append(Problem(rel, line, f"body is over {limits.max_body_bytes:,} bytes "
+                                           f"(the file is {size:,}); kept its first "
+                                           f"{limits.max_body_bytes:,}"))
+    text, _kind = fulltext.to_text(raw)
+    return text
 
 
 def _reject(rel: str, line: int | None, message: str):
@@ -133,28 +206,37 @@ def _related_item_lines(node: yaml.MappingNode, first_line: int) -> list[int | N
     return []
 
 
-def _decode(data: bytes, rel: str, warnings: list[Problem]) -> str:
+def _decode(data: bytes, rel: str, warnings: list[Problem], cut: bool = False) -> str:
     if not data.strip():
         _reject(rel, None, "empty file")
-    if b"\x00" in data[:8192]:
+    # A NUL before any front matter is a binary file; one in a body is taken out (`_body`).
+    if b"\x00" in data[:8192] and not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"---"):
         _reject(rel, None, "binary file (contains NUL bytes), not a seed")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        if cut and exc.start >= len(data) - 3:  # a character cut where reading stopped
+            return data[:exc.start].decode("utf-8-sig")
         line = data[: exc.start].count(b"\n") + 1
         warnings.append(Problem(rel, line, "not valid UTF-8; decoded as Windows-1252"))
         return data.decode("cp1252", errors="replace")
 
 
-def _front_matter(text: str, rel: str) -> tuple[str, int]:
-    """Return the YAML between the `---` lines and the file line it starts on."""
-    lines = text.splitlines()
+def _front_matter(text: str, rel: str) -> tuple[str, int, int]:
+    """Return the YAML between the `---` lines, the file line it starts on, and where in
+    `text` the body after them begins."""
+    lines = text.splitlines(keepends=True)
     start = next((i for i, line in enumerate(lines) if line.strip()), None)
     if start is None or lines[start].rstrip() != "---":
         _reject(rel, (start or 0) + 1, "no front matter: a seed file starts with a '---' line")
+    offset = sum(map(len, lines[:start + 1]))
     for end in range(start + 1, len(lines)):
         if lines[end].rstrip() in ("---", "..."):
-            return "\n".join(lines[start + 1:end]), start + 2
+            body_at = offset + len(lines[end])
+            yaml_lines = (line.splitlines()[0] if line.strip("\r\n") else "" for line in
+                          lines[start + 1:end])
+            return "\n".join(yaml_lines), start + 2, body_at
+        offset += len(lines[end])
     _reject(rel, start + 1, "front matter is never closed: no '---' line after it")
 
 

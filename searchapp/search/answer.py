@@ -239,7 +239,7 @@ def _completed_among(snap: Snapshot, req: SearchRequest, limits: SearchLimits, d
         return None
     rest, word = split
     prefix = analysis.fold_pattern(word)
-    if not snap.words("body").completions(prefix, 1):
+    if not snap.words("written").completions(prefix, 1):
         return None  # no word of the index begins so
     before = parse(snap, replace(req, q=rest, typing=False), limits, deadline)
     docs = matching(snap, before, req, rank=False, deadline=deadline).final
@@ -248,7 +248,7 @@ def _completed_among(snap: Snapshot, req: SearchRequest, limits: SearchLimits, d
     docs = snap.columns.sample(docs, COMPLETE_AMONG)
     start = prefix.encode("utf-8")
     counts: dict[bytes, int] = {}
-    for terms in snap.scorer.vectors(docs, "body", deadline):
+    for terms in snap.scorer.vectors(docs, "written", deadline):
         for term in terms[np.char.startswith(terms, start)].tolist() if len(terms) else ():
             counts[term] = counts.get(term, 0) + 1
     words = sorted(counts, key=lambda w: (-counts[w], w))[:COMPLETIONS_AMONG]

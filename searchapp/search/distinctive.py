@@ -27,7 +27,7 @@ import numpy as np
 from ..reader import analysis
 from .query import query_words
 
-FIELD = "body"
+FIELD = "written"
 SAMPLE = 500  # records read at most: enough for the top words, cheap enough to type over
 MIN_MATCHES = 5  # fewer matches than this set no word apart
 

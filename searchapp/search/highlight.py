@@ -1,4 +1,5 @@
-"""Marking the query's words in a title or excerpt: `<mark>` and escaped text, nothing else.
+"""Marking the query's words in a title or excerpt, and the best fragments of a body (or all
+of it, on the record page): `<mark>` and escaped text, nothing else.
 
 A text short enough to show whole (most titles and excerpts) is marked here, word by word,
 with each word's index term remembered: Whoosh's highlighter builds a token object per word
@@ -63,6 +64,111 @@ def mark(text: str, terms: frozenset[str], exact: frozenset[str] = frozenset(),
     return sanitize(out)
 
 
+FRAGMENTS = 2  # of a body, at most, on a hit
+FRAGMENT_CHARS = 240  # about, cut at words
+SCANNED_CHARS = 200_000  # of a body, looked through for a hit's fragments
+WINDOWS = 2_000  # matched words a passage may start at (the first ones)
+MARKED = 4_000  # matched words the record page marks (the first ones; it says so)
+
+
+def matched_spans(text: str, terms: frozenset[str], exact: frozenset[str] = frozenset(),
+                  limit: int | None = None) -> list[tuple[int, int]]:
+    """Where in `text` (up to `limit` characters) the words whose index terms are `terms`
+    stand, as (start, end), in order."""
+    restricted = {e.split("=", 1)[0] for e in exact}
+    spans = []
+    for found in _WORD.finditer(text, 0, len(text) if limit is None else min(limit, len(text))):
+        term = _term(found.group())
+        if term in terms and (term not in restricted
+                              or f"{term}={analysis.fold_word(found.group())}" in exact):
+            spans.append(found.span())
+    return spans
+
+
+def _marked(text: str, spans: list[tuple[int, int]], start: int, end: int,
+            anchor: str | None = None, first: int = 0) -> str:
+    """`text[start:end]` escaped, the `spans` within it in <mark> (numbered `anchor`-N from
+    `first` when an anchor is asked for)."""
+    parts, done = [], start
+    for n, (a, b) in enumerate(spans, start=first):
+        if a < start or b > end:
+            continue
+        tag = f'<mark id="{anchor}-{n + 1}">' if anchor else "<mark>"
+        parts += [html.escape(text[done:a], quote=False), tag,
+                  html.escape(text[a:b], quote=False), "</mark>"]
+        done = b
+    parts.append(html.escape(text[done:end], quote=False))
+    return "".join(parts)
+
+
+def fragments(text: str, terms: frozenset[str], exact: frozenset[str] = frozenset(),
+              count: int = FRAGMENTS, size: int = FRAGMENT_CHARS) -> list[str]:
+    """The best `count` passages of a long text (a body) with the query's words marked, as
+    safe HTML, in the text's order: those with the most different words of the query, then
+    the most words; none when no word of the query is in it."""
+    if not text or not terms:
+        return []
+    spans = matched_spans(text, terms, exact, SCANNED_CHARS)
+    if not spans:
+        return []
+    windows, j = [], 0
+    for i, (a, _) in enumerate(spans[:WINDOWS]):
+        j = max(j, i + 1)
+        while j < len(spans) and spans[j][1] <= a + size:
+            j += 1
+        inside = spans[i:j]
+        kinds = {_term(text[x:y]) for x, y in inside}
+        windows.append((-len(kinds), -len(inside), a, inside[-1][1]))
+    chosen: list[tuple[int, int]] = []
+    for _, _, a, b in sorted(windows):
+        if all(b < x or a > y for x, y in chosen):
+            chosen.append((a, b))
+        if len(chosen) == count:
+            break
+    out = []
+    for a, b in sorted(chosen):
+        start, end = _around(text, a, b, size)
+        out.append(sanitize(("… " if start else "") + _marked(text, spans, start, end)
+                            + (" …" if end < len(text) else "")))
+    return out
+
+
+def _around(text: str, a: int, b: int, size: int) -> tuple[int, int]:
+    """A passage of about `size` characters holding text[a:b], a little before it, cut at
+    spaces (and never across a paragraph)."""
+    room = max(size - (b - a), 0)
+    start = max(text.rfind("\n", 0, a) + 1, a - room // 3)
+    end = min(len(text), b + room - (a - start))
+    paragraph_end = text.find("\n", b)
+    if paragraph_end != -1:
+        end = min(end, paragraph_end)
+    if start > 0 and text[start - 1] not in "\n":
+        space = text.find(" ", start, a)
+        start = space + 1 if space != -1 else start
+    if end < len(text) and text[end] not in "\n":
+        space = text.rfind(" ", b, end)
+        end = space if space != -1 else end
+    return start, end
+
+
+def marked_paragraphs(text: str, terms: frozenset[str], exact: frozenset[str] = frozenset(),
+                      anchor: str = "match") -> tuple[list[str], int]:
+    """A whole body as safe HTML paragraphs, the words of the query (the first MARKED of
+    them) in a <mark> numbered `anchor`-1, -2, ... in reading order (the record page's "next
+    match"), and how many are marked."""
+    spans = (matched_spans(text, terms, exact) if terms else [])[:MARKED]
+    paragraphs, at, first = [], 0, 0
+    for paragraph in text.split("\n\n"):
+        end = at + len(paragraph)
+        upto = first
+        while upto < len(spans) and spans[upto][0] < end:
+            upto += 1
+        paragraphs.append(sanitize(_marked(text, spans[first:upto], at, end, anchor, first)))
+        first = upto
+        at = end + 2
+    return paragraphs, len(spans)
+
+
 def _mark_whole(text: str, terms: frozenset[str], exact: frozenset[str]) -> str:
     parts, done = [], 0
     restricted = {e.split("=", 1)[0] for e in exact}
@@ -93,15 +199,25 @@ def _term(word: str) -> str | None:
 _CLEANERS = threading.local()  # a Cleaner keeps parser state: one per thread, made once
 
 
+_NUMBERED_MARK = re.compile(r'<mark id="match-[0-9]+">')  # the record page's, in order
+
+
 def sanitize(fragment: str) -> str:
-    """The last gate before a template: only <mark>, no attributes, everything else escaped.
+    """The last gate before a template: only <mark> (with no attribute but the record page's
+    `id="match-N"`), everything else escaped.
 
     What `mark` makes is escaped text with bare `<mark>` tags: once those are taken out, no
     `<` may be left, and such a fragment is already what bleach would return. Anything else
     goes through bleach. (Bleach parses HTML and was a third of a results page's time.)
     """
-    if "<" not in fragment.replace("<mark>", "").replace("</mark>", "") \
-            and fragment.count("<mark>") == fragment.count("</mark>"):
+    opened = fragment.count("<mark>")
+    if "<mark id=" in fragment:
+        fragment_bare, numbered = _NUMBERED_MARK.subn("", fragment)
+        opened += numbered
+    else:
+        fragment_bare = fragment
+    if "<" not in fragment_bare.replace("<mark>", "").replace("</mark>", "") \
+            and opened == fragment.count("</mark>"):
         return fragment
     cleaner = getattr(_CLEANERS, "cleaner", None)
     if cleaner is None:
@@ -110,10 +226,11 @@ def sanitize(fragment: str) -> str:
 
 
 def highlight_terms(snap: Snapshot, parsed: ParsedQuery) -> dict[str, frozenset[str]]:
-    """The index terms of the query in titles and excerpts: what `mark` looks for; under
+    """The index terms of the query in titles, excerpts and bodies: what `mark` and
+    `fragments` look for; under
     "exact", the stems that only `=word` asked for, each as `stem=word` with the words as
     written it may mark (`=banned` marks banned, not ban)."""
-    found: dict[str, set[str]] = {"title": set(), "excerpt": set()}
+    found: dict[str, set[str]] = {"title": set(), "excerpt": set(), "body": set()}
     exact: dict[str, set[str]] = {}
     plain: set[str] = set()
     if parsed.query is not None and parsed.query is not wq.NullQuery:
@@ -136,5 +253,5 @@ def highlight_terms(snap: Snapshot, parsed: ParsedQuery) -> dict[str, frozenset[
 
 
 def _exact_words(q) -> set[str]:
-    """The words of an `=word`'s exact side (its terms in the unstemmed body)."""
-    return {t.text for t in q.leaves() if isinstance(t, wq.Term) and t.fieldname == "body"}
+    """The words of an `=word`'s exact side (its terms in the unstemmed `written` field)."""
+    return {t.text for t in q.leaves() if isinstance(t, wq.Term) and t.fieldname == "written"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..reader import Snapshot
-from .highlight import mark
+from .highlight import fragments, mark
 from .matching import Matches
 from .request import SearchRequest
 from .results import Hit
@@ -96,4 +96,6 @@ def _hit(snap: Snapshot, terms: dict[str, frozenset[str]], docnum: int, score: f
     return Hit(record["id"], record, score,
                mark(record["title"], terms["title"], terms["exact"]),
                mark(record["excerpt"], terms["excerpt"], terms["exact"]),
-               story_id=snap.columns.story_id(docnum))
+               story_id=snap.columns.story_id(docnum),
+               body_html=fragments(record.get("body", ""), terms.get("body", frozenset()),
+                                   terms["exact"]))

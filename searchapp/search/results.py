@@ -23,6 +23,9 @@ class Hit:
     story_id: str = ""
     copies: list[dict[str, Any]] = field(default_factory=list)  # other matches of its story
     more_copies: int = 0  # matches of its story past those listed
+    # The best passages of the record's body with the query's words marked (none when no
+    # word of the query is in its body), safe HTML like the two above.
+    body_html: list[str] = field(default_factory=list)
 
     @property
     def outlets(self) -> int:

@@ -24,7 +24,7 @@ from .budget import Clock, SearchLimits
 from .comparison import compare
 from .distinctive import Terms
 from .exports import Export
-from .highlight import highlight_terms, mark
+from .highlight import highlight_terms, mark, marked_paragraphs
 from .lane import Lane, Turn
 from .partial import answered as _answered, every_shard as _every_shard, whole as _whole
 from .request import BadRequest, SearchRequest
@@ -265,18 +265,23 @@ class SearchIndex:
             docs = [d for d in (snap.docnum(rid) for rid in ids) if d is not None]
             return [_whole(snap, r) for r in snap.records(docs)]
 
-    def marked(self, record: dict[str, Any], q: str) -> tuple[str, str]:
+    def marked(self, record: dict[str, Any], q: str) -> tuple[str, str, list[str], int]:
         """A record's title and excerpt with the words of the query `q` marked, as a hit of
-        that search would show them (a query that cannot be read marks nothing)."""
+        that search would show them (a query that cannot be read marks nothing), and its body's
+        paragraphs with every word of the query marked `match-1`, `match-2`, ..., and how many."""
         with self.using() as snap:
             try:
                 parsed = answer.parse(snap, SearchRequest(q=q, typing=False), self.limits)
             except BadRequest:
                 parsed = None
             terms = highlight_terms(snap, parsed) if parsed is not None else \
-                {"title": frozenset(), "excerpt": frozenset(), "exact": frozenset()}
+                {"title": frozenset(), "excerpt": frozenset(), "body": frozenset(),
+                 "exact": frozenset()}
+        paragraphs, matches = marked_paragraphs(record.get("body", ""), terms["body"],
+                                                terms["exact"])
         return (mark(record["title"], terms["title"], terms["exact"], long_after=20_000),
-                mark(record["excerpt"], terms["excerpt"], terms["exact"], long_after=20_000))
+                mark(record["excerpt"], terms["excerpt"], terms["exact"], long_after=20_000),
+                paragraphs, matches)
 
     def copies(self, record_id: str, limit: int = 200) -> tuple[str, list[dict[str, Any]]]:
         """(the record's story id, the other records of its story, earliest first)."""

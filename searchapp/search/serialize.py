@@ -10,6 +10,7 @@ import re
 from typing import Any, Iterable, Sequence
 
 from .batch import Counted
+from .dates import BadRequest
 from .results import Hit, QuerySummary, SearchResult
 from .distinctive import Terms
 from .timeline import Timeline
@@ -29,7 +30,10 @@ def hit_to_json(hit: Hit) -> dict[str, Any]:
         "kind": r["kind"],
         "published": r["published"],
         "score": round(hit.score, 4) if hit.score is not None else None,
-        "highlights": {"title": hit.title_html, "excerpt": hit.excerpt_html},
+        # The body's best one or two passages with the query's words marked ([]: no word of
+        # the query is in the body, or there is none); the body itself is /api/doc's.
+        "highlights": {"title": hit.title_html, "excerpt": hit.excerpt_html,
+                       "body": hit.body_html},
         "story_id": hit.story_id or None,
         # Grouped by story: the other matches of this hit's story (the first few of them).
         "copies": [{"id": c["id"], "title": c["title"], "url": c["url"],
@@ -140,6 +144,46 @@ def record_to_row(r: dict[str, Any]) -> list[str]:
             "" if r["quality"] is None else str(r["quality"]),
             id_cell("; ".join(r["cited_by"])), id_cell("; ".join(r["related"])),
             id_cell(r.get("story_id", ""))]
+
+
+# The CSV's columns `columns=` may choose from, in the order a choice is written: the
+# article's text (`body`) only when asked for (a spreadsheet of whole articles is heavy).
+CSV_CHOICES = EXPORT_COLUMNS + ("body",)
+SPREADSHEET_CELL = 32_767  # characters one cell holds (Excel's limit; LibreOffice's is larger)
+CUT_MARK = " … [cut: {:,} characters in all]"
+
+
+def csv_columns(asked: str | None) -> tuple[str, ...]:
+    """The columns a CSV export writes (`columns=title,body`: those, in that order; empty or
+    absent: EXPORT_COLUMNS), before EXPORT_SOURCE and EXPORT_RANK, which every row ends with;
+    BadRequest naming any column there is not."""
+    names = [n.strip().lower() for n in (asked or "").split(",") if n.strip()]
+    if not names:
+        return EXPORT_COLUMNS
+    unknown = [n for n in names if n not in CSV_CHOICES]
+    if unknown:
+        raise BadRequest(f"no column {', '.join(map(repr, unknown))}; columns= takes any of "
+                         f"{', '.join(CSV_CHOICES)}")
+    return tuple(dict.fromkeys(names))
+
+
+def cell_cut(text: str, limit: int = SPREADSHEET_CELL) -> str:
+    """`text`, or as much of it as a spreadsheet cell holds with a marker saying it was cut
+    and how long it was (a longer cell spills into the next rows, or will not open)."""
+    if len(text) <= limit:
+        return text
+    mark = CUT_MARK.format(len(text))
+    return text[:limit - len(mark)] + mark
+
+
+def record_cells(r: dict[str, Any], columns: Sequence[str]) -> list[Any]:
+    """One CSV row of the chosen `columns` (`record_to_row`'s cells, and the body cut to a
+    cell's size)."""
+    if columns == EXPORT_COLUMNS:
+        return record_to_row(r)
+    cells = dict(zip(EXPORT_COLUMNS, record_to_row(r)))
+    cells["body"] = cell_cut(r.get("body") or "")
+    return [cells[c] for c in columns]
 
 
 def rank_cells(rank: int, score: float | None) -> list[Any]:

@@ -24,7 +24,7 @@ from whoosh import query as wq
 from ..reader import Snapshot, analysis
 from .outlets import outlet_words
 
-FIELD = "body"
+FIELD = "written"
 KEY_WORDS = 12  # words searched for
 SHARED = 2  # of them a record must hold
 COMMON = 0.5  # a word in more than half the records says nothing of one (idf weighs the rest)

@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 
 from ..search.request import SearchRequest
-from ..search.serialize import (EXPORT_COLUMNS, EXPORT_RANK, EXPORT_SOURCE, CsvText,
-                                csv_document, rank_cells, record_to_export, record_to_row,
+from ..search.serialize import (EXPORT_RANK, EXPORT_SOURCE, CsvText, csv_columns,
+                                csv_document, rank_cells, record_cells, record_to_export,
                                 timeline_columns, timeline_rows)
 from .files import attachment, download, filters_named, slug, stamp
 from .handle import search_index
@@ -59,6 +59,7 @@ def export_jsonl():
 
 def _export(kind: str):
     req = search_request()
+    columns = csv_columns(request.args.get("columns")) if kind == "csv" else ()
     place = stream_place("export")
     if isinstance(place, Response):
         return place
@@ -74,7 +75,8 @@ def _export(kind: str):
               + ("?" + urlencode(req.params(page=1)) if req.params(page=1) else ""),
               f"{export.total:,} records; index {export.generation}; exported {when}")
     if kind == "csv":
-        body = _csv_lines(export, source, bom=request.args.get("bom", "1") != "0")
+        body = _csv_lines(export, source, bom=request.args.get("bom", "1") != "0",
+                          columns=columns)
     else:
         body = _jsonl_lines(export, source)
     try:
@@ -91,14 +93,17 @@ def _export(kind: str):
     return response
 
 
-def _csv_lines(export, source: tuple[str, str], bom: bool = True) -> Iterator[str]:
-    """UTF-8 with a byte-order mark by default; a piece per batch of records read."""
-    text = CsvText(EXPORT_COLUMNS + EXPORT_SOURCE + EXPORT_RANK, bom)
+def _csv_lines(export, source: tuple[str, str], bom: bool = True,
+               columns: tuple[str, ...] = ()) -> Iterator[str]:
+    """UTF-8 with a byte-order mark by default; a piece per batch of records read; the
+    `columns` chosen (`columns=`), then where the row came from and its rank."""
+    text = CsvText(columns + EXPORT_SOURCE + EXPORT_RANK, bom)
     rank = 0
     for records in export:
         for record in records:
             rank += 1
-            text.row(record_to_row(record) + list(source) + rank_cells(rank, export.score(rank)))
+            text.row(record_cells(record, columns) + list(source)
+                     + rank_cells(rank, export.score(rank)))
         yield text.take()
     yield text.take()
 

@@ -19,25 +19,26 @@ from ...engine.syntax import fuzzy_plugin, word_plugin
 from ...reader import WORDS_AS_WRITTEN, analysis
 from ..request import MATCHES
 
-# The word being typed is also matched as a prefix: in titles and excerpts, by its most
-# frequent completions. `**` marks it for the parser (to a user it means the same as `*`).
-TYPED_PREFIX_FIELDS = ("title", "excerpt")
+# The word being typed is also matched as a prefix: in titles, excerpts and bodies, by its
+# most frequent completions. `**` marks it for the parser (to a user it means the same as `*`).
+TYPED_PREFIX_FIELDS = ("title", "excerpt", "body")
 TYPED_PREFIX_TERMS = 10
 SHORT_PREFIX_TERMS = 3
 TYPED_PREFIX_MIN = 2  # characters: a single letter is too little to complete
 TYPED_MARK = "**"
 # Where `=word` looks for the word as written: the title and excerpt's unstemmed copy, and the
 # fields that are never stemmed.
-EXACT_FIELDS = ("body", "source", "topic")
+EXACT_FIELDS = ("written", "source", "topic")
 
 
 def query_schema() -> fields.Schema:
     """The fields a user may name, analysed as the index analyses them (see analysis.py)."""
     stemmed, folded = analysis.query_stemmed(), analysis.query_folded()
     return fields.Schema(
-        body=fields.TEXT(analyzer=analysis.query_folded(), multitoken_query="phrase"),
+        written=fields.TEXT(analyzer=analysis.query_folded(), multitoken_query="phrase"),
         title=fields.TEXT(analyzer=stemmed, phrase=True, multitoken_query="phrase"),
         excerpt=fields.TEXT(analyzer=stemmed, phrase=True, multitoken_query="phrase"),
+        body=fields.TEXT(analyzer=stemmed, phrase=True, multitoken_query="phrase"),
         source=fields.TEXT(analyzer=folded, phrase=True, multitoken_query="phrase"),
         topic=fields.TEXT(analyzer=folded, phrase=True, multitoken_query="phrase"),
         category=fields.KEYWORD(lowercase=True, commas=True),
@@ -158,7 +159,7 @@ def parse_user_query(text: str, match: str = "all", typing: bool = False) -> Par
     return ParsedQuery(q, notice, completing=completing)
 
 
-_AS_WRITTEN = frozenset(WORDS_AS_WRITTEN.values())  # `body`: the words as written
+_AS_WRITTEN = frozenset(WORDS_AS_WRITTEN.values())  # `written`: the words as written
 _PLAIN_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 
 
@@ -182,9 +183,9 @@ def _without_common_words(text: str, typing: bool) -> tuple[str, str | None]:
 
 
 def _as_written(node: wq.Query) -> wq.Query:
-    """The title and excerpt's words as written (`body`) add the form typed to a bare word's
+    """The title and excerpt's words as written (`written`) add the form typed to a bare word's
     score (ranking.FIELD_WEIGHTS); phrases and patterns are looked for in the title and
-    excerpt alone, as before: `body` keeps no positions, and a pattern there is already
+    excerpt alone, as before: `written` keeps no positions, and a pattern there is already
     matched against the words as written (expansion.py)."""
     if getattr(node, "fieldname", None) in _AS_WRITTEN and (
             isinstance(node, wq.Phrase) or is_expanding(node)):
@@ -202,7 +203,7 @@ def _completed_word(text: str) -> str | None:
     return word if len(word) >= TYPED_PREFIX_MIN or m.start(2) == 0 else None
 
 
-FIELDS = ("title", "excerpt", "source", "topic", "category", "type", "kind")
+FIELDS = ("title", "excerpt", "body", "source", "topic", "category", "type", "kind")
 _KNOWN_FIELDS = set(FIELDS) | {a for names in _FIELD_ALIASES.values() for a in names}
 _FIELD_PREFIX = re.compile(r"(?<![\w:/.])([^\W\d_]\w*):(?=[^\s:/])")
 _NEGATIONS_ONLY = re.compile(r"\s*-[^\s\-\"()]\S*(?:\s+-[^\s\-\"()]\S*)*\s*")
