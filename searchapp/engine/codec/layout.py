@@ -7,6 +7,8 @@ cache is the only cache, shared by every process, and nothing is decoded to be r
 
 from __future__ import annotations
 
+import base64
+import datetime
 import json
 import mmap
 import os
@@ -74,6 +76,38 @@ def format_kind(fmt) -> str:
         return POSITIONS_KIND
     raise TypeError(f"the array codec keeps no {kind.__name__} values "
                     "(Existence, Frequency and Positions only)")
+
+
+# -- stored fields ---------------------------------------------------------------------------
+# A document's stored fields are one JSON object. Whoosh's fields also store datetimes (DATETIME)
+# and bytes; those are written as one-key objects and read back as what they were. A tuple
+# comes back as a list (JSON has only the one).
+
+def _tagged(value):
+    if isinstance(value, datetime.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, (bytes, bytearray)):
+        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+    raise TypeError(f"the array codec stores fields as JSON, and a {type(value).__name__} "
+                    f"is not JSON: {value!r:.60}")
+
+
+def _untagged(obj: dict):
+    if len(obj) == 1:
+        if "$datetime" in obj:
+            return datetime.datetime.fromisoformat(obj["$datetime"])
+        if "$bytes" in obj:
+            return base64.b64decode(obj["$bytes"])
+    return obj
+
+
+def stored_bytes(fields: dict) -> bytes:
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"),
+                      default=_tagged).encode("utf-8")
+
+
+def stored_fields(data: bytes) -> dict:
+    return json.loads(data.decode("utf-8"), object_hook=_untagged)
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ unpickled or decompressed.
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_left
 
 import numpy as np
@@ -20,6 +19,11 @@ from whoosh.util.numeric import byte_to_length
 from . import layout as L
 
 NO_ID = 0xFFFFFFFF
+
+
+class MissingTerm(TermNotFound, KeyError):
+    """A term the segment lacks: Whoosh's readers catch KeyError in some places and
+    TermNotFound in others (W3 raises each where they are caught)."""
 
 
 class _Terms:
@@ -137,7 +141,7 @@ class ArrayTermsReader(base.TermsReader):
     def _row(self, fieldname, btext) -> int:
         row = self._t.find(fieldname, btext)
         if row < 0:
-            raise TermNotFound(f"No term {fieldname}:{btext!r}")
+            raise MissingTerm(f"No term {fieldname}:{btext!r}")
         return row
 
     def __contains__(self, term):
@@ -548,7 +552,7 @@ class ArrayPerDocReader(base.PerDocumentReader):
         a, b = self._stored_ends[docnum:docnum + 2].tolist()
         if b <= a:
             return {}
-        return json.loads(bytes(self._stored[a:b]).decode("utf-8"))
+        return L.stored_fields(bytes(self._stored[a:b]))
 
 
 def _length_field(name: str) -> str | None:

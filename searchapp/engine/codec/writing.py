@@ -7,7 +7,6 @@ are decoded once here, on the writing side, so that nothing on the reading side 
 
 from __future__ import annotations
 
-import json
 from array import array
 from collections import defaultdict
 
@@ -252,10 +251,11 @@ class ArrayPerDocWriter(base.PerDocWriterWithColumns):
     def finish_doc(self):
         if self._fields:
             try:
-                piece = json.dumps(self._fields, ensure_ascii=False, separators=(",", ":"))
-            except TypeError as e:
-                raise TypeError(f"the array codec stores fields as JSON: {e}") from e
-            self._stored += piece.encode("utf-8")
+                piece = L.stored_bytes(self._fields)
+            except TypeError:
+                self.cancel_doc()  # the writer goes on without this document
+                raise
+            self._stored += piece
         self._stored_ends.append(len(self._stored))
         self._indoc = False
 
