@@ -98,7 +98,10 @@ def test_segments_are_written_by_our_codec_and_reopened_by_open_dir(pair):
     assert all(isinstance(s.codec(), ArrayCodec) for s in segments)
     files = ix.storage.list()
     assert not any(f.endswith(".seg") for f in files)  # flat files, never a compound one
-    assert any(f.endswith(layout.P_DOCS) for f in files)
+    for segment in segments:  # two files each (a third only for a column type of Whoosh's own)
+        own = sorted(f[len(segment.segment_id()):] for f in files
+                     if f.startswith(segment.segment_id() + "."))
+        assert own == sorted([layout.DOCS_FILE, layout.TERMS_FILE, ".col_c_ref"])
     with ix.searcher() as s:
         assert s.doc_count() == 310 - 4 and s.doc_count_all() == 310
 

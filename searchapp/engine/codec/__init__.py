@@ -7,26 +7,31 @@ the codec with the segment, and `whoosh.index.open_dir` reads it back through Wh
 searcher, matchers, highlighter and more-like-this. Nothing on the reading side unpickles
 or decompresses: the kernel's page cache is the only cache, shared by every process.
 
-Files of a segment (`<segment id><ext>`; n documents, p postings, t terms, b blocks):
+A segment is two files, `<segment id>.arrterms` and `<segment id>.arrdocs`, each a
+container (layout.py): `SAARRAY1`, the parts one after another, each at a multiple of 64
+bytes, a JSON directory (part -> offset, size; and the file's metadata), and a footer (the
+directory's offset and size, `SAARRAY1`). One map per file, two descriptors per segment.
+(n documents, p postings, t terms, b blocks of up to 128 postings of a term, v vector
+postings, F fields with lengths.)
 
-| ext | what | layout |
+| file: part | what | layout |
 |---|---|---|
-| `.meta_terms` | fields: first and end row of each field's terms, its value layout | JSON |
-| `.terms` | one row per term, by (field, bytes) | `layout.TERM` x t (start, size, df, weight, maxweight, min/max length byte, min/max id, first posting, first position, first block) |
-| `.tblob` | every term's bytes | bytes |
-| `.docs` `.weights` `.counts` | each term's postings, one term after another | `<u4`, `<f4`, `<u4` x p |
-| `.positions` | each posting's positions, in posting order | `<u4` |
-| `.blocks` | per 128 postings of a term: max weight, min/max length byte | `layout.BLOCK_STATS` x b |
-| `.meta_docs` | document count, fields with lengths, vectors, columns, total lengths | JSON |
-| `.lenbytes` | each document's field length as the byte Whoosh scores with | `u1` x (fields, n) |
-| `.lengths` | each document's field length, exact | `<u4` x (fields, n) |
-| `.vspans` | each document's vector postings per vector field | `<u8` x (fields, n, 2) |
-| `.vblob` `.vends` | vector terms' bytes, and the end of each | bytes; `<u8` x (v + 1) |
-| `.vweights` `.vcounts` `.vposstart` `.vpositions` | vector postings | `<f4`, `<u4`, `<u8`, `<u4` |
-| `.stored` `.storedends` | each document's stored fields as a JSON object | bytes; `<u8` x (n + 1) |
-| `.col_num_<field>` | a NumericColumn's values (its default where none) | its type, little-endian, x n |
-| `.col_blob_<field>` `.col_ends_<field>` | a VarBytesColumn's values | bytes; `<u8` x (n + 1) |
-| `.col_whoosh_<field>` | any other column type, in Whoosh's layout for it | Whoosh's |
+| terms: (metadata) | each field's first and end row of terms, its value layout | JSON |
+| terms: `terms` | one row per term, in (field, bytes) order | `layout.TERM` x t: start, size, df, weight, maxweight, min/max length byte, min/max id, first posting, first position, first block |
+| terms: `tblob` | every term's bytes | bytes |
+| terms: `docs` `weights` `counts` | the postings, term after term | `<u4`, `<f4`, `<u4` x p |
+| terms: `positions` | each posting's positions, in posting order | `<u4` x sum(counts) |
+| terms: `blocks` | per 128 postings of a term: max weight, min/max length byte | `layout.BLOCK_STATS` x b |
+| docs: (metadata) | document count, fields with lengths, vector fields, columns, total lengths | JSON |
+| docs: `lenbytes` | each document's field length as the byte Whoosh scores with | `u1` x (F, n) |
+| docs: `lengths` | each document's field length, exact | `<u4` x (F, n) |
+| docs: `vspans` | each document's vector postings [start, end) per vector field | `<u8` x (fields, n, 2) |
+| docs: `vblob` `vends` | vector terms' bytes; the end of each | bytes; `<u8` x (v + 1) |
+| docs: `vweights` `vcounts` `vposstart` `vpositions` | vector postings | `<f4`, `<u4`, `<u8` x v; `<u4` |
+| docs: `stored` `storedends` | each document's stored fields as one JSON object | bytes; `<u8` x (n + 1) |
+| docs: `col_num_<field>` | a NumericColumn's values (its default where none) | its type, little-endian, x n |
+| docs: `col_blob_<field>` `col_ends_<field>` | a VarBytesColumn's values | bytes; `<u8` x (n + 1) |
+| `.col_<field>` (a file) | any other column type, in Whoosh's own layout for it | Whoosh's |
 
 Deleted documents live in the segment object in the table of contents, as W3's do.
 """

@@ -12,6 +12,7 @@ import datetime
 import json
 import mmap
 import os
+import struct
 
 import numpy as np
 
@@ -42,20 +43,34 @@ VECTOR_SPAN = np.dtype([("start", "<u8"), ("end", "<u8")])
 DOCS, WEIGHTS, COUNTS, POSITIONS = "<u4", "<f4", "<u4", "<u4"
 OFFSETS = "<u8"  # ends of the pieces of a blob (a leading 0 makes n + 1 of them)
 
-# File extensions (after the segment id). Whoosh deletes `<segment id>.<ext>` files with
-# their segment, and its pattern allows letters, digits, `_` and `.` in `ext`.
-META = ".meta"
-TERMS, TBLOB = ".terms", ".tblob"
+# A segment is two files (`<segment id><ext>`), each a container of named parts: a header,
+# the parts one after another (each starting at a multiple of ALIGN bytes, so that every
+# array is aligned for its type), a JSON directory of the parts, and a footer pointing at
+# it. One map per file: a segment holds two descriptors open, not one per array.
+TERMS_FILE = ".arrterms"  # the term table and the postings
+DOCS_FILE = ".arrdocs"    # stored fields, lengths, vectors, columns
+MAGIC = b"SAARRAY1"
+ALIGN = 64
+_FOOTER = struct.Struct("<QQ8s")  # directory offset, directory length, MAGIC
+
+# Parts of the terms file
+TERMS, TBLOB = "terms", "tblob"
 P_DOCS, P_WEIGHTS, P_COUNTS, P_POSITIONS, P_BLOCKS = (
-    ".docs", ".weights", ".counts", ".positions", ".blocks")
-LENGTH_BYTES, EXACT_LENGTHS = ".lenbytes", ".lengths"
+    "docs", "weights", "counts", "positions", "blocks")
+# Parts of the documents file
+LENGTH_BYTES, EXACT_LENGTHS = "lenbytes", "lengths"
 V_SPANS, V_BLOB, V_ENDS, V_WEIGHTS, V_COUNTS, V_POSITIONS, V_POSSTART = (
-    ".vspans", ".vblob", ".vends", ".vweights", ".vcounts", ".vpositions", ".vposstart")
-STORED, STORED_ENDS = ".stored", ".storedends"
+    "vspans", "vblob", "vends", "vweights", "vcounts", "vpositions", "vposstart")
+STORED, STORED_ENDS = "stored", "storedends"
 
 
-def column_ext(fieldname: str, part: str) -> str:
-    return f".col_{part}_{fieldname}"
+def column_part(fieldname: str, part: str) -> str:
+    return f"col_{part}_{fieldname}"
+
+
+def column_file(fieldname: str) -> str:
+    """The extension of a column kept in Whoosh's own layout, in a file of its own."""
+    return f".col_{fieldname}"
 
 
 # How a field's posting values are kept: as arrays for the formats Whoosh's fields use.
@@ -129,32 +144,78 @@ def read_bytes(storage, name: str):
         f.close()
 
 
-def read_array(storage, name: str, dtype) -> np.ndarray:
-    buf = read_bytes(storage, name)
-    return np.frombuffer(buf, dtype=np.dtype(dtype)) if len(buf) else np.zeros(0, dtype=dtype)
+class Container:
+    """A container file opened for reading: its parts as arrays or bytes, over one map."""
+
+    def __init__(self, storage, name: str):
+        self.name = name
+        self._buf = read_bytes(storage, name)
+        size = len(self._buf)
+        if size < len(MAGIC) + _FOOTER.size or bytes(self._buf[:len(MAGIC)]) != MAGIC:
+            raise ValueError(f"{name} is not an array container (damaged or cut short)")
+        at, length, magic = _FOOTER.unpack(bytes(self._buf[size - _FOOTER.size:]))
+        if magic != MAGIC or at + length > size - _FOOTER.size:
+            raise ValueError(f"{name} ends without its directory (damaged or cut short)")
+        directory = json.loads(bytes(self._buf[at:at + length]).decode("utf-8"))
+        self.parts: dict[str, list[int]] = directory["parts"]
+        self.meta = directory["meta"]
+        self._view = memoryview(self._buf) if size else None
+
+    def array(self, part: str, dtype) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        offset, nbytes = self.parts[part]
+        if not nbytes:
+            return np.zeros(0, dtype=dtype)
+        return np.frombuffer(self._buf, dtype=dtype, count=nbytes // dtype.itemsize, offset=offset)
+
+    def bytes(self, part: str) -> memoryview:
+        offset, nbytes = self.parts[part]
+        return self._view[offset:offset + nbytes]
 
 
-def read_json(storage, name: str):
-    return json.loads(bytes(read_bytes(storage, name)).decode("utf-8"))
+class ContainerWriter:
+    """Writes a container: parts added whole or copied from a file written beforehand."""
 
+    def __init__(self, storage, name: str):
+        self._storage = storage
+        self._file = storage.create_file(name)
+        self._file.write(MAGIC)
+        self._pos = len(MAGIC)
+        self._parts: dict[str, list[int]] = {}
 
-def exists(storage, name: str) -> bool:
-    return storage.file_exists(name)
+    def _align(self) -> None:
+        pad = -self._pos % ALIGN
+        if pad:
+            self._file.write(b"\0" * pad)
+            self._pos += pad
 
+    def add(self, part: str, data, dtype=None) -> None:
+        if dtype is not None:
+            data = np.ascontiguousarray(data, dtype=np.dtype(dtype)).tobytes()
+        self._align()
+        self._file.write(bytes(data) if not isinstance(data, (bytes, bytearray)) else data)
+        self._parts[part] = [self._pos, len(data)]
+        self._pos += len(data)
 
-# -- writing ---------------------------------------------------------------------------------
+    def add_from(self, part: str, tempname: str) -> None:
+        """The bytes of a file of the same storage as a part, then the file deleted."""
+        self._align()
+        start = self._pos
+        f = self._storage.open_file(tempname)
+        try:
+            while True:
+                chunk = f.read(1 << 24)
+                if not chunk:
+                    break
+                self._file.write(chunk)
+                self._pos += len(chunk)
+        finally:
+            f.close()
+        self._storage.delete_file(tempname)
+        self._parts[part] = [start, self._pos - start]
 
-def write_bytes(storage, name: str, data) -> None:
-    f = storage.create_file(name)
-    try:
-        f.write(bytes(data) if not isinstance(data, (bytes, bytearray, memoryview)) else data)
-    finally:
-        f.close()
-
-
-def write_array(storage, name: str, values, dtype) -> None:
-    write_bytes(storage, name, np.ascontiguousarray(values, dtype=np.dtype(dtype)).tobytes())
-
-
-def write_json(storage, name: str, value) -> None:
-    write_bytes(storage, name, json.dumps(value, sort_keys=True).encode("utf-8"))
+    def close(self, meta: dict) -> None:
+        directory = json.dumps({"parts": self._parts, "meta": meta}, sort_keys=True).encode("utf-8")
+        self._file.write(directory)
+        self._file.write(_FOOTER.pack(self._pos, len(directory), MAGIC))
+        self._file.close()

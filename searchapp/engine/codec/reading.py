@@ -30,20 +30,19 @@ class _Terms:
     """The term table of a segment, searched by bisection within a field's rows."""
 
     def __init__(self, storage, segment):
-        f = segment.make_filename
-        meta = L.read_json(storage, f(L.META + "_terms"))
+        c = L.Container(storage, segment.make_filename(L.TERMS_FILE))
         self.fields: dict[str, tuple[int, int, str]] = {
-            name: (lo, hi, kind) for name, (lo, hi, kind) in meta["fields"].items()}
+            name: (lo, hi, kind) for name, (lo, hi, kind) in c.meta["fields"].items()}
         self.order = sorted(self.fields, key=lambda name: self.fields[name][0])
-        self.rows = L.read_array(storage, f(L.TERMS), L.TERM)
+        self.rows = c.array(L.TERMS, L.TERM)
         self._start = self.rows["start"]
         self._size = self.rows["size"]
-        self.blob = L.read_bytes(storage, f(L.TBLOB))
-        self.docs = L.read_array(storage, f(L.P_DOCS), L.DOCS)
-        self.weights = L.read_array(storage, f(L.P_WEIGHTS), L.WEIGHTS)
-        self.counts = L.read_array(storage, f(L.P_COUNTS), L.COUNTS)
-        self.positions = L.read_array(storage, f(L.P_POSITIONS), L.POSITIONS)
-        self.blocks = L.read_array(storage, f(L.P_BLOCKS), L.BLOCK_STATS)
+        self.blob = c.bytes(L.TBLOB)
+        self.docs = c.array(L.P_DOCS, L.DOCS)
+        self.weights = c.array(L.P_WEIGHTS, L.WEIGHTS)
+        self.counts = c.array(L.P_COUNTS, L.COUNTS)
+        self.positions = c.array(L.P_POSITIONS, L.POSITIONS)
+        self.blocks = c.array(L.P_BLOCKS, L.BLOCK_STATS)
 
     def text(self, row: int) -> bytes:
         start = int(self._start[row])
@@ -258,7 +257,10 @@ class ArrayMatcher(LeafMatcher):
         self._i = 0
 
     def id(self):
-        return self._id_list()[self._i]
+        ids = self._id_list()
+        # Past the end, the last id: Whoosh's AndNot asks an exhausted matcher for its id
+        # (W3's matcher answers with a stale one of its last block).
+        return ids[self._i] if self._i < self._n else ids[-1]
 
     def all_ids(self):
         ids = self._id_list()[self._i:]
@@ -398,18 +400,18 @@ class BytesColumnReader(columns.ColumnReader):
 class ArrayPerDocReader(base.PerDocumentReader):
     def __init__(self, storage, segment):
         self._storage, self._segment = storage, segment
-        f = segment.make_filename
-        meta = L.read_json(storage, f(L.META + "_docs"))
+        self._c = c = L.Container(storage, segment.make_filename(L.DOCS_FILE))
+        meta = c.meta
         self._doccount = segment.doc_count_all()
         self._columns = meta["columns"]
         self._length_row = {name: i for i, name in enumerate(meta["lengths"])}
         n = meta["doccount"]
-        self._length_bytes = L.read_array(storage, f(L.LENGTH_BYTES), "u1").reshape(-1, n) \
+        self._length_bytes = c.array(L.LENGTH_BYTES, "u1").reshape(-1, n) \
             if n else np.zeros((len(self._length_row), 0), np.uint8)
-        self._exact = L.read_array(storage, f(L.EXACT_LENGTHS), "<u4").reshape(-1, n) \
+        self._exact = c.array(L.EXACT_LENGTHS, "<u4").reshape(-1, n) \
             if n else np.zeros((len(self._length_row), 0), np.uint32)
-        self._stored = L.read_bytes(storage, f(L.STORED))
-        self._stored_ends = L.read_array(storage, f(L.STORED_ENDS), L.OFFSETS)
+        self._stored = c.bytes(L.STORED)
+        self._stored_ends = c.array(L.STORED_ENDS, L.OFFSETS)
         self._vector_row = {name: i for i, name in enumerate(meta["vectors"])}
         self._vectors = None
         self._column_readers: dict = {}
@@ -448,16 +450,14 @@ class ArrayPerDocReader(base.PerDocumentReader):
         if fieldname not in self._columns and lengthfield in self._length_row:
             return ArrayColumnReader(self.length_bytes(lengthfield))
         info = self._columns[fieldname]
-        f = self._segment.make_filename
-        kind = info["kind"]
+        kind, c = info["kind"], self._c
         if kind == "numeric":
-            values = L.read_array(self._storage, f(L.column_ext(fieldname, "num")), info["dtype"])
-            return ArrayColumnReader(values, info["default"])
+            return ArrayColumnReader(c.array(L.column_part(fieldname, "num"), info["dtype"]),
+                                     info["default"])
         if kind == "bytes":
-            return BytesColumnReader(
-                L.read_bytes(self._storage, f(L.column_ext(fieldname, "blob"))),
-                L.read_array(self._storage, f(L.column_ext(fieldname, "ends")), L.OFFSETS))
-        name = f(L.column_ext(fieldname, "whoosh"))
+            return BytesColumnReader(c.bytes(L.column_part(fieldname, "blob")),
+                                     c.array(L.column_part(fieldname, "ends"), L.OFFSETS))
+        name = self._segment.make_filename(L.column_file(fieldname))
         return column.reader(self._storage.open_file(name), 0,
                              self._storage.file_length(name), self._doccount)
 
@@ -504,16 +504,13 @@ class ArrayPerDocReader(base.PerDocumentReader):
 
     def _vector_arrays(self):
         if self._vectors is None:
-            st, f = self._storage, self._segment.make_filename
-            n = len(self._vector_row)
-            spans = L.read_array(st, f(L.V_SPANS), "<u8")
+            c, n = self._c, len(self._vector_row)
+            spans = c.array(L.V_SPANS, "<u8")
             self._vectors = (
                 spans.reshape(n, self._doccount, 2) if n and self._doccount else spans,
-                L.read_bytes(st, f(L.V_BLOB)), L.read_array(st, f(L.V_ENDS), L.OFFSETS),
-                L.read_array(st, f(L.V_WEIGHTS), L.WEIGHTS),
-                L.read_array(st, f(L.V_COUNTS), L.COUNTS),
-                L.read_array(st, f(L.V_POSITIONS), L.POSITIONS),
-                L.read_array(st, f(L.V_POSSTART), L.OFFSETS))
+                c.bytes(L.V_BLOB), c.array(L.V_ENDS, L.OFFSETS),
+                c.array(L.V_WEIGHTS, L.WEIGHTS), c.array(L.V_COUNTS, L.COUNTS),
+                c.array(L.V_POSITIONS, L.POSITIONS), c.array(L.V_POSSTART, L.OFFSETS))
         return self._vectors
 
     def _vector_span(self, docnum, fieldname):

@@ -49,11 +49,11 @@ class _NumericColumn:
     def truncate(self, docnum: int) -> None:
         del self.values[docnum:]
 
-    def save(self, storage, segment, fieldname: str, doccount: int) -> dict:
+    def save(self, out: L.ContainerWriter, fieldname: str, doccount: int) -> dict:
         self.fill(doccount)
         dtype = np.dtype(self.typecode).newbyteorder("<")
-        L.write_array(storage, segment.make_filename(L.column_ext(fieldname, "num")),
-                      np.frombuffer(self.values, dtype=self.typecode), dtype)
+        out.add(L.column_part(fieldname, "num"), np.frombuffer(self.values, dtype=self.typecode),
+                dtype)
         return {"kind": "numeric", "dtype": dtype.str, "default": self.default}
 
 
@@ -78,11 +78,11 @@ class _BytesColumn:
             del self.blob[self.ends[docnum]:]
             del self.ends[docnum + 1:]
 
-    def save(self, storage, segment, fieldname: str, doccount: int) -> dict:
+    def save(self, out: L.ContainerWriter, fieldname: str, doccount: int) -> dict:
         self.fill(doccount)
-        L.write_bytes(storage, segment.make_filename(L.column_ext(fieldname, "blob")), self.blob)
-        L.write_array(storage, segment.make_filename(L.column_ext(fieldname, "ends")),
-                      np.frombuffer(self.ends, dtype=np.uint64), L.OFFSETS)
+        out.add(L.column_part(fieldname, "blob"), self.blob)
+        out.add(L.column_part(fieldname, "ends"), np.frombuffer(self.ends, dtype=np.uint64),
+                L.OFFSETS)
         return {"kind": "bytes"}
 
 
@@ -90,7 +90,7 @@ class _WhooshColumn:
     """Any other column type, in Whoosh's own layout for it, in a file of its own."""
 
     def __init__(self, storage, segment, fieldname: str, column):
-        self._file = storage.create_file(segment.make_filename(L.column_ext(fieldname, "whoosh")))
+        self._file = storage.create_file(segment.make_filename(L.column_file(fieldname)))
         self._writer = column.writer(self._file)
 
     def add(self, docnum: int, value) -> None:
@@ -99,7 +99,7 @@ class _WhooshColumn:
     def truncate(self, docnum: int) -> None:
         pass  # Whoosh's column writers cannot take a value back
 
-    def save(self, storage, segment, fieldname: str, doccount: int) -> dict:
+    def save(self, out: L.ContainerWriter, fieldname: str, doccount: int) -> dict:
         self._writer.finish(doccount)
         self._file.close()
         return {"kind": "whoosh"}
@@ -151,22 +151,19 @@ class _Vectors:
             for a in (self.weights, self.counts, self.posstart):
                 del a[size:]
 
-    def save(self, storage, segment, doccount: int) -> list[str]:
+    def save(self, out: L.ContainerWriter, doccount: int) -> list[str]:
         names = sorted(self.spans)
         table = np.zeros((len(names), doccount, 2), dtype=np.uint64)
         for row, name in enumerate(names):
             spans = np.frombuffer(self.spans[name], dtype=np.uint64).reshape(-1, 2)
             table[row, :len(spans)] = spans
-        f = segment.make_filename
-        L.write_array(storage, f(L.V_SPANS), table, "<u8")
-        L.write_bytes(storage, f(L.V_BLOB), self.blob)
-        L.write_array(storage, f(L.V_ENDS), np.frombuffer(self.ends, np.uint64), L.OFFSETS)
-        L.write_array(storage, f(L.V_WEIGHTS), np.frombuffer(self.weights, np.float32), L.WEIGHTS)
-        L.write_array(storage, f(L.V_COUNTS), np.frombuffer(self.counts, np.uint32), L.COUNTS)
-        L.write_array(storage, f(L.V_POSITIONS), np.frombuffer(self.positions, np.uint32),
-                      L.POSITIONS)
-        L.write_array(storage, f(L.V_POSSTART), np.frombuffer(self.posstart, np.uint64),
-                      L.OFFSETS)
+        out.add(L.V_SPANS, table, "<u8")
+        out.add(L.V_BLOB, self.blob)
+        out.add(L.V_ENDS, np.frombuffer(self.ends, np.uint64), L.OFFSETS)
+        out.add(L.V_WEIGHTS, np.frombuffer(self.weights, np.float32), L.WEIGHTS)
+        out.add(L.V_COUNTS, np.frombuffer(self.counts, np.uint32), L.COUNTS)
+        out.add(L.V_POSITIONS, np.frombuffer(self.positions, np.uint32), L.POSITIONS)
+        out.add(L.V_POSSTART, np.frombuffer(self.posstart, np.uint64), L.OFFSETS)
         return names
 
 
@@ -276,11 +273,10 @@ class ArrayPerDocWriter(base.PerDocWriterWithColumns):
         if self._indoc:
             self.finish_doc()
         storage, segment, n = self._storage, self._segment, self._doccount
-        f = segment.make_filename
         segment._fieldlengths = dict(self._fieldlengths)
-        L.write_bytes(storage, f(L.STORED), self._stored)
-        L.write_array(storage, f(L.STORED_ENDS), np.frombuffer(self._stored_ends, np.uint64),
-                      L.OFFSETS)
+        out = L.ContainerWriter(storage, segment.make_filename(L.DOCS_FILE))
+        out.add(L.STORED, self._stored)
+        out.add(L.STORED_ENDS, np.frombuffer(self._stored_ends, np.uint64), L.OFFSETS)
         names = sorted(self._length_bytes)
         lbytes = np.zeros((len(names), n), dtype=np.uint8)
         exact = np.zeros((len(names), n), dtype=np.uint32)
@@ -289,23 +285,23 @@ class ArrayPerDocWriter(base.PerDocWriterWithColumns):
             lbytes[row, :len(b)] = b
             e = np.frombuffer(self._exact[name], dtype=np.uint32)
             exact[row, :len(e)] = e
-        L.write_array(storage, f(L.LENGTH_BYTES), lbytes, "u1")
-        L.write_array(storage, f(L.EXACT_LENGTHS), exact, "<u4")
-        vector_fields = self._vectors.save(storage, segment, n)
-        cols = {name: col.save(storage, segment, name, n) for name, col in self._columns.items()}
-        L.write_json(storage, f(L.META + "_docs"), {
-            "version": L.VERSION, "doccount": n, "lengths": names,
-            "vectors": vector_fields, "columns": cols,
-            "fieldlengths": dict(self._fieldlengths)})
+        out.add(L.LENGTH_BYTES, lbytes, "u1")
+        out.add(L.EXACT_LENGTHS, exact, "<u4")
+        vector_fields = self._vectors.save(out, n)
+        cols = {name: col.save(out, name, n) for name, col in self._columns.items()}
+        out.close({"version": L.VERSION, "doccount": n, "lengths": names,
+                   "vectors": vector_fields, "columns": cols,
+                   "fieldlengths": dict(self._fieldlengths)})
         self.is_closed = True
 
 
 # -- postings --------------------------------------------------------------------------------
 
 class _Stream:
-    """An array file written a term at a time."""
+    """An array written a term at a time, to a file of its own until the segment is closed."""
 
     def __init__(self, storage, name: str):
+        self.name = name
         self._file = storage.create_file(name)
         self.size = 0
 
@@ -329,10 +325,10 @@ class ArrayFieldWriter(base.FieldWriter):
             raise RuntimeError("the array codec writes little-endian machines' arrays")
         self._codec, self._storage, self._segment = codec, storage, segment
         f = segment.make_filename
-        self._docs = _Stream(storage, f(L.P_DOCS))
-        self._weights = _Stream(storage, f(L.P_WEIGHTS))
-        self._counts = _Stream(storage, f(L.P_COUNTS))
-        self._positions = _Stream(storage, f(L.P_POSITIONS))
+        self._docs = _Stream(storage, f(".tmp_" + L.P_DOCS))
+        self._weights = _Stream(storage, f(".tmp_" + L.P_WEIGHTS))
+        self._counts = _Stream(storage, f(".tmp_" + L.P_COUNTS))
+        self._positions = _Stream(storage, f(".tmp_" + L.P_POSITIONS))
         self._blocks = bytearray()
         self._rows = bytearray()
         self._tblob = bytearray()
@@ -388,7 +384,6 @@ class ArrayFieldWriter(base.FieldWriter):
         term_max = 0.0
         term_min_len = None
         term_max_len = 0
-        blocks = array("f")
         stats = bytearray()
         for start in range(0, n, L.BLOCK):  # as W3's blocks and term info add them up
             w = weights[start:start + L.BLOCK]
@@ -404,7 +399,6 @@ class ArrayFieldWriter(base.FieldWriter):
                 term_min_len = minlen if term_min_len is None else \
                     (term_min_len if minlen is None else min(term_min_len, minlen))
             term_max_len = max(term_max_len, maxlen)
-        del blocks
         row = np.array([(len(self._tblob), len(self._btext), n, total, term_max,
                          0 if term_min_len is None else length_to_byte(term_min_len),
                          length_to_byte(term_max_len), 0,
@@ -426,12 +420,13 @@ class ArrayFieldWriter(base.FieldWriter):
         self._fieldname = None
 
     def close(self):
-        for s in (self._docs, self._weights, self._counts, self._positions):
-            s.close()
-        f = self._segment.make_filename
-        L.write_bytes(self._storage, f(L.P_BLOCKS), self._blocks)
-        L.write_bytes(self._storage, f(L.TERMS), self._rows)
-        L.write_bytes(self._storage, f(L.TBLOB), self._tblob)
-        L.write_json(self._storage, f(L.META + "_terms"),
-                     {"version": L.VERSION, "fields": self._fields})
+        out = L.ContainerWriter(self._storage, self._segment.make_filename(L.TERMS_FILE))
+        out.add(L.TERMS, self._rows)
+        out.add(L.TBLOB, self._tblob)
+        out.add(L.P_BLOCKS, self._blocks)
+        for part, stream in ((L.P_DOCS, self._docs), (L.P_WEIGHTS, self._weights),
+                             (L.P_COUNTS, self._counts), (L.P_POSITIONS, self._positions)):
+            stream.close()
+            out.add_from(part, stream.name)
+        out.close({"version": L.VERSION, "fields": self._fields})
         self.is_closed = True
