@@ -276,3 +276,31 @@ def test_random_corpora_answer_alike(tmp_path_factory, rows, texts_):
     finally:
         w3.close()
         arrays.close()
+
+
+def test_the_array_scorer_reads_array_segments_as_arrays(sides):
+    """On array segments the scorer's postings, positions, lengths and vectors are read from
+    the arrays (engine/postings.py), never a posting at a time through Whoosh's matchers."""
+    from searchapp.engine import postings as post
+
+    _, arrays = sides
+    before = post.PATHS.copy()
+    fresh = Side(arrays.ix)
+    try:
+        for text in ('"police camera"', "police OR market", "oil prices", 'title:"stock market"'):
+            fresh.arrays(parse_user_query(text).query)
+        for docnum in range(0, fresh.searcher.doc_count_all(), 97):
+            fresh.scorer.vector_terms(docnum, "body")
+    finally:
+        fresh.close()
+    taken = post.PATHS - before
+    assert taken["postings: arrays"] and taken["positions: arrays"] and taken["lengths: arrays"]
+    assert taken["vectors: arrays"]
+    assert not any(taken[k] for k in taken if k.endswith("one at a time") or k.endswith("blocks"))
+
+
+def test_vector_terms_are_the_same(sides):
+    w3, arrays = sides
+    for docnum in range(0, w3.searcher.doc_count_all(), 53):
+        assert arrays.scorer.vector_terms(docnum, "body").tolist() == \
+            w3.scorer.vector_terms(docnum, "body").tolist()

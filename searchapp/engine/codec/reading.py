@@ -206,6 +206,11 @@ class ArrayTermsReader(base.TermsReader):
                             format_, blocks=blocks, term=(fieldname, text), scorer=scorer,
                             terminfo=t.info(row))
 
+    def has_positions(self, fieldname: str) -> bool:
+        """Whether the segment keeps positions for a field (a field it lacks keeps none)."""
+        found = self._t.fields.get(fieldname)
+        return found is not None and found[2] == L.POSITIONS_KIND
+
     def postings_arrays(self, fieldname: str, btext: bytes):
         """(docs, weights, counts, first positions, positions) of a term as arrays, for
         readers that want them whole (None if the segment lacks the term)."""
