@@ -376,7 +376,16 @@ def test_random_corpora_answer_as_on_w3(tmp_path_factory, rows, qs, split):
                     for i, (title, body, n) in enumerate(part, start=0 if part is rows[:cut] else cut):
                         w.add_document(id=str(i), title=title, body=body, n=n)
         with ix.searcher() as searcher:
-            out.append([[(h["id"], h.score) for h in searcher.search(q, limit=None)] for q in qs])
+            out.append([_search(searcher, q) for q in qs])
     for q, want, got in zip(qs, *out):
+        if want is None:
+            continue  # Whoosh's AndNot failed on W3 (asks an exhausted matcher for its id)
         assert [i for i, _ in got] == [i for i, _ in want], q
         assert [x for _, x in got] == pytest.approx([x for _, x in want], rel=1e-6), q
+
+
+def _search(searcher, q):
+    try:
+        return [(h["id"], h.score) for h in searcher.search(q, limit=None)]
+    except IndexError:
+        return None

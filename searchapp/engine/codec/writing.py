@@ -13,7 +13,7 @@ from collections import defaultdict
 import numpy as np
 from whoosh import columns
 from whoosh.codec import base
-from whoosh.util.numeric import length_to_byte
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from . import layout as L
 
@@ -295,7 +295,44 @@ class ArrayPerDocWriter(base.PerDocWriterWithColumns):
         self.is_closed = True
 
 
-# -- postings --------------------------------------------------------------------------------
+# -- postings ---------------------------------------------------------------------------------
+
+# What each length byte stands for, ascending: `length_to_byte` is the first byte whose
+# length is at least the length given (255 from 106,374 on), as in Whoosh.
+_LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.int64)
+
+
+def length_bytes(lengths: np.ndarray) -> np.ndarray:
+    """`length_to_byte` of each length (0 for 0)."""
+    return np.minimum(np.searchsorted(_LENGTH_OF_BYTE, lengths, side="left"), 255).astype(np.uint8)
+
+
+def block_statistics(weights: np.ndarray, lengths: np.ndarray):
+    """(per-block stats, total weight, max weight, min length byte, max length byte) of one
+    term's postings, as W3's postings writer and term info add them up: each block's max
+    weight (at least 0), shortest and longest non-zero field length."""
+    n = len(weights)
+    if not n:
+        return np.zeros(0, dtype=L.BLOCK_STATS), 0.0, 0.0, 0, 0
+    starts = np.arange(0, n, L.BLOCK)
+    block_max = np.maximum(np.maximum.reduceat(weights, starts), 0.0)
+    total = 0.0
+    for block_sum in np.add.reduceat(weights, starts).tolist():
+        total += block_sum
+    present = lengths > 0
+    big = np.iinfo(np.int64).max
+    block_min_len = np.minimum.reduceat(np.where(present, lengths, big), starts)
+    block_max_len = np.maximum.reduceat(np.where(present, lengths, 0), starts)
+    stats = np.zeros(len(starts), dtype=L.BLOCK_STATS)
+    stats["maxweight"] = block_max
+    stats["minlen"] = np.where(block_min_len == big, 0, length_bytes(np.where(block_min_len == big, 0, block_min_len)))
+    stats["maxlen"] = length_bytes(block_max_len)
+    term_min = lengths[present].min() if present.any() else 0
+    return (stats, total, float(block_max.max()), int(length_bytes(np.array([term_min]))[0]),
+            int(length_bytes(np.array([block_max_len.max()]))[0]))
+
+
+# -- the field writer --------------------------------------------------------------------------------
 
 class _Stream:
     """An array written a term at a time, to a file of its own until the segment is closed."""
@@ -376,39 +413,19 @@ class ArrayFieldWriter(base.FieldWriter):
         self._lengths.extend(np.asarray(lengths, dtype=np.int64).tolist())
 
     def finish_term(self):
-        ids = self._ids
+        ids = np.frombuffer(self._ids, dtype=np.uint32)
         n = len(ids)
-        weights = self._tweights.tolist()
-        lengths = self._lengths
-        total = 0.0
-        term_max = 0.0
-        term_min_len = None
-        term_max_len = 0
-        stats = bytearray()
-        for start in range(0, n, L.BLOCK):  # as W3's blocks and term info add them up
-            w = weights[start:start + L.BLOCK]
-            total += sum(w)
-            maxweight = max(0.0, max(w))
-            present = [x for x in lengths[start:start + L.BLOCK] if x]
-            minlen = min(present) if present else None
-            maxlen = max(present) if present else 0
-            stats += np.array([(maxweight, length_to_byte(minlen), length_to_byte(maxlen), 0)],
-                              dtype=L.BLOCK_STATS).tobytes()
-            term_max = max(term_max, maxweight)
-            if minlen is not None or term_min_len is not None:
-                term_min_len = minlen if term_min_len is None else \
-                    (term_min_len if minlen is None else min(term_min_len, minlen))
-            term_max_len = max(term_max_len, maxlen)
-        row = np.array([(len(self._tblob), len(self._btext), n, total, term_max,
-                         0 if term_min_len is None else length_to_byte(term_min_len),
-                         length_to_byte(term_max_len), 0,
-                         ids[0] if n else NO_ID, ids[-1] if n else NO_ID,
+        weights = np.frombuffer(self._tweights, dtype=np.float32).astype(np.float64)
+        lengths = np.asarray(self._lengths, dtype=np.int64)
+        stats, total, term_max, minlen, maxlen = block_statistics(weights, lengths)
+        row = np.array([(len(self._tblob), len(self._btext), n, total, term_max, minlen, maxlen,
+                         0, ids[0] if n else NO_ID, ids[-1] if n else NO_ID,
                          self._docs.size, self._positions.size,
                          len(self._blocks) // L.BLOCK_STATS.itemsize)], dtype=L.TERM)
         self._rows += row.tobytes()
         self._tblob += self._btext
-        self._blocks += stats
-        self._docs.add(ids)
+        self._blocks += stats.tobytes()
+        self._docs.add(self._ids)
         self._weights.add(self._tweights)
         self._counts.add(self._tcounts)
         self._positions.add(self._tpositions)
