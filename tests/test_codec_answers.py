@@ -304,3 +304,68 @@ def test_vector_terms_are_the_same(sides):
     for docnum in range(0, w3.searcher.doc_count_all(), 53):
         assert arrays.scorer.vector_terms(docnum, "body").tolist() == \
             w3.scorer.vector_terms(docnum, "body").tolist()
+
+
+# -- the bulk writer (a full build's) writing the array codec ----------------------------------
+
+def assert_same_index(ra, rb):
+    """Every term with its statistics, postings and positions; every stored field, length,
+    vector and column value."""
+    assert list(ra.all_terms()) == list(rb.all_terms())
+    for field, text in ra.all_terms():
+        x, y = ra.term_info(field, text), rb.term_info(field, text)
+        assert (y.weight(), y.doc_frequency(), y.min_length(), y.max_length(), y.max_weight(),
+                y.min_id(), y.max_id()) == (x.weight(), x.doc_frequency(), x.min_length(),
+                                            x.max_length(), x.max_weight(), x.min_id(),
+                                            x.max_id()), (field, text)
+        kinds = [k for k in ("positions", "frequency") if ra.schema[field].format.supports(k)]
+        walks = []
+        for r in (ra, rb):
+            m, out = r.postings(field, text), []
+            while m.is_active():
+                out.append((m.id(), m.weight(), [m.value_as(k) for k in kinds]))
+                m.next()
+            walks.append(out)
+        assert walks[1] == walks[0], (field, text)
+    scored = [n for n, f in ra.schema.items() if f.scorable]
+    for d in range(ra.doc_count_all()):
+        assert rb.stored_fields(d) == ra.stored_fields(d)
+        for name in scored:
+            assert (rb.doc_field_length(d, name) or 0) == (ra.doc_field_length(d, name) or 0)
+        assert rb.has_vector(d, "body") == ra.has_vector(d, "body")
+        if ra.has_vector(d, "body"):
+            assert list(rb.vector_as("weight", d, "body")) == list(ra.vector_as("weight", d, "body"))
+    for name in scored:
+        assert rb.field_length(name) == ra.field_length(name)
+    for name, field in ra.schema.items():
+        if field.column_type:
+            assert list(rb.column_reader(name)) == list(ra.column_reader(name)), name
+
+
+@pytest.mark.parametrize("run_postings", [None, 1_000])
+def test_the_bulk_writer_writes_the_array_codec(tmp_path, run_postings):
+    """A full build's writer (engine/bulk.py) given the array codec writes the index Whoosh's
+    own writer writes with W3, whether its runs spill to disk or not; no positions pickled."""
+    from searchapp.engine import bulk, shards
+
+    generated = tmp_path / "generated"
+    write_generated(generated, 250)
+    docs = documents(SEEDS, generated)
+    theirs, ours = tmp_path / "w3", tmp_path / "arrays"
+    shards.create(theirs, build_schema())
+    w = shards.writer(theirs)
+    for d in docs:
+        w.add_document(**d)
+    w.commit()
+    shards.create(ours, build_schema())
+    kwargs = {} if run_postings is None else {"run_postings": run_postings}
+    w = bulk.BulkWriter(shards.open_index(ours), writing.index_cuts(build_schema()),
+                        codec=ArrayCodec(), **kwargs)
+    for d in docs:
+        w.add_document(**d)
+    w.commit()
+    a, b = shards.open_index(theirs), shards.open_index(ours)
+    assert all(isinstance(s, ArraySegment) for s in b._segments())
+    with a.reader() as ra, b.reader() as rb:
+        assert_same_index(ra, rb)
+    assert not any(p.name.startswith(".bulk-") for p in ours.iterdir())

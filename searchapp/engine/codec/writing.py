@@ -390,6 +390,7 @@ class ArrayFieldWriter(base.FieldWriter):
         self._tcounts = array("I")
         self._tpositions = array("I")
         self._lengths: list = []
+        self._length_arrays: list = []
 
     def add(self, docnum, weight, vbytes, length):
         count, poslist = self._decode(vbytes)
@@ -410,13 +411,16 @@ class ArrayFieldWriter(base.FieldWriter):
         self._tcounts.frombytes(np.ascontiguousarray(counts, dtype=np.uint32).tobytes())
         if positions is not None:
             self._tpositions.frombytes(np.ascontiguousarray(positions, dtype=np.uint32).tobytes())
-        self._lengths.extend(np.asarray(lengths, dtype=np.int64).tolist())
+        if self._lengths:
+            self._length_arrays.append(np.asarray(self._lengths, dtype=np.int64))
+            self._lengths = []
+        self._length_arrays.append(np.asarray(lengths, dtype=np.int64))
 
     def finish_term(self):
         ids = np.frombuffer(self._ids, dtype=np.uint32)
         n = len(ids)
         weights = np.frombuffer(self._tweights, dtype=np.float32).astype(np.float64)
-        lengths = np.asarray(self._lengths, dtype=np.int64)
+        lengths = np.concatenate(self._length_arrays + [np.asarray(self._lengths, dtype=np.int64)])
         stats, total, term_max, minlen, maxlen = block_statistics(weights, lengths)
         row = np.array([(len(self._tblob), len(self._btext), n, total, term_max, minlen, maxlen,
                          0, ids[0] if n else NO_ID, ids[-1] if n else NO_ID,
