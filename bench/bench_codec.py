@@ -66,6 +66,25 @@ def write(folder: Path, codec_name: str, docs: list[dict]) -> float:
     return time.perf_counter() - started
 
 
+def write_bulk(folder: Path, codec_name: str, docs: list[dict]) -> float:
+    """A full build's writer (engine/bulk.py), one shard, as `searchapp index` runs it."""
+    from whoosh.codec.whoosh3 import W3Codec
+
+    from searchapp.engine import bulk, shards
+    from searchapp.engine.codec import ArrayCodec
+    from searchapp.index import writing
+    from searchapp.index.schema import build_schema
+
+    shards.create(folder, build_schema())
+    started = time.perf_counter()
+    w = bulk.BulkWriter(shards.open_index(folder), writing.index_cuts(build_schema()),
+                        codec=ArrayCodec() if codec_name == "arrays" else W3Codec())
+    for d in docs:
+        w.add_document(**d)
+    w.commit()
+    return time.perf_counter() - started
+
+
 def size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
 
@@ -117,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=20000, help="bench seed files to write")
     ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--writes-only", action="store_true", help="skip the searches")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -143,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
         seconds = write(work / name, name, docs)
         print(f"{name:6} SegmentWriter add + commit: {seconds:.1f} s, {len(docs) / seconds:,.0f} records/s, "
               f"{size(work / name) / 2**20:.1f} MB on disk")
+    for name in ("w3", "arrays"):
+        seconds = write_bulk(work / f"bulk-{name}", name, docs)
+        print(f"{name:6} bulk writer (a full build's) add + commit: {seconds:.1f} s, "
+              f"{len(docs) / seconds:,.0f} records/s, {size(work / f'bulk-{name}') / 2**20:.1f} MB")
+    if args.writes_only:
+        return 0
     for name in ("w3", "arrays"):
         got = json.loads(subprocess.run(
             [sys.executable, __file__, "--child", str(work / name), name],

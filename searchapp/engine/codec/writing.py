@@ -366,8 +366,9 @@ class ArrayFieldWriter(base.FieldWriter):
         self._weights = _Stream(storage, f(".tmp_" + L.P_WEIGHTS))
         self._counts = _Stream(storage, f(".tmp_" + L.P_COUNTS))
         self._positions = _Stream(storage, f(".tmp_" + L.P_POSITIONS))
-        self._blocks = bytearray()
-        self._rows = bytearray()
+        self._stats: list[tuple] = []  # one per block
+        self._nblocks = 0
+        self._rows: list[tuple] = []  # one per term
         self._tblob = bytearray()
         self._fields: dict[str, list] = {}
         self._fieldname = None
@@ -378,8 +379,7 @@ class ArrayFieldWriter(base.FieldWriter):
         self._fieldname = fieldname
         self._kind = L.format_kind(fieldobj.format)
         self._decode = _decoder(self._kind, fieldobj.format)
-        self._nrows_at_start = len(self._rows) // L.TERM.itemsize
-        self._fields[fieldname] = [self._nrows_at_start, self._nrows_at_start, self._kind]
+        self._fields[fieldname] = [len(self._rows), len(self._rows), self._kind]
 
     def start_term(self, btext):
         if self._fieldname is None:
@@ -417,23 +417,36 @@ class ArrayFieldWriter(base.FieldWriter):
         self._length_arrays.append(np.asarray(lengths, dtype=np.int64))
 
     def finish_term(self):
-        ids = np.frombuffer(self._ids, dtype=np.uint32)
+        ids = self._ids
         n = len(ids)
-        weights = np.frombuffer(self._tweights, dtype=np.float32).astype(np.float64)
-        lengths = np.concatenate(self._length_arrays + [np.asarray(self._lengths, dtype=np.int64)])
-        stats, total, term_max, minlen, maxlen = block_statistics(weights, lengths)
-        row = np.array([(len(self._tblob), len(self._btext), n, total, term_max, minlen, maxlen,
-                         0, ids[0] if n else NO_ID, ids[-1] if n else NO_ID,
-                         self._docs.size, self._positions.size,
-                         len(self._blocks) // L.BLOCK_STATS.itemsize)], dtype=L.TERM)
-        self._rows += row.tobytes()
+        lengths = self._lengths
+        if self._length_arrays:
+            lengths = np.concatenate(self._length_arrays + [np.asarray(lengths, dtype=np.int64)])
+        if n <= L.BLOCK:  # one block: most terms are rare, and plain Python is quicker here
+            weights = self._tweights.tolist()
+            lengths = lengths.tolist() if isinstance(lengths, np.ndarray) else lengths
+            total = sum(weights)
+            term_max = max(0.0, max(weights)) if weights else 0.0
+            present = [x for x in lengths if x]
+            minlen = length_to_byte(min(present)) if present else 0
+            maxlen = length_to_byte(max(present)) if present else 0
+            if n:
+                self._stats.append((term_max, minlen, maxlen, 0))
+        else:
+            stats, total, term_max, minlen, maxlen = block_statistics(
+                np.frombuffer(self._tweights, dtype=np.float32).astype(np.float64),
+                np.asarray(lengths, dtype=np.int64))
+            self._stats.extend(stats.tolist())
+        self._rows.append((len(self._tblob), len(self._btext), n, total, term_max, minlen, maxlen,
+                           0, ids[0] if n else NO_ID, ids[-1] if n else NO_ID,
+                           self._docs.size, self._positions.size, self._nblocks))
+        self._nblocks += (n + L.BLOCK - 1) // L.BLOCK
         self._tblob += self._btext
-        self._blocks += stats.tobytes()
-        self._docs.add(self._ids)
+        self._docs.add(ids)
         self._weights.add(self._tweights)
         self._counts.add(self._tcounts)
         self._positions.add(self._tpositions)
-        self._fields[self._fieldname][1] = len(self._rows) // L.TERM.itemsize
+        self._fields[self._fieldname][1] = len(self._rows)
 
     def finish_field(self):
         if self._fieldname is None:
@@ -442,9 +455,9 @@ class ArrayFieldWriter(base.FieldWriter):
 
     def close(self):
         out = L.ContainerWriter(self._storage, self._segment.make_filename(L.TERMS_FILE))
-        out.add(L.TERMS, self._rows)
+        out.add(L.TERMS, np.array(self._rows, dtype=L.TERM).tobytes())
         out.add(L.TBLOB, self._tblob)
-        out.add(L.P_BLOCKS, self._blocks)
+        out.add(L.P_BLOCKS, np.array(self._stats, dtype=L.BLOCK_STATS).tobytes())
         for part, stream in ((L.P_DOCS, self._docs), (L.P_WEIGHTS, self._weights),
                              (L.P_COUNTS, self._counts), (L.P_POSITIONS, self._positions)):
             stream.close()
