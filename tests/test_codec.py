@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import pickle
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -389,3 +390,47 @@ def _search(searcher, q):
         return [(h["id"], h.score) for h in searcher.search(q, limit=None)]
     except IndexError:
         return None
+
+
+def test_a_file_truncated_under_an_open_searcher_fails_the_search_not_the_process(tmp_path):
+    """Reading a map past its file's new end is SIGBUS: the readers check the file's size
+    first and raise the engine's Shrunk (an OSError), which the server answers with 503.
+    Run in a child process, so a SIGBUS could not take pytest down with it."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
+        from whoosh import index, query as wq
+        from searchapp.engine.codec import ArrayCodec, layout
+        from searchapp.engine.zerocopy import Shrunk
+        from test_codec import doc, schema
+        ix = index.create_in({str(tmp_path)!r}, schema())
+        with ix.writer(codec=ArrayCodec()) as w:
+            for n in range(300):
+                w.add_document(**doc(n))
+        for ext in (layout.TERMS_FILE, layout.DOCS_FILE):
+            s = ix.searcher()
+            assert s.search(wq.Term("title", "police"))
+            (name,) = [n for n in os.listdir({str(tmp_path)!r}) if n.endswith(ext)]
+            path = os.path.join({str(tmp_path)!r}, name)
+            data = open(path, "rb").read()
+            os.truncate(path, len(data) // 3)
+            try:
+                r = s.search(wq.Term("title", "privacy"), limit=None)
+                [h.fields() for h in r]
+                print(ext, "answered")
+            except Shrunk as e:
+                print(ext, "shrunk:", e)
+            open(path, "wb").write(data)
+            s.close()
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=str(Path(__file__).resolve().parent.parent), timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        f"{layout.TERMS_FILE} shrunk", f"{layout.DOCS_FILE} shrunk"], done.stdout
+    assert "the file shrank after it was opened" in lines[0]

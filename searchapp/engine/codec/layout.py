@@ -8,6 +8,7 @@ cache is the only cache, shared by every process, and nothing is decoded to be r
 from __future__ import annotations
 
 import base64
+import errno
 import datetime
 import json
 import mmap
@@ -156,10 +157,25 @@ class Container:
         at, length, magic = _FOOTER.unpack(bytes(self._buf[size - _FOOTER.size:]))
         if magic != MAGIC or at + length > size - _FOOTER.size:
             raise ValueError(f"{name} ends without its directory (damaged or cut short)")
+        self._size = size
         directory = json.loads(bytes(self._buf[at:at + length]).decode("utf-8"))
         self.parts: dict[str, list[int]] = directory["parts"]
         self.meta = directory["meta"]
         self._view = memoryview(self._buf) if size else None
+
+    def verify(self) -> None:
+        """Raise `Shrunk` if the file is now shorter than when it was mapped: reading a
+        page of a map past its file's end is SIGBUS, which kills the process (a truncated
+        file must fail one search, not the server). Readers call this before each read that
+        starts from their entry points; a truncation racing a read in progress is not
+        caught."""
+        if isinstance(self._buf, mmap.mmap):
+            now = self._buf.size()  # the file's size now (fstat), not the map's
+            if now < self._size:
+                from ..zerocopy import Shrunk
+
+                raise Shrunk(errno.EIO, f"{self.name} is {now:,} bytes, written with "
+                             f"{self._size:,}: the file shrank after it was opened")
 
     def array(self, part: str, dtype) -> np.ndarray:
         dtype = np.dtype(dtype)

@@ -30,7 +30,7 @@ class _Terms:
     """The term table of a segment, searched by bisection within a field's rows."""
 
     def __init__(self, storage, segment):
-        c = L.Container(storage, segment.make_filename(L.TERMS_FILE))
+        self.container = c = L.Container(storage, segment.make_filename(L.TERMS_FILE))
         self.fields: dict[str, tuple[int, int, str]] = {
             name: (lo, hi, kind) for name, (lo, hi, kind) in c.meta["fields"].items()}
         self.order = sorted(self.fields, key=lambda name: self.fields[name][0])
@@ -55,6 +55,7 @@ class _Terms:
 
     def find(self, fieldname: str, btext: bytes) -> int:
         """The row of a term, or -1."""
+        self.container.verify()
         if fieldname not in self.fields:
             return -1
         row = self.closest(fieldname, btext)
@@ -147,6 +148,7 @@ class ArrayTermsReader(base.TermsReader):
         return self._t.find(*term) >= 0
 
     def cursor(self, fieldname, fieldobj):
+        self._t.container.verify()
         if fieldname not in self._t.fields:
             return base.EmptyCursor()
         return ArrayCursor(self._t, fieldname, fieldobj)
@@ -451,6 +453,7 @@ class ArrayPerDocReader(base.PerDocumentReader):
         return list(self._columns)
 
     def column_reader(self, fieldname, column):
+        self._c.verify()
         lengthfield = _length_field(fieldname)
         if fieldname not in self._columns and lengthfield in self._length_row:
             return ArrayColumnReader(self.length_bytes(lengthfield))
@@ -470,6 +473,7 @@ class ArrayPerDocReader(base.PerDocumentReader):
 
     def length_bytes(self, fieldname: str) -> np.ndarray | None:
         """Each document's length byte for a field (what Whoosh scores with), or None."""
+        self._c.verify()
         row = self._length_row.get(fieldname)
         return None if row is None else self._length_bytes[row]
 
@@ -486,6 +490,7 @@ class ArrayPerDocReader(base.PerDocumentReader):
         return byte_to_length(b) if b else default
 
     def doc_field_length_reader(self, fieldname, default=0):
+        self._c.verify()
         row = self._length_row.get(fieldname)
         if row is None:
             return lambda docnum: default
@@ -519,6 +524,7 @@ class ArrayPerDocReader(base.PerDocumentReader):
         return self._vectors
 
     def _vector_span(self, docnum, fieldname):
+        self._c.verify()
         row = self._vector_row.get(fieldname)
         if row is None:
             return 0, 0
@@ -551,6 +557,7 @@ class ArrayPerDocReader(base.PerDocumentReader):
     # stored fields
 
     def stored_fields(self, docnum):
+        self._c.verify()
         a, b = self._stored_ends[docnum:docnum + 2].tolist()
         if b <= a:
             return {}
