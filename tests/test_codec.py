@@ -434,3 +434,25 @@ def test_a_file_truncated_under_an_open_searcher_fails_the_search_not_the_proces
     assert [line.split(":")[0] for line in lines] == [
         f"{layout.TERMS_FILE} shrunk", f"{layout.DOCS_FILE} shrunk"], done.stdout
     assert "the file shrank after it was opened" in lines[0]
+
+
+def test_w3_segments_merged_into_an_array_segment_answer_as_before(tmp_path):
+    """An index of W3 segments that an array-codec writer adds to, deletes from and merges
+    (an old index taken over by the new writer): one array segment, answering as the same
+    steps with W3 throughout do."""
+    out = {}
+    for name, codec in (("w3", W3Codec), ("mixed", ArrayCodec)):
+        ix = build(tmp_path / name, W3Codec, [range(0, 80), range(80, 150)])
+        w = ix.writer(codec=codec())
+        for n in range(150, 170):
+            w.add_document(**doc(n))
+        for n in (7, 90):
+            w.delete_by_term("id", f"d{n:04d}")
+        w.commit(optimize=True)
+        out[name] = index.open_dir(str(tmp_path / name))
+    assert [type(s) for s in out["mixed"]._segments()] == [ArraySegment]
+    for q in every_query(out["mixed"].schema):
+        assert_same_answers(out["w3"], out["mixed"], q)
+    with out["w3"].reader() as a, out["mixed"].reader() as b:
+        assert a.doc_count_all() == b.doc_count_all() == 168
+        assert [a.stored_fields(d) for d in range(168)] == [b.stored_fields(d) for d in range(168)]
