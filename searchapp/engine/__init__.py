@@ -10,7 +10,8 @@ work uses to let others run (pause), words the query parser tags for us (syntax)
 highlighting with everything escaped (highlight), column values as arrays kept beside their
 segments (columns), a segment's words (lexicon), segments, live documents and the merge
 policy (segments), shards read as one index (shards), a new segment written from arrays
-instead of Whoosh's posting pool (bulk), byte-bounded caches (cache). It knows nothing of
+instead of Whoosh's posting pool (bulk), byte-bounded caches (cache), and a segment format of
+our own, flat arrays read in place (codec; not yet what the indexer writes). It knows nothing of
 seeds, our schema or the web. `WHOOSH_PRIVATE` lists every private name of Whoosh used here;
 a test checks each one still exists and that every fast path built on them is taken, so an
 upgrade of Whoosh fails loudly in this one place instead of slowing down silently.
@@ -64,4 +65,6 @@ WHOOSH_PRIVATE = (
 # `<segment id>.*` files with their segment; the bulk writer's `_postwriter` of a field
 # writer, `_blocklimit` of the codec and a postings writer's block buffer (`_ids`,
 # `_weights`, `_values`, `_maxweight`, `_minlength`, `_maxlength`); the fast-path tests and
-# the bulk writer's byte-for-byte test cover them.
+# the bulk writer's byte-for-byte test cover them. The array codec (codec/) reads a
+# NumericColumn's `_typecode` and `_default`, and postings.py a segment reader's `_terms`
+# (to find an array segment); tests/test_codec*.py cover them.

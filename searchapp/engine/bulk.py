@@ -32,6 +32,7 @@ from whoosh.system import pack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import NO_MERGE
 
+from .codec import ArrayCodec, layout
 from .shards import KeepingWriter
 
 Cut = Callable[[str], list[tuple[str, int]]]
@@ -63,6 +64,9 @@ class BulkWriter(KeepingWriter):
         self._run = _Run()
         self._spilled: list[_SpilledRun] = []
         self._spill_dir: Path | None = None
+        # Our array codec takes a term's postings as arrays: a Positions value is then kept
+        # as its positions (little-endian u4), not pickled to be unpickled again at commit.
+        self._arrays = isinstance(self.codec, ArrayCodec)
 
     def add_reader(self, reader):
         raise NotImplementedError("the bulk writer writes new documents only")
@@ -96,10 +100,12 @@ class BulkWriter(KeepingWriter):
                     cut = self._cuts.get(name)
                     if cut is not None and isinstance(value, str):
                         words = cut(value)
-                        items = _word_values(field.format, words)
+                        items = _word_values(field.format, words, raw=self._arrays)
                     else:
                         words = None
                         items = field.index(value)
+                        if self._arrays:
+                            items = _raw_values(field.format, items)
                     number = self._number[name]
                     for tbytes, freq, weight, vbytes in items:
                         length += freq
@@ -171,6 +177,8 @@ class BulkWriter(KeepingWriter):
         self.fieldwriter.close()
 
     def _write_postings(self, runs) -> None:
+        if self._arrays:
+            return self._write_arrays(runs)
         fw = self.fieldwriter
         lengths = {name: _BYTE_TO_LENGTH[np.frombuffer(a, dtype=np.uint8)]
                    for name, a in self._lengths.items()}
@@ -194,9 +202,55 @@ class BulkWriter(KeepingWriter):
             fw.finish_field()
 
 
-def _word_values(fmt, words: list[tuple[str, int]], encode_words: bool = True):
+    def _write_arrays(self, runs) -> None:
+        """The postings of every run through the array codec's field writer, a term's
+        postings at once as arrays."""
+        fw = self.fieldwriter
+        lengths = {name: _BYTE_TO_LENGTH[np.frombuffer(a, dtype=np.uint8)]
+                   for name, a in self._lengths.items()}
+        current = None
+        for key, group in _merged(runs):
+            number = key[0]
+            if number != current:
+                if current is not None:
+                    fw.finish_field()
+                current = number
+                name = self._fields[number]
+                field = self.schema[name]
+                fw.start_field(name, field)
+                kind = layout.format_kind(field.format)
+                field_lengths = lengths.get(name)
+            docs, weights, values = _gather(group)
+            blob = b"".join(values)
+            positions = None
+            if kind == layout.POSITIONS_KIND:
+                counts = np.fromiter(map(len, values), dtype=np.int64, count=len(values)) // 4
+                positions = np.frombuffer(blob, dtype="<u4")
+            elif kind == layout.FREQUENCY:
+                counts = np.frombuffer(blob, dtype=">u4")  # Whoosh's pack_uint
+            else:
+                counts = np.ones(len(docs), dtype=np.uint32)
+            fw.start_term(key[1:])
+            fw.add_arrays(docs, weights, counts, positions,
+                          np.zeros(len(docs), np.int64) if field_lengths is None else field_lengths[docs])
+            fw.finish_term()
+        if current is not None:
+            fw.finish_field()
+
+
+def _raw_values(fmt, items):
+    """Whoosh's (text, freq, weight, value) items with a Positions value as raw positions."""
+    if type(fmt) is not formats.Positions:
+        return items
+    return [(text, freq, weight, np.asarray(fmt.decode_positions(v), dtype="<u4").tobytes())
+            for text, freq, weight, v in items]
+
+
+def _word_values(fmt, words: list[tuple[str, int]], encode_words: bool = True,
+                 raw: bool = False):
     """What `fmt.word_values` gives for these words, for the formats our fields use
-    (Positions, Frequency, Existence; each word's boost is 1)."""
+    (Positions, Frequency, Existence; each word's boost is 1); `raw`: a Positions value as
+    the positions themselves (little-endian u4), for the array codec."""
     kind = type(fmt)  # exactly: a subclass (Characters, PositionBoosts) encodes otherwise
     positions: dict[str, list[int]] = {}
     for word, pos in words:
@@ -211,7 +265,8 @@ def _word_values(fmt, words: list[tuple[str, int]], encode_words: bool = True):
         text = word.encode("utf-8") if encode_words else word
         count = len(poslist)
         if kind is formats.Positions:
-            out.append((text, count, float(count) * boost, fmt.encode(poslist)))
+            value = array("I", poslist).tobytes() if raw else fmt.encode(poslist)
+            out.append((text, count, float(count) * boost, value))
         elif kind is formats.Frequency:
             out.append((text, count, float(count) * boost, pack_uint(count)))
         elif kind is formats.Existence:

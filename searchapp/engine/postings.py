@@ -7,7 +7,8 @@ once written, so the arrays are cached per segment and shared by every generatio
 index until the cache's byte budget pushes out the least recently used.
 
 This is the one module that reads Whoosh's codec internals (`W3LeafMatcher` blocks, the
-length columns); everything it reads has a slow, public fallback.
+length columns); everything it reads has a slow, public fallback. A segment of our own
+array codec (engine/codec) is read as the arrays it is: nothing to decode.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from whoosh.codec import whoosh3
 from whoosh.matching import wrappers
 from whoosh.util.numeric import byte_to_length
 
+from .codec.reading import ArrayPerDocReader, ArrayTermsReader
 from .deadline import passed
 
 
@@ -49,6 +51,13 @@ def postings(leaf, fieldname: str, btext: bytes, deadline: float | None = None
     """(document numbers within the segment, weights) of one term, deleted documents
     included; raises TimeUp when past `deadline` (a `time.perf_counter()` value) before
     the end of a long list."""
+    arrays = _array_terms(leaf)
+    if arrays is not None:  # an array segment: the term's postings are views of its file
+        PATHS["postings: arrays"] += 1
+        found = arrays.postings_arrays(fieldname, btext)
+        if found is None:
+            return _EMPTY_IDS, _EMPTY_WEIGHTS
+        return found[0].astype(np.int32), np.array(found[1], dtype=np.float32)
     if (fieldname, btext) not in leaf:
         return _EMPTY_IDS, _EMPTY_WEIGHTS
     m = _unfiltered(leaf.postings(fieldname, btext))
@@ -102,6 +111,15 @@ def _blocks(m, deadline: float | None) -> tuple[np.ndarray, np.ndarray]:
 
 def positions(leaf, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
     """(document number, position) of every occurrence of one term within the segment."""
+    arrays = _array_terms(leaf)
+    if arrays is not None and arrays.has_positions(fieldname):
+        PATHS["positions: arrays"] += 1
+        found = arrays.postings_arrays(fieldname, btext)
+        if found is None:
+            return _EMPTY_IDS, _EMPTY_IDS
+        docs, _, counts, starts, where = found  # a term's positions are one run of the array
+        first, n = int(starts[0]), int(counts.sum())
+        return np.repeat(docs.astype(np.int32), counts), where[first:first + n].astype(np.int32)
     if (fieldname, btext) not in leaf:
         return _EMPTY_IDS, _EMPTY_IDS
     m = _unfiltered(leaf.postings(fieldname, btext))
@@ -127,6 +145,11 @@ def vector_terms(leaf, docnum: int, fieldname: str) -> np.ndarray:
     block of them at a time instead of one (term, count) pair per Python step."""
     if not leaf.has_vector(docnum, fieldname):
         return _NO_TERMS
+    perdoc = getattr(leaf, "_perdoc", None)
+    if isinstance(perdoc, ArrayPerDocReader):
+        PATHS["vectors: arrays"] += 1
+        found = perdoc.vector_terms(docnum, fieldname)
+        return np.array(found, dtype=bytes) if found else _NO_TERMS
     m = leaf.vector(docnum, fieldname)
     terms: list[bytes] = []
     if isinstance(m, whoosh3.W3LeafMatcher):
@@ -210,6 +233,10 @@ def length_bytes(leaf, fieldname: str) -> np.ndarray | None:
     """Each document's length byte for a field (0: empty), or None if the field keeps none."""
     n = leaf.doc_count_all()
     perdoc = getattr(leaf, "_perdoc", None)
+    if isinstance(perdoc, ArrayPerDocReader):
+        PATHS["lengths: arrays"] += 1
+        found = perdoc.length_bytes(fieldname)
+        return None if found is None else np.array(found[:n], dtype=np.uint8)
     name = whoosh3._lenfield(fieldname)
     if perdoc is None or not perdoc.has_column(name):
         return None
@@ -223,6 +250,12 @@ def length_bytes(leaf, fieldname: str) -> np.ndarray | None:
         PATHS["lengths: one at a time"] += 1
         out[:] = np.fromiter((reader[i] for i in range(n)), dtype=np.uint8, count=n)
     return out
+
+
+def _array_terms(leaf) -> ArrayTermsReader | None:
+    """The terms reader of a segment written by our array codec (engine/codec), else None."""
+    terms = getattr(leaf, "_terms", None)
+    return terms if isinstance(terms, ArrayTermsReader) else None
 
 
 def _unfiltered(m):
