@@ -249,7 +249,7 @@ user_queries = st.one_of(
 
 def random_document(n: int, row) -> dict:
     title, excerpt, provider, topic, date = row
-    return {"id": f"{n:016x}", "title": title, "excerpt": excerpt, "body": f"{title} {excerpt}",
+    return {"id": f"{n:016x}", "title": title, "excerpt": excerpt, "written": f"{title} {excerpt}",
             "source": provider, "topic": topic, "kind": "article", "category": "news",
             "c_provider": provider.encode(), "c_topic": topic.encode(), "c_kind": b"article",
             "c_date": date, "c_idkey": n, "data": json.dumps({"title": title})}
@@ -290,7 +290,7 @@ def test_the_array_scorer_reads_array_segments_as_arrays(sides):
         for text in ('"police camera"', "police OR market", "oil prices", 'title:"stock market"'):
             fresh.arrays(parse_user_query(text).query)
         for docnum in range(0, fresh.searcher.doc_count_all(), 97):
-            fresh.scorer.vector_terms(docnum, "body")
+            fresh.scorer.vector_terms(docnum, "written")
     finally:
         fresh.close()
     taken = post.PATHS - before
@@ -302,8 +302,8 @@ def test_the_array_scorer_reads_array_segments_as_arrays(sides):
 def test_vector_terms_are_the_same(sides):
     w3, arrays = sides
     for docnum in range(0, w3.searcher.doc_count_all(), 53):
-        assert arrays.scorer.vector_terms(docnum, "body").tolist() == \
-            w3.scorer.vector_terms(docnum, "body").tolist()
+        assert arrays.scorer.vector_terms(docnum, "written").tolist() == \
+            w3.scorer.vector_terms(docnum, "written").tolist()
 
 
 # -- the bulk writer (a full build's) writing the array codec ----------------------------------
@@ -332,9 +332,9 @@ def assert_same_index(ra, rb):
         assert rb.stored_fields(d) == ra.stored_fields(d)
         for name in scored:
             assert (rb.doc_field_length(d, name) or 0) == (ra.doc_field_length(d, name) or 0)
-        assert rb.has_vector(d, "body") == ra.has_vector(d, "body")
-        if ra.has_vector(d, "body"):
-            assert list(rb.vector_as("weight", d, "body")) == list(ra.vector_as("weight", d, "body"))
+        assert rb.has_vector(d, "written") == ra.has_vector(d, "written")
+        if ra.has_vector(d, "written"):
+            assert list(rb.vector_as("weight", d, "written")) == list(ra.vector_as("weight", d, "written"))
     for name in scored:
         assert rb.field_length(name) == ra.field_length(name)
     for name, field in ra.schema.items():
