@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+import weakref
 from typing import Protocol
 
 import numpy as np
@@ -52,7 +53,7 @@ class _Docs:
     """Each mark's documents in one generation's columns, at one workspace version."""
 
     def __init__(self, cols: Columns, state: MarkState):
-        self.cols, self.version = cols, state.version
+        self.size, self.version = len(cols.idkeys), state.version
         keys = cols.idkeys[cols.all_docs]
         order = np.argsort(keys, kind="stable")
         self._keys, self._docs = keys[order], cols.all_docs[order]
@@ -67,26 +68,24 @@ class _Docs:
         return np.sort(self._docs[at[self._keys[at] == keys]])
 
     def flags(self, docs: np.ndarray) -> np.ndarray:
-        out = np.zeros(len(self.cols.idkeys), dtype=bool)
+        out = np.zeros(self.size, dtype=bool)
         out[docs] = True
         return out
 
 
-_CACHE: dict[int, _Docs] = {}
+# Per generation's columns (let go of with them: a weak key), at one workspace version.
+_CACHE: "weakref.WeakKeyDictionary[Columns, _Docs]" = weakref.WeakKeyDictionary()
 _CACHE_LOCK = threading.Lock()
 
 
 def _docs(cols: Columns, state: MarkState) -> _Docs:
     with _CACHE_LOCK:
-        found = _CACHE.get(id(cols))
-        if found is not None and found.cols is cols and found.version == state.version \
-                and state.version >= 0:
-            return found
+        found = _CACHE.get(cols)
+    if found is not None and found.version == state.version and state.version >= 0:
+        return found
     made = _Docs(cols, state)
     with _CACHE_LOCK:
-        if len(_CACHE) > 8:
-            _CACHE.clear()
-        _CACHE[id(cols)] = made
+        _CACHE[cols] = made
     return made
 
 
