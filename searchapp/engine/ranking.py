@@ -3,7 +3,7 @@
 A word's counts in the title, the excerpt, the body, the source and the topic are each multiplied by
 the field's weight and normalised by that field's length (B), added up, and saturated once
 (K1), then multiplied by the word's Robertson-Sparck Jones idf over the live records that
-have the word in any of those fields. The word as typed, in the title, excerpt and body as written
+have the word in any of those fields. The word as typed, in the title and excerpt as written
 (`written`, not stemmed), is a second word scored the same way at EXACT_WEIGHT: of two records
 alike but for `prices` and `price`, the one saying `prices` ranks first. `scoring.py`
 computes exactly this over arrays; where it hands a query shape to Whoosh, Whoosh scores with
@@ -27,7 +27,7 @@ from whoosh import scoring
 B = 0.9
 K1 = 6.0
 
-# The field of the title's, excerpt's and body's words as written (index/schema.py files them).
+# The field of the title's and excerpt's words as written (index/schema.py files them there).
 AS_WRITTEN = "written"
 
 # The weight of the word as typed (the AS_WRITTEN field): enough to

@@ -63,9 +63,7 @@ def to_document(record: dict[str, Any], drafts: list[dict[str, Any]], seen: int)
         "id": record["id"],
         "title": record["title"],
         "excerpt": record["excerpt"],
-        # (the body too: its words are completed, corrected and matched by patterns)
-        "written": "\n".join(filter(None, (record["title"], record["excerpt"],
-                                            record.get("body")))),
+        "written": f"{record['title']}\n{record['excerpt']}",
         "source": " ".join(filter(None, (provider["name"], provider["domain"]))),
         "topic": " ; ".join(record["topics"]),
         "category": record["category"] or None,

@@ -19,7 +19,7 @@ FORMAT = 9  # 4: `AT&T` is one word; 5: shards, and the id as a number (c_idkey)
 # 6: story signatures (c_minhash) and first-seen times (c_seen); 7: title and excerpt
 # lemmatised (analysis.STEMMER), no longer Porter2-stemmed; 8: a lemma keeps the word's
 # first letter (`ai` was `be`); 9: the article's text (`body`, lemmatised, with positions),
-# and the title and excerpt as written, with the body, renamed `written` (it was `body`)
+# and the title and excerpt as written renamed `written` (it was `body`)
 
 # Facets counted from columns. The key is the name the web and the API use.
 FACETS = ("topic", "provider", "category", "type", "year", "kind")
@@ -29,7 +29,9 @@ NO_DATE = -(2**62)  # sorts before every real date; a record without one is in a
 # Fields stemmed at index time, and the field holding their words as written: a prefix or
 # wildcard is matched against the words as written (`recogniti*` finds `recognition`, though
 # the stem is `recognit`), then searched as the stems those words make.
-WORDS_AS_WRITTEN = {"title": AS_WRITTEN, "excerpt": AS_WRITTEN, "body": AS_WRITTEN}
+# The body's patterns expand over its own words (`WORD_FIELDS`): in `written` they would
+# swamp the distinctive words, more like this and spelling, made for titles and excerpts.
+WORDS_AS_WRITTEN = {"title": AS_WRITTEN, "excerpt": AS_WRITTEN}
 
 
 def build_schema() -> fields.Schema:
@@ -43,8 +45,8 @@ def build_schema() -> fields.Schema:
         body=fields.TEXT(analyzer=stemmed, phrase=True),
         source=fields.TEXT(analyzer=analysis.folded(), phrase=True),
         topic=fields.TEXT(analyzer=analysis.folded(), phrase=True),
-        # Title, excerpt and body as written (not stemmed): term vectors give the distinctive
-        # terms, and its words the spelling suggestions and the completions of patterns.
+        # Title and excerpt as written (not stemmed): term vectors give the distinctive
+        # terms, and its words the spelling suggestions.
         written=fields.TEXT(analyzer=analysis.written(), vector=True, phrase=False),
         category=fields.KEYWORD(lowercase=True, commas=True),
         type=fields.KEYWORD(lowercase=True, commas=True),
@@ -76,7 +78,7 @@ def build_schema() -> fields.Schema:
 FACET_COLUMNS = ("c_topic", "c_provider", "c_category", "c_type", "c_kind")
 # The fields whose words are completed and matched against patterns, as written: kept beside
 # each segment too (engine/lexicon.py).
-WORD_FIELDS = ("written", "source", "topic")
+WORD_FIELDS = ("written", "source", "topic", "body")
 
 
 def source_token(rel: str) -> str:
