@@ -29,6 +29,10 @@ K1 = 6.0
 
 # The field of the title's and excerpt's words as written (index/schema.py files them there).
 AS_WRITTEN = "written"
+# The body's words as written: beside `written` for the word as typed, kept apart from it so
+# that the distinctive words, more like this and spelling stay with titles and excerpts.
+BODY_AS_WRITTEN = "written_body"
+AS_WRITTEN_FIELDS = (AS_WRITTEN, BODY_AS_WRITTEN)
 
 # The weight of the word as typed (the AS_WRITTEN field): enough to
 # put the form typed above a form that only shares its lemma, little enough not to outrank
@@ -42,7 +46,7 @@ EXACT_WEIGHT = 0.02
 # on Cranfield and CISI with the abstracts as bodies (docs/benchmarks.md, "Full text").
 BODY_WEIGHT = 1.0
 FIELD_WEIGHTS = {"title": 3.0, "excerpt": 1.0, "body": BODY_WEIGHT, "source": 1.0,
-                 "topic": 1.5, AS_WRITTEN: EXACT_WEIGHT}
+                 "topic": 1.5, AS_WRITTEN: EXACT_WEIGHT, BODY_AS_WRITTEN: EXACT_WEIGHT}
 
 WEIGHTING = scoring.BM25F(B=B, K1=K1)  # what Whoosh scores with where scoring.py hands over
 

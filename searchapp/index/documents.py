@@ -58,7 +58,7 @@ def to_document(record: dict[str, Any], drafts: list[dict[str, Any]], seen: int)
     """The Whoosh document for one merged record; `drafts` lets a later run rebuild it;
     `seen` is when the record first entered the index (kept across runs and rebuilds)."""
     provider = record["provider"]
-    body = {"body": record["body"]} if record.get("body") else {}
+    body = {"body": record["body"], "written_body": record["body"]} if record.get("body") else {}
     return {**body,
         "id": record["id"],
         "title": record["title"],

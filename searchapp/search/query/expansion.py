@@ -20,7 +20,7 @@ MAX_QUERY_TERMS = 1024  # index terms all of a query's patterns may stand for to
 NOTHING = "\x00"  # a term no record has
 PASTED_WORDS = 100  # words of a pasted text searched (the rarest in the collection, if more)
 _WRITTEN = WORDS_AS_WRITTEN["title"]
-BODY = "body"  # the article's text (stemmed): a pasted text's words are looked for there too
+_BODY = WORDS_AS_WRITTEN["body"]  # a pasted text's words are looked for in bodies too
 
 
 def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
@@ -129,10 +129,8 @@ def _telling_words(reader, text: str) -> dict[str, int]:
         if folded in said:
             said[folded] += 1
             continue
-        df = reader.doc_frequency(_WRITTEN, folded)
-        stem = analysis.stem_word(word) if BODY in reader.schema else None
-        if stem:  # most of an article's words are in its body alone
-            df = max(df, reader.doc_frequency(BODY, stem))
+        # (most of an article's words are in its body alone)
+        df = max(reader.doc_frequency(_WRITTEN, folded), reader.doc_frequency(_BODY, folded))
         if df:
             found[folded], said[folded] = df, 1
     return {w: said[w] for w in sorted(found, key=lambda w: (found[w], w))[:PASTED_WORDS]}
@@ -183,10 +181,7 @@ def _words_of(node, reader, limit: int, snap: Snapshot, deadline: Deadline
         text = getattr(node, "written", None) or node.text
         return snap.words(written or field).within(text, int(node.maxdist),
                                                    node.prefixlength, limit, deadline)
-    if written is None and isinstance(node, BoundedPrefix) and node.best:
-        # The body's own words (its stems): the completions most records hold.
-        found = snap.words(field).completions(node.text, min(limit, node.best))
-    elif written is None:
+    if written is None:
         found = expansions(node, reader, limit)
     elif isinstance(node, BoundedPrefix):  # the completions most records hold
         found = snap.words(written).completions(node.text, min(limit, node.best or limit))
