@@ -89,7 +89,7 @@ def test_the_bulk_writers_cuts_give_what_the_index_analysers_give(text):
         checked += 1
         expected = [(t.text, t.pos) for t in field.analyzer(text, positions=True, mode="index")]
         assert cut(text) == expected, name
-    assert checked == 6  # title, excerpt, body, written, source, topic
+    assert checked == 7  # title, excerpt, body, written, written_body, source, topic
 
 
 def test_a_lemma_of_another_word_is_not_taken():

@@ -321,7 +321,7 @@ def test_a_run_with_nothing_new_keeps_what_an_older_index_lacks(tmp_path):
     build(tmp_path / "seeds", tmp_path / "index")
     names = {p.name.split(".", 1)[1] for p in folder.glob("shard-*/MAIN_*.npz")}
     assert names == {"c_topic.npz", "c_provider.npz", "c_category.npz", "c_type.npz",
-                     "c_kind.npz", "w_written.npz", "w_source.npz", "w_topic.npz"}
+                     "c_kind.npz", "w_written.npz", "w_source.npz", "w_topic.npz", "w_written_body.npz"}
 
 
 def _whoosh_subclasses(path):

@@ -307,6 +307,7 @@ def test_a_body_word_is_completed_while_typing_and_matched_by_patterns(body_site
     status, text = get(body_site, "/api/search", q="quokk", typing="1")
     assert [r["title"] for r in json.loads(text)["results"]] == ["Harbour pilots walk out"]
     assert titles(body_site, "quok*") == ["Harbour pilots walk out"]
+    assert titles(body_site, "body:quok*") == ["Harbour pilots walk out"]
     assert titles(body_site, "=quokkas") == ["Harbour pilots walk out"]
     assert titles(body_site, "quokas~") == ["Harbour pilots walk out"]
     status, text = get(body_site, "/api/search", q="quok*")

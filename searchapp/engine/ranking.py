@@ -3,7 +3,7 @@
 A word's counts in the title, the excerpt, the body, the source and the topic are each multiplied by
 the field's weight and normalised by that field's length (B), added up, and saturated once
 (K1), then multiplied by the word's Robertson-Sparck Jones idf over the live records that
-have the word in any of those fields. The word as typed, in the title, excerpt and body as written
+have the word in any of those fields. The word as typed, in the title and excerpt as written
 (`written`, not stemmed), is a second word scored the same way at EXACT_WEIGHT: of two records
 alike but for `prices` and `price`, the one saying `prices` ranks first. `scoring.py`
 computes exactly this over arrays; where it hands a query shape to Whoosh, Whoosh scores with
@@ -49,8 +49,12 @@ TYPED = Saturation(k1=2.0, b=0.75)
 PASTED = Saturation(k1=9.0, b=0.9)
 B, K1 = TYPED.b, TYPED.k1  # Whoosh's (WEIGHTING) where scoring.py hands a typed query over
 
-# The field of the title's, excerpt's and body's words as written (index/schema.py files them).
+# The field of the title's and excerpt's words as written (index/schema.py files them there).
 AS_WRITTEN = "written"
+# The body's words as written: beside `written` for the word as typed, kept apart from it so
+# that the distinctive words, more like this and spelling stay with titles and excerpts.
+BODY_AS_WRITTEN = "written_body"
+AS_WRITTEN_FIELDS = (AS_WRITTEN, BODY_AS_WRITTEN)
 
 # The weight of the word as typed (the AS_WRITTEN field): enough to
 # put the form typed above a form that only shares its lemma, little enough not to outrank
@@ -64,7 +68,7 @@ EXACT_WEIGHT = 0.02
 # on Cranfield and CISI with the abstracts as bodies (docs/benchmarks.md, "Full text").
 BODY_WEIGHT = 1.0
 FIELD_WEIGHTS = {"title": 3.0, "excerpt": 1.0, "body": BODY_WEIGHT, "source": 0.5,
-                 "topic": 1.5, AS_WRITTEN: EXACT_WEIGHT}
+                 "topic": 1.5, AS_WRITTEN: EXACT_WEIGHT, BODY_AS_WRITTEN: EXACT_WEIGHT}
 
 WEIGHTING = scoring.BM25F(B=B, K1=K1)  # what Whoosh scores with where scoring.py hands over
 

@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 
 from whoosh import query as wq
 
-from .ranking import AS_WRITTEN, Pasted
+from .ranking import AS_WRITTEN_FIELDS, Pasted
 
 
 class Kind(enum.Enum):
@@ -107,9 +107,9 @@ def text_of(text) -> str:
 
 def word_of(term: wq.Term) -> tuple[bool, str]:
     """Which word of an Or a term scores with: its text, in whichever fields; the words as
-    written (AS_WRITTEN) are a word of their own, so that the form typed adds its own score
-    to its stem's whether or not the two are spelled alike."""
-    return term.fieldname == AS_WRITTEN, text_of(term.text)
+    written (AS_WRITTEN_FIELDS) are a word of their own, so that the form typed adds its own
+    score to its stem's whether or not the two are spelled alike."""
+    return term.fieldname in AS_WRITTEN_FIELDS, text_of(term.text)
 
 
 def index_bytes(schema, fieldname: str, text) -> bytes | None:

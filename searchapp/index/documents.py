@@ -58,14 +58,12 @@ def to_document(record: dict[str, Any], drafts: list[dict[str, Any]], seen: int)
     """The Whoosh document for one merged record; `drafts` lets a later run rebuild it;
     `seen` is when the record first entered the index (kept across runs and rebuilds)."""
     provider = record["provider"]
-    body = {"body": record["body"]} if record.get("body") else {}
+    body = {"body": record["body"], "written_body": record["body"]} if record.get("body") else {}
     return {**body,
         "id": record["id"],
         "title": record["title"],
         "excerpt": record["excerpt"],
-        # (the body too: its words are completed, corrected and matched by patterns)
-        "written": "\n".join(filter(None, (record["title"], record["excerpt"],
-                                            record.get("body")))),
+        "written": f"{record['title']}\n{record['excerpt']}",
         "source": " ".join(filter(None, (provider["name"], provider["domain"]))),
         "topic": " ; ".join(record["topics"]),
         "category": record["category"] or None,

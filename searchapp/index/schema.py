@@ -12,14 +12,15 @@ import hashlib
 
 from whoosh import columns, fields
 
-from ..engine.ranking import AS_WRITTEN
+from ..engine.ranking import AS_WRITTEN, BODY_AS_WRITTEN
 from . import analysis
 
 FORMAT = 9  # 4: `AT&T` is one word; 5: shards, and the id as a number (c_idkey);
 # 6: story signatures (c_minhash) and first-seen times (c_seen); 7: title and excerpt
 # lemmatised (analysis.STEMMER), no longer Porter2-stemmed; 8: a lemma keeps the word's
 # first letter (`ai` was `be`); 9: the article's text (`body`, lemmatised, with positions),
-# and the title and excerpt as written, with the body, renamed `written` (it was `body`)
+# and the title and excerpt as written renamed `written` (it was `body`); the body as
+# written (`written_body`)
 
 # Facets counted from columns. The key is the name the web and the API use.
 FACETS = ("topic", "provider", "category", "type", "year", "kind")
@@ -29,7 +30,9 @@ NO_DATE = -(2**62)  # sorts before every real date; a record without one is in a
 # Fields stemmed at index time, and the field holding their words as written: a prefix or
 # wildcard is matched against the words as written (`recogniti*` finds `recognition`, though
 # the stem is `recognit`), then searched as the stems those words make.
-WORDS_AS_WRITTEN = {"title": AS_WRITTEN, "excerpt": AS_WRITTEN, "body": AS_WRITTEN}
+# The body's words as written are a field of their own (`written_body`): in `written` they
+# would swamp the distinctive words, more like this and spelling, made for titles and excerpts.
+WORDS_AS_WRITTEN = {"title": AS_WRITTEN, "excerpt": AS_WRITTEN, "body": BODY_AS_WRITTEN}
 
 
 def build_schema() -> fields.Schema:
@@ -43,9 +46,11 @@ def build_schema() -> fields.Schema:
         body=fields.TEXT(analyzer=stemmed, phrase=True),
         source=fields.TEXT(analyzer=analysis.folded(), phrase=True),
         topic=fields.TEXT(analyzer=analysis.folded(), phrase=True),
-        # Title, excerpt and body as written (not stemmed): term vectors give the distinctive
-        # terms, and its words the spelling suggestions and the completions of patterns.
+        # Title and excerpt as written (not stemmed): term vectors give the distinctive
+        # terms, and its words the spelling suggestions.
         written=fields.TEXT(analyzer=analysis.written(), vector=True, phrase=False),
+        # The body as written: the word as typed, `=word`, completions and patterns in bodies.
+        written_body=fields.TEXT(analyzer=analysis.written(), phrase=False),
         category=fields.KEYWORD(lowercase=True, commas=True),
         type=fields.KEYWORD(lowercase=True, commas=True),
         kind=fields.ID(),
@@ -76,7 +81,7 @@ def build_schema() -> fields.Schema:
 FACET_COLUMNS = ("c_topic", "c_provider", "c_category", "c_type", "c_kind")
 # The fields whose words are completed and matched against patterns, as written: kept beside
 # each segment too (engine/lexicon.py).
-WORD_FIELDS = ("written", "source", "topic")
+WORD_FIELDS = ("written", "source", "topic", "written_body")
 
 
 def source_token(rel: str) -> str:

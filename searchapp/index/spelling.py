@@ -42,7 +42,7 @@ from . import integrity, store
 
 FOLDER = "spelling"
 POINTER = "spelling.json"  # names the folder of the current version
-FIELD = "written"  # title, excerpt and body words, folded, not stemmed
+FIELD = "written"  # title and excerpt words, folded, not stemmed
 PREFIX = 10  # letters of a word its deletions are made from (longer words: the rest must match)
 MIN_LENGTH = 3
 VERSION = 3  # of the files below (3: the sound index): an older spelling index is rebuilt

@@ -254,4 +254,5 @@ def highlight_terms(snap: Snapshot, parsed: ParsedQuery) -> dict[str, frozenset[
 
 def _exact_words(q) -> set[str]:
     """The words of an `=word`'s exact side (its terms in the unstemmed `written` field)."""
-    return {t.text for t in q.leaves() if isinstance(t, wq.Term) and t.fieldname == "written"}
+    return {t.text for t in q.leaves() if isinstance(t, wq.Term)
+            and t.fieldname in ("written", "written_body")}

@@ -21,6 +21,7 @@ MAX_QUERY_TERMS = 1024  # index terms all of a query's patterns may stand for to
 NOTHING = "\x00"  # a term no record has
 PASTED_WORDS = 100  # words of a pasted text searched (the rarest in the collection, if more)
 _WRITTEN = WORDS_AS_WRITTEN["title"]
+_BODY = WORDS_AS_WRITTEN["body"]  # a pasted text's words are looked for in bodies too
 
 
 def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
@@ -131,7 +132,8 @@ def _telling_words(reader, text: str) -> dict[str, int]:
         if folded in said:
             said[folded] += 1
             continue
-        df = reader.doc_frequency(_WRITTEN, folded)
+        # (most of an article's words are in its body alone)
+        df = max(reader.doc_frequency(_WRITTEN, folded), reader.doc_frequency(_BODY, folded))
         if df:
             found[folded], said[folded] = df, 1
     return {w: said[w] for w in sorted(found, key=lambda w: (found[w], w))[:PASTED_WORDS]}

@@ -28,7 +28,7 @@ TYPED_PREFIX_MIN = 2  # characters: a single letter is too little to complete
 TYPED_MARK = "**"
 # Where `=word` looks for the word as written: the title and excerpt's unstemmed copy, and the
 # fields that are never stemmed.
-EXACT_FIELDS = ("written", "source", "topic")
+EXACT_FIELDS = ("written", "written_body", "source", "topic")
 
 
 def query_schema() -> fields.Schema:
@@ -36,6 +36,7 @@ def query_schema() -> fields.Schema:
     stemmed, folded = analysis.query_stemmed(), analysis.query_folded()
     return fields.Schema(
         written=fields.TEXT(analyzer=analysis.query_folded(), multitoken_query="phrase"),
+        written_body=fields.TEXT(analyzer=analysis.query_folded(), multitoken_query="phrase"),
         title=fields.TEXT(analyzer=stemmed, phrase=True, multitoken_query="phrase"),
         excerpt=fields.TEXT(analyzer=stemmed, phrase=True, multitoken_query="phrase"),
         body=fields.TEXT(analyzer=stemmed, phrase=True, multitoken_query="phrase"),
