@@ -35,6 +35,21 @@ def union(parts: list[Scored], size: int = 0) -> Scored:
                               np.concatenate([p.scores for p in parts]), size))
 
 
+def best_of(parts: list[Scored]) -> Scored:
+    """Every document of any part, with its best score among them (one word written several
+    ways scores as the way that scores best, not as the sum of them)."""
+    parts = [p for p in parts if len(p.docs)]
+    if len(parts) <= 1:
+        return parts[0] if parts else Scored.empty()
+    docs = np.concatenate([p.docs for p in parts])
+    scores = np.concatenate([p.scores for p in parts])
+    order = np.lexsort((-scores, docs))
+    docs, scores = docs[order], scores[order]
+    first = np.ones(len(docs), dtype=bool)
+    first[1:] = docs[1:] != docs[:-1]
+    return Scored(docs[first], scores[first])
+
+
 # Past this many postings per document of the index, adding them up in an array as long as
 # the index (no sort) beats sorting them (an OR of common words: 20 of them took 15 ms to
 # sort at 100k records).

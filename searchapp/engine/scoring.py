@@ -26,7 +26,7 @@ from . import postings as post
 from .cache import PostingCache
 from .deadline import passed
 from .pause import pause
-from .scored import NO_DOCS, NO_SCORES, Scored, distinct, intersect, restrict, sum_by_doc, union
+from .scored import NO_DOCS, NO_SCORES, Scored, best_of, distinct, intersect, restrict, sum_by_doc, union
 from .shapes import Kind, idf_key, index_bytes, indexed
 
 
@@ -135,7 +135,7 @@ class ArrayScorer:
             docs = self.docs(shape.matched[0])
             return Scored(docs, np.full(len(docs), float(q.score)))
         if kind is Kind.WORDS:
-            parts = [self._word(terms) for terms in shape.words]
+            parts = self._words(shape.words)
             return self._boosted(union(parts + [self._node(s) for s in shape.scored],
                                         len(self.alive)), q.boost)
         if kind is Kind.AND:
@@ -242,9 +242,33 @@ class ArrayScorer:
             out[lo:hi] = post.LENGTH_OF_BYTE[lengths[docs[lo:hi] - offset]]
         return out
 
-    def _word(self, terms) -> Scored:
+    def _word(self, terms, matching: int | None = None) -> Scored:
         """One word in one or more fields: BM25F, each field's count weighted by its boost
-        and normalised by its length, saturated once, times the idf over all those fields."""
+        and normalised by its length, saturated once, times the idf over all those fields
+        (of `matching` records, where the word's idf is blended with others': `_words`)."""
+        return self._word_counts(terms).scored(self.model, matching)
+
+    def _words(self, words) -> list[Scored]:
+        """Each word of an Or scored (`_word`). The matches of one fuzzy word (its terms
+        marked with a `blend` key by the query's expansion) are one word of the query: they
+        share one idf, the commonest's, as Lucene's fuzzy query blends them, and a record
+        scores as its best-scoring match. `opek~` stands for opec, and for Ope and Oper
+        (Reuters' abbreviations), whose rarity, and a record holding both, would otherwise
+        outrank the word meant."""
+        counted = [self._word_counts(terms) for terms in words]
+        keys = [getattr(terms[0], "blend", None) for terms in words]
+        most: dict[object, int] = {}
+        for key, word in zip(keys, counted):
+            if key is not None:
+                most[key] = max(most.get(key, 0), word.matching)
+        out: list[Scored] = []
+        blended: dict[object, list[Scored]] = {}
+        for key, word in zip(keys, counted):
+            scored = word.scored(self.model, most.get(key))
+            (out if key is None else blended.setdefault(key, [])).append(scored)
+        return out + [best_of(parts) for parts in blended.values()]
+
+    def _word_counts(self, terms) -> "_Counted":
         docs, counts, plain = [], [], []
         found_terms = indexed(self.searcher.schema, terms)
         for term, btext, scorable in found_terms:
@@ -265,7 +289,7 @@ class ArrayScorer:
             docs.append(found)
             counts.append(ranking.normalised(tf, fl, avgfl, self.model))
         if not docs:
-            return union(plain)
+            return _Counted(None, None, 0, 0, plain)
         if len(docs) == 1:
             matched, tf = docs[0], counts[0]
         else:
@@ -273,8 +297,7 @@ class ArrayScorer:
         matching, total = len(matched), len(self._all)
         if self.stats is not None:
             matching, total = self.stats.counts(idf_key(found_terms), matching, total)
-        idf = ranking.idf(matching, total)
-        return union([Scored(matched, idf * ranking.saturated(tf, self.model))] + plain)
+        return _Counted(matched, tf, matching, total, plain)
 
     # -- phrases ----------------------------------------------------------------------------
 
@@ -375,3 +398,20 @@ class ArrayScorer:
                                             fieldname, self.deadline)
         self.cut_short = self.cut_short or stopped
         return docs[self.alive[docs]]
+
+
+@dataclass
+class _Counted:
+    """One word's normalised counts over the records holding it, before saturation and idf."""
+
+    matched: np.ndarray | None  # the records holding it in a scored field (None: none)
+    tf: np.ndarray | None
+    matching: int  # records its idf counts (the whole collection's, on a cluster)
+    total: int
+    plain: list  # its matches in keyword fields, which keep no lengths
+
+    def scored(self, model, matching: int | None = None) -> Scored:
+        if self.matched is None:
+            return union(self.plain)
+        idf = ranking.idf(self.matching if matching is None else matching, self.total)
+        return union([Scored(self.matched, idf * ranking.saturated(self.tf, model))] + self.plain)

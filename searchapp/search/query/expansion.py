@@ -11,7 +11,7 @@ from ...engine.deadline import Deadline, passed
 from ...engine.expand import BoundedPrefix, BoundedWildcard, expansions, is_expanding
 from ...engine.pause import pause
 from ...engine.ranking import Pasted
-from ...reader import WORDS_AS_WRITTEN, Snapshot, analysis
+from ...reader import WORDS_AS_WRITTEN, Snapshot, analysis, sound_key
 from ..budget import SearchLimits
 from .language import ParsedQuery, is_pasted_text, parse_user_query, query_words
 from ..request import SearchRequest
@@ -104,8 +104,11 @@ def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
             # A fuzzy term's matches keep its weight (the title's, and any `^n` typed), the
             # nearest whole, each further edit at FUZZY_FARTHER of it: `goverment~2` ranks
             # government's records above those of the rarer movement, two edits away.
+            # Its matches share one idf, the commonest's (`blend`: engine/scoring.py).
             closest = min(texts.values())
-            return wq.Or([wq.Term(field, t, boost=node.boost * FUZZY_FARTHER ** (edits - closest))
+            blend = ("fuzzy", getattr(node, "written", None) or node.text, node.maxdist)
+            return wq.Or([_blended(wq.Term(field, t, boost=node.boost
+                                           * FUZZY_FARTHER ** (edits - closest)), blend)
                           for t, edits in texts.items()])
         # A prefix or wildcard scores as one constant match, as Whoosh scores it itself.
         constant = wq.ConstantScoreQuery(wq.Or([wq.Term(field, t) for t in texts]),
@@ -118,6 +121,11 @@ def parse(snap: Snapshot, req: SearchRequest, limits: SearchLimits,
         query = Pasted(query)  # its words saturate as a pasted text's (ranking.PASTED)
     return ParsedQuery(query, parsed.notice, parsed.cut_short, parsed.like, parsed.capped,
                        parsed.completing)
+
+
+def _blended(term: wq.Term, key: tuple) -> wq.Term:
+    term.blend = key  # read by the array scorer; Whoosh scores it as any term
+    return term
 
 
 def _telling_words(reader, text: str) -> dict[str, int]:
@@ -150,6 +158,11 @@ def _expanded(node, reader, limit: int, snap: Snapshot, deadline: Deadline
     words = _words_of(node, reader, limit + 1, snap, deadline)
     more = len(words) > limit and not getattr(node, "best", None)
     words = words[:limit]
+    if isinstance(node, wq.FuzzyTerm):
+        # Of the words equally near, one that sounds as typed is the word meant: the others
+        # weigh as one edit further (`opek~`: OPEC, then open, Opel, Oper).
+        typed = sound_key(getattr(node, "written", None) or node.text)
+        words = [(w, edits + (sound_key(w) != typed)) for w, edits in words]
     field = node.field()
     written = WORDS_AS_WRITTEN.get(field)
     if written is None:
