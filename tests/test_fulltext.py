@@ -36,6 +36,20 @@ nobody could explain.
 A spokesman for the union said the strike would last a week.
 """
 
+# A wire story: its excerpt is the body's first lines, cut with an ellipsis (as Reuters').
+WIRE = """---
+title: "Ecuador asks for a higher oil quota"
+webUrl: "https://example.org/wire-quota"
+excerpt: "Ecuador asked the cartel for a higher oil quota on Monday, saying an earthquake had cut its out…"
+provider: {name: Example Wire, domain: example.org}
+publishedDateTime: 2021-05-05T10:00:00Z
+---
+Ecuador asked the cartel for a higher oil quota on Monday, saying an earthquake had cut its
+output for five months.
+
+Venezuela said it would back the request for a higher quota at the next conference.
+"""
+
 MARKDOWN = """---
 title: "Notes from the committee"
 webUrl: "https://example.org/notes"
@@ -88,7 +102,8 @@ def body_site(tmp_path_factory):
     """The real seeds plus seeds with bodies, indexed and served over HTTP."""
     base = tmp_path_factory.mktemp("fulltext")
     seeds = copy_seeds(base / "seeds")
-    for name, text in (("plain.txt", PLAIN), ("markdown.txt", MARKDOWN), ("html.txt", HTML)):
+    for name, text in (("plain.txt", PLAIN), ("markdown.txt", MARKDOWN), ("html.txt", HTML),
+                       ("wire.txt", WIRE)):
         (seeds / name).write_text(text, encoding="utf-8")
     (seeds / "hostile.txt").write_bytes(HOSTILE.encode("utf-8"))
     _write_huge(seeds / "huge.txt")
@@ -153,6 +168,17 @@ def test_a_hit_shows_the_body_passage_with_the_word_marked(body_site):
     # A hit matched by its title alone shows no body passage.
     status, text = get(body_site, "/api/search", q="title:harbour")
     assert json.loads(text)["results"][0]["highlights"]["body"] == []
+
+
+def test_a_body_passage_does_not_repeat_the_excerpt_shown_above_it(body_site):
+    """A wire story's excerpt is its body's first lines: the hit shows them once, and its
+    body passages come from the text after them."""
+    status, text = get(body_site, "/api/search", q="quota")
+    [hit] = [r for r in json.loads(text)["results"] if r["title"].startswith("Ecuador asks")]
+    assert "<mark>quota</mark> on Monday" in hit["highlights"]["excerpt"]
+    [fragment] = hit["highlights"]["body"]
+    assert "for a higher <mark>quota</mark> at the next conference" in fragment
+    assert "on Monday" not in fragment and "earthquake" not in fragment
 
 
 def test_the_record_page_shows_the_whole_text_in_paragraphs_with_the_words_marked(body_site):

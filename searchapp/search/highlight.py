@@ -102,13 +102,16 @@ def _marked(text: str, spans: list[tuple[int, int]], start: int, end: int,
 
 
 def fragments(text: str, terms: frozenset[str], exact: frozenset[str] = frozenset(),
-              count: int = FRAGMENTS, size: int = FRAGMENT_CHARS) -> list[str]:
+              count: int = FRAGMENTS, size: int = FRAGMENT_CHARS, shown: str = "") -> list[str]:
     """The best `count` passages of a long text (a body) with the query's words marked, as
     safe HTML, in the text's order: those with the most different words of the query, then
-    the most words; none when no word of the query is in it."""
+    the most words; none when no word of the query is in it. Where the body begins with what
+    `shown` (the hit's excerpt) says already, passages come from after it: a Reuters story's
+    excerpt is its first lines, and a passage repeating them tells the reader nothing."""
     if not text or not terms:
         return []
-    spans = matched_spans(text, terms, exact, SCANNED_CHARS)
+    after = _said_already(text, shown)
+    spans = [s for s in matched_spans(text, terms, exact, SCANNED_CHARS) if s[0] >= after]
     if not spans:
         return []
     windows, j = [], 0
@@ -128,9 +131,27 @@ def fragments(text: str, terms: frozenset[str], exact: frozenset[str] = frozense
     out = []
     for a, b in sorted(chosen):
         start, end = _around(text, a, b, size)
+        if start < after:
+            start = after + len(text[after:a]) - len(text[after:a].lstrip())
         out.append(sanitize(("… " if start else "") + _marked(text, spans, start, end)
                             + (" …" if end < len(text) else "")))
     return out
+
+
+def _said_already(body: str, excerpt: str) -> int:
+    """Where the body goes past its opening words that `excerpt` repeats, word for word
+    (an excerpt cut from the body, maybe ending in "…"); 0 when it does not begin so."""
+    said = _WORD.findall(excerpt or "")
+    if len(said) < 3:
+        return 0
+    if excerpt.rstrip().endswith(("…", "...")):
+        said = said[:-1]  # the last word may be cut
+    end = 0
+    for word, found in zip(said, _WORD.finditer(body)):
+        if found.group() != word:
+            return 0
+        end = found.end()
+    return end
 
 
 def _around(text: str, a: int, b: int, size: int) -> tuple[int, int]:

@@ -98,4 +98,4 @@ def _hit(snap: Snapshot, terms: dict[str, frozenset[str]], docnum: int, score: f
                mark(record["excerpt"], terms["excerpt"], terms["exact"]),
                story_id=snap.columns.story_id(docnum),
                body_html=fragments(record.get("body", ""), terms.get("body", frozenset()),
-                                   terms["exact"]))
+                                   terms["exact"], shown=record.get("excerpt") or ""))
