@@ -290,7 +290,7 @@ def test_the_array_scorer_reads_array_segments_as_arrays(sides):
         for text in ('"police camera"', "police OR market", "oil prices", 'title:"stock market"'):
             fresh.arrays(parse_user_query(text).query)
         for docnum in range(0, fresh.searcher.doc_count_all(), 97):
-            fresh.scorer.vector_terms(docnum, "body")
+            fresh.scorer.vector_terms(docnum, "written")
     finally:
         fresh.close()
     taken = post.PATHS - before
@@ -301,9 +301,12 @@ def test_the_array_scorer_reads_array_segments_as_arrays(sides):
 
 def test_vector_terms_are_the_same(sides):
     w3, arrays = sides
+    compared = 0
     for docnum in range(0, w3.searcher.doc_count_all(), 53):
-        assert arrays.scorer.vector_terms(docnum, "body").tolist() == \
-            w3.scorer.vector_terms(docnum, "body").tolist()
+        mine = arrays.scorer.vector_terms(docnum, "written").tolist()
+        assert mine == w3.scorer.vector_terms(docnum, "written").tolist()
+        compared += bool(mine)
+    assert compared > 10
 
 
 # -- the bulk writer (a full build's) writing the array codec ----------------------------------
@@ -332,9 +335,9 @@ def assert_same_index(ra, rb):
         assert rb.stored_fields(d) == ra.stored_fields(d)
         for name in scored:
             assert (rb.doc_field_length(d, name) or 0) == (ra.doc_field_length(d, name) or 0)
-        assert rb.has_vector(d, "body") == ra.has_vector(d, "body")
-        if ra.has_vector(d, "body"):
-            assert list(rb.vector_as("weight", d, "body")) == list(ra.vector_as("weight", d, "body"))
+        assert rb.has_vector(d, "written") == ra.has_vector(d, "written")
+        if ra.has_vector(d, "written"):
+            assert list(rb.vector_as("weight", d, "written")) == list(ra.vector_as("weight", d, "written"))
     for name in scored:
         assert rb.field_length(name) == ra.field_length(name)
     for name, field in ra.schema.items():

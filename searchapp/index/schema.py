@@ -15,11 +15,12 @@ from whoosh import columns, fields
 from ..engine.ranking import AS_WRITTEN
 from . import analysis
 
-FORMAT = 9  # 4: `AT&T` is one word; 5: shards, and the id as a number (c_idkey);
+FORMAT = 10  # 4: `AT&T` is one word; 5: shards, and the id as a number (c_idkey);
 # 6: story signatures (c_minhash) and first-seen times (c_seen); 7: title and excerpt
 # lemmatised (analysis.STEMMER), no longer Porter2-stemmed; 8: a lemma keeps the word's
 # first letter (`ai` was `be`); 9: the article's text (`body`, lemmatised, with positions),
-# and the title and excerpt as written, with the body, renamed `written` (it was `body`)
+# and the title and excerpt as written, with the body, renamed `written` (it was `body`);
+# 10: segments written in our array codec (engine/codec), no longer Whoosh's W3
 
 # Facets counted from columns. The key is the name the web and the API use.
 FACETS = ("topic", "provider", "category", "type", "year", "kind")

@@ -85,3 +85,10 @@ class ArraySegment(W3Segment):
 
     def should_assemble(self):
         return False
+
+    def files(self) -> list[str]:
+        """The names of the segment's files: its two containers and a file of each column
+        kept in Whoosh's own layout (what a check of the index expects to find)."""
+        return [self.make_filename(L) for L in (layout.TERMS_FILE, layout.DOCS_FILE)] + \
+            [self.make_filename(layout.column_file(name))
+             for name in getattr(self, "whoosh_columns", ())]

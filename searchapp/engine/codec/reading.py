@@ -396,6 +396,10 @@ class BytesColumnReader(columns.ColumnReader):
     def __getitem__(self, docnum):
         return bytes(self._blob[int(self._ends[docnum]):int(self._ends[docnum + 1])])
 
+    def pieces(self):
+        """(the blob, the ends of its pieces: n + 1 of them), for readers that want them whole."""
+        return self._blob, self._ends
+
     def __iter__(self):
         blob, ends = bytes(self._blob), self._ends.tolist()
         return (blob[a:b] for a, b in zip(ends, ends[1:]))

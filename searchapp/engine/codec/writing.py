@@ -289,6 +289,8 @@ class ArrayPerDocWriter(base.PerDocWriterWithColumns):
         out.add(L.EXACT_LENGTHS, exact, "<u4")
         vector_fields = self._vectors.save(out, n)
         cols = {name: col.save(out, name, n) for name, col in self._columns.items()}
+        segment.whoosh_columns = sorted(name for name, info in cols.items()
+                                        if info["kind"] == "whoosh")
         out.close({"version": L.VERSION, "doccount": n, "lengths": names,
                    "vectors": vector_fields, "columns": cols,
                    "fieldlengths": dict(self._fieldlengths)})
