@@ -32,9 +32,10 @@ def numbers(leaf, name: str, default: int) -> np.ndarray:
     reader = leaf.column_reader(name, translate=False)
     if isinstance(reader, ArrayColumnReader):
         PATHS["numbers: arrays"] += 1
+        # Copied (one memcpy), not a view: the columns of a segment are kept by caches that
+        # can outlive its reader, and a view would keep its file mapped after it is merged
+        # away or its folder's filesystem let go of.
         values = reader.array()
-        if len(values) == n and values.dtype == np.int64:
-            return values  # a view of the file (read-only), not a copy
         out = np.full(n, default, dtype=np.int64)
         out[:min(n, len(values))] = values[:n]
         return out
@@ -80,7 +81,8 @@ def fixed_bytes(leaf, name: str, width: int) -> tuple[np.ndarray, np.ndarray]:
         rows = np.flatnonzero(np.diff(ends) == width)
         data = np.frombuffer(blob, dtype=np.uint8)
         if len(rows) == n and n and int(ends[-1] - ends[0]) == width * n:
-            return data[ends[0]:ends[-1]].reshape(n, width), np.ones(n, dtype=bool)
+            # a copy: what is read here is kept (stories), and a view would keep the file mapped
+            return data[ends[0]:ends[-1]].reshape(n, width).copy(), np.ones(n, dtype=bool)
         step = np.arange(width)
         for at in range(0, len(rows), 8192):  # gathered in slices: the index array stays small
             part = rows[at:at + 8192]

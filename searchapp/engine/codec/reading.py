@@ -423,6 +423,8 @@ class ArrayPerDocReader(base.PerDocumentReader):
             if n else np.zeros((len(self._length_row), 0), np.uint32)
         self._stored = c.bytes(L.STORED)
         self._stored_ends = c.array(L.STORED_ENDS, L.OFFSETS)
+        self._apart = c.bytes(L.APART) if L.APART in c.parts else None
+        self._apart_ends = c.array(L.APART_ENDS, L.OFFSETS) if L.APART in c.parts else None
         self._vector_row = {name: i for i, name in enumerate(meta["vectors"])}
         self._vectors = None
         self._column_readers: dict = {}
@@ -561,11 +563,24 @@ class ArrayPerDocReader(base.PerDocumentReader):
     # stored fields
 
     def stored_fields(self, docnum):
+        """Every stored field of a document, those kept apart too (inflated: Whoosh's API
+        and the indexer ask for these; a search asks for `searched_fields`)."""
         self._c.verify()
         a, b = self._stored_ends[docnum:docnum + 2].tolist()
-        if b <= a:
-            return {}
-        return L.stored_fields(bytes(self._stored[a:b]))
+        piece = bytes(self._stored[a:b])
+        fields = L.stored_fields(piece) if b > a else {}
+        if self._apart is not None:
+            x, y = self._apart_ends[docnum:docnum + 2].tolist()
+            if y > x:
+                fields.update(L.apart_fields(bytes(self._apart[x:y]), piece))
+        return fields
+
+    def searched_fields(self, docnum) -> dict:
+        """A document's stored fields but those kept apart: one JSON object, nothing
+        inflated."""
+        self._c.verify()
+        a, b = self._stored_ends[docnum:docnum + 2].tolist()
+        return L.stored_fields(bytes(self._stored[a:b])) if b > a else {}
 
 
 def _length_field(name: str) -> str | None:
