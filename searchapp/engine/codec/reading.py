@@ -69,14 +69,28 @@ class _Terms:
         raise IndexError(row)
 
     def info(self, row: int) -> TermInfo:
-        r = self.rows[row]
-        ti = TermInfo(weight=float(r["weight"]), df=int(r["df"]),
-                      minlength=byte_to_length(int(r["minlen"])),
-                      maxlength=byte_to_length(int(r["maxlen"])),
-                      maxweight=float(r["maxweight"]),
-                      minid=None if int(r["minid"]) == NO_ID else int(r["minid"]),
-                      maxid=None if int(r["maxid"]) == NO_ID else int(r["maxid"]))
-        return ti
+        # One conversion of the row to Python numbers (a NumPy scalar per field was most of
+        # the time of walking a field's terms)
+        _, _, df, weight, maxweight, minlen, maxlen, _, minid, maxid, _, _, _ = \
+            self.rows[row].item()
+        return TermInfo(weight=weight, df=df, minlength=byte_to_length(minlen),
+                        maxlength=byte_to_length(maxlen), maxweight=maxweight,
+                        minid=None if minid == NO_ID else minid,
+                        maxid=None if maxid == NO_ID else maxid)
+
+    def field_terms(self, fieldname: str) -> tuple[list[bytes], np.ndarray]:
+        """Every term of a field (bytes, in order) and its document frequency, at once: a
+        field's terms are one run of rows and one run of the term blob."""
+        lo, hi, _ = self.fields.get(fieldname, (0, 0, None))
+        if hi <= lo:
+            return [], np.zeros(0, dtype=np.uint32)
+        rows = self.rows[lo:hi]
+        starts = rows["start"].astype(np.int64)
+        ends = starts + rows["size"].astype(np.int64)
+        first = int(starts[0])
+        blob = bytes(self.blob[first:int(ends[-1])])
+        return ([blob[a:b] for a, b in zip((starts - first).tolist(), (ends - first).tolist())],
+                rows["df"].astype(np.uint32))
 
     def postings(self, row: int):
         """(docs, weights, counts, first position of each posting, block stats) of a term."""
@@ -212,6 +226,11 @@ class ArrayTermsReader(base.TermsReader):
         """Whether the segment keeps positions for a field (a field it lacks keeps none)."""
         found = self._t.fields.get(fieldname)
         return found is not None and found[2] == L.POSITIONS_KIND
+
+    def field_terms(self, fieldname: str) -> tuple[list[bytes], np.ndarray]:
+        """(every term of a field as bytes, in order; each one's document frequency)."""
+        self._t.container.verify()
+        return self._t.field_terms(fieldname)
 
     def postings_arrays(self, fieldname: str, btext: bytes):
         """(docs, weights, counts, first positions, positions) of a term as arrays, for
