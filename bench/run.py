@@ -544,6 +544,7 @@ def http_typed(base: str, runs: int) -> list[tuple[str, str, str, str]]:
     return [(f"  the same through HTTP /api/search p50/p95/p99, ms (x {runs}, one connection)",
              fmt([x for p in kept for x in p]), "", ""),
             ("    its first pass alone (each query new to the server)", fmt(kept[0]), "", ""),
+            ("    its last pass alone", fmt(kept[-1]), "", ""),
             (f"    a new connection for each request (x {runs})", fmt([x for p in fresh for x in p]), "", "")]
 
 

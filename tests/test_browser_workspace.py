@@ -124,7 +124,7 @@ def test_five_hits_kept_with_tags_and_a_note_survive_rebuild_repair_and_deletion
     subprocess.run([str(BIN / "searchapp"), "index", "--full", *args], check=True,
                    capture_output=True)
     from searchapp.index import store
-    segment = max(store.live(served.index).folders[0].glob("*.seg"),
+    segment = max(store.live(served.index).folders[0].glob("*.arr*"),
                   key=lambda p: p.stat().st_size)
     segment.write_bytes(segment.read_bytes()[: segment.stat().st_size // 2])
     repaired = subprocess.run([str(BIN / "searchapp"), "check", "--repair", *args],

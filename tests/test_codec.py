@@ -456,3 +456,47 @@ def test_w3_segments_merged_into_an_array_segment_answer_as_before(tmp_path):
     with out["w3"].reader() as a, out["mixed"].reader() as b:
         assert a.doc_count_all() == b.doc_count_all() == 168
         assert [a.stored_fields(d) for d in range(168)] == [b.stored_fields(d) for d in range(168)]
+
+
+def test_a_field_kept_apart_is_stored_compressed_and_read_by_no_search(tmp_path):
+    """A KeptApart field (the indexer's drafts) comes back with the other stored fields
+    through Whoosh's API and after a merge, costs a fraction of its JSON when it repeats the
+    other fields, and `searched_fields` (what a search reads) leaves it out, inflating nothing."""
+    import zlib
+
+    from searchapp.engine.codec import KeptApart, searched_fields
+
+    kept = fields.Schema(id=fields.ID(stored=True), title=fields.TEXT(), data=fields.STORED(),
+                         drafts=KeptApart())
+    ix = index.create_in(str(tmp_path), kept)
+    records = [json.dumps({"title": f"record {n} " + "words of the text " * 40, "n": n})
+               for n in range(30)]
+    for batch in (range(0, 15), range(15, 30)):
+        with ix.writer(codec=ArrayCodec()) as w:
+            for n in batch:
+                w.add_document(id=f"d{n:04d}", title=f"record {n}", data=records[n],
+                               drafts=json.dumps([{"source": f"{n}.txt", "record": records[n]}]))
+    ix.writer(codec=ArrayCodec()).commit(optimize=True)  # merged: the drafts read back and kept apart again
+    (segment,) = ix._segments()
+    with ix.searcher() as s:
+        for n in range(30):
+            docnum = s.document_number(id=f"d{n:04d}")
+            whole = s.stored_fields(docnum)
+            assert json.loads(whole["drafts"])[0]["record"] == whole["data"] == records[n]
+            inflated = []
+            original = zlib.decompressobj
+
+            def counted(*args, **kwargs):
+                inflated.append(1)
+                return original(*args, **kwargs)
+            zlib.decompressobj = counted
+            try:
+                searched = searched_fields(s.reader(), docnum)
+            finally:
+                zlib.decompressobj = original
+            assert searched == {"id": f"d{n:04d}", "data": records[n]} and not inflated
+        perdoc = s.reader().leaf_readers()[0][0]._perdoc if hasattr(s.reader(), "leaf_readers") \
+            else s.reader()._perdoc
+        apart = perdoc._c.parts[layout.APART][1]
+    drafts_json = sum(len(json.dumps([{"source": f"{n}.txt", "record": r}])) for n, r in enumerate(records))
+    assert apart < drafts_json / 10, (apart, drafts_json)

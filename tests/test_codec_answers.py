@@ -301,9 +301,12 @@ def test_the_array_scorer_reads_array_segments_as_arrays(sides):
 
 def test_vector_terms_are_the_same(sides):
     w3, arrays = sides
+    compared = 0
     for docnum in range(0, w3.searcher.doc_count_all(), 53):
-        assert arrays.scorer.vector_terms(docnum, "written").tolist() == \
-            w3.scorer.vector_terms(docnum, "written").tolist()
+        mine = arrays.scorer.vector_terms(docnum, "written").tolist()
+        assert mine == w3.scorer.vector_terms(docnum, "written").tolist()
+        compared += bool(mine)
+    assert compared > 10
 
 
 # -- the bulk writer (a full build's) writing the array codec ----------------------------------

@@ -34,7 +34,7 @@ def target(index: Path, kind: str) -> Path:
     live = store.live(index)
     shard = live.folders[0]
     if kind == "segment":
-        return max(shard.glob("*.seg"), key=lambda p: p.stat().st_size)
+        return max(shard.glob("*.arr*"), key=lambda p: p.stat().st_size)
     if kind == "toc":
         return shard / f"_MAIN_{live.shards[0]}.toc"
     if kind == "kept array":

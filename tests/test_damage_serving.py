@@ -52,7 +52,7 @@ def built(tmp_path: Path, seeds: Path) -> Path:
 
 
 def biggest_segment(index: Path) -> Path:
-    return max(store.live(index).folders[0].glob("*.seg"), key=lambda p: p.stat().st_size)
+    return max(store.live(index).folders[0].glob("*.arr*"), key=lambda p: p.stat().st_size)
 
 
 def spoil(path: Path, how: str) -> None:
@@ -189,7 +189,7 @@ def test_a_segment_truncated_while_serving_answers_503_and_no_process_dies(
         # reads records: the rest is read for the first time after the damage.
         processes = server.workers() if workers > 1 else {server.proc.pid}
         assert server.get("/api/search?q=police")[0] == 200
-        segments = sorted(store.live(index).folders[0].glob("*.seg"))
+        segments = sorted(store.live(index).folders[0].glob("*.arr*"))
         for segment in segments:
             spoil(segment, how)
         TALLY["tried"] += 1

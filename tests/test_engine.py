@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import ast
 import importlib
+import mmap
 from collections import Counter
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 from whoosh import query as wq
-from whoosh.filedb.structfile import StructFile
+
 
 from searchapp.engine import WHOOSH_PRIVATE, columns, lexicon, postings
 from searchapp.engine.expand import BoundedPrefix, BoundedWildcard
-from searchapp.engine.zerocopy import PositionalFile, SegmentPart
+from searchapp.engine.codec import ArrayTermsReader
 from searchapp.search import SearchIndex, SearchRequest, answer
 from searchapp.index import store, writing
 from searchapp.search.query import parse_user_query
@@ -51,16 +52,23 @@ def big_index(tmp_path_factory):
     index.close()
 
 
-def test_postings_and_lengths_are_read_a_block_at_a_time(big_index):
+def test_postings_lengths_and_vectors_are_read_as_the_arrays_of_the_file_and_not_cached(big_index):
     postings.PATHS.clear()
     big_index.forget_recent()
     result = big_index.search(SearchRequest(q="police OR camera", typing=False))
     assert result.total > 128
-    assert postings.PATHS["postings: blocks"] > 0
-    assert postings.PATHS["lengths: one read"] > 0
-    assert postings.PATHS["lengths: one at a time"] == 0
-    assert postings.PATHS["vectors: blocks"] > 0  # the distinctive words
-    assert postings.PATHS["vectors: one at a time"] == 0
+    assert postings.PATHS["postings: arrays"] > 0
+    assert postings.PATHS["lengths: arrays"] > 0
+    assert postings.PATHS["vectors: arrays"] > 0  # the distinctive words
+    assert sum(n for path, n in postings.PATHS.items()
+               if path.endswith(("blocks", "one read", "one at a time"))) == 0
+    assert postings.PATHS["cache: passed by"] > 0
+    with big_index.using() as snap:
+        # The page cache is the only cache of an array segment's postings: none are copied.
+        assert snap.scorer.cache.bytes == 0 and len(snap.scorer.cache) == 0
+        leaf = snap.columns.leaves[0][0]
+        docs, weights = postings.postings(leaf, "title", b"police")
+        assert len(docs) and docs.base is not None and not docs.flags.writeable
     with big_index.using() as snap:  # the same words as Whoosh's own reading gives
         reader = snap.searcher.reader()
         for docnum in snap.columns.all_docs[:50].tolist():
@@ -87,8 +95,11 @@ def test_postings_of_many_blocks_are_what_whoosh_reads(tmp_path):
                         m.next()
                     assert list(zip(ids.tolist(), weights.tolist())) == want, (field, word)
                     longest = max(longest, len(want))
-        with pytest.raises(postings.TimeUp):  # a deadline passed stops a long read
-            postings.postings(snap.columns.leaves[0][0], "written", b"everywhere", deadline=0.0)
+        # A long list of an array segment is a view of its file, no read to stop: a passed
+        # deadline still gets it whole (only a W3 segment's decoding stops, with TimeUp).
+        ids, _ = postings.postings(snap.columns.leaves[0][0], "written", b"everywhere",
+                                   deadline=0.0)
+        assert len(ids) > 5 * 128
     index.close()
     assert longest > 5 * 128  # lists of several blocks, the last one short
 
@@ -131,8 +142,8 @@ def test_positions_are_read_a_block_at_a_time_as_whoosh_reads_them(tmp_path):
                             for p in ps]
                     assert list(zip(docs.tolist(), where.tolist())) == want, (field, word)
     index.close()
-    assert postings.PATHS["positions: blocks"] > 0
-    assert postings.PATHS["positions: pickles"] > 0  # the long excerpt's block
+    assert postings.PATHS["positions: arrays"] > 0
+    assert postings.PATHS["positions: blocks"] == postings.PATHS["positions: one at a time"] == 0
 
 
 def _whoosh_positions(leaf, field, word):
@@ -168,9 +179,9 @@ def test_facet_columns_are_read_as_whoosh_reads_them_and_kept_beside_their_segme
             assert dates.tolist() == list(leaf.column_reader("c_date", translate=False))
     index.close()
     assert columns.PATHS["enumerated: kept"] > 0
-    assert columns.PATHS["enumerated: one read"] > 0  # the damaged file, read again
-    assert columns.PATHS["enumerated: one at a time"] == 0
-    assert columns.PATHS["numbers: one read"] > 0 and columns.PATHS["numbers: one at a time"] == 0
+    assert columns.PATHS["enumerated: arrays"] > 0  # the damaged file, read again
+    assert columns.PATHS["enumerated: one at a time"] == columns.PATHS["enumerated: one read"] == 0
+    assert columns.PATHS["numbers: arrays"] > 0 and columns.PATHS["numbers: one at a time"] == 0
     assert kept[0].read_bytes() != b"damaged"  # and written anew
 
 
@@ -228,18 +239,19 @@ def test_kept_columns_go_with_their_segments(tmp_path):
         write_generated(tmp_path / "seeds", 1, start=100 + n)
         build(tmp_path / "seeds", tmp_path / "index")
     folder = next((tmp_path / "index").glob("build-*"))
-    live = {p.stem for p in folder.glob("shard-*/MAIN_*.seg")}
+    live = {p.stem for p in folder.glob("shard-*/MAIN_*.arrterms")}
     kept = {p.name.split(".")[0] for p in folder.glob("shard-*/MAIN_*.npz")}
     assert kept == live
     assert not list(folder.glob("shard-*/.*.tmp"))
 
 
 def test_segments_are_read_in_place(big_index):
+    """An array segment's two containers are mapped, read-only; nothing is copied out."""
     with big_index.using() as snap:
         for leaf, _, _ in snap.columns.leaves:
-            files = [f for f in vars(leaf._terms).values() if isinstance(f, StructFile)]
-            assert files and all(isinstance(f, SegmentPart) and isinstance(f.file, PositionalFile)
-                                 for f in files)
+            assert isinstance(leaf._terms, ArrayTermsReader)
+            assert isinstance(leaf._terms._t.container._buf, mmap.mmap)
+            assert isinstance(leaf._perdoc._c._buf, mmap.mmap)
 
 
 def test_prefixes_and_wildcards_are_bounded_and_not_stemmed():

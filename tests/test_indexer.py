@@ -146,6 +146,23 @@ def test_index_of_another_format_is_refused_by_search_and_rebuilt_by_index(seeds
     assert len(records(index_dir)) == 23
 
 
+def test_a_server_names_an_index_of_an_older_format_and_what_to_run(seeds_dir, index_dir):
+    """An index of format 9 (Whoosh's W3 segments) is named at a server's start with the
+    command that rebuilds it; `searchapp index` rebuilds it into array segments."""
+    from searchapp.index import check
+
+    old_build = store.live_build(index_dir)
+    (old_build / store.META).write_text(json.dumps({"format": 9}), encoding="utf-8")
+    said = check.damage(index_dir)
+    assert "built with format 9" in said and f"reads format {FORMAT}" in said
+    assert "run `searchapp index --full`" in said
+    summary = build(seeds_dir, index_dir)
+    assert summary.full and "built with format 9" in summary.warnings[0]
+    assert check.damage(index_dir) is None
+    live = store.live(index_dir)
+    assert list(live.folders[0].glob("*.arrterms")) and not list(live.folders[0].glob("*.seg"))
+
+
 def test_second_writer_waits_then_names_the_lock(seeds_dir, index_dir):
     holder = subprocess.Popen(
         [sys.executable, "-c",

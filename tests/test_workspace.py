@@ -256,7 +256,7 @@ def test_a_read_only_site_serves_search_and_refuses_every_change(index_dir, seed
 # -- what survives ---------------------------------------------------------------------------
 
 def _damage_a_segment(index: Path) -> None:
-    segment = max(store.live(index).folders[0].glob("*.seg"), key=lambda p: p.stat().st_size)
+    segment = max(store.live(index).folders[0].glob("*.arr*"), key=lambda p: p.stat().st_size)
     segment.write_bytes(segment.read_bytes()[: segment.stat().st_size // 2])
 
 

@@ -20,6 +20,7 @@ from whoosh import query as wq
 
 from ..engine import segments, shards, zerocopy
 from ..engine.cache import PostingCache
+from ..engine.codec import searched_fields
 from ..engine.deadline import after_ms
 from ..engine.ranking import WEIGHTING
 from ..engine.scoring import ArrayScorer, Counting, Statistics
@@ -119,8 +120,8 @@ class ShardSearcher:
     def records(self, at: At, docs: list[int]) -> list[str]:
         """The stored records (JSON, as the indexer merged them) of some of this shard's
         documents."""
-        searcher = self._view(at).searcher
-        return [searcher.stored_fields(int(d))["data"] for d in docs]
+        reader = self._view(at).searcher.reader()
+        return [searched_fields(reader, int(d))["data"] for d in docs]
 
     def vectors(self, at: At, docs: list[int], field: str, budget_ms: float | None
                 ) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ highlighting with everything escaped (highlight), column values as arrays kept b
 segments (columns), a segment's words (lexicon), segments, live documents and the merge
 policy (segments), shards read as one index (shards), a new segment written from arrays
 instead of Whoosh's posting pool (bulk), byte-bounded caches (cache), and a segment format of
-our own, flat arrays read in place (codec; not yet what the indexer writes). It knows nothing of
+our own, flat arrays read in place (codec; what every writer of the index writes). It knows nothing of
 seeds, our schema or the web. `WHOOSH_PRIVATE` lists every private name of Whoosh used here;
 a test checks each one still exists and that every fast path built on them is taken, so an
 upgrade of Whoosh fails loudly in this one place instead of slowing down silently.

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import segments
+from .codec.reading import ArrayTermsReader
 
 PATHS: Counter = Counter()  # read or kept, for the fast-path test
 
@@ -36,6 +37,11 @@ def prepare(leaves, fields: list[str], folder: Path) -> None:
 
 def _read(leaf, field: str) -> dict:
     found_words, counts = [], []
+    terms = getattr(leaf, "_terms", None)
+    if field in leaf.schema and isinstance(terms, ArrayTermsReader):  # the term table at once
+        PATHS["words: arrays"] += 1
+        texts, df = terms.field_terms(field)
+        return {"words": [t.decode("utf-8", "replace") for t in texts], "df": df}
     if field in leaf.schema:
         for text, info in leaf.iter_field(field):
             found_words.append(text.decode("utf-8", "replace") if isinstance(text, bytes) else text)

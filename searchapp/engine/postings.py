@@ -8,7 +8,9 @@ index until the cache's byte budget pushes out the least recently used.
 
 This is the one module that reads Whoosh's codec internals (`W3LeafMatcher` blocks, the
 length columns); everything it reads has a slow, public fallback. A segment of our own
-array codec (engine/codec) is read as the arrays it is: nothing to decode.
+array codec (engine/codec), which every writer of the index writes, is read as the arrays
+it is: nothing to decode, and nothing cached (`through`), since the arrays are views of
+the mapped files.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def postings(leaf, fieldname: str, btext: bytes, deadline: float | None = None
         found = arrays.postings_arrays(fieldname, btext)
         if found is None:
             return _EMPTY_IDS, _EMPTY_WEIGHTS
-        return found[0].astype(np.int32), np.array(found[1], dtype=np.float32)
+        return found[0], found[1]  # views of the file (<u4, <f4), not copies
     if (fieldname, btext) not in leaf:
         return _EMPTY_IDS, _EMPTY_WEIGHTS
     m = _unfiltered(leaf.postings(fieldname, btext))
@@ -236,7 +238,7 @@ def length_bytes(leaf, fieldname: str) -> np.ndarray | None:
     if isinstance(perdoc, ArrayPerDocReader):
         PATHS["lengths: arrays"] += 1
         found = perdoc.length_bytes(fieldname)
-        return None if found is None else np.array(found[:n], dtype=np.uint8)
+        return None if found is None else found[:n]  # a view of the file
     name = whoosh3._lenfield(fieldname)
     if perdoc is None or not perdoc.has_column(name):
         return None
@@ -250,6 +252,22 @@ def length_bytes(leaf, fieldname: str) -> np.ndarray | None:
         PATHS["lengths: one at a time"] += 1
         out[:] = np.fromiter((reader[i] for i in range(n)), dtype=np.uint8, count=n)
     return out
+
+
+def mapped(leaf) -> bool:
+    """Whether a segment is one of our array codec's, whose postings, lengths and vectors
+    are views of its mapped files: the kernel's page cache is their only cache, shared by
+    every process, so no process keeps copies of them (`through`)."""
+    return _array_terms(leaf) is not None
+
+
+def through(cache, leaf, key, read):
+    """`read()`, kept in `cache` under `key` for a W3 segment (decoding its blocks is the
+    cost a cache saves); read each time for an array segment (`mapped`)."""
+    if mapped(leaf):
+        PATHS["cache: passed by"] += 1
+        return read()
+    return cache.get(key, read)
 
 
 def _array_terms(leaf) -> ArrayTermsReader | None:

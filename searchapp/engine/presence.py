@@ -29,14 +29,15 @@ def with_words(schema, leaves, cache: PostingCache, fieldname: str, deadline: De
     found, stopped = [], False
     for leaf, offset, sid in leaves:
         if scored and post.has_lengths(leaf, fieldname):
-            lengths = cache.get((sid, "l", fieldname),
-                                lambda leaf=leaf: (post.length_bytes(leaf, fieldname),))[0]
+            lengths = post.through(cache, leaf, (sid, "l", fieldname),
+                                   lambda leaf=leaf: (post.length_bytes(leaf, fieldname),))[0]
             local = np.flatnonzero(lengths)
         elif stopped or passed(deadline):
             stopped = True
             continue
         else:
             try:
+                # (a union over every word's postings, not a copy of them: kept in any segment)
                 local = cache.get((sid, "e", fieldname),
                                   lambda leaf=leaf: (_united(leaf, fieldname, deadline),))[0]
             except post.TimeUp:  # not cached: the next search reads it whole

@@ -210,9 +210,9 @@ class ArrayScorer:
         docs, weights = [], []
         for leaf, offset, sid in self.leaves:
             try:
-                ids, w = self.cache.get((sid, "p", fieldname, btext),
-                                        lambda leaf=leaf: post.postings(leaf, fieldname, btext,
-                                                                        self.deadline))
+                ids, w = post.through(self.cache, leaf, (sid, "p", fieldname, btext),
+                                      lambda leaf=leaf: post.postings(leaf, fieldname, btext,
+                                                                      self.deadline))
             except post.TimeUp:  # a long list, first read, past the deadline: not cached
                 self.cut_short = True
                 return NO_DOCS, NO_SCORES
@@ -237,8 +237,8 @@ class ArrayScorer:
         """Field lengths of `docs` as Whoosh decodes them from their length bytes."""
         out = np.empty(len(docs), dtype=np.float64)
         for leaf, offset, sid, lo, hi in self._segments(docs):
-            (lengths,) = self.cache.get((sid, "l", fieldname),
-                                        lambda leaf=leaf: (post.length_bytes(leaf, fieldname),))
+            (lengths,) = post.through(self.cache, leaf, (sid, "l", fieldname),
+                                      lambda leaf=leaf: (post.length_bytes(leaf, fieldname),))
             out[lo:hi] = post.LENGTH_OF_BYTE[lengths[docs[lo:hi] - offset]]
         return out
 
@@ -334,8 +334,8 @@ class ArrayScorer:
             local = candidates[lo:hi] - offset
             chain = None
             for b in btexts:
-                pdocs, pos = self.cache.get((sid, "x", fieldname, b),
-                                            lambda leaf=leaf, b=b: post.positions(leaf, fieldname, b))
+                pdocs, pos = post.through(self.cache, leaf, (sid, "x", fieldname, b),
+                                          lambda leaf=leaf, b=b: post.positions(leaf, fieldname, b))
                 keep = np.isin(pdocs, local)
                 keys = (pdocs[keep].astype(np.int64) << 32) + pos[keep].astype(np.int64)
                 if chain is not None and not len(chain):
@@ -362,8 +362,8 @@ class ArrayScorer:
         for leaf, offset, sid in self.leaves:
             if offset <= docnum < offset + leaf.doc_count_all():
                 local = docnum - offset
-                return self.cache.get((sid, "v", fieldname, local),
-                                      lambda: (post.vector_terms(leaf, local, fieldname),))[0]
+                return post.through(self.cache, leaf, (sid, "v", fieldname, local),
+                                    lambda: (post.vector_terms(leaf, local, fieldname),))[0]
         raise IndexError(f"no document {docnum}")
 
     def vectors(self, docs, fieldname: str, deadline: float | None = None) -> list[np.ndarray]:

@@ -20,11 +20,19 @@ from whoosh.reading import EmptyReader, MultiReader, SegmentReader
 from whoosh.searching import Searcher
 from whoosh.writing import SegmentWriter
 
+from .codec import ArrayCodec, ArraySegment
+
 INDEX_NAME = "MAIN"  # Whoosh's default index name inside each shard's folder
 
 
 class KeepingWriter(SegmentWriter):
-    """Whoosh's segment writer, minus deleting older generations' files at commit."""
+    """Whoosh's segment writer, writing our array codec (engine/codec) unless given another,
+    minus deleting older generations' files at commit. Every writer of the index is one of
+    these (a full build's bulk writer, an incremental run's, a merge's), so every segment
+    written, merged ones too, is an array segment."""
+
+    def __init__(self, ix, codec=None, **kwargs):
+        super().__init__(ix, codec=ArrayCodec() if codec is None else codec, **kwargs)
 
     def _commit_toc(self, segments) -> None:
         TOC(self.schema, segments, self.generation).write(self.storage, self.indexname)
@@ -50,20 +58,24 @@ def toc_name(generation: int) -> str:
 
 def files_of(folder: Path, generation: int) -> list[str]:
     """The files a shard's generation is read from: its table of contents and the files of
-    its segments (one compound file each, or the parts of one that is not)."""
+    its segments (an array segment's containers, one compound file of a W3 segment, or the
+    parts of one that is not)."""
     storage = FileStorage(str(folder))
     toc = TOC.read(storage, INDEX_NAME, gen=generation)
     names = [toc_name(generation)]
     for seg in toc.segments:
-        if seg.is_compound():
+        if isinstance(seg, ArraySegment):
+            names.extend(seg.files())
+        elif seg.is_compound():
             names.append(seg.make_filename(seg.COMPOUND_EXT))
         else:
             names.extend(seg.list_files(storage))
     return names
 
 
-def writer(folder: Path, timeout: float = 0.0, limitmb: int = 128) -> KeepingWriter:
-    return KeepingWriter(open_index(folder), timeout=timeout, limitmb=limitmb)
+def writer(folder: Path, timeout: float = 0.0, limitmb: int = 128, codec=None) -> KeepingWriter:
+    """A shard's writer (our array codec unless another `codec` is given)."""
+    return KeepingWriter(open_index(folder), timeout=timeout, limitmb=limitmb, codec=codec)
 
 
 def reader(folders: list[Path], generations: list[int], generation: int):

@@ -82,9 +82,13 @@ def _signed_before(live: store.Live) -> bool:
 
 
 def damage(root: Path) -> str | None:
-    """What a server says at start when the live index is damaged (the quick check), or None."""
+    """What a server says at start when the live index is damaged (the quick check) or was
+    built in another format (with what to run), or None."""
     try:
         live = store.live(root)
-        return integrity.damage(live) if live is not None and live.build.is_dir() else None
-    except store.IndexDamaged as exc:
+        if live is None or not live.build.is_dir():
+            return None
+        store.check_format(live.build)
+        return integrity.damage(live)
+    except (store.IndexDamaged, store.FormatMismatch) as exc:
         return str(exc)

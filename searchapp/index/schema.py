@@ -12,15 +12,17 @@ import hashlib
 
 from whoosh import columns, fields
 
+from ..engine.codec import KeptApart
 from ..engine.ranking import AS_WRITTEN, BODY_AS_WRITTEN
 from . import analysis
 
-FORMAT = 9  # 4: `AT&T` is one word; 5: shards, and the id as a number (c_idkey);
+FORMAT = 10  # 4: `AT&T` is one word; 5: shards, and the id as a number (c_idkey);
 # 6: story signatures (c_minhash) and first-seen times (c_seen); 7: title and excerpt
 # lemmatised (analysis.STEMMER), no longer Porter2-stemmed; 8: a lemma keeps the word's
 # first letter (`ai` was `be`); 9: the article's text (`body`, lemmatised, with positions),
 # and the title and excerpt as written renamed `written` (it was `body`); the body as
-# written (`written_body`)
+# written (`written_body`); 10: segments written in our array codec (engine/codec), no
+# longer Whoosh's W3; the drafts kept apart, compressed (KeptApart)
 
 # Facets counted from columns. The key is the name the web and the API use.
 FACETS = ("topic", "provider", "category", "type", "year", "kind")
@@ -71,7 +73,8 @@ def build_schema() -> fields.Schema:
         c_seen=fields.COLUMN(columns.NumericColumn("q", default=0)),
         seen=fields.STORED(),
         data=fields.STORED(),
-        drafts=fields.STORED(),
+        # Read back by incremental runs only: kept apart, compressed (engine/codec.KeptApart).
+        drafts=KeptApart(),
         hash=fields.STORED(),
     )
 

@@ -22,6 +22,7 @@ from whoosh.searching import Searcher
 
 from ..engine import segments
 from ..engine.cache import PostingCache
+from ..engine.codec import searched_fields
 from ..engine.ranking import WEIGHTING
 from ..engine.scoring import ArrayScorer
 from ..index import store, stories
@@ -196,7 +197,8 @@ class Snapshot:
         once; None where a shard did not answer)."""
         if self.remote is not None:
             return self.remote.records(docnums)
-        return [json.loads(self.searcher.stored_fields(int(d))["data"]) for d in docnums]
+        reader = self.searcher.reader()
+        return [json.loads(searched_fields(reader, int(d))["data"]) for d in docnums]
 
     @property
     def absent(self) -> int:

@@ -29,6 +29,7 @@ postings, F fields with lengths.)
 | docs: `vblob` `vends` | vector terms' bytes; the end of each | bytes; `<u8` x (v + 1) |
 | docs: `vweights` `vcounts` `vposstart` `vpositions` | vector postings | `<f4`, `<u4`, `<u8` x v; `<u4` |
 | docs: `stored` `storedends` | each document's stored fields as one JSON object | bytes; `<u8` x (n + 1) |
+| docs: `apart` `apartends` | its KeptApart fields (no search reads them): one JSON object, zlib'd with the document's `stored` piece as the preset dictionary | bytes; `<u8` x (n + 1) |
 | docs: `col_num_<field>` | a NumericColumn's values (its default where none) | its type, little-endian, x n |
 | docs: `col_blob_<field>` `col_ends_<field>` | a VarBytesColumn's values | bytes; `<u8` x (n + 1) |
 | `.col_<field>` (a file) | any other column type, in Whoosh's own layout for it | Whoosh's |
@@ -38,6 +39,7 @@ Deleted documents live in the segment object in the table of contents, as W3's d
 
 from __future__ import annotations
 
+from whoosh import fields
 from whoosh.codec import base
 from whoosh.codec.whoosh3 import W3Segment
 
@@ -46,7 +48,27 @@ from .reading import ArrayMatcher, ArrayPerDocReader, ArrayTermsReader
 from .writing import ArrayFieldWriter, ArrayPerDocWriter
 
 __all__ = ["ArrayCodec", "ArraySegment", "ArrayMatcher", "ArrayPerDocReader",
-           "ArrayTermsReader", "layout"]
+           "ArrayTermsReader", "KeptApart", "layout", "searched_fields"]
+
+
+class KeptApart(fields.STORED):
+    """A stored field no search reads (the indexer's own bookkeeping): an array segment keeps
+    it compressed apart from the fields a search reads (layout.apart_bytes), so that a
+    search never inflates it and the index stays small. Other codecs store it as any."""
+
+    kept_apart = True
+
+
+def searched_fields(reader, docnum: int) -> dict:
+    """The stored fields of a document (a global number of `reader`) that a search reads:
+    from an array segment without the KeptApart ones, so nothing is inflated or unpickled."""
+    for leaf, offset in reader.leaf_readers():
+        if offset <= docnum < offset + leaf.doc_count_all():
+            perdoc = getattr(leaf, "_perdoc", None)
+            if isinstance(perdoc, ArrayPerDocReader):
+                return perdoc.searched_fields(docnum - offset)
+            return leaf.stored_fields(docnum - offset)
+    raise IndexError(f"no document {docnum}")
 
 
 class ArrayCodec(base.Codec):
@@ -85,3 +107,10 @@ class ArraySegment(W3Segment):
 
     def should_assemble(self):
         return False
+
+    def files(self) -> list[str]:
+        """The names of the segment's files: its two containers and a file of each column
+        kept in Whoosh's own layout (what a check of the index expects to find)."""
+        return [self.make_filename(L) for L in (layout.TERMS_FILE, layout.DOCS_FILE)] + \
+            [self.make_filename(layout.column_file(name))
+             for name in getattr(self, "whoosh_columns", ())]

@@ -63,6 +63,7 @@ LENGTH_BYTES, EXACT_LENGTHS = "lenbytes", "lengths"
 V_SPANS, V_BLOB, V_ENDS, V_WEIGHTS, V_COUNTS, V_POSITIONS, V_POSSTART = (
     "vspans", "vblob", "vends", "vweights", "vcounts", "vpositions", "vposstart")
 STORED, STORED_ENDS = "stored", "storedends"
+APART, APART_ENDS = "apart", "apartends"  # stored fields no search reads (KeptApart)
 
 
 def column_part(fieldname: str, part: str) -> str:
@@ -124,6 +125,26 @@ def stored_bytes(fields: dict) -> bytes:
 
 def stored_fields(data: bytes) -> dict:
     return json.loads(data.decode("utf-8"), object_hook=_untagged)
+
+
+# Stored fields kept apart (a KeptApart field: what only the indexer reads back, such as the
+# drafts a record was merged from) are one JSON object per document too, compressed with
+# zlib using the document's other stored fields as its preset dictionary: a record's drafts
+# repeat its merged record nearly word for word, so they cost ~90 bytes instead of ~2 kB.
+# Only `stored_fields` (Whoosh's API, the indexer) inflates them; a search reads `searched`.
+
+def apart_bytes(fields: dict, searched: bytes) -> bytes:
+    import zlib
+
+    c = zlib.compressobj(6, zdict=searched) if searched else zlib.compressobj(6)
+    return c.compress(stored_bytes(fields)) + c.flush()
+
+
+def apart_fields(data: bytes, searched: bytes) -> dict:
+    import zlib
+
+    d = zlib.decompressobj(zdict=searched) if searched else zlib.decompressobj()
+    return stored_fields(d.decompress(data) + d.flush())
 
 
 # -- reading ---------------------------------------------------------------------------------

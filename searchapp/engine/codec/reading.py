@@ -69,14 +69,28 @@ class _Terms:
         raise IndexError(row)
 
     def info(self, row: int) -> TermInfo:
-        r = self.rows[row]
-        ti = TermInfo(weight=float(r["weight"]), df=int(r["df"]),
-                      minlength=byte_to_length(int(r["minlen"])),
-                      maxlength=byte_to_length(int(r["maxlen"])),
-                      maxweight=float(r["maxweight"]),
-                      minid=None if int(r["minid"]) == NO_ID else int(r["minid"]),
-                      maxid=None if int(r["maxid"]) == NO_ID else int(r["maxid"]))
-        return ti
+        # One conversion of the row to Python numbers (a NumPy scalar per field was most of
+        # the time of walking a field's terms)
+        _, _, df, weight, maxweight, minlen, maxlen, _, minid, maxid, _, _, _ = \
+            self.rows[row].item()
+        return TermInfo(weight=weight, df=df, minlength=byte_to_length(minlen),
+                        maxlength=byte_to_length(maxlen), maxweight=maxweight,
+                        minid=None if minid == NO_ID else minid,
+                        maxid=None if maxid == NO_ID else maxid)
+
+    def field_terms(self, fieldname: str) -> tuple[list[bytes], np.ndarray]:
+        """Every term of a field (bytes, in order) and its document frequency, at once: a
+        field's terms are one run of rows and one run of the term blob."""
+        lo, hi, _ = self.fields.get(fieldname, (0, 0, None))
+        if hi <= lo:
+            return [], np.zeros(0, dtype=np.uint32)
+        rows = self.rows[lo:hi]
+        starts = rows["start"].astype(np.int64)
+        ends = starts + rows["size"].astype(np.int64)
+        first = int(starts[0])
+        blob = bytes(self.blob[first:int(ends[-1])])
+        return ([blob[a:b] for a, b in zip((starts - first).tolist(), (ends - first).tolist())],
+                rows["df"].astype(np.uint32))
 
     def postings(self, row: int):
         """(docs, weights, counts, first position of each posting, block stats) of a term."""
@@ -212,6 +226,11 @@ class ArrayTermsReader(base.TermsReader):
         """Whether the segment keeps positions for a field (a field it lacks keeps none)."""
         found = self._t.fields.get(fieldname)
         return found is not None and found[2] == L.POSITIONS_KIND
+
+    def field_terms(self, fieldname: str) -> tuple[list[bytes], np.ndarray]:
+        """(every term of a field as bytes, in order; each one's document frequency)."""
+        self._t.container.verify()
+        return self._t.field_terms(fieldname)
 
     def postings_arrays(self, fieldname: str, btext: bytes):
         """(docs, weights, counts, first positions, positions) of a term as arrays, for
@@ -396,6 +415,10 @@ class BytesColumnReader(columns.ColumnReader):
     def __getitem__(self, docnum):
         return bytes(self._blob[int(self._ends[docnum]):int(self._ends[docnum + 1])])
 
+    def pieces(self):
+        """(the blob, the ends of its pieces: n + 1 of them), for readers that want them whole."""
+        return self._blob, self._ends
+
     def __iter__(self):
         blob, ends = bytes(self._blob), self._ends.tolist()
         return (blob[a:b] for a, b in zip(ends, ends[1:]))
@@ -419,6 +442,8 @@ class ArrayPerDocReader(base.PerDocumentReader):
             if n else np.zeros((len(self._length_row), 0), np.uint32)
         self._stored = c.bytes(L.STORED)
         self._stored_ends = c.array(L.STORED_ENDS, L.OFFSETS)
+        self._apart = c.bytes(L.APART) if L.APART in c.parts else None
+        self._apart_ends = c.array(L.APART_ENDS, L.OFFSETS) if L.APART in c.parts else None
         self._vector_row = {name: i for i, name in enumerate(meta["vectors"])}
         self._vectors = None
         self._column_readers: dict = {}
@@ -557,11 +582,24 @@ class ArrayPerDocReader(base.PerDocumentReader):
     # stored fields
 
     def stored_fields(self, docnum):
+        """Every stored field of a document, those kept apart too (inflated: Whoosh's API
+        and the indexer ask for these; a search asks for `searched_fields`)."""
         self._c.verify()
         a, b = self._stored_ends[docnum:docnum + 2].tolist()
-        if b <= a:
-            return {}
-        return L.stored_fields(bytes(self._stored[a:b]))
+        piece = bytes(self._stored[a:b])
+        fields = L.stored_fields(piece) if b > a else {}
+        if self._apart is not None:
+            x, y = self._apart_ends[docnum:docnum + 2].tolist()
+            if y > x:
+                fields.update(L.apart_fields(bytes(self._apart[x:y]), piece))
+        return fields
+
+    def searched_fields(self, docnum) -> dict:
+        """A document's stored fields but those kept apart: one JSON object, nothing
+        inflated."""
+        self._c.verify()
+        a, b = self._stored_ends[docnum:docnum + 2].tolist()
+        return L.stored_fields(bytes(self._stored[a:b])) if b > a else {}
 
 
 def _length_field(name: str) -> str | None:

@@ -168,7 +168,7 @@ class _Vectors:
 
 
 class ArrayPerDocWriter(base.PerDocWriterWithColumns):
-    """Stored fields (JSON, one record a piece), field lengths (a byte as Whoosh scores with,
+    """Stored fields (JSON, one record a piece; KeptApart ones compressed apart), field lengths (a byte as Whoosh scores with,
     and the exact count), term vectors and columns, each as arrays."""
 
     def __init__(self, codec, storage, segment):
@@ -179,7 +179,10 @@ class ArrayPerDocWriter(base.PerDocWriterWithColumns):
         self.is_closed = False
         self._stored = bytearray()
         self._stored_ends = array("Q", [0])
+        self._apart = bytearray()
+        self._apart_ends = array("Q", [0])
         self._fields: dict = {}
+        self._apart_fields: dict = {}
         self._length_bytes: dict[str, array] = {}
         self._exact: dict[str, array] = {}
         self._fieldlengths: dict[str, int] = defaultdict(int)
@@ -206,13 +209,15 @@ class ArrayPerDocWriter(base.PerDocWriterWithColumns):
         self._docnum = docnum
         self._doccount += 1
         self._fields = {}
+        self._apart_fields = {}
         self._doclengths = {}
         self._vector_size = len(self._vectors.weights)
         self._indoc = True
 
     def add_field(self, fieldname, fieldobj, value, length):
         if value is not None:
-            self._fields[fieldname] = value
+            kept = self._apart_fields if getattr(fieldobj, "kept_apart", False) else self._fields
+            kept[fieldname] = value
         if length:
             for table, typecode, v in ((self._length_bytes, "B", length_to_byte(length)),
                                        (self._exact, "I", min(length, 0xFFFFFFFF))):
@@ -246,14 +251,16 @@ class ArrayPerDocWriter(base.PerDocWriterWithColumns):
             self._vectors.add(fieldname, self._docnum, rows)
 
     def finish_doc(self):
-        if self._fields:
-            try:
-                piece = L.stored_bytes(self._fields)
-            except TypeError:
-                self.cancel_doc()  # the writer goes on without this document
-                raise
-            self._stored += piece
+        try:
+            piece = L.stored_bytes(self._fields) if self._fields else b""
+            apart = L.apart_bytes(self._apart_fields, piece) if self._apart_fields else b""
+        except TypeError:
+            self.cancel_doc()  # the writer goes on without this document
+            raise
+        self._stored += piece
         self._stored_ends.append(len(self._stored))
+        self._apart += apart
+        self._apart_ends.append(len(self._apart))
         self._indoc = False
 
     def cancel_doc(self):
@@ -277,6 +284,8 @@ class ArrayPerDocWriter(base.PerDocWriterWithColumns):
         out = L.ContainerWriter(storage, segment.make_filename(L.DOCS_FILE))
         out.add(L.STORED, self._stored)
         out.add(L.STORED_ENDS, np.frombuffer(self._stored_ends, np.uint64), L.OFFSETS)
+        out.add(L.APART, self._apart)
+        out.add(L.APART_ENDS, np.frombuffer(self._apart_ends, np.uint64), L.OFFSETS)
         names = sorted(self._length_bytes)
         lbytes = np.zeros((len(names), n), dtype=np.uint8)
         exact = np.zeros((len(names), n), dtype=np.uint32)
@@ -289,6 +298,8 @@ class ArrayPerDocWriter(base.PerDocWriterWithColumns):
         out.add(L.EXACT_LENGTHS, exact, "<u4")
         vector_fields = self._vectors.save(out, n)
         cols = {name: col.save(out, name, n) for name, col in self._columns.items()}
+        segment.whoosh_columns = sorted(name for name, info in cols.items()
+                                        if info["kind"] == "whoosh")
         out.close({"version": L.VERSION, "doccount": n, "lengths": names,
                    "vectors": vector_fields, "columns": cols,
                    "fieldlengths": dict(self._fieldlengths)})
