@@ -64,7 +64,8 @@ def reference_scores(snap, q) -> dict[int, float] | None:
     alive = snap.columns.alive
     live = int(alive.sum())
 
-    def word(terms) -> dict[int, float]:
+    def word(terms, n: int | None = None) -> dict[int, float]:
+        """One word's scores; `n`: the records its idf counts, where it is blended."""
         counts: dict[int, float] = {}
         plain: dict[int, float] = {}
         for term in terms:
@@ -84,11 +85,25 @@ def reference_scores(snap, q) -> dict[int, float] | None:
                     else:
                         plain[d] = plain.get(d, 0.0) + tf
                 m.next()
-        n = len(counts)
+        n = len(counts) if n is None else n
         idf = math.log(1 + (live - n + 0.5) / (n + 0.5))
         out = {d: idf * tf * (K1 + 1) / (K1 + tf) for d, tf in counts.items()}
         for d, v in plain.items():
             out[d] = out.get(d, 0.0) + v
+        return out
+
+    def held(terms) -> set[int]:
+        """The live records holding the word in a scored field (what its idf counts)."""
+        out = set()
+        for term in terms:
+            field = searcher.schema[term.fieldname]
+            text = field.to_bytes(term.text) if isinstance(term.text, str) else term.text
+            if field.scorable and (term.fieldname, text) in searcher.reader():
+                m = searcher.postings(term.fieldname, text)
+                while m.is_active():
+                    if alive[m.id()]:
+                        out.add(m.id())
+                    m.next()
         return out
 
     def add(*parts):
@@ -117,7 +132,21 @@ def reference_scores(snap, q) -> dict[int, float] | None:
                     words.setdefault((sub.fieldname == "written", sub.text), []).append(sub)
                 else:
                     rest.append(sub)
-            parts = [word(ts) for ts in words.values()] + [walk(r) for r in rest]
+            # A fuzzy word's matches (marked `blend`) share the commonest's idf, and a record
+            # scores as its best one of them.
+            blends: dict[object, list] = {}
+            parts = []
+            for ts in words.values():
+                key = getattr(ts[0], "blend", None)
+                (parts.append(word(ts)) if key is None else blends.setdefault(key, []).append(ts))
+            for group in blends.values():
+                most = max(len(held(ts)) for ts in group)
+                best: dict[int, float] = {}
+                for ts in group:
+                    for d, v in word(ts, most).items():
+                        best[d] = max(best.get(d, v), v)
+                parts.append(best)
+            parts += [walk(r) for r in rest]
             return None if None in parts else boosted(add(*parts), node.boost)
         if kind is wq.And:
             pos = [walk(s) for s in node.subqueries if not isinstance(s, wq.Not)]
@@ -208,7 +237,7 @@ QUERIES = [
     "police REQUIRE camera", '"police camera"~3', "category:technology", "type:news",
     "changed", "changed police", "zzzznotaword", "police AND NOT camera AND NOT court",
     '"facial police"~10', '"recognition facial"~4', '"live recognition"~2', "=cameras",
-    "=police camera", "=banned OR =ban", "face-recognition", "e-mail",
+    "=police camera", "=banned OR =ban", "face-recognition", "e-mail", "ban~",
 ]
 
 
