@@ -59,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_index import machine  # noqa: E402
 from searchapp.index import stories  # noqa: E402
 from searchapp.index.analysis import WORD_PATTERN  # noqa: E402
+from searchapp.index.documents import lead_of  # noqa: E402
 from searchapp.settings import Settings  # noqa: E402
 from stories_labelled import DEFAULT_CORPORA, Pair, load, pairs, periodic_near  # noqa: E402
 
@@ -94,13 +95,33 @@ class Judged:
         return not window or self.hours is None or self.hours <= window
 
 
-def judge(found: list[Pair]) -> list[Judged]:
+def lead(excerpt: str, body: str, words: int | None = None) -> str:
+    """What a record is signed by beside its title: the excerpt (or, with none, the start of
+    the body, as documents.lead_of), and with `words` the body's first `words` words after it.
+    An excerpt cut from the body's start (convert_news's are) goes on into the body where it
+    was cut, so no shingle joins its last words to the body's first ones (those made 5 fewer
+    false joins of template briefs here, by their figures, which would be an artefact)."""
+    if not excerpt and body:
+        return lead_of({"excerpt": "", "body": body})
+    if not words or not body:
+        return excerpt
+    start = excerpt.removesuffix(" …").split()
+    text = body.split()
+    if text[:len(start)] == start:
+        return " ".join(text[:len(start) + words])
+    return f"{excerpt}\n{' '.join(text[:words])}"
+
+
+def judge(found: list[Pair], words: int | None = None) -> list[Judged]:
+    """Each pair signed as the index signs it: by title and excerpt, or with `words`, the
+    first `words` of the body too (bench --bodies)."""
     out = []
     for p in found:
-        sig_a = stories.signature(p.a_title, p.a_excerpt)
-        sig_b = stories.signature(p.b_title, p.b_excerpt)
-        a = set(stories.shingles(p.a_title, p.a_excerpt).tolist())
-        b = set(stories.shingles(p.b_title, p.b_excerpt).tolist())
+        ea, eb = lead(p.a_excerpt, p.a_body, words), lead(p.b_excerpt, p.b_body, words)
+        sig_a = stories.signature(p.a_title, ea)
+        sig_b = stories.signature(p.b_title, eb)
+        a = set(stories.shingles(p.a_title, ea).tolist())
+        b = set(stories.shingles(p.b_title, eb).tolist())
         exact = len(a & b) / len(a | b) if a and b else 0.0
         out.append(Judged(p, sig_a, sig_b, stories.agreement(sig_a, sig_b), exact,
                           bool(sig_a) and bool(sig_b)))
@@ -433,9 +454,53 @@ def choices_by_kind(judged: list[Judged], sims: dict[Choice, np.ndarray], thresh
         print(f"{label:<22} {rates}")
 
 
+def bodies_table(found: list[Pair], judged: list[Judged], lengths: list[int]) -> None:
+    """Story grouping signed without the body (as today) and with the first N words of it
+    after the excerpt, for each N: the default rule, and the best recall at precision >=
+    TARGET over the thresholds (default window); then per kind at the default rule."""
+    default = DEFAULT_THRESHOLD
+    with_body = sum(bool(p.a_body) and bool(p.b_body) for p in found)
+    one = sum(bool(p.a_body) != bool(p.b_body) for p in found)
+    print(f"\nWith bodies: each record signed by title + excerpt + the body's first N words after "
+          "it (an excerpt cut from the body's start goes on where it was cut) "
+          f"(pairs with both bodies: {with_body} of {len(found)}, "
+          f"{sum(p.same for p in found if p.a_body and p.b_body)} of them same story; with one: "
+          f"{one}); default rule (threshold {default}, window {_window(WINDOW_HOURS)}), and the "
+          f"best recall at precision >= {TARGET} over thresholds {THRESHOLDS[0]}-{THRESHOLDS[-1]}")
+    print(f"{'signed by':<26} | {'prec':>6} {'recall':>6} {'F1':>6} {'TP':>4} {'FP':>4} {'FN':>4} | "
+          f"{'thr':>4} {'prec':>6} {'recall':>6} @P>={TARGET}")
+    runs = {0: judged} | {n: judge(found, n) for n in lengths if n}
+    for n, rows in runs.items():
+        s = score(rows, rule(default))
+        best = max(((t, score(rows, rule(t))) for t in sorted(set(THRESHOLDS) | {default})),
+                   key=lambda f: (f[1].precision >= TARGET, f[1].recall, -f[0]))
+        name = "title + excerpt (today)" if not n else f"+ body's first {n} words"
+        at = (f"{best[0]:4.2f} {best[1].precision:6.3f} {best[1].recall:6.3f}"
+              if best[1].precision >= TARGET else f"{'-':>4} {'-':>6} {'-':>6}")
+        print(f"{name:<26} | {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} {s.tp:4} {s.fp:4} "
+              f"{s.fn:4} | {at}")
+    by_kind = defaultdict(list)
+    for i, j in enumerate(judged):
+        by_kind[(not j.pair.same, j.pair.kind)].append(i)
+    print("\nPer kind at the default rule: share called alike (recall of a same kind, "
+          "false-positive rate of a different one); bodies = pairs with both records' bodies")
+    print(f"{'kind':<20} {'n':>4} {'bodies':>6} | " + " ".join(
+        f"{('none' if not n else f'+{n}'):>6}" for n in runs))
+    for (different, kind), at in sorted(by_kind.items()):
+        rates = " ".join(f"{np.mean([bool(rule(default)(runs[n][i])) for i in at]):6.2f}"
+                         for n in runs)
+        both = sum(bool(found[i].a_body) and bool(found[i].b_body) for i in at)
+        print(f"{('diff ' if different else 'same ') + kind:<20} {len(at):4} {both:6} | {rates}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpora", type=Path, default=DEFAULT_CORPORA)
+    parser.add_argument("--bodies", metavar="N,N", default="",
+                        help="also sign the records by the first N words of their bodies after "
+                             "the excerpt, for each N, and print those beside signing without")
+    parser.add_argument("--only-bodies", action="store_true",
+                        help="print the header and the bodies tables only")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     corpus = load(args.corpora)
@@ -452,6 +517,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{kinds['different']} different stories ({dated['different']} dated) "
           f"(built and judged in {time.perf_counter() - started:.1f} s; "
           "see bench/stories_labelled.py)")
+    lengths = [int(n) for n in args.bodies.split(",") if n.strip()]
+    if lengths or args.only_bodies:
+        bodies_table(found, judged, lengths or [50, 100, 200, 400])
+    if args.only_bodies:
+        return 0
     threshold_table(judged)
     window_table(judged)
     verdict(judged)

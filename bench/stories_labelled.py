@@ -104,6 +104,8 @@ class Pair:
     b_date: int | None = None
     a_id: str | None = None  # the records in the corpus ("reuters:4669"); None: an edit made here
     b_id: str | None = None
+    a_body: str = ""  # the text after the front matter convert_news writes ("": none)
+    b_body: str = ""
 
     @property
     def dates(self) -> tuple[int | None, int | None]:
@@ -125,6 +127,7 @@ class Corpus:
 
     seeds: dict[str, tuple[str, str]]
     dates: dict[str, int | None]  # publication time as the index stores it (None: undated)
+    bodies: dict[str, str]  # the body convert_news writes after the front matter ("": none)
     reuters: dict[int, dict]
     bbc: dict[str, dict]
     ag: dict[int, str]  # the description as convert_news repairs it, before the excerpt cut
@@ -145,6 +148,7 @@ def load(corpora: Path) -> Corpus:
     """Read the four corpora through convert_news's own readers."""
     seeds: dict[str, tuple[str, str]] = {}
     dates: dict[str, int | None] = {}
+    bodies: dict[str, str] = {}
     prefix = {"reuters": "reuters", "huffpost": "huffpost", "ag_news": "ag", "bbc": "bbc"}
     for name, reader in convert_news.SOURCES:
         for rel, seed in reader(corpora / name, Counter(), []):
@@ -153,12 +157,13 @@ def load(corpora: Path) -> Corpus:
             rid = stem.replace("-", "/", 1) if folder == "bbc" else str(int(stem))
             seeds[f"{prefix[folder]}:{rid}"] = (seed["title"], seed["excerpt"])
             dates[f"{prefix[folder]}:{rid}"] = timestamp(seed.get("publishedDateTime"))
+            bodies[f"{prefix[folder]}:{rid}"] = seed.get("body") or ""
     reuters = {row["newid"]: row for row in map(json.loads, (corpora / "reuters21578.jsonl").open())}
     bbc = {row["id"]: row for row in map(json.loads, (corpora / "bbc.jsonl").open())}
     ag = {}
     for rel, seed in convert_news.ag_news(corpora / "ag_news" / "test.csv", Counter(), []):
         ag[int(rel.split("/")[1][:-4])] = seed  # excerpt only; descriptions are short
-    return Corpus(seeds, dates, reuters, bbc, {n: s["excerpt"] for n, s in ag.items()})
+    return Corpus(seeds, dates, bodies, reuters, bbc, {n: s["excerpt"] for n, s in ag.items()})
 
 
 WORD = re.compile(r"\w+")
@@ -188,7 +193,8 @@ def _when(row: dict) -> datetime | None:
 def _pair(corpus: Corpus, a: str, b: str, same: bool, kind: str, note: str = "") -> Pair:
     (ta, ea), (tb, eb) = corpus.text(a), corpus.text(b)
     return Pair(ta, ea, tb, eb, same, kind, f"{a} {b}" + (f" ({note})" if note else ""),
-                corpus.date(a), corpus.date(b), a, b)
+                corpus.date(a), corpus.date(b), a, b, corpus.bodies.get(a, ""),
+                corpus.bodies.get(b, ""))
 
 
 # -- same story: Reuters re-sends under one title -------------------------------------------
@@ -804,9 +810,26 @@ def _dateline(rid: str, corpus: Corpus, body: str) -> tuple[str, str] | None:
     return f"{place} (Reuters) - {body}", "Reuters dateline added"
 
 
-def _edit(rid: str, corpus: Corpus, how: str, rng: random.Random) -> tuple[str, str, str] | None:
-    """(title, excerpt, what was done) of one syndication edit of a record, or None."""
+def _edit(rid: str, corpus: Corpus, how: str, rng: random.Random
+          ) -> tuple[str, str, str, str] | None:
+    """(title, excerpt, what was done, body) of one syndication edit of a record, or None. The
+    body is the source's text with the same edit (an AG item's: its excerpt's text, edited,
+    when the source has a body at all); the edits draw on `rng` as before bodies were kept, so
+    the pairs' titles and excerpts are as they were."""
     title = corpus.text(rid)[0]
+    result = _edited(rid, corpus, how, rng, title)
+    if result is None:
+        return None
+    title, excerpt, note, body = result
+    if not corpus.bodies.get(rid):
+        body = ""
+    elif rid.startswith("reuters:"):
+        body = re.sub(r"\s*\bReuters?\s*$", "", body.replace("\x03", ""))  # as reuters_text
+    return title, excerpt, note, body
+
+
+def _edited(rid: str, corpus: Corpus, how: str, rng: random.Random, title: str
+            ) -> tuple[str, str, str, str] | None:
     if rid.startswith("reuters:"):
         body = " ".join(corpus.reuters[int(rid.split(":")[1])]["body"].split())
     elif rid.startswith("bbc:"):
@@ -816,29 +839,31 @@ def _edit(rid: str, corpus: Corpus, how: str, rng: random.Random) -> tuple[str, 
     excerpt = convert_news.excerpt
     if how == "headline":
         new, note = _headline(title, rng)
-        return new, excerpt(body), note
+        return new, excerpt(body), note, body
     if how == "recut":
         chars = rng.choice([160, 200, 240, 420, 480])
         if len(body) <= min(chars, 320):
             return None
-        return title, _cut(body, chars), f"excerpt cut at {chars} characters"
+        return title, _cut(body, chars), f"excerpt cut at {chars} characters", body
     if how == "dateline":
         found = _dateline(rid, corpus, body)
-        return (title, excerpt(found[0]), found[1]) if found else None
+        return (title, excerpt(found[0]), found[1], found[0]) if found else None
     if how == "sentence":
         parts = SENTENCE.split(body)
         if len(parts) < 3:
             return None
         drop = rng.choice([0, 1]) if len(parts) > 3 else 1
-        return title, excerpt(" ".join(parts[:drop] + parts[drop + 1:])), f"sentence {drop + 1} dropped"
+        kept = " ".join(parts[:drop] + parts[drop + 1:])
+        return title, excerpt(kept), f"sentence {drop + 1} dropped", kept
     if how == "words":
-        new, changed = _words(excerpt(body).removesuffix(" …"), rng)
+        start = excerpt(body).removesuffix(" …")
+        new, changed = _words(start, rng)
         if changed < 2:
             return None
-        return title, excerpt(new), f"{changed} words changed"
+        return title, excerpt(new), f"{changed} words changed", new + body[len(start):]
     if how == "quotes_case":
         new_title, new_body = _quotes_case(title, body)
-        return new_title, excerpt(new_body), "curly quotes and headline case"
+        return new_title, excerpt(new_body), "curly quotes and headline case", new_body
     steps = rng.sample(["headline", "recut", "dateline", "sentence", "words"], rng.choice([2, 3]))
     if "headline" not in steps:
         steps[0] = "headline"
@@ -869,7 +894,7 @@ def _edit(rid: str, corpus: Corpus, how: str, rng: random.Random) -> tuple[str, 
         notes.append(f"excerpt cut at {chars} characters")
     if len(notes) < 2:
         return None
-    return title, _cut(body, chars), "; ".join(notes)
+    return title, _cut(body, chars), "; ".join(notes), body
 
 
 def _edit_sources(corpus: Corpus) -> list[str]:
@@ -905,14 +930,15 @@ def edited(corpus: Corpus) -> list[Pair]:
             result = _edit(rid, corpus, how, rng)
             if result is None or (result[0], result[1]) == corpus.text(rid):
                 continue
-            title, excerpt, note = result
+            title, excerpt, note, body = result
             ta, ea = corpus.text(rid)
             when = corpus.date(rid)
             lag = random.Random(f"edit lag {rid}").randint(0, EDIT_LAG_HOURS * 3600)
             if when is not None:
                 note += f"; {lag / 3600:.1f} h later"
             out.append(Pair(ta, ea, title, excerpt, True, f"edit:{how}", f"{rid} ({note})",
-                            when, None if when is None else when + lag, rid, None))
+                            when, None if when is None else when + lag, rid, None,
+                            corpus.bodies.get(rid, ""), body))
             made += 1
     return out
 
