@@ -37,7 +37,12 @@ Each pair is judged alone here; bench_story_groups.py scores the same pairs by t
 the index makes of the whole corpus at once (a story is a first copy and records alike it,
 so a pair alike here can still be parted there, and a pair not alike never joined).
 
-    .venv/bin/python bench/bench_stories.py [--corpora ../shared/corpora/news]
+With `--bodies N,N,...` the pairs are also signed by title, excerpt and the first N words of
+the records' bodies after it (Reuters' and BBC's stories, as convert_news writes them), and
+each N is printed beside signing without the body: the default rule, the best threshold,
+and per kind (`--only-bodies`: those tables alone). See docs/benchmarks.md "Full text".
+
+    .venv/bin/python bench/bench_stories.py [--corpora ../shared/corpora/news] [--bodies 10,50,200]
 """
 
 from __future__ import annotations
