@@ -74,6 +74,29 @@ def write_generated(folder: Path, count: int, start: int = 0, word: str = "") ->
     return paths
 
 
+def whoosh_documents(*folders: Path) -> list[dict]:
+    """The Whoosh documents a full build makes of these seed files, in id order, read with
+    `searchapp index`'s default limits (for the writers' tests: both codecs are fed these)."""
+    from collections import defaultdict
+
+    from searchapp.index import writing
+    from searchapp.ingest import records
+    from searchapp.ingest.seeds import SeedLimits, SeedRejected, parse_file
+
+    limits = SeedLimits.of(Settings())
+    drafts: dict[str, list[dict]] = defaultdict(list)
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            try:
+                parsed = parse_file(path, path.name, limits)
+            except SeedRejected:
+                continue
+            for draft in records.file_drafts(parsed):
+                drafts[draft["id"]].append(draft)
+    docs = [writing.merge(rid, drafts[rid], 1)[0] for rid in sorted(drafts)]
+    return [d for d in docs if d is not None]
+
+
 def free_port() -> int:
     """A port nothing on 127.0.0.1 listens on now, for a server a test starts."""
     with socket.socket() as s:

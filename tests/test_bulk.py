@@ -4,7 +4,6 @@ runs or not; in our array codec (what every writer of the index writes) and in W
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -17,29 +16,11 @@ from searchapp.engine import bulk, shards
 from searchapp.engine.codec import ArrayCodec, ArraySegment
 from searchapp.index import writing
 from searchapp.index.schema import build_schema
-from searchapp.ingest import records
-from searchapp.ingest.seeds import SeedLimits, SeedRejected, parse_file
-from searchapp.settings import Settings
 
-from conftest import FIXTURES, SEEDS, write_generated
-
-LIMITS = SeedLimits.of(Settings())  # as `searchapp index` reads files by default
+from conftest import FIXTURES, SEEDS, whoosh_documents, write_generated
 
 
 
-def documents(*folders: Path) -> list[dict]:
-    """The Whoosh documents a full build makes of these seed files, in id order."""
-    drafts: dict[str, list[dict]] = defaultdict(list)
-    for folder in folders:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            try:
-                parsed = parse_file(path, path.name, LIMITS)
-            except SeedRejected:
-                continue
-            for draft in records.file_drafts(parsed):
-                drafts[draft["id"]].append(draft)
-    docs = [writing.merge(rid, drafts[rid], 1)[0] for rid in sorted(drafts)]
-    return [d for d in docs if d is not None]
 
 
 def segment_files(folder: Path) -> dict[str, bytes]:
@@ -68,7 +49,7 @@ def write(folder: Path, docs: list[dict], make) -> dict[str, bytes]:
 def docs(tmp_path_factory) -> list[dict]:
     generated = tmp_path_factory.mktemp("generated")
     write_generated(generated, 300)
-    found = documents(SEEDS, generated, FIXTURES)
+    found = whoosh_documents(SEEDS, generated, FIXTURES)
     assert len(found) > 400
     return found
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -25,29 +24,11 @@ from searchapp.engine.codec import ArrayCodec, ArraySegment
 from searchapp.engine.scoring import ArrayScorer
 from searchapp.index import writing
 from searchapp.index.schema import FACET_COLUMNS, build_schema
-from searchapp.ingest import records
-from searchapp.ingest.seeds import SeedLimits, SeedRejected, parse_file
 from searchapp.search.query.language import parse_user_query
-from searchapp.settings import Settings
 
-from conftest import ROOT, SEEDS, write_generated
-
-LIMITS = SeedLimits.of(Settings())
+from conftest import ROOT, SEEDS, whoosh_documents, write_generated
 
 
-def documents(*folders: Path) -> list[dict]:
-    """The Whoosh documents a full build makes of these seed files, in id order."""
-    drafts: dict[str, list[dict]] = defaultdict(list)
-    for folder in folders:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            try:
-                parsed = parse_file(path, path.name, LIMITS)
-            except SeedRejected:
-                continue
-            for draft in records.file_drafts(parsed):
-                drafts[draft["id"]].append(draft)
-    docs = [writing.merge(rid, drafts[rid], 1)[0] for rid in sorted(drafts)]
-    return [d for d in docs if d is not None]
 
 
 def write_index(folder: Path, codec, docs: list[dict], deletes: int = 0):
@@ -107,7 +88,7 @@ def sides(tmp_path_factory):
 
     generate.write_seeds(base / "seeds" / "bench", 1500)
     write_generated(base / "seeds" / "generated", 200)
-    docs = documents(SEEDS, base / "seeds")
+    docs = whoosh_documents(SEEDS, base / "seeds")
     w3 = Side(write_index(base / "w3", W3Codec, docs, deletes=37))
     arrays = Side(write_index(base / "arrays", ArrayCodec, docs, deletes=37))
     assert all(isinstance(s, ArraySegment) for s in arrays.ix._segments())
@@ -353,7 +334,7 @@ def test_the_bulk_writer_writes_the_array_codec(tmp_path, run_postings):
 
     generated = tmp_path / "generated"
     write_generated(generated, 250)
-    docs = documents(SEEDS, generated)
+    docs = whoosh_documents(SEEDS, generated)
     theirs, ours = tmp_path / "w3", tmp_path / "arrays"
     shards.create(theirs, build_schema())
     w = shards.writer(theirs)
